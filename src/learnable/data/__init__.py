@@ -1,0 +1,26 @@
+"""Data: validation with clear errors, task inference, the schema, splits, loaders and datasets."""
+
+from learnable.data import datasets
+from learnable.data.files import read_frame, read_table
+from learnable.data.loader import TensorLoader
+from learnable.data.prepare import Prepared, prepare
+from learnable.data.schema import Schema
+from learnable.data.split import Split, split_indices
+from learnable.data.task import infer_task
+from learnable.data.validate import as_features, as_target, check_pair
+
+__all__ = [
+    "Prepared",
+    "Schema",
+    "Split",
+    "TensorLoader",
+    "as_features",
+    "as_target",
+    "check_pair",
+    "datasets",
+    "infer_task",
+    "prepare",
+    "read_frame",
+    "read_table",
+    "split_indices",
+]

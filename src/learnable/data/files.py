@@ -1,0 +1,49 @@
+"""Read tables from CSV and Parquet files, and split off the target column by name.
+
+Example:
+    >>> X, y = read_table("houses.csv", target="price")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+READERS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def read_frame(path: str | Path) -> pd.DataFrame:
+    """Read a whole CSV, TSV or Parquet file into a DataFrame, with clear errors."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: '{path}'. Check the path (it is relative to {Path.cwd()}).")
+    if path.is_dir():
+        raise ValueError(f"'{path}' is a directory; expected a CSV or Parquet file.")
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise ValueError(
+            f"cannot read '{path}': unknown file type '{path.suffix}'; "
+            f"expected one of {sorted(READERS)}."
+        )
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    except ImportError as error:
+        raise ValueError(
+            f"reading Parquet needs pyarrow: pip install 'learnable[parquet]' ({error})"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
+        raise ValueError(f"cannot read '{path}' as {kind}: {error}") from None
+
+
+def read_table(path: str | Path, target: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Read a file and return ``(features, target)``; ``target`` names the column to predict."""
+    frame = read_frame(path)
+    if target not in frame.columns:
+        raise ValueError(
+            f"'{path}' has no column '{target}'; its columns are {list(frame.columns)[:20]}. "
+            "Pass the name of the column to predict as the target."
+        )
+    return frame.drop(columns=[target]), frame[target]

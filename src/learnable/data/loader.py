@@ -1,0 +1,80 @@
+"""Mini-batches for data that fits in memory: tensors on the device, shuffled by index.
+
+No per-sample collate and no worker processes: the whole dataset lives on the target device, each
+epoch draws one permutation from a seeded ``torch.Generator``, and a batch is an index gather. The
+last batch holds the remainder (or is dropped with ``drop_last=True``).
+
+Example:
+    >>> import torch
+    >>> loader = TensorLoader(torch.arange(10.0).reshape(5, 2), torch.arange(5), batch_size=2, seed=0)
+    >>> [len(y) for _, y in loader]
+    [2, 2, 1]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+
+class TensorLoader:
+    """Iterate over ``(x_batch, y_batch)`` pairs of device-resident tensors.
+
+    Args:
+        X: inputs, shape (N, ...).
+        y: targets, shape (N, ...), or None for unlabelled data (batches are then ``(x,)``).
+        batch_size: rows per batch.
+        shuffle: draw a new seeded permutation every epoch.
+        seed: seed of the generator that orders the batches.
+        drop_last: skip a final batch smaller than ``batch_size``.
+    """
+
+    def __init__(
+        self,
+        X: torch.Tensor,
+        y: torch.Tensor | None = None,
+        *,
+        batch_size: int = 64,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size={batch_size!r} must be a positive whole number, e.g. 64.")
+        if y is not None and len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
+        self.tensors = (X,) if y is None else (X, y)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.tensors[0])
+
+    def __len__(self) -> int:
+        full, rest = divmod(self.num_rows, self.batch_size)
+        return full + (rest > 0 and not self.drop_last)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        device = self.tensors[0].device
+        if self.shuffle:
+            # The permutation is drawn on the CPU so the order is the same on every device.
+            order = torch.randperm(self.num_rows, generator=self.generator).to(device)
+        for batch in range(len(self)):
+            start = batch * self.batch_size
+            if self.shuffle:
+                index = order[start : start + self.batch_size]
+                yield tuple(t.index_select(0, index) for t in self.tensors)
+            else:
+                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The generator state, so a resumed run sees the same batch order."""
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])

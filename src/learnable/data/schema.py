@@ -1,0 +1,213 @@
+"""The schema: what was learned about the data on the training split, applied identically later.
+
+The schema records feature names and order, which columns are numbers and which are categories
+(one-hot encoded), the standardisation of the numbers, the task, and the class names or the target's
+scale. It is learned on the training split only, saved as JSON next to the weights, and turns raw
+rows into the model's input at predict time: columns are matched by name, so their order may differ.
+
+Example:
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"size": [1.0, 2.0, 3.0], "color": ["red", "blue", "red"]})
+    >>> schema = Schema.learn(X, pd.Series([0, 1, 0], name="label"), task="binary")
+    >>> schema.transform(X[["color", "size"]]).shape   # 1 number + 2 one-hot columns
+    (3, 3)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from learnable.data.validate import as_features, as_target, check_features
+
+MAX_CATEGORIES = 100
+
+
+@dataclass
+class Schema:
+    """Feature encoding and target encoding learned from a training split."""
+
+    feature_names: list[str]
+    task: str
+    target_name: str = "target"
+    numeric: list[str] = field(default_factory=list)
+    categories: dict[str, list[str]] = field(default_factory=dict)
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
+    classes: list[Any] | None = None
+    target_mean: float = 0.0
+    target_std: float = 1.0
+    image_shape: list[int] | None = None
+
+    # ---- learning ---------------------------------------------------------------------------
+    @classmethod
+    def learn(cls, X: pd.DataFrame, y: pd.Series, task: str, image_shape: Any = None) -> Schema:
+        """Learn the encoding of ``X`` and ``y`` (the training split only) for ``task``.
+
+        For images (``image_shape`` given, X holding the flattened pixels) every pixel shares one
+        mean and standard deviation: a per-pixel scale would blow up rarely-inked border pixels.
+        """
+        numeric, categories = [], {}
+        for name in X.columns:
+            column = X[name]
+            if _is_number(column):
+                numeric.append(name)
+            else:
+                categories[name] = _categories(column)
+        values = X[numeric].to_numpy(dtype=np.float64)
+        if image_shape is not None:
+            values = values.reshape(-1, 1)  # one scale shared by all pixels
+        std = values.std(axis=0) if len(values) else np.ones(len(numeric))
+        mean = values.mean(axis=0) if len(values) else np.zeros(len(numeric))
+        if image_shape is not None:
+            mean, std = mean.repeat(len(numeric)), std.repeat(len(numeric))
+        schema = cls(
+            feature_names=list(X.columns),
+            task=task,
+            target_name=str(y.name),
+            numeric=numeric,
+            categories=categories,
+            mean=mean.tolist(),
+            std=np.where(std > 0, std, 1.0).tolist(),
+            image_shape=list(image_shape) if image_shape is not None else None,
+        )
+        if task == "regression":
+            target = y.to_numpy(dtype=np.float64)
+            schema.target_mean = float(target.mean())
+            schema.target_std = float(target.std()) or 1.0
+        else:
+            schema.classes = _sorted_classes(y)
+        return schema
+
+    # ---- features ---------------------------------------------------------------------------
+    @property
+    def num_features(self) -> int:
+        """Width of the encoded input: numbers plus one column per category."""
+        return len(self.numeric) + sum(len(c) for c in self.categories.values())
+
+    @property
+    def num_outputs(self) -> int:
+        """Model outputs the task needs: 1 for regression and binary, one per class otherwise."""
+        return len(self.classes) if self.task == "multiclass" else 1
+
+    def align(self, X: Any) -> pd.DataFrame:
+        """Return ``X`` as a DataFrame with the training columns, in the training order."""
+        frame = as_features(X)
+        missing = [name for name in self.feature_names if name not in frame.columns]
+        if missing and _is_positional(frame) and frame.shape[1] == len(self.feature_names):
+            frame.columns = self.feature_names  # a plain array: columns are matched by position
+            missing = []
+        if missing:
+            raise ValueError(
+                f"the data lacks {len(missing)} column(s) the model was trained on: {missing[:10]}; "
+                f"expected columns {self.feature_names[:10]}{' ...' if len(self.feature_names) > 10 else ''}. "
+                "Add the missing columns (their order does not matter)."
+            )
+        return frame[self.feature_names]
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Encode raw rows into the model's float32 input, shape (rows, num_features)."""
+        frame = self.align(X)
+        check_features(frame)
+        parts = [_standardise(frame, self.numeric, self.mean, self.std)]
+        for name, categories in self.categories.items():
+            parts.append(_one_hot(frame[name], categories))
+        return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+    # ---- target -----------------------------------------------------------------------------
+    def encode_target(self, y: Any) -> np.ndarray:
+        """Class indices (int64) for classification, standardised float32 values for regression."""
+        target = as_target(y)
+        if self.task == "regression":
+            values = target.to_numpy(dtype=np.float64)
+            return ((values - self.target_mean) / self.target_std).astype(np.float32)
+        index = {value: i for i, value in enumerate(self.classes)}
+        codes = target.map(lambda v: index.get(_plain(v), -1)).to_numpy(dtype=np.int64)
+        unknown = np.flatnonzero(codes < 0)
+        if len(unknown):
+            raise ValueError(
+                f"target '{self.target_name}' has labels the model never saw, for example "
+                f"{target.iloc[unknown[0]]!r} (row {unknown[0]}); known classes are {self.classes}."
+            )
+        return codes
+
+    def decode_target(self, values: np.ndarray) -> np.ndarray:
+        """Map class indices back to class names, or standardised values back to target units."""
+        if self.task == "regression":
+            return values * self.target_std + self.target_mean
+        return np.asarray(self.classes, dtype=object)[values]
+
+    # ---- persistence ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description of the schema."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
+        """Rebuild a schema from :meth:`to_dict` output."""
+        return cls(**data)
+
+
+def _is_number(column: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(column):
+        return True
+    if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
+        raise ValueError(
+            f"column '{column.name}' holds dates or durations ({column.dtype}); learnable needs "
+            "numbers or categories. Convert it, for example to days since a reference date, or drop it."
+        )
+    if pd.api.types.is_complex_dtype(column):
+        raise ValueError(f"column '{column.name}' holds complex numbers; split it into real columns.")
+    return pd.api.types.is_numeric_dtype(column)
+
+
+def _categories(column: pd.Series) -> list[str]:
+    bad = column.map(lambda v: isinstance(v, (list, dict, set, tuple, bytes)))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(
+            f"column '{column.name}' holds {type(column.iloc[row]).__name__} values (row {row}); "
+            "learnable needs numbers or categories in each cell. Expand or drop that column."
+        )
+    categories = sorted(column.astype(str).unique().tolist())
+    if len(categories) > MAX_CATEGORIES:
+        raise ValueError(
+            f"column '{column.name}' has {len(categories)} distinct text values "
+            f"(for example {categories[:3]}); learnable one-hot encodes text columns with at most "
+            f"{MAX_CATEGORIES} categories. It looks like an identifier or free text: drop it, or "
+            "convert it to numbers if it is one."
+        )
+    return categories
+
+
+def _standardise(frame: pd.DataFrame, names: list[str], mean: list[float], std: list[float]):
+    values = frame[names].to_numpy(dtype=np.float32)  # (N, numeric)
+    return (values - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+
+
+def _one_hot(column: pd.Series, categories: list[str]) -> np.ndarray:
+    codes = pd.Categorical(column.astype(str), categories=categories).codes  # -1 for unseen
+    encoded = np.zeros((len(column), len(categories)), dtype=np.float32)
+    known = codes >= 0
+    encoded[np.flatnonzero(known), codes[known]] = 1.0
+    return encoded
+
+
+def _is_positional(frame: pd.DataFrame) -> bool:
+    return list(frame.columns) == [f"x{i}" for i in range(frame.shape[1])]
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-native Python value for a numpy scalar (so classes survive a JSON round trip)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _sorted_classes(y: pd.Series) -> list[Any]:
+    values = [_plain(v) for v in pd.unique(y)]
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types: order by their text
+        return sorted(values, key=str)

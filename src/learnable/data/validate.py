@@ -1,0 +1,143 @@
+"""Turn what a user hands us into a DataFrame and a target, and refuse bad data with a clear message.
+
+Everything here runs before any training step: a user mistake is reported as a ``ValueError`` or
+``TypeError`` that says what was received, what was expected and how to fix it.
+
+Example:
+    >>> import numpy as np
+    >>> X, y = as_features(np.eye(3)), as_target([0, 1, 0])
+    >>> check_pair(X, y)
+    >>> list(X.columns)
+    ['x0', 'x1', 'x2']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+_MAX_ROWS_SHOWN = 5
+
+
+def _to_numpy(data: Any) -> Any:
+    if isinstance(data, torch.Tensor):
+        return data.detach().cpu().numpy()
+    return data
+
+
+def as_features(X: Any) -> pd.DataFrame:
+    """Return the features as a DataFrame with string column names (x0, x1, ... for arrays).
+
+    Arrays with more than two dimensions (images) are flattened to one row per sample.
+    """
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            f"X is a string ({X!r}); expected a 2-D array, a DataFrame or a list of rows. "
+            "To train on a file, use learnable.data.read_table(path, target=...) first."
+        )
+    if isinstance(X, pd.Series):
+        raise ValueError(
+            f"X is a single pandas Series '{X.name}' ({len(X)} values); learnable needs a 2-D table "
+            "of features, one row per sample. Use X.to_frame() for one feature."
+        )
+    if isinstance(X, pd.DataFrame):
+        frame = X.reset_index(drop=True)
+        frame.columns = [str(c) for c in frame.columns]
+        duplicated = frame.columns[frame.columns.duplicated()].tolist()
+        if duplicated:
+            raise ValueError(f"X has duplicated column names {duplicated}; give each column a unique name.")
+        return frame
+    array = np.asarray(_to_numpy(X))
+    if array.ndim == 0:
+        raise ValueError(f"X is a single value ({array!r}); expected a 2-D array of shape (rows, features).")
+    if array.ndim == 1:
+        raise ValueError(
+            f"X is 1-D with shape {array.shape}; expected 2-D (rows, features). "
+            "Use X.reshape(-1, 1) for one feature per row, or X.reshape(1, -1) for one row."
+        )
+    if array.ndim > 2:
+        array = array.reshape(array.shape[0], -1)  # (N, H, W) -> (N, H*W)
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+
+def as_target(y: Any) -> pd.Series:
+    """Return the target as a pandas Series named after its column (``target`` for arrays)."""
+    if isinstance(y, pd.DataFrame):
+        if y.shape[1] != 1:
+            raise ValueError(
+                f"y is a DataFrame with {y.shape[1]} columns {list(y.columns)[:5]}; expected one target "
+                "column. Pass y[column] for the column you want to predict."
+            )
+        y = y.iloc[:, 0]
+    if isinstance(y, pd.Series):
+        return y.reset_index(drop=True).rename(str(y.name) if y.name is not None else "target")
+    array = np.asarray(_to_numpy(y))
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise ValueError(
+            f"y has shape {array.shape}; expected one target value per row, shape (rows,). "
+            "learnable predicts a single target column."
+        )
+    return pd.Series(array, name="target")
+
+
+def check_features(X: pd.DataFrame) -> None:
+    """Raise if the features are empty or hold NaN or infinite values (naming columns and rows)."""
+    if X.shape[0] == 0:
+        raise ValueError("X has no rows; learnable needs at least one sample to learn from.")
+    if X.shape[1] == 0:
+        raise ValueError(f"X has {X.shape[0]} rows but no columns; give it at least one feature.")
+    numeric = X.select_dtypes(include=["number", "bool"])
+    bad = numeric.isna() | np.isinf(numeric.to_numpy(dtype=float))
+    missing_elsewhere = X.drop(columns=numeric.columns).isna()
+    for frame in (bad, missing_elsewhere):
+        columns = frame.columns[frame.any(axis=0).to_numpy()]
+        if len(columns):
+            column = columns[0]
+            rows = np.flatnonzero(frame[column].to_numpy())
+            raise ValueError(
+                f"column '{column}' has {len(rows)} missing or infinite values "
+                f"(rows {_rows(rows)}){_others(columns)}; learnable needs a finite value in every cell. "
+                "Fill them (for example X.fillna(X.median())) or drop those rows."
+            )
+
+
+def check_target(y: pd.Series) -> None:
+    """Raise if the target is empty or has missing or infinite values."""
+    if len(y) == 0:
+        raise ValueError("y has no rows; learnable needs a target value for every sample.")
+    missing = y.isna().to_numpy().copy()
+    if pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y):
+        missing |= ~np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(
+            f"target '{y.name}' has {len(rows)} missing or infinite values (rows {_rows(rows)}); "
+            "learnable needs a target for every row. Drop those rows first."
+        )
+
+
+def check_pair(X: pd.DataFrame, y: pd.Series) -> None:
+    """Check features and target together: both valid, and one target per row."""
+    if len(X) != len(y):
+        raise ValueError(
+            f"X has {len(X)} rows but y has {len(y)} values; expected one target per row. "
+            "Check that X and y come from the same table and were filtered the same way."
+        )
+    check_features(X)
+    check_target(y)
+
+
+def _rows(rows: np.ndarray) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:_MAX_ROWS_SHOWN])
+    return shown + (", ..." if len(rows) > _MAX_ROWS_SHOWN else "")
+
+
+def _others(columns: pd.Index) -> str:
+    if len(columns) == 1:
+        return ""
+    return f"; columns {list(columns[1:4])}{' ...' if len(columns) > 4 else ''} have them too"

@@ -1,0 +1,271 @@
+"""The one-liner: ``learnable.fit(X, y)`` returns a fitted model that predicts from raw rows.
+
+``fit`` validates the data, infers the task, holds out validation and test splits, learns the
+schema on the training split, picks a model, trains it with early stopping and measures it on the
+test split. It is built only on the public API of the layer below: ``prepare``, the models and the
+:class:`Learner`.
+
+Example:
+    >>> import learnable
+    >>> X, y, _ = learnable.datasets.load("iris")
+    >>> model = learnable.fit(X, y, seed=0)
+    >>> model.predict(X.head(2)).tolist()
+    ['setosa', 'setosa']
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from learnable.data.prepare import prepare
+from learnable.data.schema import Schema
+from learnable.model_file import load_model, save_model
+from learnable.models import CNN, MLP, LinearRegression, LinearSVM, LogisticRegression
+from learnable.train import metrics as metric_lib
+from learnable.train.callbacks import EarlyStopping
+from learnable.train.learner import Learner
+from learnable.train.optim import OptimizerConfig
+from learnable.train.seed import seed_everything
+
+MODEL_NAMES = ("auto", "linear", "logistic", "svm", "mlp", "cnn")
+
+
+@dataclass
+class Recipe:
+    """How ``fit`` trains one kind of model when the user gives no settings."""
+
+    lr: float
+    num_epochs: int
+    patience: int
+    weight_decay: float = 0.0
+
+
+RECIPES = {
+    "linear": Recipe(lr=1e-2, num_epochs=300, patience=20),
+    "logistic": Recipe(lr=1e-2, num_epochs=300, patience=20),
+    "svm": Recipe(lr=1e-2, num_epochs=300, patience=20),
+    "mlp": Recipe(lr=1e-3, num_epochs=200, patience=15, weight_decay=1e-4),
+    "cnn": Recipe(lr=1e-3, num_epochs=30, patience=4, weight_decay=1e-4),
+}
+
+
+def fit(
+    X: Any,
+    y: Any,
+    *,
+    model: str = "auto",
+    task: str = "auto",
+    num_epochs: int | None = None,
+    lr: float | None = None,
+    batch_size: int | None = None,
+    validation: float = 0.1,
+    test: float = 0.1,
+    seed: int = 0,
+    progress: bool = False,
+    device: str = "auto",
+) -> FittedModel:
+    """Train a model on ``X`` (features) and ``y`` (target) and return it fitted.
+
+    Args:
+        X: a DataFrame, 2-D array, tensor or list of rows (images may be (N, H, W) arrays).
+        y: the target, one value per row: numbers (regression) or labels (classification).
+        model: "auto" (a CNN for images, an MLP otherwise), "linear", "logistic", "svm", "mlp"
+            or "cnn".
+        task: "auto", "regression", "binary" or "multiclass".
+        num_epochs: the most epochs to train; early stopping usually ends sooner.
+        lr, batch_size: training settings; defaults depend on the model and the data size.
+        validation, test: fractions held out for early stopping and for the final test.
+        seed: one seed for the split, the initial weights and the batch order.
+        progress: print one line (or a bar) per epoch.
+        device: "auto" (a GPU when there is one), "cpu" or "cuda".
+    """
+    if model not in MODEL_NAMES:
+        raise ValueError(f"unknown model {model!r}; choose one of {list(MODEL_NAMES)}.")
+    seed_everything(seed)
+    start = time.perf_counter()
+    data = prepare(X, y, task=task, validation=validation, test=test, seed=seed)
+    name = _auto_model(data.schema) if model == "auto" else model
+    network = _build(name, data.schema)
+    recipe = RECIPES[name]
+    size = batch_size or int(np.clip(len(data.train[1]) // 10, 16, 64))
+    learner = Learner(
+        network,
+        data.train,
+        loss=_loss_for(name, data.schema.task),
+        optimizer=OptimizerConfig("adamw", lr=lr or recipe.lr, weight_decay=recipe.weight_decay),
+        batch_size=size,
+        validation=data.validation,
+        metrics=_metrics_for(name, data.schema.task),
+        callbacks=[EarlyStopping(patience=recipe.patience)] if data.validation else [],
+        device=device,
+        seed=seed,
+        progress=progress,
+    )
+    learner.fit(num_epochs or recipe.num_epochs)
+    fitted = FittedModel(learner.model, data.schema, history=learner.history)
+    fitted.training = {"model": name, "epochs": learner.epoch, "batch_size": size, "seed": seed,
+                       "stop_reason": learner.stop_reason, "seconds": time.perf_counter() - start}
+    if data.raw_test is not None:
+        fitted.metrics = fitted.evaluate(*data.raw_test)
+    return fitted
+
+
+def _auto_model(schema: Schema) -> str:
+    """A CNN for images of at least 8x8 pixels, an MLP for everything else."""
+    shape = schema.image_shape
+    return "cnn" if shape is not None and len(shape) in (2, 3) and min(shape[-2:]) >= 8 else "mlp"
+
+
+def _build(name: str, schema: Schema) -> nn.Module:
+    inputs, outputs, task = schema.num_features, schema.num_outputs, schema.task
+    if name == "linear":
+        if task != "regression":
+            raise ValueError("model='linear' is for regression; for classes use 'logistic' or 'svm'.")
+        return LinearRegression(in_features=inputs)
+    if name in ("logistic", "svm"):
+        if task == "regression":
+            raise ValueError(f"model='{name}' is for classification; for numbers use 'linear' or 'mlp'.")
+        cls = LogisticRegression if name == "logistic" else LinearSVM
+        return cls(in_features=inputs, num_classes=len(schema.classes))
+    if name == "cnn":
+        shape = schema.image_shape
+        if shape is None or len(shape) not in (2, 3):
+            raise ValueError(
+                "model='cnn' needs images: pass X shaped (N, H, W) or (N, C, H, W), not a flat table."
+            )
+        channels = 1 if len(shape) == 2 else shape[0]
+        return CNN(in_channels=channels, image_size=tuple(shape[-2:]), out_features=outputs)
+    hidden = (256, 128) if inputs >= 100 else (128, 64)
+    return MLP(in_features=inputs, out_features=outputs, hidden_sizes=hidden, dropout=0.1)
+
+
+def _loss_for(name: str, task: str) -> str:
+    if name == "svm":
+        return "hinge"
+    return {"regression": "mse", "binary": "bce_with_logits", "multiclass": "cross_entropy"}[task]
+
+
+def _metrics_for(name: str, task: str) -> list[str]:
+    if task == "regression":
+        return ["rmse", "mae", "r2"]
+    names = ["accuracy", "balanced_accuracy", "precision", "recall", "f1"]
+    if task == "binary":
+        names.append("roc_auc")
+    if name != "svm":
+        names.append("log_loss")
+    return names
+
+
+class FittedModel:
+    """A trained network with the schema that turns raw rows into its inputs.
+
+    Attributes:
+        network: the trained ``nn.Module`` (on the CPU, in eval mode).
+        schema: the :class:`Schema` learned on the training split.
+        task, classes: the task and, for classification, the class names.
+        metrics: test-split metrics in the target's own units (empty without a test split).
+        history: one dict of metrics per training epoch.
+    """
+
+    def __init__(self, network: nn.Module, schema: Schema, history: list | None = None) -> None:
+        self.network = network.cpu().eval()
+        self.schema = schema
+        self.history = history or []
+        self.metrics: dict[str, float] = {}
+        self.training: dict[str, Any] = {}
+
+    @property
+    def task(self) -> str:
+        return self.schema.task
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return self.schema.classes
+
+    def _outputs(self, X: Any) -> torch.Tensor:
+        inputs = torch.from_numpy(self.schema.transform(X))
+        with torch.no_grad():
+            return torch.cat([self.network(chunk) for chunk in inputs.split(4096)])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values (regression) or class names, one per row of ``X``."""
+        outputs = self._outputs(X)
+        if self.task == "regression":
+            return self.schema.decode_target(outputs[:, 0].double().numpy())
+        return self.schema.decode_target(metric_lib.predicted_labels(outputs).numpy())
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (rows, classes), columns in the order of ``classes``."""
+        if self.task == "regression":
+            raise ValueError("predict_proba is for classifiers; this model predicts numbers. Use predict.")
+        if isinstance(self.network, LinearSVM):
+            raise ValueError("a linear SVM gives margins, not probabilities; train model='logistic' for them.")
+        outputs = self._outputs(X)
+        if self.task == "binary":
+            positive = torch.sigmoid(outputs[:, 0]).double().numpy()
+            return np.stack([1 - positive, positive], axis=1)
+        return torch.softmax(outputs.double(), dim=1).numpy()
+
+    def evaluate(self, X: Any, y: Any) -> dict[str, float]:
+        """All the task's metrics on ``(X, y)``, in the target's units."""
+        outputs, target = self._outputs(X), torch.as_tensor(np.array(self.schema.encode_target(y)))
+        if self.task == "regression":
+            outputs = outputs * self.schema.target_std + self.schema.target_mean
+            target = target.double() * self.schema.target_std + self.schema.target_mean
+        name = "svm" if isinstance(self.network, LinearSVM) else "other"
+        results = {}
+        for metric_name in _metrics_for(name, self.task):
+            metric = metric_lib.get(metric_name)
+            metric.update(outputs.double(), target)
+            results[metric_name] = metric.compute()
+        return results
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy for classification, R2 for regression (as scikit-learn's ``score``)."""
+        return self.evaluate(X, y)["r2" if self.task == "regression" else "accuracy"]
+
+    def save(self, directory: str | Path) -> Path:
+        """Save as ``model.safetensors`` + ``model.json`` in ``directory`` (atomically)."""
+        info = {"schema": self.schema.to_dict(), "metrics": self.metrics,
+                "training": self.training, "history": self.history}
+        return save_model(directory, self.network, info)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> FittedModel:
+        """Load a model saved by :meth:`save`; never unpickles."""
+        network, info = load_model(directory)
+        if "schema" not in info:
+            raise ValueError(
+                f"'{directory}' holds a bare network (saved by Learner.save), not a fitted model "
+                "with a schema; load it with learnable.model_file.load_model."
+            )
+        fitted = cls(network, Schema.from_dict(info["schema"]), history=info.get("history"))
+        fitted.metrics = info.get("metrics", {})
+        fitted.training = info.get("training", {})
+        return fitted
+
+    def summary(self) -> str:
+        """A few lines on what was trained and how well it does on the test split."""
+        lines = [f"task: {self.task}" + (f" ({len(self.classes)} classes)" if self.classes else "")]
+        if self.training:
+            t = self.training
+            lines.append(f"model: {t['model']}, {t['epochs']} epochs, {t['seconds']:.1f}s")
+        if self.history:
+            last = self.history[-1]
+            lines.append("last epoch: " + ", ".join(
+                f"{k} {v:.4f}" for k, v in last.items() if k in ("train_loss", "val_loss")))
+        if self.metrics:
+            lines.append("test: " + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items()))
+        return "\n".join(lines)
+
+
+def load(directory: str | Path) -> FittedModel:
+    """Load a fitted model saved by ``FittedModel.save`` (safetensors + JSON, no pickle)."""
+    return FittedModel.load(directory)

@@ -1,0 +1,149 @@
+"""Model files: ``model.safetensors`` (weights) + ``model.json`` (architecture and everything else).
+
+Loading reads JSON and raw tensors only: it never unpickles and never runs code from the files.
+Saving is atomic: the files are written into a temporary directory beside the target, flushed and
+then moved into place, so a crash leaves either the old model or the new one, never half of one.
+
+Example:
+    >>> from learnable.models import MLP
+    >>> path = save_model("/tmp/example-model", MLP(in_features=4, out_features=2), {"note": "hi"})
+    >>> model, info = load_model(path)
+    >>> info["note"]
+    'hi'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from learnable.models.base import build, describe
+
+FORMAT = "learnable-model"
+FORMAT_VERSION = 1
+WEIGHTS, INFO = "model.safetensors", "model.json"
+
+
+def _versions() -> dict[str, str]:
+    from learnable import __version__
+
+    return {"learnable": __version__, "torch": torch.__version__}
+
+
+def save_model(directory: str | Path, model: nn.Module, info: dict[str, Any]) -> Path:
+    """Write ``model`` and the JSON-ready ``info`` to ``directory`` atomically; return the path.
+
+    An existing directory is replaced only if it holds a learnable model (or nothing).
+    """
+    directory = Path(directory)
+    name, config = describe(model)
+    _check_replaceable(directory)
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": _versions(),
+                "model": {"name": name, "config": config}, **info}
+    text = json.dumps(document, indent=2, allow_nan=True, default=_json_default)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(tensors, staging / WEIGHTS)
+        (staging / INFO).write_text(text)
+        _fsync_tree(staging)
+        _swap_into_place(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def load_model(directory: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model saved in ``directory``; return it (in eval mode) and the JSON info."""
+    directory = Path(directory)
+    info = read_info(directory)
+    model_spec = info.get("model")
+    if not isinstance(model_spec, dict) or "name" not in model_spec or "config" not in model_spec:
+        raise ValueError(f"'{directory / INFO}' has no valid 'model' entry (name and config).")
+    try:
+        model = build(model_spec["name"], model_spec["config"])
+    except TypeError as error:
+        raise ValueError(f"'{directory / INFO}' has an invalid model config: {error}") from None
+    try:
+        weights = load_file(directory / WEIGHTS)
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ValueError(f"cannot read the weights in '{directory / WEIGHTS}': {error}") from None
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as error:
+        raise ValueError(
+            f"the weights in '{directory / WEIGHTS}' do not match the model described in "
+            f"'{directory / INFO}': {str(error).splitlines()[0]} ..."
+        ) from None
+    return model.eval(), info
+
+
+def read_info(directory: Path) -> dict[str, Any]:
+    """Read and check ``model.json`` in ``directory``."""
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no model directory at '{directory}'; expected a folder with {INFO} and {WEIGHTS}.")
+    for name in (INFO, WEIGHTS):
+        if not (directory / name).is_file():
+            raise ValueError(f"'{directory}' is not a learnable model: {name} is missing.")
+    try:
+        info = json.loads((directory / INFO).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"'{directory / INFO}' is not valid JSON: {error}") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise ValueError(f"'{directory / INFO}' is not a learnable model file (no format '{FORMAT}').")
+    if info.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"'{directory}' was saved by a newer learnable (format {info['format_version']}); "
+            "upgrade learnable to load it."
+        )
+    return info
+
+
+def _check_replaceable(directory: Path) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"cannot save a model to '{directory}': it is a file, not a directory.")
+    if directory.is_dir() and any(directory.iterdir()) and not (directory / INFO).is_file():
+        raise ValueError(
+            f"'{directory}' exists and is not a learnable model directory; refusing to replace "
+            "its contents. Choose another output directory."
+        )
+
+
+def _swap_into_place(staging: Path, directory: Path) -> None:
+    if not directory.exists():
+        os.replace(staging, directory)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+    os.replace(directory, retired / "model")
+    os.replace(staging, directory)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _fsync_tree(path: Path) -> None:
+    for file in path.iterdir():
+        with open(file, "rb") as handle:
+            os.fsync(handle.fileno())
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} in model.json")

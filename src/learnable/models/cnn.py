@@ -1,0 +1,78 @@
+"""A small convolutional network for images: [Conv3x3 -> BatchNorm -> ReLU -> MaxPool] blocks,
+then a fully connected head.
+
+It takes images as (B, C, H, W) or flattened as (B, C*H*W) (the way tabular pipelines carry them).
+
+Example:
+    >>> import torch
+    >>> model = CNN(in_channels=1, image_size=(28, 28), out_features=10)
+    >>> model(torch.zeros(2, 784)).shape
+    torch.Size([2, 10])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from learnable.models.base import ConfigModule, register
+
+
+@dataclass
+class CNNConfig:
+    in_channels: int
+    image_size: tuple[int, int]
+    out_features: int
+    channels: tuple[int, ...] = (16, 32)
+    hidden_size: int = 128
+    dropout: float = 0.25
+    batch_norm: bool = True
+
+
+@register
+class CNN(ConfigModule):
+    """Convolution blocks that halve the image each, then Linear -> ReLU -> Dropout -> Linear."""
+
+    name = "cnn"
+    config_class = CNNConfig
+
+    def __init__(self, config: CNNConfig | None = None, **fields) -> None:
+        super().__init__(config, **fields)
+        c = self.config
+        c.image_size, c.channels = tuple(c.image_size), tuple(c.channels)
+        _check(c)
+        blocks: list[nn.Module] = []
+        width, (height, breadth) = c.in_channels, c.image_size
+        for channels in c.channels:
+            blocks += [nn.Conv2d(width, channels, 3, padding=1, bias=not c.batch_norm)]
+            blocks += [nn.BatchNorm2d(channels)] if c.batch_norm else []
+            blocks += [nn.ReLU(), nn.MaxPool2d(2)]
+            width, height, breadth = channels, height // 2, breadth // 2
+        self.features = nn.Sequential(*blocks)
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(width * height * breadth, c.hidden_size),
+            nn.ReLU(),
+            nn.Dropout(c.dropout),
+            nn.Linear(c.hidden_size, c.out_features),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(x.shape[0], self.config.in_channels, *self.config.image_size)  # (B, C, H, W)
+        return self.head(self.features(x))  # (B, out_features)
+
+
+def _check(c: CNNConfig) -> None:
+    if len(c.image_size) != 2 or min(c.image_size) < 2 ** len(c.channels):
+        raise ValueError(
+            f"CNN image_size={c.image_size} is too small for {len(c.channels)} blocks that each "
+            f"halve it; it needs at least {2 ** len(c.channels)} pixels per side."
+        )
+    for name, value in {"in_channels": c.in_channels, "out_features": c.out_features,
+                        "hidden_size": c.hidden_size, **{f"channels[{i}]": v for i, v in enumerate(c.channels)}}.items():
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"CNN {name}={value!r} must be a positive whole number.")
+    if not 0 <= c.dropout < 1:
+        raise ValueError(f"CNN dropout={c.dropout!r} must be in [0, 1).")

@@ -1,0 +1,82 @@
+"""Linear models: linear regression, logistic regression and the linear SVM.
+
+All three are one affine map ``x @ W.T + b``; they differ in the loss they are trained with
+(squared error, cross-entropy, hinge) and in how their outputs are read. A binary classifier has a
+single output (the logit or the margin); a multiclass one has one output per class.
+
+Example:
+    >>> import torch
+    >>> LogisticRegression(in_features=4, num_classes=3)(torch.zeros(2, 4)).shape
+    torch.Size([2, 3])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from learnable.models.base import ConfigModule, register
+
+
+@dataclass
+class LinearRegressionConfig:
+    in_features: int
+    out_features: int = 1
+
+
+@dataclass
+class LinearClassifierConfig:
+    in_features: int
+    num_classes: int = 2
+
+
+def _check_positive(**sizes: int) -> None:
+    for name, value in sizes.items():
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}={value!r} must be a positive whole number.")
+
+
+class _Affine(ConfigModule):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)  # (B, in) -> (B, out)
+
+
+@register
+class LinearRegression(_Affine):
+    """Predict real numbers as an affine function of the inputs; train with MSE."""
+
+    name = "linear"
+    config_class = LinearRegressionConfig
+
+    def __init__(self, config: LinearRegressionConfig | None = None, **fields) -> None:
+        super().__init__(config, **fields)
+        _check_positive(in_features=self.config.in_features, out_features=self.config.out_features)
+        self.linear = nn.Linear(self.config.in_features, self.config.out_features)
+
+
+class _LinearClassifier(_Affine):
+    def __init__(self, config: LinearClassifierConfig | None = None, **fields) -> None:
+        super().__init__(config, **fields)
+        classes = self.config.num_classes
+        _check_positive(in_features=self.config.in_features)
+        if not isinstance(classes, int) or classes < 2:
+            raise ValueError(f"num_classes={classes!r} must be at least 2.")
+        self.linear = nn.Linear(self.config.in_features, 1 if classes == 2 else classes)
+
+
+@register
+class LogisticRegression(_LinearClassifier):
+    """Class probabilities from a linear map: sigmoid (binary) or softmax (multinomial)."""
+
+    name = "logistic"
+    config_class = LinearClassifierConfig
+
+
+@register
+class LinearSVM(_LinearClassifier):
+    """A maximum-margin linear classifier; train with the hinge loss. Outputs are margins."""
+
+    name = "svm"
+    config_class = LinearClassifierConfig

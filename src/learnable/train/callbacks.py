@@ -1,0 +1,209 @@
+"""Built-in callbacks: History, EarlyStopping, ProgressBar, GradientClipping, LRSchedule and the
+guard against non-finite losses. Each hangs on events from :data:`learnable.train.events.EVENTS`.
+
+Example:
+    >>> stopper = EarlyStopping(monitor="val_loss", patience=5, restore_best=True)
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from learnable.train.events import Callback, StopTraining
+from learnable.train.metrics import METRICS
+from learnable.train.optim import ScheduleConfig
+
+if TYPE_CHECKING:
+    from learnable.train.learner import Learner
+
+
+class History(Callback):
+    """Keeps one dict of metrics per epoch in ``records`` (always installed by the Learner)."""
+
+    order = -100
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, float]] = []
+
+    def after_epoch(self, learner: Learner) -> None:
+        self.records.append(dict(learner.metrics))
+
+    def state_dict(self) -> dict:
+        return {"records": self.records}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.records = list(state["records"])
+
+
+class NonFiniteGuard(Callback):
+    """Stops training when the epoch's training loss is NaN or infinite (always installed)."""
+
+    order = -90
+
+    def after_epoch(self, learner: Learner) -> None:
+        loss = learner.metrics.get("train_loss", 0.0)
+        if not math.isfinite(loss):
+            raise StopTraining(
+                f"the training loss became {loss} in epoch {learner.epoch + 1}: training diverged. "
+                f"Lower the learning rate (it is {learner.optimizer.param_groups[0]['lr']:g}), "
+                "standardise the inputs, or add GradientClipping."
+            )
+
+
+def _lower_is_better(monitor: str) -> bool:
+    name = monitor.removeprefix("val_").removeprefix("train_")
+    if name == "loss":
+        return True
+    return name in METRICS and not METRICS[name].higher_is_better
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored metric has not improved for ``patience`` epochs.
+
+    Args:
+        monitor: a key of ``learner.metrics``, e.g. "val_loss" or "val_accuracy".
+        patience: epochs without improvement before stopping.
+        min_delta: the smallest change that counts as an improvement.
+        mode: "min", "max" or "auto" (losses and errors go down, scores go up).
+        restore_best: put the best epoch's weights back when training ends.
+    """
+
+    order = 10
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        restore_best: bool = True,
+    ) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping mode={mode!r}; choose 'auto', 'min' or 'max'.")
+        if not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"EarlyStopping patience={patience!r} must be a whole number >= 1.")
+        self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
+        self.minimize = _lower_is_better(monitor) if mode == "auto" else mode == "min"
+        self.restore_best = restore_best
+        self.best: float = math.inf if self.minimize else -math.inf
+        self.best_epoch = -1
+        self.wait = 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+
+    def _improved(self, value: float) -> bool:
+        if self.minimize:
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def after_epoch(self, learner: Learner) -> None:
+        if self.monitor not in learner.metrics:
+            raise ValueError(
+                f"EarlyStopping monitors '{self.monitor}', which this run does not measure; "
+                f"it has {sorted(learner.metrics)}. Pass validation data or monitor='train_loss'."
+            )
+        value = learner.metrics[self.monitor]
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, learner.epoch, 0
+            if self.restore_best:
+                self.best_state = {k: v.detach().clone() for k, v in learner.model.state_dict().items()}
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            raise StopTraining(
+                f"{self.monitor} has not improved for {self.patience} epochs "
+                f"(best {self.best:.4g} in epoch {self.best_epoch + 1})"
+            )
+
+    def after_fit(self, learner: Learner) -> None:
+        if self.restore_best and self.best_state is not None:
+            learner.model.load_state_dict(self.best_state)
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+
+
+class GradientClipping(Callback):
+    """Rescale the gradients so their global L2 norm is at most ``max_norm``."""
+
+    def __init__(self, max_norm: float = 1.0) -> None:
+        if not max_norm > 0:
+            raise ValueError(f"GradientClipping max_norm={max_norm!r} must be > 0, e.g. 1.0.")
+        self.max_norm = max_norm
+
+    def after_backward(self, learner: Learner) -> None:
+        torch.nn.utils.clip_grad_norm_(learner.model.parameters(), self.max_norm, foreach=True)
+
+
+class LRSchedule(Callback):
+    """Change the learning rate after every step, following a :class:`ScheduleConfig`.
+
+    Example: ``Learner(..., callbacks=[LRSchedule("cosine", warmup=0.05)])``.
+    """
+
+    order = -10
+
+    def __init__(self, name: str | ScheduleConfig = "constant", **settings: Any) -> None:
+        self.config = name if isinstance(name, ScheduleConfig) else ScheduleConfig(name, **settings)
+        self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+
+    def before_fit(self, learner: Learner) -> None:
+        total = learner.num_epochs_planned * len(learner.train_loader)
+        self.scheduler = self.config.build(learner.optimizer, total)
+
+    def after_step(self, learner: Learner) -> None:
+        self.scheduler.step()
+
+    def after_epoch(self, learner: Learner) -> None:
+        learner.metrics["lr"] = learner.optimizer.param_groups[0]["lr"]
+
+
+class ProgressBar(Callback):
+    """A rich progress bar per epoch in a terminal; one plain line per epoch otherwise."""
+
+    order = 100
+
+    def __init__(self, file: Any = None) -> None:
+        self.file = file
+        self.progress = None
+
+    def before_fit(self, learner: Learner) -> None:
+        from rich.console import Console
+
+        self.console = Console(file=self.file or sys.stdout, highlight=False)
+        self.start = time.perf_counter()
+        if self.console.is_terminal:
+            from rich.progress import Progress
+
+            self.progress = Progress(console=self.console, transient=True)
+            self.progress.start()
+
+    def before_epoch(self, learner: Learner) -> None:
+        self.epoch_start = time.perf_counter()
+        if self.progress is not None:
+            label = f"epoch {learner.epoch + 1}/{learner.num_epochs_planned}"
+            self.task = self.progress.add_task(label, total=len(learner.train_loader))
+
+    def after_batch(self, learner: Learner) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def after_epoch(self, learner: Learner) -> None:
+        if self.progress is not None:
+            self.progress.remove_task(self.task)
+        values = "  ".join(f"{k} {v:.4f}" for k, v in learner.metrics.items() if k != "lr")
+        seconds = time.perf_counter() - self.epoch_start
+        self.console.print(f"epoch {learner.epoch + 1}/{learner.num_epochs_planned}  {values}  {seconds:.1f}s")
+
+    def after_fit(self, learner: Learner) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        if learner.stop_reason:
+            self.console.print(f"stopped: {learner.stop_reason}")

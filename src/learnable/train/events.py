@@ -1,0 +1,50 @@
+"""The fixed list of events around the seven steps, and how a callback stops training.
+
+A :class:`Callback` implements any of the methods named in :data:`EVENTS`; the Learner calls them
+in the order of the callbacks' ``order`` (lower first). To stop training, a callback raises
+:class:`StopTraining` with the reason; the Learner ends cleanly and still runs ``after_fit``.
+
+Example:
+    >>> class StopAtEpoch(Callback):
+    ...     def after_epoch(self, learner):
+    ...         if learner.epoch == 2:
+    ...             raise StopTraining("enough")
+"""
+
+from __future__ import annotations
+
+EVENTS = (
+    "before_fit",  # 1. initialize: model, optimizer and data are on the device
+    "before_epoch",
+    "before_batch",
+    "after_predict",  # 2. predict: learner.output holds the model's output
+    "after_loss",  # 3. loss: learner.loss holds the batch loss
+    "after_backward",  # 4. gradient: every parameter's .grad is filled
+    "after_step",  # 5. step: the optimizer has changed the weights
+    "after_batch",  # 6. repeat
+    "before_validate",
+    "after_validate",  # learner.metrics holds this epoch's validation metrics
+    "after_epoch",  # learner.metrics holds the epoch's train loss and validation metrics
+    "after_fit",  # 7. stop: always runs, even after StopTraining or an error
+)
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end training now; the message is the reason, kept in
+    ``learner.stop_reason``."""
+
+
+class Callback:
+    """Base class for callbacks: override any method named in :data:`EVENTS`.
+
+    ``order`` sets the calling order among callbacks (lower runs first).
+    """
+
+    order: int = 0
+
+    def state_dict(self) -> dict:
+        """State to keep in a checkpoint (counters, best values); empty by default."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned."""

@@ -1,0 +1,332 @@
+"""The Learner: any ``torch.nn.Module`` fitted to data by the seven steps of gradient descent.
+
+``Learner.fit`` reads as the textbook: (1) initialize, (2) predict, (3) loss, (4) gradient,
+(5) step, (6) repeat over batches and epochs, (7) stop. Everything else (progress, early stopping,
+schedules, clipping, logging) is a callback on the named events of
+:data:`learnable.train.events.EVENTS`, never code inside the loop.
+
+Example:
+    >>> import torch
+    >>> from torch import nn
+    >>> X, y = torch.randn(256, 3), torch.randint(0, 2, (256,))
+    >>> learner = Learner(nn.Linear(3, 2), (X, y), loss="cross_entropy", lr=1e-2,
+    ...                   metrics=["accuracy"], progress=False)
+    >>> learner.fit(2).history[-1]["epoch"]
+    2
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from learnable.data.loader import TensorLoader
+from learnable.data.split import split_indices
+from learnable.data.task import MAX_CLASSES
+from learnable.model_file import save_model
+from learnable.train import losses
+from learnable.train import metrics as metric_lib
+from learnable.train.callbacks import History, NonFiniteGuard, ProgressBar
+from learnable.train.events import EVENTS, Callback, StopTraining
+from learnable.train.optim import OptimizerConfig
+
+
+def default_device() -> torch.device:
+    """CUDA when a GPU is present, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def as_tensor(data: Any, name: str) -> torch.Tensor:
+    """Convert arrays, lists, Series and DataFrames to a tensor (float64 becomes float32)."""
+    if hasattr(data, "to_numpy"):  # pandas
+        data = data.to_numpy()
+    try:
+        if not isinstance(data, torch.Tensor):
+            array = np.asarray(data)
+            data = torch.from_numpy(array if array.flags.writeable else array.copy())
+        tensor = data
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"{name} cannot be turned into a tensor ({error}); the Learner needs numbers. "
+            "Use learnable.fit for tables with text columns, or encode them first."
+        ) from None
+    if tensor.dtype == torch.float64:
+        tensor = tensor.float()
+    if tensor.dtype == torch.bool:
+        tensor = tensor.float()
+    return tensor
+
+
+class Learner:
+    """Train a model on data with the seven steps.
+
+    Args:
+        model: any ``torch.nn.Module``.
+        data: ``(X, y)`` arrays or tensors (they are moved to the device once), or an iterable
+            of ``(x_batch, y_batch)`` such as a :class:`TensorLoader` or a ``DataLoader``.
+        loss: a name from :data:`learnable.train.losses.LOSSES`, a callable ``(output, target)``,
+            or "auto" (cross-entropy for integer targets, MSE for real ones).
+        optimizer: a name ("adam", "sgd", ...), an :class:`OptimizerConfig`, or a callable
+            ``params -> torch.optim.Optimizer``.
+        lr: the learning rate (overrides the OptimizerConfig's).
+        batch_size: rows per batch when ``data`` is arrays.
+        validation: a fraction of ``data`` to hold out, an ``(X, y)`` pair or loader, or None.
+        metrics: metric names or :class:`Metric` objects measured on the validation data.
+        callbacks: :class:`Callback` objects; History and the non-finite guard are always added.
+        device: "auto", "cpu", "cuda", or a ``torch.device``.
+        seed: seeds the batch order and the validation split.
+        progress: show a progress bar (terminal) or one line per epoch.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        data: Any,
+        *,
+        loss: Any = "auto",
+        optimizer: Any = "adam",
+        lr: float | None = None,
+        batch_size: int = 64,
+        validation: Any = 0.2,
+        metrics: Sequence[Any] = (),
+        callbacks: Iterable[Callback] = (),
+        device: Any = "auto",
+        seed: int = 0,
+        progress: bool = True,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        self.device = default_device() if device == "auto" else torch.device(device)
+        self.model = model.to(self.device)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.train_loader, self.val_loader = self._loaders(data, validation)
+        self.loss_fn = losses.get(self._auto_loss() if loss == "auto" else loss)
+        self.optimizer_spec = optimizer
+        self.lr = lr
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.metric_objects = [metric_lib.get(m) for m in metrics]
+        self.history_callback = History()
+        extra = [ProgressBar()] if progress else []
+        self.callbacks = sorted(
+            [self.history_callback, NonFiniteGuard(), *callbacks, *extra], key=lambda c: c.order
+        )
+        self._handlers = {e: [getattr(c, e) for c in self.callbacks if hasattr(c, e)] for e in EVENTS}
+        self.epoch = 0
+        self.step = 0
+        self.metrics: dict[str, float] = {}
+        self.stop_reason = ""
+
+    # ---- data ---------------------------------------------------------------------------------
+    def _loaders(self, data: Any, validation: Any):
+        if not isinstance(data, (tuple, list)) or len(data) != 2:
+            if validation is not None and not _is_pair_or_loader(validation):
+                raise ValueError(
+                    "validation must be an (X, y) pair, a loader or None when data is a loader; "
+                    "a fraction can only be split off (X, y) arrays."
+                )
+            return data, self._val_loader(validation)
+        X, y = (as_tensor(part, name) for part, name in zip(data, ("X", "y")))
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
+        if len(X) == 0:
+            raise ValueError("the training data has no rows.")
+        if isinstance(validation, float):
+            labels = y.numpy() if _looks_like_classes(y) else None
+            parts = split_indices(len(X), validation=validation, test=0.0, labels=labels, seed=self.seed)
+            validation = (X[parts.validation], y[parts.validation])
+            X, y = X[parts.train], y[parts.train]
+        train = TensorLoader(X.to(self.device), y.to(self.device), batch_size=self.batch_size, seed=self.seed)
+        return train, self._val_loader(validation)
+
+    def _val_loader(self, validation: Any):
+        if validation is None or not isinstance(validation, (tuple, list)):
+            return validation
+        X, y = (as_tensor(part, name) for part, name in zip(validation, ("validation X", "validation y")))
+        size = max(self.batch_size, 1024)
+        return TensorLoader(X.to(self.device), y.to(self.device), batch_size=size, shuffle=False)
+
+    def _auto_loss(self) -> str:
+        target = next(iter(self.train_loader))[1]
+        return "mse" if target.is_floating_point() else "cross_entropy"
+
+    def _to_device(self, batch: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        return [t.to(self.device, non_blocking=True) for t in batch]
+
+    # ---- the seven steps ------------------------------------------------------------------------
+    def fit(self, num_epochs: int) -> Learner:
+        """Train for ``num_epochs`` more epochs (or until a callback stops it); returns self."""
+        if not isinstance(num_epochs, int) or num_epochs < 1:
+            raise ValueError(f"num_epochs={num_epochs!r} must be a whole number >= 1.")
+        self._initialize(num_epochs)  # 1. initialize
+        try:
+            self._event("before_fit")
+            for self.epoch in range(self.epoch, self.num_epochs_planned):  # 6. repeat
+                self._train_epoch()
+        except StopTraining as reason:  # 7. stop
+            self.stop_reason = str(reason)
+        finally:
+            self._event("after_fit")
+            self.model.eval()
+        return self
+
+    def _initialize(self, num_epochs: int) -> None:
+        if self.optimizer is None:
+            self.optimizer = self._build_optimizer()
+        self.num_epochs_planned = self.epoch + num_epochs
+        self.stop_reason = ""
+        self._check_batch()
+
+    def _train_epoch(self) -> None:
+        self.model.train()
+        self.metrics = {"epoch": self.epoch + 1}
+        self._event("before_epoch")
+        start, loss_sum, batches = time.perf_counter(), torch.zeros((), device=self.device), 0
+        move = not isinstance(self.train_loader, TensorLoader)
+        for batch in self.train_loader:
+            xb, yb = self._to_device(batch) if move else batch
+            loss_sum += self._train_batch(xb, yb)
+            batches += 1
+        self.metrics["train_loss"] = loss_sum.item() / max(batches, 1)  # one host sync per epoch
+        if self.val_loader is not None:
+            self.metrics.update(self.validate())
+        self.metrics["seconds"] = time.perf_counter() - start
+        self._event("after_epoch")
+        self.epoch += 1
+
+    def _train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        self.xb, self.yb = xb, yb
+        self._event("before_batch")
+        self.output = self.model(xb)  # 2. predict
+        self._event("after_predict")
+        self.loss = self.loss_fn(self.output, yb)  # 3. loss
+        self._event("after_loss")
+        self.loss.backward()  # 4. gradient
+        self._event("after_backward")
+        self.optimizer.step()  # 5. step
+        self.optimizer.zero_grad(set_to_none=True)
+        self._event("after_step")
+        self.step += 1
+        self._event("after_batch")
+        return self.loss.detach()
+
+    def _event(self, name: str) -> None:
+        for handler in self._handlers[name]:
+            handler(self)
+
+    # ---- measuring and using the model ------------------------------------------------------------
+    def validate(self, data: Any = None) -> dict[str, float]:
+        """Loss and metrics on the validation data (or on ``data``: an (X, y) pair or a loader)."""
+        loader = self.val_loader if data is None else self._val_loader(data)
+        if loader is None:
+            raise ValueError("there is no validation data; pass validation= to the Learner or data here.")
+        self._event("before_validate")
+        for metric in self.metric_objects:
+            metric.reset()
+        loss_sum, rows = torch.zeros((), device=self.device), 0
+        self.model.eval()
+        with torch.no_grad():
+            for batch in loader:
+                xb, yb = self._to_device(batch)
+                output = self.model(xb)
+                loss_sum += self.loss_fn(output, yb) * len(yb)
+                rows += len(yb)
+                for metric in self.metric_objects:
+                    metric.update(output, yb)
+        self.model.train()
+        results = {"val_loss": loss_sum.item() / max(rows, 1)}
+        results.update({f"val_{m.name}": m.compute() for m in self.metric_objects})
+        self.metrics.update(results)
+        self._event("after_validate")
+        return results
+
+    def predict(self, X: Any, batch_size: int = 1024) -> torch.Tensor:
+        """The model's raw outputs for ``X`` (arrays, tensor or loader), on the CPU, in eval mode."""
+        if isinstance(X, (torch.Tensor, np.ndarray, list)) or hasattr(X, "to_numpy"):
+            X = TensorLoader(as_tensor(X, "X"), batch_size=batch_size, shuffle=False)
+        self.model.eval()
+        with torch.no_grad():
+            outputs = [self.model(batch[0].to(self.device)).float().cpu() for batch in X]
+        return torch.cat(outputs)
+
+    @property
+    def history(self) -> list[dict[str, float]]:
+        """One dict of metrics per epoch trained so far."""
+        return self.history_callback.records
+
+    def save(self, directory: str | Path) -> Path:
+        """Save the model (a registered learnable model) as safetensors + JSON in ``directory``."""
+        return save_model(directory, self.model, {"history": self.history})
+
+    # ---- checks before the first step --------------------------------------------------------------
+    def _all_targets(self, sample: torch.Tensor) -> torch.Tensor:
+        """Every training target when they are in memory, else the sample batch's."""
+        if isinstance(self.train_loader, TensorLoader) and len(self.train_loader.tensors) > 1:
+            return self.train_loader.tensors[1]
+        return sample
+
+    def _build_optimizer(self) -> torch.optim.Optimizer:
+        spec = self.optimizer_spec
+        if isinstance(spec, str):
+            spec = OptimizerConfig(spec)
+        if isinstance(spec, OptimizerConfig):
+            if self.lr is not None:
+                spec = OptimizerConfig(**{**spec.__dict__, "lr": self.lr})
+            return spec.build(self.model.parameters())
+        if callable(spec):
+            return spec(self.model.parameters())
+        raise TypeError(f"optimizer must be a name, an OptimizerConfig or a callable, got {spec!r}.")
+
+    def _check_batch(self) -> None:
+        """Run the model and loss once on two rows, turning shape mistakes into clear errors."""
+        batch = next(iter(self.train_loader), None)
+        if batch is None:
+            raise ValueError("the training data yields no batches; it has no rows.")
+        xb, yb = (t[:2] for t in self._to_device(batch))
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                output = self.model(xb)
+                _check_targets(output, self._all_targets(yb), self.loss_fn)
+                self.loss_fn(output, yb)
+        except (RuntimeError, IndexError) as error:
+            raise ValueError(
+                f"the model and the loss do not fit the data: input {tuple(xb.shape)} gave output "
+                f"{tuple(output.shape) if 'output' in locals() else '?'} for targets {tuple(yb.shape)} "
+                f"({yb.dtype}); PyTorch said: {str(error).splitlines()[0]}"
+            ) from None
+        finally:
+            self.model.train(was_training)
+
+
+def _check_targets(output: torch.Tensor, target: torch.Tensor, loss_fn: Any) -> None:
+    if isinstance(loss_fn, losses.CrossEntropyLoss):
+        if output.ndim < 2 or output.shape[-1] < 2:
+            raise ValueError(
+                f"cross_entropy needs one output per class, but the model gives shape {tuple(output.shape)}; "
+                "use loss='bce_with_logits' for a single logit, or widen the last layer."
+            )
+        if target.is_floating_point():
+            raise ValueError("cross_entropy needs integer class indices as targets, got floats; use y.long().")
+        low, high = int(target.min()), int(target.max())
+        if low < 0 or high >= output.shape[-1]:
+            raise ValueError(
+                f"the targets hold class indices from {low} to {high}, but the model has "
+                f"{output.shape[-1]} outputs (classes 0 to {output.shape[-1] - 1}); make the last "
+                "layer as wide as the number of classes, and number the classes from 0."
+            )
+
+
+def _looks_like_classes(y: torch.Tensor) -> bool:
+    return not y.is_floating_point() and y.ndim == 1 and len(torch.unique(y)) <= MAX_CLASSES
+
+
+def _is_pair_or_loader(value: Any) -> bool:
+    return isinstance(value, (tuple, list)) or hasattr(value, "__iter__")
