@@ -44,6 +44,13 @@ class ConfigModule(nn.Module):
         self.config = config
 
 
+def check_sizes(model: str, **sizes: int) -> None:
+    """Raise a clear error unless every size is a positive whole number."""
+    for name, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{model} {name}={value!r} must be a positive whole number.")
+
+
 def register(cls: type[ConfigModule]) -> type[ConfigModule]:
     """Class decorator: make ``cls`` buildable by its ``name`` from a saved config."""
     REGISTRY[cls.name] = cls

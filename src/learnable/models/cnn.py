@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from learnable.models.base import ConfigModule, register
+from learnable.models.base import ConfigModule, check_sizes, register
 
 
 @dataclass
@@ -70,9 +70,7 @@ def _check(c: CNNConfig) -> None:
             f"CNN image_size={c.image_size} is too small for {len(c.channels)} blocks that each "
             f"halve it; it needs at least {2 ** len(c.channels)} pixels per side."
         )
-    for name, value in {"in_channels": c.in_channels, "out_features": c.out_features,
-                        "hidden_size": c.hidden_size, **{f"channels[{i}]": v for i, v in enumerate(c.channels)}}.items():
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"CNN {name}={value!r} must be a positive whole number.")
+    channels = {f"channels[{i}]": v for i, v in enumerate(c.channels)}
+    check_sizes("CNN", in_channels=c.in_channels, out_features=c.out_features, hidden_size=c.hidden_size, **channels)
     if not 0 <= c.dropout < 1:
         raise ValueError(f"CNN dropout={c.dropout!r} must be in [0, 1).")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from learnable.models.base import ConfigModule, register
+from learnable.models.base import ConfigModule, check_sizes, register
 
 
 @dataclass
@@ -30,12 +30,6 @@ class LinearRegressionConfig:
 class LinearClassifierConfig:
     in_features: int
     num_classes: int = 2
-
-
-def _check_positive(**sizes: int) -> None:
-    for name, value in sizes.items():
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r} must be a positive whole number.")
 
 
 class _Affine(ConfigModule):
@@ -52,7 +46,7 @@ class LinearRegression(_Affine):
 
     def __init__(self, config: LinearRegressionConfig | None = None, **fields) -> None:
         super().__init__(config, **fields)
-        _check_positive(in_features=self.config.in_features, out_features=self.config.out_features)
+        check_sizes(self.name, in_features=self.config.in_features, out_features=self.config.out_features)
         self.linear = nn.Linear(self.config.in_features, self.config.out_features)
 
 
@@ -60,7 +54,7 @@ class _LinearClassifier(_Affine):
     def __init__(self, config: LinearClassifierConfig | None = None, **fields) -> None:
         super().__init__(config, **fields)
         classes = self.config.num_classes
-        _check_positive(in_features=self.config.in_features)
+        check_sizes(self.name, in_features=self.config.in_features)
         if not isinstance(classes, int) or classes < 2:
             raise ValueError(f"num_classes={classes!r} must be at least 2.")
         self.linear = nn.Linear(self.config.in_features, 1 if classes == 2 else classes)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from learnable.models.base import ConfigModule, register
+from learnable.models.base import ConfigModule, check_sizes, register
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
@@ -59,11 +59,8 @@ class MLP(ConfigModule):
 
 
 def _check(c: MLPConfig) -> None:
-    sizes = {"in_features": c.in_features, "out_features": c.out_features}
-    sizes.update({f"hidden_sizes[{i}]": s for i, s in enumerate(c.hidden_sizes)})
-    for name, value in sizes.items():
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"MLP {name}={value!r} must be a positive whole number.")
+    hidden = {f"hidden_sizes[{i}]": s for i, s in enumerate(c.hidden_sizes)}
+    check_sizes("MLP", in_features=c.in_features, out_features=c.out_features, **hidden)
     if c.activation not in ACTIVATIONS:
         raise ValueError(f"MLP activation={c.activation!r} is not known; choose one of {sorted(ACTIVATIONS)}.")
     if not 0 <= c.dropout < 1:

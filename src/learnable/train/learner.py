@@ -125,14 +125,16 @@ class Learner:
 
     # ---- data ---------------------------------------------------------------------------------
     def _loaders(self, data: Any, validation: Any):
-        if not isinstance(data, (tuple, list)) or len(data) != 2:
+        if not isinstance(data, (tuple, list)):
             if validation is not None and not _is_pair_or_loader(validation):
                 raise ValueError(
                     "validation must be an (X, y) pair, a loader or None when data is a loader; "
                     "a fraction can only be split off (X, y) arrays."
                 )
             return data, self._val_loader(validation)
-        X, y = (as_tensor(part, name) for part, name in zip(data, ("X", "y")))
+        if len(data) != 2:
+            raise ValueError(f"data must be an (X, y) pair or a loader; got a sequence of {len(data)} items.")
+        X, y = (as_tensor(part, name) for part, name in zip(data, ("X", "y"), strict=True))
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
         if len(X) == 0:
@@ -148,7 +150,9 @@ class Learner:
     def _val_loader(self, validation: Any):
         if validation is None or not isinstance(validation, (tuple, list)):
             return validation
-        X, y = (as_tensor(part, name) for part, name in zip(validation, ("validation X", "validation y")))
+        if len(validation) != 2:
+            raise ValueError(f"validation must be an (X, y) pair; got a sequence of {len(validation)} items.")
+        X, y = (as_tensor(part, name) for part, name in zip(validation, ("validation X", "validation y"), strict=True))
         size = max(self.batch_size, 1024)
         return TensorLoader(X.to(self.device), y.to(self.device), batch_size=size, shuffle=False)
 
@@ -167,7 +171,7 @@ class Learner:
         self._initialize(num_epochs)  # 1. initialize
         try:
             self._event("before_fit")
-            for self.epoch in range(self.epoch, self.num_epochs_planned):  # 6. repeat
+            while self.epoch < self.num_epochs_planned:  # 6. repeat
                 self._train_epoch()
         except StopTraining as reason:  # 7. stop
             self.stop_reason = str(reason)
