@@ -95,6 +95,7 @@ def fit(
     network = _build(name, data.schema)
     recipe = RECIPES[name]
     size = batch_size or int(np.clip(len(data.train[1]) // 10, 16, 64))
+    stopper = EarlyStopping(patience=recipe.patience) if data.validation else None
     learner = Learner(
         network,
         data.train,
@@ -103,15 +104,16 @@ def fit(
         batch_size=size,
         validation=data.validation,
         metrics=_metrics_for(name, data.schema.task),
-        callbacks=[EarlyStopping(patience=recipe.patience)] if data.validation else [],
+        callbacks=[stopper] if stopper else [],
         device=device,
         seed=seed,
         progress=progress,
     )
     learner.fit(num_epochs or recipe.num_epochs)
     fitted = FittedModel(learner.model, data.schema, history=learner.history)
-    fitted.training = {"model": name, "epochs": learner.epoch, "batch_size": size, "seed": seed,
-                       "stop_reason": learner.stop_reason, "seconds": time.perf_counter() - start}
+    fitted.training = {"model": name, "epochs": learner.epoch, "best_epoch": stopper.best_epoch if stopper else
+                       learner.epoch, "batch_size": size, "seed": seed, "stop_reason": learner.stop_reason,
+                       "seconds": time.perf_counter() - start}
     if data.raw_test is not None:
         fitted.metrics = fitted.evaluate(*data.raw_test)
     return fitted
@@ -251,6 +253,11 @@ class FittedModel:
         fitted.training = info.get("training", {})
         return fitted
 
+    def best_epoch_metrics(self) -> dict[str, float]:
+        """The history entry of the epoch whose weights were kept (the last one without early stopping)."""
+        epoch = self.training.get("best_epoch") or len(self.history)
+        return self.history[epoch - 1] if self.history else {}
+
     def summary(self) -> str:
         """A few lines on what was trained and how well it does on the test split."""
         lines = [f"task: {self.task}" + (f" ({len(self.classes)} classes)" if self.classes else "")]
@@ -258,9 +265,9 @@ class FittedModel:
             t = self.training
             lines.append(f"model: {t['model']}, {t['epochs']} epochs, {t['seconds']:.1f}s")
         if self.history:
-            last = self.history[-1]
-            lines.append("last epoch: " + ", ".join(
-                f"{k} {v:.4f}" for k, v in last.items() if k in ("train_loss", "val_loss")))
+            best = self.best_epoch_metrics()
+            lines.append(f"kept epoch {best['epoch']}: " + ", ".join(
+                f"{k} {v:.4f}" for k, v in best.items() if k in ("train_loss", "val_loss")))
         if self.metrics:
             lines.append("test: " + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items()))
         return "\n".join(lines)

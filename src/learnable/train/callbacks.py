@@ -49,7 +49,7 @@ class NonFiniteGuard(Callback):
         loss = learner.metrics.get("train_loss", 0.0)
         if not math.isfinite(loss):
             raise StopTraining(
-                f"the training loss became {loss} in epoch {learner.epoch + 1}: training diverged. "
+                f"the training loss became {loss} in epoch {learner.epoch}: training diverged. "
                 f"Lower the learning rate (it is {learner.optimizer.param_groups[0]['lr']:g}), "
                 "standardise the inputs, or add GradientClipping."
             )
@@ -91,7 +91,7 @@ class EarlyStopping(Callback):
         self.minimize = _lower_is_better(monitor) if mode == "auto" else mode == "min"
         self.restore_best = restore_best
         self.best: float = math.inf if self.minimize else -math.inf
-        self.best_epoch = -1
+        self.best_epoch = 0  # 1-based; 0 until an epoch has been measured
         self.wait = 0
         self.best_state: dict[str, torch.Tensor] | None = None
 
@@ -116,7 +116,7 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             raise StopTraining(
                 f"{self.monitor} has not improved for {self.patience} epochs "
-                f"(best {self.best:.4g} in epoch {self.best_epoch + 1})"
+                f"(best {self.best:.4g} in epoch {self.best_epoch})"
             )
 
     def after_fit(self, learner: Learner) -> None:
@@ -166,9 +166,10 @@ class LRSchedule(Callback):
 
 
 class ProgressBar(Callback):
-    """A rich progress bar per epoch in a terminal; one plain line per epoch otherwise."""
+    """A rich progress bar per epoch in a terminal; one line per epoch with the losses and the
+    first two metrics. It runs before EarlyStopping so the last epoch is printed too."""
 
-    order = 100
+    order = 5
 
     def __init__(self, file: Any = None) -> None:
         self.file = file
@@ -198,12 +199,15 @@ class ProgressBar(Callback):
     def after_epoch(self, learner: Learner) -> None:
         if self.progress is not None:
             self.progress.remove_task(self.task)
-        values = "  ".join(f"{k} {v:.4f}" for k, v in learner.metrics.items() if k != "lr")
+        shown = [k for k in learner.metrics if k.endswith("loss") and not k.endswith("log_loss")]
+        shown += [k for k in learner.metrics if k.startswith("val_") and k not in shown][:2]
+        values = "  ".join(f"{k} {learner.metrics[k]:.4f}" for k in shown)
         seconds = time.perf_counter() - self.epoch_start
-        self.console.print(f"epoch {learner.epoch + 1}/{learner.num_epochs_planned}  {values}  {seconds:.1f}s")
+        line = f"epoch {learner.epoch}/{learner.num_epochs_planned}  {values}  {seconds:.1f}s"
+        self.console.print(line, soft_wrap=True)
 
     def after_fit(self, learner: Learner) -> None:
         if self.progress is not None:
             self.progress.stop()
         if learner.stop_reason:
-            self.console.print(f"stopped: {learner.stop_reason}")
+            self.console.print(f"stopped: {learner.stop_reason}", soft_wrap=True)

@@ -7,7 +7,7 @@ in the order of the callbacks' ``order`` (lower first). To stop training, a call
 Example:
     >>> class StopAtEpoch(Callback):
     ...     def after_epoch(self, learner):
-    ...         if learner.epoch == 2:
+    ...         if learner.epoch == 2:  # two epochs done
     ...             raise StopTraining("enough")
 """
 
@@ -24,7 +24,8 @@ EVENTS = (
     "after_batch",  # 6. repeat
     "before_validate",
     "after_validate",  # learner.metrics holds this epoch's validation metrics
-    "after_epoch",  # learner.metrics holds the epoch's train loss and validation metrics
+    "after_epoch",  # learner.metrics: the epoch's train loss and validation metrics; learner.epoch
+    # counts the epochs completed, this one included
     "after_fit",  # 7. stop: always runs, even after StopTraining or an error
 )
 

@@ -201,8 +201,8 @@ class Learner:
         if self.val_loader is not None:
             self.metrics.update(self.validate())
         self.metrics["seconds"] = time.perf_counter() - start
+        self.epoch += 1  # epochs completed; callbacks in after_epoch see this one counted
         self._event("after_epoch")
-        self.epoch += 1
 
     def _train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         self.xb, self.yb = xb, yb
