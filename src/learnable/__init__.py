@@ -14,9 +14,9 @@ Example:
 
 __version__ = "0.1.0"
 
-from learnable import data, datasets, models
+from learnable import callbacks, data, datasets, losses, metrics, models, optim
 from learnable.estimator import FittedModel, fit, load
-from learnable.train import Learner, callbacks, losses, metrics, optim, seed_everything
+from learnable.train import Learner, seed_everything
 
 __all__ = [
     "FittedModel",
