@@ -68,7 +68,7 @@ def main() -> None:
     contestants = {"hand-written loop": hand_loop, "learnable Learner": learner}
     times: dict[str, list[float]] = {name: [] for name in contestants}
     scores: dict[str, float] = {}
-    for name, run in contestants.items():  # warm-up: first-call costs are not the loop's
+    for run in contestants.values():  # warm-up: first-call costs are not the loop's
         run(X[:512], y[:512], 1, 0)
     for repeat in range(args.repeats):
         names = list(contestants) if repeat % 2 == 0 else list(reversed(contestants))  # alternate
