@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from learnable.data.files import read_table
 from learnable.data.prepare import prepare
 from learnable.data.schema import Schema
 from learnable.model_file import load_model, save_model
@@ -74,8 +75,10 @@ def fit(
     """Train a model on ``X`` (features) and ``y`` (target) and return it fitted.
 
     Args:
-        X: a DataFrame, 2-D array, tensor or list of rows (images may be (N, H, W) arrays).
-        y: the target, one value per row: numbers (regression) or labels (classification).
+        X: a DataFrame, 2-D array, tensor or list of rows (images may be (N, H, W) arrays), or
+            the path of a CSV/Parquet file.
+        y: the target, one value per row: numbers (regression) or labels (classification); with
+            a file path as X, the name of the target column.
         model: "auto" (a CNN for images, an MLP otherwise), "linear", "logistic", "svm", "mlp"
             or "cnn".
         task: "auto", "regression", "binary" or "multiclass".
@@ -88,6 +91,10 @@ def fit(
     """
     if model not in MODEL_NAMES:
         raise ValueError(f"unknown model {model!r}; choose one of {list(MODEL_NAMES)}.")
+    if isinstance(X, (str, Path)):
+        if not isinstance(y, str):
+            raise TypeError(f"with a file path as X, y must name the target column; got {type(y).__name__}.")
+        X, y = read_table(X, target=y)
     seed_everything(seed)
     start = time.perf_counter()
     data = prepare(X, y, task=task, validation=validation, test=test, seed=seed)

@@ -72,6 +72,10 @@ class TensorLoader:
             else:
                 yield tuple(t[start : start + self.batch_size] for t in self.tensors)
 
+    def peek(self, rows: int = 2) -> tuple[torch.Tensor, ...]:
+        """The first ``rows`` rows, without drawing from the generator (the batch order stays put)."""
+        return tuple(t[:rows] for t in self.tensors)
+
     def state_dict(self) -> dict[str, Any]:
         """The generator state, so a resumed run sees the same batch order."""
         return {"generator": self.generator.get_state()}

@@ -31,18 +31,23 @@ def _to_numpy(data: Any) -> Any:
 def as_features(X: Any) -> pd.DataFrame:
     """Return the features as a DataFrame with string column names (x0, x1, ... for arrays).
 
+    A dict is read as columns (``{"age": [30, 40]}``) or, with scalar values, as one row.
+
     Arrays with more than two dimensions (images) are flattened to one row per sample.
     """
     if isinstance(X, (str, bytes)):
         raise TypeError(
             f"X is a string ({X!r}); expected a 2-D array, a DataFrame or a list of rows. "
-            "To train on a file, use learnable.data.read_table(path, target=...) first."
+            "To train on a file, pass its path with the target column: learnable.fit('data.csv', 'price')."
         )
     if isinstance(X, pd.Series):
         raise ValueError(
             f"X is a single pandas Series '{X.name}' ({len(X)} values); learnable needs a 2-D table "
             "of features, one row per sample. Use X.to_frame() for one feature."
         )
+    if isinstance(X, dict):  # {column: values}, or {column: value} for a single row
+        scalar = all(np.ndim(v) == 0 for v in X.values())
+        X = pd.DataFrame([X]) if scalar else pd.DataFrame(X)
     if isinstance(X, pd.DataFrame):
         frame = X.reset_index(drop=True)
         frame.columns = [str(c) for c in frame.columns]
@@ -92,7 +97,7 @@ def check_features(X: pd.DataFrame) -> None:
     if X.shape[1] == 0:
         raise ValueError(f"X has {X.shape[0]} rows but no columns; give it at least one feature.")
     numeric = X.select_dtypes(include=["number", "bool"])
-    bad = numeric.isna() | np.isinf(numeric.to_numpy(dtype=float))
+    bad = numeric.isna() | np.isinf(numeric.to_numpy(dtype=float, na_value=np.nan))
     missing_elsewhere = X.drop(columns=numeric.columns).isna()
     for frame in (bad, missing_elsewhere):
         columns = frame.columns[frame.any(axis=0).to_numpy()]

@@ -157,8 +157,17 @@ class Learner:
         return TensorLoader(X.to(self.device), y.to(self.device), batch_size=size, shuffle=False)
 
     def _auto_loss(self) -> str:
-        target = next(iter(self.train_loader))[1]
+        target = self._sample_batch()[1]
         return "mse" if target.is_floating_point() else "cross_entropy"
+
+    def _sample_batch(self) -> list[torch.Tensor]:
+        """Two rows of training data on the device; a TensorLoader's batch order is left untouched."""
+        if isinstance(self.train_loader, TensorLoader):
+            return list(self.train_loader.peek(2))
+        batch = next(iter(self.train_loader), None)
+        if batch is None:
+            raise ValueError("the training data yields no batches; it has no rows.")
+        return [t[:2] for t in self._to_device(batch)]
 
     def _to_device(self, batch: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         return [t.to(self.device, non_blocking=True) for t in batch]
@@ -289,10 +298,7 @@ class Learner:
 
     def _check_batch(self) -> None:
         """Run the model and loss once on two rows, turning shape mistakes into clear errors."""
-        batch = next(iter(self.train_loader), None)
-        if batch is None:
-            raise ValueError("the training data yields no batches; it has no rows.")
-        xb, yb = (t[:2] for t in self._to_device(batch))
+        xb, yb = self._sample_batch()
         was_training = self.model.training
         self.model.eval()
         try:
