@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -41,12 +42,12 @@ class TensorLoader:
         seed: int = 0,
         drop_last: bool = False,
     ) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
+        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size={batch_size!r} must be a positive whole number, e.g. 64.")
         if y is not None and len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
         self.tensors = (X,) if y is None else (X, y)
-        self.batch_size = batch_size
+        self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.generator = torch.Generator().manual_seed(seed)

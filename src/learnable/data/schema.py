@@ -184,12 +184,19 @@ def _categories(column: pd.Series) -> list[str]:
 
 
 def _standardise(frame: pd.DataFrame, names: list[str], mean: list[float], std: list[float]):
+    for name in names:
+        if not _is_number(frame[name]):
+            text = frame[name][pd.to_numeric(frame[name], errors="coerce").isna()]
+            raise ValueError(
+                f"column '{name}' held numbers in training but now holds {text.iloc[0]!r} "
+                f"(row {text.index[0]}); pass numbers in that column."
+            )
     values = frame[names].to_numpy(dtype=np.float32)  # (N, numeric)
     return (values - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
 
 
 def _one_hot(column: pd.Series, categories: list[str]) -> np.ndarray:
-    codes = pd.Categorical(column.astype(str), categories=categories).codes  # -1 for unseen
+    codes = pd.Index(categories).get_indexer(column.astype(str))  # -1 for unseen categories
     encoded = np.zeros((len(column), len(categories)), dtype=np.float32)
     known = codes >= 0
     encoded[np.flatnonzero(known), codes[known]] = 1.0

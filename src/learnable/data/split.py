@@ -57,19 +57,29 @@ def split_indices(
     rows = np.arange(num_rows)
     labels = None if labels is None else np.asarray(labels)
     _check_enough_rows(num_rows, validation, test, labels)
-    rest, test_rows = _cut(rows, test, labels, seed)
+    rest, test_rows = _cut(rows, _count(num_rows, test), labels, seed)
     rest_labels = None if labels is None else labels[rest]
-    train_rows, val_rows = _cut(rest, validation / (1 - test), rest_labels, seed + 1)
+    train_rows, val_rows = _cut(rest, _count(num_rows, validation), rest_labels, seed + 1)
     return Split(train=train_rows, validation=val_rows, test=test_rows)
 
 
-def _cut(rows: np.ndarray, fraction: float, labels: np.ndarray | None, seed: int):
-    if fraction == 0:
+def _count(num_rows: int, fraction: float) -> int:
+    """Whole rows for a fraction of all rows (rounded first, so 0.1 * 150 is 15, not 16)."""
+    return math.ceil(round(num_rows * fraction, 9))
+
+
+def _cut(rows: np.ndarray, size: int, labels: np.ndarray | None, seed: int):
+    if size == 0:
         return rows, rows[:0]
-    size = math.ceil(len(rows) * fraction)
     if labels is not None:
         size = max(size, len(np.unique(labels)))
-    return train_test_split(rows, test_size=size, random_state=seed, stratify=labels)
+    try:
+        return train_test_split(rows, test_size=size, random_state=seed, stratify=labels)
+    except ValueError as error:
+        raise ValueError(
+            f"too few rows of some class for a stratified split of {len(rows)} rows ({error}). "
+            "Pass more data, or smaller validation/test fractions."
+        ) from None
 
 
 def _check_enough_rows(num_rows: int, validation: float, test: float, labels: Any) -> None:
@@ -81,7 +91,7 @@ def _check_enough_rows(num_rows: int, validation: float, test: float, labels: An
         rare = classes[counts < parts]
         if len(rare):
             raise ValueError(
-                f"class {rare[0]!r} has only {counts[counts < parts][0]} row(s); a stratified "
+                f"class {rare[0].item()!r} has only {counts[counts < parts][0]} row(s); a stratified "
                 f"train/validation/test split needs at least {parts} rows of every class. "
                 "Collect more examples of it, drop it, or use validation=0 / test=0."
             )
