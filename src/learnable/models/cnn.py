@@ -41,6 +41,8 @@ class CNN(ConfigModule):
     def __init__(self, config: CNNConfig | None = None, **fields) -> None:
         super().__init__(config, **fields)
         c = self.config
+        if not isinstance(c.image_size, (list, tuple)):
+            raise TypeError(f"CNN image_size={c.image_size!r} must be (height, width), e.g. (28, 28).")
         c.image_size, c.channels = tuple(c.image_size), tuple(c.channels)
         _check(c)
         blocks: list[nn.Module] = []

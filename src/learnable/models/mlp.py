@@ -39,6 +39,8 @@ class MLP(ConfigModule):
     def __init__(self, config: MLPConfig | None = None, **fields) -> None:
         super().__init__(config, **fields)
         c = self.config
+        if not isinstance(c.hidden_sizes, (list, tuple)):
+            raise TypeError(f"MLP hidden_sizes={c.hidden_sizes!r} must be a list of layer widths, e.g. [128, 64].")
         c.hidden_sizes = tuple(c.hidden_sizes)
         _check(c)
         layers: list[nn.Module] = []

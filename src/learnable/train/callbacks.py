@@ -100,6 +100,13 @@ class EarlyStopping(Callback):
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
+    def before_fit(self, learner: Learner) -> None:
+        if self.monitor.startswith("val_") and learner.val_loader is None:
+            raise ValueError(
+                f"EarlyStopping monitors '{self.monitor}', but the Learner has no validation data. "
+                "Pass validation= (a fraction or an (X, y) pair), or monitor='train_loss'."
+            )
+
     def after_epoch(self, learner: Learner) -> None:
         if self.monitor not in learner.metrics:
             raise ValueError(
@@ -155,14 +162,12 @@ class LRSchedule(Callback):
         self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
 
     def before_fit(self, learner: Learner) -> None:
-        total = learner.num_epochs_planned * len(learner.train_loader)
+        total = (learner.num_epochs_planned - learner.epoch) * len(learner.train_loader)  # this fit's steps
         self.scheduler = self.config.build(learner.optimizer, total)
 
     def after_step(self, learner: Learner) -> None:
         self.scheduler.step()
-
-    def after_epoch(self, learner: Learner) -> None:
-        learner.metrics["lr"] = learner.optimizer.param_groups[0]["lr"]
+        learner.metrics["lr"] = learner.optimizer.param_groups[0]["lr"]  # before History copies it
 
 
 class ProgressBar(Callback):
@@ -204,10 +209,10 @@ class ProgressBar(Callback):
         values = "  ".join(f"{k} {learner.metrics[k]:.4f}" for k in shown)
         seconds = time.perf_counter() - self.epoch_start
         line = f"epoch {learner.epoch}/{learner.num_epochs_planned}  {values}  {seconds:.1f}s"
-        self.console.print(line, soft_wrap=True)
+        self.console.print(line, soft_wrap=True, markup=False)
 
     def after_fit(self, learner: Learner) -> None:
         if self.progress is not None:
             self.progress.stop()
         if learner.stop_reason:
-            self.console.print(f"stopped: {learner.stop_reason}", soft_wrap=True)
+            self.console.print(f"stopped: {learner.stop_reason}", soft_wrap=True, markup=False)

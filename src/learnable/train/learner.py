@@ -135,10 +135,13 @@ class Learner:
         if len(data) != 2:
             raise ValueError(f"data must be an (X, y) pair or a loader; got a sequence of {len(data)} items.")
         X, y = (as_tensor(part, name) for part, name in zip(data, ("X", "y"), strict=True))
+        y = _long_classes(y)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
         if len(X) == 0:
             raise ValueError("the training data has no rows.")
+        if isinstance(validation, (int, float)) and not isinstance(validation, bool):
+            validation = float(validation) or None
         if isinstance(validation, float):
             labels = y.numpy() if _looks_like_classes(y) else None
             parts = split_indices(len(X), validation=validation, test=0.0, labels=labels, seed=self.seed)
@@ -153,6 +156,7 @@ class Learner:
         if len(validation) != 2:
             raise ValueError(f"validation must be an (X, y) pair; got a sequence of {len(validation)} items.")
         X, y = (as_tensor(part, name) for part, name in zip(validation, ("validation X", "validation y"), strict=True))
+        y = _long_classes(y)
         size = max(self.batch_size, 1024)
         return TensorLoader(X.to(self.device), y.to(self.device), batch_size=size, shuffle=False)
 
@@ -243,6 +247,7 @@ class Learner:
         for metric in self.metric_objects:
             metric.reset()
         loss_sum, rows = torch.zeros((), device=self.device), 0
+        was_training = self.model.training
         self.model.eval()
         with torch.no_grad():
             for batch in loader:
@@ -252,7 +257,7 @@ class Learner:
                 rows += len(yb)
                 for metric in self.metric_objects:
                     metric.update(output, yb)
-        self.model.train()
+        self.model.train(was_training)
         results = {"val_loss": loss_sum.item() / max(rows, 1)}
         results.update({f"val_{m.name}": m.compute() for m in self.metric_objects})
         self.metrics.update(results)
@@ -305,6 +310,7 @@ class Learner:
             with torch.no_grad():
                 output = self.model(xb)
                 _check_targets(output, self._all_targets(yb), self.loss_fn)
+                _check_elementwise(output, yb, self.loss_fn)
                 self.loss_fn(output, yb)
         except (RuntimeError, IndexError) as error:
             raise ValueError(
@@ -340,3 +346,15 @@ def _looks_like_classes(y: torch.Tensor) -> bool:
 
 def _is_pair_or_loader(value: Any) -> bool:
     return isinstance(value, (tuple, list)) or hasattr(value, "__iter__")
+
+
+def _long_classes(y: torch.Tensor) -> torch.Tensor:
+    """Integer class labels as int64, the dtype PyTorch's classification losses index with."""
+    return y if y.is_floating_point() or y.dtype == torch.long else y.long()
+
+
+def _check_elementwise(output: torch.Tensor, target: torch.Tensor, loss_fn: Any) -> None:
+    """Regression and binary losses compare output and target row by row: their shapes must match."""
+    elementwise = (losses.MSELoss, losses.MAELoss, losses.HuberLoss, losses.BCEWithLogitsLoss)
+    if isinstance(loss_fn, elementwise) and losses.single_output(output, target).shape != target.shape:
+        raise RuntimeError(f"output shape {tuple(output.shape)} does not match target shape {tuple(target.shape)}")

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _single(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def single_output(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Drop the output's trailing 1 when the target has one dimension less: (B, 1) -> (B,)."""
     if output.ndim == target.ndim + 1 and output.shape[-1] == 1:
         return output.squeeze(-1)
@@ -31,14 +31,14 @@ class MSELoss(nn.Module):
     """Mean squared error, for regression."""
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(_single(output, target), target.to(output.dtype))
+        return F.mse_loss(single_output(output, target), target.to(output.dtype))
 
 
 class MAELoss(nn.Module):
     """Mean absolute error, for regression robust to outliers."""
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.l1_loss(_single(output, target), target.to(output.dtype))
+        return F.l1_loss(single_output(output, target), target.to(output.dtype))
 
 
 class HuberLoss(nn.Module):
@@ -49,7 +49,7 @@ class HuberLoss(nn.Module):
         self.delta = delta
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.huber_loss(_single(output, target), target.to(output.dtype), delta=self.delta)
+        return F.huber_loss(single_output(output, target), target.to(output.dtype), delta=self.delta)
 
 
 class CrossEntropyLoss(nn.Module):
@@ -69,7 +69,7 @@ class BCEWithLogitsLoss(nn.Module):
     """Binary cross-entropy on one logit per row (B, 1) and 0/1 targets (B,)."""
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        output = _single(output, target)
+        output = single_output(output, target)
         return F.binary_cross_entropy_with_logits(output, target.to(output.dtype))
 
 
@@ -83,7 +83,7 @@ class HingeLoss(nn.Module):
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if output.ndim == target.ndim + 1 and output.shape[-1] > 1:
             return F.multi_margin_loss(output, target)
-        margin = _single(output, target)
+        margin = single_output(output, target)
         sign = target.to(margin.dtype) * 2 - 1  # {0, 1} -> {-1, +1}
         return torch.clamp(1 - sign * margin, min=0).mean()
 

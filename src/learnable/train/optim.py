@@ -114,8 +114,12 @@ class ScheduleConfig:
             raise ValueError(f"warmup={self.warmup!r} must be a fraction of training in [0, 1).")
         total_steps = max(total_steps, 1)
         if self.name == "one_cycle":
-            max_lr = [g["lr"] for g in optimizer.param_groups]
-            return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=total_steps + 1)
+            max_lr = [g.get("max_lr", g["lr"]) for g in optimizer.param_groups]
+            # Cycle momentum only where the optimizer has some: it must not switch momentum on for plain SGD.
+            cycles = all(g.get("momentum", 0) > 0 or "betas" in g for g in optimizer.param_groups)
+            return torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=max_lr, total_steps=total_steps + 1, cycle_momentum=cycles
+            )
         return torch.optim.lr_scheduler.LambdaLR(optimizer, self._factor(total_steps))
 
     def _factor(self, total_steps: int):
