@@ -81,13 +81,16 @@ def train(
 ) -> None:
     """Train a model and save it. With no options: the handwritten-digit classifier."""
     import learnable
+    from learnable.model_file import check_replaceable
 
     start = time.perf_counter()
     X, y, name = _load_data(data, target)
+    out = out or Path("models") / name
+    check_replaceable(out)  # fail now, not after training
     typer.echo(f"data: {name}, {len(y)} rows; holding out 10% for validation and 10% for the test")
     fitted = learnable.fit(X, y, model=model, task=task, num_epochs=epochs, lr=lr, batch_size=batch_size,
                            seed=seed, progress=not quiet)
-    path = fitted.save(out or Path("models") / name)
+    path = fitted.save(out)
     _print_summary(fitted, time.perf_counter() - start, path)
 
 

@@ -255,7 +255,11 @@ class FittedModel:
                 f"'{directory}' holds a bare network (saved by Learner.save), not a fitted model "
                 "with a schema; load it with learnable.model_file.load_model."
             )
-        fitted = cls(network, Schema.from_dict(info["schema"]), history=info.get("history"))
+        try:
+            schema = Schema.from_dict(info["schema"])
+        except TypeError as error:
+            raise ValueError(f"'{directory}' has a damaged schema in model.json: {error}") from None
+        fitted = cls(network, schema, history=info.get("history"))
         fitted.metrics = info.get("metrics", {})
         fitted.training = info.get("training", {})
         return fitted

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,13 @@ def save_model(directory: str | Path, model: nn.Module, info: dict[str, Any]) ->
     """
     directory = Path(directory)
     name, config = describe(model)
-    _check_replaceable(directory)
+    check_replaceable(directory)
     document = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": _versions(),
                 "model": {"name": name, "config": config}, **info}
     text = json.dumps(document, indent=2, allow_nan=True, default=_json_default)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    staging = directory.parent / f".{directory.name}.{uuid.uuid4().hex}.tmp"
+    staging.mkdir()  # like any new folder: permissions follow the umask (mkdtemp would give 0700)
     try:
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(tensors, staging / WEIGHTS)
@@ -82,9 +84,10 @@ def load_model(directory: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as error:
+        details = "; ".join(line.strip() for line in str(error).splitlines()[1:]) or str(error)
         raise ValueError(
             f"the weights in '{directory / WEIGHTS}' do not match the model described in "
-            f"'{directory / INFO}': {str(error).splitlines()[0]} ..."
+            f"'{directory / INFO}': {details}"
         ) from None
     return model.eval(), info
 
@@ -102,7 +105,10 @@ def read_info(directory: Path) -> dict[str, Any]:
         raise ValueError(f"'{directory / INFO}' is not valid JSON: {error}") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ValueError(f"'{directory / INFO}' is not a learnable model file (no format '{FORMAT}').")
-    if info.get("format_version", 0) > FORMAT_VERSION:
+    version = info.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"'{directory / INFO}' has format_version={version!r}; expected a whole number.")
+    if version > FORMAT_VERSION:
         raise ValueError(
             f"'{directory}' was saved by a newer learnable (format {info['format_version']}); "
             "upgrade learnable to load it."
@@ -110,14 +116,20 @@ def read_info(directory: Path) -> dict[str, Any]:
     return info
 
 
-def _check_replaceable(directory: Path) -> None:
+def check_replaceable(directory: str | Path) -> None:
+    """Raise unless ``directory`` is absent, empty, or a learnable model (which a save replaces)."""
+    directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"cannot save a model to '{directory}': it is a file, not a directory.")
-    if directory.is_dir() and any(directory.iterdir()) and not (directory / INFO).is_file():
+    if not directory.is_dir() or not any(directory.iterdir()):
+        return
+    try:
+        read_info(directory)
+    except ValueError:
         raise ValueError(
             f"'{directory}' exists and is not a learnable model directory; refusing to replace "
             "its contents. Choose another output directory."
-        )
+        ) from None
 
 
 def _swap_into_place(staging: Path, directory: Path) -> None:
@@ -126,7 +138,12 @@ def _swap_into_place(staging: Path, directory: Path) -> None:
         return
     retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
     os.replace(directory, retired / "model")
-    os.replace(staging, directory)
+    try:
+        os.replace(staging, directory)
+    except BaseException:
+        os.replace(retired / "model", directory)  # put the previous model back
+        shutil.rmtree(retired, ignore_errors=True)
+        raise
     shutil.rmtree(retired, ignore_errors=True)
 
 

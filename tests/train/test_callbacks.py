@@ -14,16 +14,6 @@ from learnable.train import EVENTS, Callback, Learner, StopTraining
 ROWS, FEATURES, CLASSES = 64, 3, 2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy two-core machine OpenMP's
-    waiting threads slow each step a hundredfold; restore the setting afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _data(seed=0, rows=ROWS):
     gen = torch.Generator().manual_seed(seed)
     X = torch.randn(rows, FEATURES, generator=gen)

@@ -21,16 +21,6 @@ from learnable.optim import OptimizerConfig
 from learnable.train import Learner
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy two-core machine OpenMP's
-    waiting threads slow each step a hundredfold; restore the setting afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _classes(rows=96, features=4, seed=0):
     gen = torch.Generator().manual_seed(seed)
     X = torch.randn(rows, features, generator=gen)

@@ -1,0 +1,208 @@
+"""The ``learnable`` command: train and predict on files, help, and one-line errors for user mistakes.
+
+Most tests call the Typer app in-process with CliRunner; a few run the installed console script.
+"""
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import learnable
+from learnable.cli import app
+
+LEARNABLE = Path(sys.executable).parent / "learnable"  # the console script of this virtualenv
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, iris):
+    """An iris CSV with its 'species' target, the same rows without it, and a model trained on it."""
+    folder = tmp_path_factory.mktemp("cli")
+    X, y = iris
+    X.assign(species=y).to_csv(folder / "iris.csv", index=False)
+    X.to_csv(folder / "features.csv", index=False)
+    result = runner.invoke(app, ["train", "--data", str(folder / "iris.csv"), "--target", "species",
+                                 "--out", str(folder / "model"), "--quiet"])
+    return folder, result
+
+
+def _assert_user_error(result, *fragments: str) -> None:
+    """Exit status 1, one 'error: ...' line on stderr, no traceback anywhere."""
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Traceback" not in result.output
+
+
+# ---- train ---------------------------------------------------------------------------------------
+
+
+def test_train_on_a_csv_reports_and_saves(files):
+    folder, result = files
+    assert result.exit_code == 0, result.output
+    accuracy = float(re.search(r"^test accuracy: ([0-9.]+)$", result.stdout, re.MULTILINE).group(1))
+    assert accuracy >= 0.9
+    assert f"model saved to {folder / 'model'}" in result.stdout
+    assert "task: multiclass (3 classes); model: mlp" in result.stdout
+    model = learnable.load(folder / "model")
+    assert model.schema.target_name == "species"
+    assert f"{model.metrics['accuracy']:.4f}" == f"{accuracy:.4f}"
+
+
+# ---- predict -------------------------------------------------------------------------------------
+
+
+def test_predict_prints_csv(files, iris):
+    folder, _ = files
+    result = runner.invoke(app, ["predict", str(folder / "model"), str(folder / "features.csv")])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert list(table.columns) == ["prediction"]
+    expected = learnable.load(folder / "model").predict(iris[0])
+    assert table["prediction"].tolist() == expected.tolist()
+    assert "score on" not in result.stderr  # no target column in this file
+
+
+def test_predict_with_proba_adds_a_column_per_class(files):
+    folder, _ = files
+    result = runner.invoke(app, ["predict", str(folder / "model"), str(folder / "features.csv"), "--proba"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout))
+    proba = ["proba_setosa", "proba_versicolor", "proba_virginica"]
+    assert list(table.columns) == ["prediction", *proba]
+    np.testing.assert_allclose(table[proba].sum(axis=1), 1.0, atol=1e-9)
+    assert (table[proba].idxmax(axis=1).str.removeprefix("proba_") == table["prediction"]).all()
+
+
+def test_predict_reports_the_score_when_the_target_is_present(files, iris):
+    folder, _ = files
+    result = runner.invoke(app, ["predict", str(folder / "model"), str(folder / "iris.csv")])
+    assert result.exit_code == 0, result.output
+    score = learnable.load(folder / "model").score(*iris)
+    assert f"score on the 'species' column: {score:.4f}" in result.stderr
+    assert list(pd.read_csv(io.StringIO(result.stdout)).columns) == ["prediction"]
+
+
+def test_predict_writes_json_records(files, tmp_path):
+    folder, _ = files
+    out = tmp_path / "predictions.json"
+    result = runner.invoke(app, ["predict", str(folder / "model"), str(folder / "features.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    records = json.loads(out.read_text())
+    assert len(records) == 150 and set(records[0]) == {"prediction"}
+    assert records[0]["prediction"] == "setosa"
+    assert f"150 predictions written to {out}" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["predictions.json"]  # no temporary file left
+
+
+def test_predict_refuses_other_output_types(files, tmp_path):
+    folder, _ = files
+    out = tmp_path / "predictions.txt"
+    result = runner.invoke(app, ["predict", str(folder / "model"), str(folder / "features.csv"), "--out", str(out)])
+    _assert_user_error(result, "must end in .csv or .json")
+    assert not out.exists()
+
+
+def test_predict_with_a_directory_that_is_not_a_model(files):
+    folder, _ = files
+    result = runner.invoke(app, ["predict", str(folder), str(folder / "features.csv")])
+    _assert_user_error(result, "is not a learnable model: model.json is missing")
+
+
+# ---- user errors in train ------------------------------------------------------------------------
+
+
+def test_train_on_a_file_needs_a_target(files):
+    folder, _ = files
+    result = runner.invoke(app, ["train", "--data", str(folder / "iris.csv")])
+    _assert_user_error(result, "--target is required with --data FILE", "'species'")
+
+
+def test_train_on_a_missing_file(tmp_path):
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "nope.csv"), "--target", "y"])
+    _assert_user_error(result, "no such file:", "nope.csv")
+
+
+def test_train_with_an_unknown_model(files, tmp_path):
+    folder, _ = files
+    result = runner.invoke(app, ["train", "--data", str(folder / "iris.csv"), "--target", "species",
+                                 "--model", "forest", "--out", str(tmp_path / "m")])
+    _assert_user_error(result, "unknown model 'forest'")
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_with_a_target_that_is_not_a_column(files):
+    folder, _ = files
+    result = runner.invoke(app, ["train", "--data", str(folder / "iris.csv"), "--target", "colour"])
+    _assert_user_error(result, "has no column 'colour'", "'species'")
+
+
+def test_train_with_a_missing_value_names_the_column(tmp_path, iris):
+    X, y = iris
+    table = X.assign(species=y)
+    table.loc[7, "petal width (cm)"] = np.nan
+    table.to_csv(tmp_path / "holes.csv", index=False)
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "holes.csv"), "--target", "species",
+                                 "--out", str(tmp_path / "m")])
+    _assert_user_error(result, "column 'petal width (cm)' has 1 missing or infinite values (rows 7)")
+
+
+# ---- help ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ([], ["train", "predict"]),
+    (["train"], ["--data", "--target", "--model", "--out"]),
+    (["predict"], ["model_dir", "data_file", "--proba", "--out"]),
+], ids=["app", "train", "predict"])
+def test_help(args, expected):
+    result = runner.invoke(app, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    for word in expected:
+        assert word in result.stdout.lower()
+
+
+# ---- the installed console script ----------------------------------------------------------------
+
+
+def _run(*args: str, cwd: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LEARNABLE), *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def test_console_script_predicts(files):
+    folder, _ = files
+    result = _run("predict", str(folder / "model"), str(folder / "iris.csv"))
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert len(table) == 150 and set(table["prediction"]) <= {"setosa", "versicolor", "virginica"}
+    assert "score on the 'species' column:" in result.stderr
+
+
+def test_console_script_reports_a_user_error_in_one_line(tmp_path):
+    result = _run("predict", str(tmp_path / "nowhere"), str(tmp_path / "rows.csv"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: no model directory at '{tmp_path / 'nowhere'}'; expected a folder with model.json and "
+        "model.safetensors."
+    ]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_console_script_trains_the_default_digit_classifier(tmp_path):
+    result = _run("train", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    accuracy = float(re.search(r"^test accuracy: ([0-9.]+)$", result.stdout, re.MULTILINE).group(1))
+    assert accuracy >= 0.95
+    assert (tmp_path / "models" / "mnist-sample" / "model.json").is_file()
+    assert learnable.load(tmp_path / "models" / "mnist-sample").training["model"] == "cnn"
