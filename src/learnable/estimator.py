@@ -228,9 +228,8 @@ class FittedModel:
         if self.task == "regression":
             outputs = outputs * self.schema.target_std + self.schema.target_mean
             target = target.double() * self.schema.target_std + self.schema.target_mean
-        name = "svm" if isinstance(self.network, LinearSVM) else "other"
         results = {}
-        for metric_name in _metrics_for(name, self.task):
+        for metric_name in _metrics_for(getattr(self.network, "name", ""), self.task):
             metric = metric_lib.get(metric_name)
             metric.update(outputs.double(), target)
             results[metric_name] = metric.compute()
