@@ -1,5 +1,7 @@
 """Shared fixtures: one CPU thread for the whole suite, the iris table, one quickly fitted model."""
 
+import os
+
 import pytest
 import torch
 
@@ -14,6 +16,19 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def runs_directory(tmp_path_factory):
+    """Runs recorded by tests go to a temporary runs directory, never to ./runs."""
+    directory = tmp_path_factory.mktemp("runs")
+    previous = os.environ.get("LEARNABLE_RUNS")
+    os.environ["LEARNABLE_RUNS"] = str(directory)
+    yield directory
+    if previous is None:
+        del os.environ["LEARNABLE_RUNS"]
+    else:
+        os.environ["LEARNABLE_RUNS"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
     learnable train                                  # the digit classifier on the MNIST sample
     learnable train --data houses.csv --target price --model mlp --epochs 50
     learnable predict models/houses new-houses.csv --out predictions.csv
+    learnable runs                                   # recorded runs; runs show|compare|delete RUN
 
 User mistakes end with a one-line ``error: ...`` message and exit status 1, never a traceback
 (set ``LEARNABLE_DEBUG=1`` to see one).
@@ -29,6 +30,8 @@ app = typer.Typer(
 )
 
 DEFAULT_DATA = "mnist-sample"
+RUNS_DIR = typer.Option(None, "--runs-dir", envvar="LEARNABLE_RUNS", show_envvar=True,
+                        help="The runs directory (default: ./runs).")
 
 
 def user_errors(command):
@@ -77,21 +80,37 @@ def train(
     batch_size: int = typer.Option(None, help="Rows per batch (default depends on the data size)."),
     seed: int = typer.Option(0, help="One seed for the split, the weights and the batch order."),
     out: Path = typer.Option(None, help="Where to save the model (default: models/<data name>)."),
+    name: str = typer.Option(None, help="A name for the run (default: the data's name)."),
+    runs_dir: Path = RUNS_DIR,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-epoch lines."),
 ) -> None:
-    """Train a model and save it. With no options: the handwritten-digit classifier."""
+    """Train a model, save it and record the run. With no options: the handwritten-digit classifier."""
     import learnable
+    from learnable.data import fingerprint
     from learnable.model_file import check_replaceable
+    from learnable.runs import RecordRun, RunStore
 
     start = time.perf_counter()
-    X, y, name = _load_data(data, target)
-    out = out or Path("models") / name
+    X, y, data_name = _load_data(data, target)
+    out = out or Path("models") / data_name
     check_replaceable(out)  # fail now, not after training
-    typer.echo(f"data: {name}, {len(y)} rows; holding out 10% for validation and 10% for the test")
-    fitted = learnable.fit(X, y, model=model, task=task, num_epochs=epochs, lr=lr, batch_size=batch_size,
-                           seed=seed, progress=not quiet)
-    path = fitted.save(out)
+    store = RunStore(runs_dir)
+    config = {"data": data, "target": target, "model": model, "task": task, "epochs": epochs, "lr": lr,
+              "batch_size": batch_size, "out": str(out)}
+    run_id = store.create(name or data_name, config=config, seed=seed, dataset=fingerprint(X, y))
+    typer.echo(f"run {run_id}: {data_name}, {len(y)} rows; holding out 10% for validation and 10% for the test")
+    try:
+        fitted = learnable.fit(X, y, model=model, task=task, num_epochs=epochs, lr=lr, batch_size=batch_size,
+                               seed=seed, progress=not quiet, callbacks=[RecordRun(store, run_id)])
+        path = fitted.save(out)
+    except BaseException as error:
+        status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        store.finish(run_id, status, error=f"{type(error).__name__}: {error}")
+        raise
+    store.add_artifact(run_id, "model", path.resolve())
+    store.finish(run_id, "finished", summary={"test": fitted.metrics, **fitted.training})
     _print_summary(fitted, time.perf_counter() - start, path)
+    typer.echo(f"run recorded as {run_id} in {store.path}")
 
 
 def _print_summary(fitted: Any, seconds: float, path: Path) -> None:
@@ -149,6 +168,62 @@ def _predictions(fitted: Any, features: Any, proba: bool):
         for name, column in zip(fitted.classes, fitted.predict_proba(features).T, strict=True):
             table[f"proba_{name}"] = column
     return table
+
+
+runs_app = typer.Typer(help="List, show, compare and delete recorded runs.", no_args_is_help=False)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.callback(invoke_without_command=True)
+@user_errors
+def runs(ctx: typer.Context, runs_dir: Path = RUNS_DIR, limit: int = typer.Option(30, help="Newest runs shown.")):
+    """A table of the newest runs (RUN arguments take an id, an id prefix, a name, or `last`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from learnable.runs.report import runs_table
+
+    _print(runs_table(_store(runs_dir).list(limit)))
+
+
+@runs_app.command("show")
+@user_errors
+def runs_show(run: str = typer.Argument(..., help="Run id, prefix, name or `last`."), runs_dir: Path = RUNS_DIR):
+    """Everything recorded about one run: settings, status, metrics per epoch, artifacts."""
+    from learnable.runs.report import run_details
+
+    _print(run_details(_store(runs_dir).get(run)))
+
+
+@runs_app.command("compare")
+@user_errors
+def runs_compare(first: str = typer.Argument(...), second: str = typer.Argument(...), runs_dir: Path = RUNS_DIR):
+    """Two runs side by side: their differing settings and final metrics."""
+    from learnable.runs.report import compare_runs
+
+    store = _store(runs_dir)
+    _print(compare_runs(store.get(first), store.get(second)))
+
+
+@runs_app.command("delete")
+@user_errors
+def runs_delete(run: str = typer.Argument(..., help="Run id, prefix, name or `last`."), runs_dir: Path = RUNS_DIR):
+    """Delete a run's records and its folder in the runs directory (saved models elsewhere stay)."""
+    typer.echo(f"deleted run {_store(runs_dir).delete(run)}")
+
+
+def _store(runs_dir: Path | None):
+    from learnable.runs import RunStore
+
+    return RunStore(runs_dir)
+
+
+def _print(renderable: Any) -> None:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: do not squeeze tables into 80 columns
+        console = Console(highlight=False, width=200)
+    console.print(renderable)
 
 
 @app.command()

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from learnable.model_file import load_model, save_model
 from learnable.models import CNN, MLP, LinearRegression, LinearSVM, LogisticRegression
 from learnable.train import metrics as metric_lib
 from learnable.train.callbacks import EarlyStopping
+from learnable.train.events import Callback
 from learnable.train.learner import Learner
 from learnable.train.optim import OptimizerConfig
 from learnable.train.seed import seed_everything
@@ -71,6 +73,7 @@ def fit(
     seed: int = 0,
     progress: bool = False,
     device: str = "auto",
+    callbacks: Sequence[Callback] = (),
 ) -> FittedModel:
     """Train a model on ``X`` (features) and ``y`` (target) and return it fitted.
 
@@ -88,6 +91,7 @@ def fit(
         seed: one seed for the split, the initial weights and the batch order.
         progress: print one line (or a bar) per epoch.
         device: "auto" (a GPU when there is one), "cpu" or "cuda".
+        callbacks: extra Learner callbacks, e.g. ``RecordRun`` to record the run in a run store.
     """
     if model not in MODEL_NAMES:
         raise ValueError(f"unknown model {model!r}; choose one of {list(MODEL_NAMES)}.")
@@ -111,7 +115,7 @@ def fit(
         batch_size=size,
         validation=data.validation,
         metrics=_metrics_for(name, data.schema.task),
-        callbacks=[stopper] if stopper else [],
+        callbacks=[stopper, *callbacks] if stopper else list(callbacks),
         device=device,
         seed=seed,
         progress=progress,

@@ -2,6 +2,7 @@
 
 from learnable.data import datasets
 from learnable.data.files import read_frame, read_table
+from learnable.data.fingerprint import fingerprint
 from learnable.data.loader import TensorLoader
 from learnable.data.prepare import Prepared, prepare
 from learnable.data.schema import Schema
@@ -18,6 +19,7 @@ __all__ = [
     "as_target",
     "check_pair",
     "datasets",
+    "fingerprint",
     "infer_task",
     "prepare",
     "read_frame",

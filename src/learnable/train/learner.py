@@ -122,6 +122,8 @@ class Learner:
         self.step = 0
         self.metrics: dict[str, float] = {}
         self.stop_reason = ""
+        self.outcome = "new"  # then running, and finished, failed or interrupted when fit ends
+        self.error = ""
 
     # ---- data ---------------------------------------------------------------------------------
     def _loaders(self, data: Any, validation: Any):
@@ -182,12 +184,20 @@ class Learner:
         if not isinstance(num_epochs, int) or num_epochs < 1:
             raise ValueError(f"num_epochs={num_epochs!r} must be a whole number >= 1.")
         self._initialize(num_epochs)  # 1. initialize
+        self.outcome, self.error = "running", ""
         try:
             self._event("before_fit")
             while self.epoch < self.num_epochs_planned:  # 6. repeat
                 self._train_epoch()
+            self.outcome = "finished"
         except StopTraining as reason:  # 7. stop
-            self.stop_reason = str(reason)
+            self.stop_reason, self.outcome = str(reason), "finished"
+        except KeyboardInterrupt:
+            self.outcome, self.error = "interrupted", "interrupted by the user"
+            raise
+        except BaseException as error:
+            self.outcome, self.error = "failed", f"{type(error).__name__}: {error}"
+            raise
         finally:
             self._event("after_fit")
             self.model.eval()

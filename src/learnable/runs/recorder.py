@@ -1,0 +1,55 @@
+"""The callback that records a training run in the run store, batched and without host syncs.
+
+Per-step losses are kept as device tensors every ``step_interval`` steps and read once per epoch,
+together with the epoch's metrics, in one database transaction: never a commit per step.
+
+Example:
+    >>> from learnable.runs import RunStore
+    >>> store = RunStore("/tmp/example-runs")
+    >>> recorder = RecordRun(store, store.create("demo"), step_interval=10)
+    >>> # Learner(model, data, callbacks=[recorder]).fit(5)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from learnable.runs.store import RunStore
+from learnable.train.events import Callback
+
+if TYPE_CHECKING:
+    from learnable.train.learner import Learner
+
+
+class RecordRun(Callback):
+    """Write each epoch's metrics and the sampled step losses to ``store`` under ``run_id``.
+
+    At the end the run's status becomes the Learner's outcome (finished, failed or interrupted),
+    unless ``finish=False`` leaves that to the caller (who may add a summary first).
+    """
+
+    order = 50
+
+    def __init__(self, store: RunStore, run_id: str, *, step_interval: int = 10, finish: bool = True) -> None:
+        if not isinstance(step_interval, int) or step_interval < 1:
+            raise ValueError(f"step_interval={step_interval!r} must be a whole number >= 1.")
+        self.store, self.run_id = store, run_id
+        self.step_interval, self.finish = step_interval, finish
+        self.pending: list[tuple[int, torch.Tensor]] = []
+
+    def after_batch(self, learner: Learner) -> None:
+        if learner.step % self.step_interval == 0:
+            self.pending.append((learner.step, learner.loss.detach()))  # stays on the device
+
+    def after_epoch(self, learner: Learner) -> None:
+        losses = torch.stack([loss for _, loss in self.pending]).tolist() if self.pending else []
+        steps = [(step, loss) for (step, _), loss in zip(self.pending, losses, strict=True)]
+        self.pending = []
+        self.store.add_epoch(self.run_id, dict(learner.metrics), steps)
+
+    def after_fit(self, learner: Learner) -> None:
+        if self.finish:
+            summary = {"epochs": learner.epoch, "stop_reason": learner.stop_reason}
+            self.store.finish(self.run_id, learner.outcome, summary=summary, error=learner.error)

@@ -1,0 +1,99 @@
+"""Runs as tables for the terminal: the list, one run in full, and two runs side by side.
+
+Each function takes what :class:`RunStore` returns and gives a rich renderable.
+
+Example:
+    >>> from rich.console import Console
+    >>> from learnable.runs import RunStore
+    >>> Console().print(runs_table(RunStore("/tmp/example-runs").list()))   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+
+
+def _when(timestamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else "-"
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def headline(run: dict[str, Any]) -> str:
+    """The run's main result: its first test metric, else its last validation loss."""
+    test = (run.get("summary") or {}).get("test") or {}
+    if test:
+        key = next(iter(test))
+        return f"test {key} {_number(test[key])}"
+    last = run.get("last") or (run.get("epochs") or [{}])[-1]
+    return f"val_loss {_number(last['val_loss'])}" if "val_loss" in last else "-"
+
+
+def runs_table(runs: list[dict[str, Any]]) -> Table:
+    """One line per run, newest first."""
+    table = Table(title=f"{len(runs)} run(s), newest first")
+    for column in ("id", "name", "status", "epochs", "started", "result"):
+        table.add_column(column)
+    for run in runs:
+        table.add_row(run["id"], run["name"], run["status"], str(run.get("num_epochs", "")),
+                      _when(run["created"]), headline(run))
+    return table
+
+
+def run_details(run: dict[str, Any]) -> Group:
+    """Settings, status, versions, test results, metrics per epoch and artifacts of one run."""
+    facts = Table(show_header=False, title=f"run {run['id']}")
+    facts.add_column(style="bold")
+    facts.add_column()
+    rows = [("name", run["name"]), ("status", run["status"]), ("started", _when(run["created"])),
+            ("ended", _when(run["ended"])), ("command", run["command"]), ("seed", run["seed"]),
+            ("dataset", run["dataset"]), ("steps logged", run["num_steps"])]
+    rows += [(f"config.{k}", v) for k, v in run["config"].items()]
+    rows += [(f"versions.{k}", v) for k, v in run["versions"].items()]
+    rows += [(f"summary.{k}", v) for k, v in run["summary"].items() if k != "test"]
+    rows += [(f"test.{k}", v) for k, v in (run["summary"].get("test") or {}).items()]
+    rows += [(f"artifact.{k}", v) for k, v in run["artifacts"].items()]
+    if run.get("error"):
+        rows.append(("error", run["error"]))
+    for key, value in rows:
+        facts.add_row(key, _number(value) if value is not None else "-")
+    return Group(facts, epochs_table(run["epochs"]))
+
+
+def epochs_table(epochs: list[dict[str, Any]]) -> Table:
+    """The per-epoch metrics as a table."""
+    table = Table(title="metrics per epoch")
+    keys = list(dict.fromkeys(k for epoch in epochs for k in epoch))
+    for key in keys:
+        table.add_column(key, justify="right")
+    for epoch in epochs:
+        table.add_row(*(_number(epoch.get(k, "")) for k in keys))
+    return table
+
+
+def compare_runs(first: dict[str, Any], second: dict[str, Any]) -> Table:
+    """The settings that differ and the final metrics of two runs, side by side."""
+    table = Table(title=f"{first['id']} vs {second['id']}")
+    table.add_column("")
+    table.add_column(first["id"])
+    table.add_column(second["id"])
+    for key in ("name", "status", "seed", "dataset"):
+        table.add_row(key, str(first[key]), str(second[key]))
+    for key in sorted(set(first["config"]) | set(second["config"])):
+        a, b = first["config"].get(key), second["config"].get(key)
+        if a != b:
+            table.add_row(f"config.{key}", str(a), str(b))
+    last_a = first["epochs"][-1] if first["epochs"] else {}
+    last_b = second["epochs"][-1] if second["epochs"] else {}
+    for key in dict.fromkeys([*last_a, *last_b]):
+        table.add_row(f"last {key}", _number(last_a.get(key, "-")), _number(last_b.get(key, "-")))
+    test_a, test_b = first["summary"].get("test") or {}, second["summary"].get("test") or {}
+    for key in dict.fromkeys([*test_a, *test_b]):
+        table.add_row(f"test {key}", _number(test_a.get(key, "-")), _number(test_b.get(key, "-")))
+    return table

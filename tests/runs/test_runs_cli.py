@@ -1,0 +1,88 @@
+"""`learnable train` records runs; `learnable runs [show|compare|delete]` reads them."""
+
+import pytest
+from typer.testing import CliRunner
+
+from learnable.cli import app
+from learnable.runs import RunStore
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, iris):
+    folder = tmp_path_factory.mktemp("runs-cli")
+    X, y = iris
+    X.assign(species=y).to_csv(folder / "iris.csv", index=False)
+    runs = folder / "runs"
+    for name, epochs in (("first", "3"), ("second", "5")):
+        result = runner.invoke(app, ["train", "--data", str(folder / "iris.csv"), "--target", "species",
+                                     "--epochs", epochs, "--name", name, "--out", str(folder / name),
+                                     "--runs-dir", str(runs), "--quiet"])
+        assert result.exit_code == 0, result.output
+        assert "run recorded as" in result.output
+    return folder, runs
+
+
+def test_train_records_a_finished_run_with_its_model(trained):
+    folder, runs = trained
+    store = RunStore(runs)
+    run = store.get("first")
+    assert run["status"] == "finished" and len(run["epochs"]) == 3
+    assert run["config"]["epochs"] == 3 and run["seed"] == 0 and len(run["dataset"]) == 16
+    assert run["artifacts"]["model"] == str((folder / "first").resolve())
+    assert 0 <= run["summary"]["test"]["accuracy"] <= 1
+    assert store.get("last")["name"] == "second"
+
+
+def test_runs_lists_the_newest_first(trained):
+    _, runs = trained
+    result = runner.invoke(app, ["runs", "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    assert result.output.index("│ second") < result.output.index("│ first")
+    assert "2 run(s)" in result.output and "test accuracy" in result.output
+
+
+def test_runs_show_last(trained):
+    _, runs = trained
+    result = runner.invoke(app, ["runs", "show", "last", "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    assert "second" in result.output and "finished" in result.output and "val_loss" in result.output
+
+
+def test_runs_compare_shows_the_differing_settings(trained):
+    _, runs = trained
+    result = runner.invoke(app, ["runs", "compare", "first", "second", "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    assert "config.epochs" in result.output and "test accuracy" in result.output
+
+
+def test_runs_dir_from_the_environment(trained, monkeypatch):
+    _, runs = trained
+    monkeypatch.setenv("LEARNABLE_RUNS", str(runs))
+    result = runner.invoke(app, ["runs", "show", "first"])
+    assert result.exit_code == 0 and "first" in result.output
+
+
+def test_a_failed_training_is_recorded_as_failed(tmp_path, iris):
+    X, y = iris
+    X.iloc[:5].assign(species=y.iloc[:5]).to_csv(tmp_path / "tiny.csv", index=False)  # one class only
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "tiny.csv"), "--target", "species",
+                                 "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1 and "single class" in result.stderr
+    run = RunStore(tmp_path / "runs").get("last")
+    assert run["status"] == "failed" and "single class" in run["error"]
+
+
+def test_runs_errors_are_one_line(tmp_path):
+    result = runner.invoke(app, ["runs", "show", "nope", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 1 and result.stderr.startswith("error: no run 'nope'")
+    result = runner.invoke(app, ["runs", "delete", "last", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 1 and "there are no runs" in result.stderr
+
+
+def test_runs_delete(trained):
+    _, runs = trained
+    result = runner.invoke(app, ["runs", "delete", "first", "--runs-dir", str(runs)])
+    assert result.exit_code == 0 and "deleted run" in result.output
+    assert [r["name"] for r in RunStore(runs).list()] == ["second"]
