@@ -35,13 +35,13 @@ RUNS_DIR = typer.Option(None, "--runs-dir", envvar="LEARNABLE_RUNS", show_envvar
 
 
 def user_errors(command):
-    """Turn user mistakes (ValueError, TypeError, missing files) into one line and exit status 1."""
+    """Turn user mistakes (ValueError, TypeError, file-system errors) into one line and exit status 1."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (ValueError, TypeError, FileNotFoundError) as error:
+        except (ValueError, TypeError, OSError) as error:
             if os.environ.get("LEARNABLE_DEBUG"):
                 raise
             typer.echo(f"error: {error}", err=True)
@@ -139,25 +139,50 @@ def predict(
     import learnable
     from learnable.data import read_frame
 
-    if out is not None and out.suffix.lower() not in (".csv", ".json"):
-        raise ValueError(f"--out '{out}' must end in .csv or .json.")
+    if out is not None:
+        _check_output_file(out)
     fitted = learnable.load(model_dir)
     frame = read_frame(data_file)
     target = fitted.schema.target_name
     table = _predictions(fitted, frame.drop(columns=[target], errors="ignore"), proba)
     if target in frame.columns:
-        typer.echo(f"score on the '{target}' column: {fitted.score(frame.drop(columns=[target]), frame[target]):.4f}",
-                   err=True)
+        _report_score(fitted, frame, target)
     if out is None:
         table.to_csv(sys.stdout, index=False)
         return
-    temporary = out.with_name(f".{out.name}.tmp")
-    if out.suffix.lower() == ".json":
-        temporary.write_text(json.dumps(table.to_dict(orient="records"), default=str))
-    else:
-        table.to_csv(temporary, index=False)
-    os.replace(temporary, out)
+    _write_atomically(out, table)
     typer.echo(f"{len(table)} predictions written to {out}", err=True)
+
+
+def _check_output_file(out: Path) -> None:
+    if out.suffix.lower() not in (".csv", ".json"):
+        raise ValueError(f"--out '{out}' must end in .csv or .json.")
+    if out.is_dir():
+        raise ValueError(f"--out '{out}' is a directory; give a file name such as {out / 'predictions.csv'}.")
+    if not out.parent.is_dir():
+        raise ValueError(f"--out '{out}': the folder '{out.parent}' does not exist; create it first.")
+
+
+def _report_score(fitted: Any, frame: Any, target: str) -> None:
+    try:
+        score = fitted.score(frame.drop(columns=[target]), frame[target])
+    except ValueError as error:  # e.g. labels the model never saw: still give the predictions
+        typer.echo(f"warning: no score on the '{target}' column: {error}", err=True)
+        return
+    typer.echo(f"score on the '{target}' column: {score:.4f}", err=True)
+
+
+def _write_atomically(out: Path, table: Any) -> None:
+    temporary = out.with_name(f".{out.name}.tmp")
+    try:
+        if out.suffix.lower() == ".json":
+            temporary.write_text(json.dumps(table.to_dict(orient="records"), default=str))
+        else:
+            table.to_csv(temporary, index=False)
+        os.replace(temporary, out)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _predictions(fitted: Any, features: Any, proba: bool):

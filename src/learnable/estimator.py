@@ -105,13 +105,13 @@ def fit(
     name = _auto_model(data.schema) if model == "auto" else model
     network = _build(name, data.schema)
     recipe = RECIPES[name]
-    size = batch_size or int(np.clip(len(data.train[1]) // 10, 16, 64))
+    size = int(np.clip(len(data.train[1]) // 10, 16, 64)) if batch_size is None else batch_size
     stopper = EarlyStopping(patience=recipe.patience) if data.validation else None
     learner = Learner(
         network,
         data.train,
         loss=_loss_for(name, data.schema.task),
-        optimizer=OptimizerConfig("adamw", lr=lr or recipe.lr, weight_decay=recipe.weight_decay),
+        optimizer=OptimizerConfig("adamw", lr=recipe.lr if lr is None else lr, weight_decay=recipe.weight_decay),
         batch_size=size,
         validation=data.validation,
         metrics=_metrics_for(name, data.schema.task),
@@ -120,7 +120,7 @@ def fit(
         seed=seed,
         progress=progress,
     )
-    learner.fit(num_epochs or recipe.num_epochs)
+    learner.fit(recipe.num_epochs if num_epochs is None else num_epochs)
     fitted = FittedModel(learner.model, data.schema, history=learner.history)
     fitted.training = {"model": name, "epochs": learner.epoch, "best_epoch": stopper.best_epoch if stopper else
                        learner.epoch, "batch_size": size, "seed": seed, "stop_reason": learner.stop_reason,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from learnable.data.validate import as_features, as_target, check_features
+from learnable.data.validate import as_features, as_target, check_features, plain
 
 MAX_CATEGORIES = 100
 
@@ -60,8 +60,10 @@ class Schema:
         values = X[numeric].to_numpy(dtype=np.float64)
         if image_shape is not None:
             values = values.reshape(-1, 1)  # one scale shared by all pixels
-        std = values.std(axis=0) if len(values) else np.ones(len(numeric))
-        mean = values.mean(axis=0) if len(values) else np.zeros(len(numeric))
+        with np.errstate(over="ignore", invalid="ignore"):
+            std = values.std(axis=0) if len(values) else np.ones(len(numeric))
+            mean = values.mean(axis=0) if len(values) else np.zeros(len(numeric))
+        _check_scale(numeric if image_shape is None else ["(all pixels)"], mean, std)
         if image_shape is not None:
             mean, std = mean.repeat(len(numeric)), std.repeat(len(numeric))
         schema = cls(
@@ -125,12 +127,12 @@ class Schema:
             values = target.to_numpy(dtype=np.float64)
             return ((values - self.target_mean) / self.target_std).astype(np.float32)
         index = {value: i for i, value in enumerate(self.classes)}
-        codes = target.map(lambda v: index.get(_plain(v), -1)).to_numpy(dtype=np.int64)
+        codes = target.map(lambda v: index.get(plain(v), -1)).to_numpy(dtype=np.int64)
         unknown = np.flatnonzero(codes < 0)
         if len(unknown):
             raise ValueError(
                 f"target '{self.target_name}' has labels the model never saw, for example "
-                f"{target.iloc[unknown[0]]!r} (row {unknown[0]}); known classes are {self.classes}."
+                f"{plain(target.iloc[unknown[0]])!r} (row {unknown[0]}); known classes are {self.classes}."
             )
         return codes
 
@@ -183,6 +185,16 @@ def _categories(column: pd.Series) -> list[str]:
     return categories
 
 
+def _check_scale(names: list[str], mean: np.ndarray, std: np.ndarray) -> None:
+    bad = ~(np.isfinite(mean) & np.isfinite(std))
+    if bad.any():
+        name = names[int(np.flatnonzero(bad)[0])]
+        raise ValueError(
+            f"column '{name}' has values too large to use: its mean or spread overflows; rescale that "
+            "column (e.g. to other units) before training."
+        )
+
+
 def _standardise(frame: pd.DataFrame, names: list[str], mean: list[float], std: list[float]):
     for name in names:
         if not _is_number(frame[name]):
@@ -191,8 +203,15 @@ def _standardise(frame: pd.DataFrame, names: list[str], mean: list[float], std: 
                 f"column '{name}' held numbers in training but now holds {text.iloc[0]!r} "
                 f"(row {text.index[0]}); pass numbers in that column."
             )
-    values = frame[names].to_numpy(dtype=np.float32)  # (N, numeric)
-    return (values - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    values = (frame[names].to_numpy(dtype=np.float64) - mean) / std  # (N, numeric), centred in float64
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        raise ValueError(
+            f"column '{names[column]}' has a value too large to use after scaling "
+            f"({frame[names[column]].iloc[row]!r}, row {row}); rescale that column (e.g. to other units)."
+        )
+    return values.astype(np.float32)
 
 
 def _one_hot(column: pd.Series, categories: list[str]) -> np.ndarray:
@@ -207,13 +226,8 @@ def _is_positional(frame: pd.DataFrame) -> bool:
     return list(frame.columns) == [f"x{i}" for i in range(frame.shape[1])]
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-native Python value for a numpy scalar (so classes survive a JSON round trip)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _sorted_classes(y: pd.Series) -> list[Any]:
-    values = [_plain(v) for v in pd.unique(y)]
+    values = [plain(v) for v in pd.unique(y)]
     try:
         return sorted(values)
     except TypeError:  # mixed types: order by their text

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from learnable.data.validate import plain
+
 
 @dataclass(frozen=True)
 class Split:
@@ -91,9 +93,10 @@ def _check_enough_rows(num_rows: int, validation: float, test: float, labels: An
         rare = classes[counts < parts]
         if len(rare):
             raise ValueError(
-                f"class {rare[0].item()!r} has only {counts[counts < parts][0]} row(s); a stratified "
+                f"class {plain(rare[0])!r} has only {counts[counts < parts][0]} row(s); a stratified "
                 f"train/validation/test split needs at least {parts} rows of every class. "
-                "Collect more examples of it, drop it, or use validation=0 / test=0."
+                "Collect more examples of it, drop it, use validation=0 / test=0, or pass "
+                "task='regression' if the target is a number rather than a class."
             )
         needed = parts * len(classes)
     needed = max(needed, math.ceil(parts / (1 - validation - test)))

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from learnable.data.validate import plain
+
 TASKS = ("regression", "binary", "multiclass")
 MAX_CLASSES = 50
 
@@ -33,7 +35,7 @@ def classification_task(y: pd.Series) -> str:
     classes = pd.unique(y)
     if len(classes) < 2:
         raise ValueError(
-            f"target '{y.name}' has a single class ({classes[0]!r}) in all {len(y)} rows; "
+            f"target '{y.name}' has a single class ({plain(classes[0])!r}) in all {len(y)} rows; "
             "a classifier needs at least two classes. Check the target column, or collect "
             "examples of the other classes."
         )

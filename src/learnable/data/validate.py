@@ -137,6 +137,11 @@ def check_pair(X: pd.DataFrame, y: pd.Series) -> None:
     check_target(y)
 
 
+def plain(value: Any) -> Any:
+    """A JSON-native Python value for a NumPy scalar, so messages and model.json read naturally."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _rows(rows: np.ndarray) -> str:
     shown = ", ".join(str(int(r)) for r in rows[:_MAX_ROWS_SHOWN])
     return shown + (", ..." if len(rows) > _MAX_ROWS_SHOWN else "")

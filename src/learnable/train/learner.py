@@ -76,7 +76,8 @@ class Learner:
             ``params -> torch.optim.Optimizer``.
         lr: the learning rate (overrides the OptimizerConfig's).
         batch_size: rows per batch when ``data`` is arrays.
-        validation: a fraction of ``data`` to hold out, an ``(X, y)`` pair or loader, or None.
+        validation: a fraction of ``data`` to hold out, an ``(X, y)`` pair or loader, or None;
+            "auto" holds out 0.2 of arrays and nothing from a loader.
         metrics: metric names or :class:`Metric` objects measured on the validation data.
         callbacks: :class:`Callback` objects; History and the non-finite guard are always added.
         device: "auto", "cpu", "cuda", or a ``torch.device``.
@@ -93,7 +94,7 @@ class Learner:
         optimizer: Any = "adam",
         lr: float | None = None,
         batch_size: int = 64,
-        validation: Any = 0.2,
+        validation: Any = "auto",
         metrics: Sequence[Any] = (),
         callbacks: Iterable[Callback] = (),
         device: Any = "auto",
@@ -101,8 +102,11 @@ class Learner:
         progress: bool = True,
     ) -> None:
         if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
-        self.device = default_device() if device == "auto" else torch.device(device)
+            raise TypeError(
+                f"model must be a torch.nn.Module, got {type(model).__name__}; wrap your function in an "
+                "nn.Module, or use a model from learnable.models."
+            )
+        self.device = _device(device)
         self.model = model.to(self.device)
         self.batch_size = batch_size
         self.seed = seed
@@ -127,13 +131,19 @@ class Learner:
 
     # ---- data ---------------------------------------------------------------------------------
     def _loaders(self, data: Any, validation: Any):
+        _check_validation(validation)
         if not isinstance(data, (tuple, list)):
+            _check_loader(data)
+            if validation == "auto":
+                validation = None
             if validation is not None and not _is_pair_or_loader(validation):
                 raise ValueError(
                     "validation must be an (X, y) pair, a loader or None when data is a loader; "
                     "a fraction can only be split off (X, y) arrays."
                 )
             return data, self._val_loader(validation)
+        if validation == "auto":
+            validation = 0.2
         if len(data) != 2:
             raise ValueError(f"data must be an (X, y) pair or a loader; got a sequence of {len(data)} items.")
         X, y = (as_tensor(part, name) for part, name in zip(data, ("X", "y"), strict=True))
@@ -141,7 +151,7 @@ class Learner:
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
         if len(X) == 0:
-            raise ValueError("the training data has no rows.")
+            raise ValueError("the training data has no rows; pass at least one (X, y) example.")
         if isinstance(validation, (int, float)) and not isinstance(validation, bool):
             validation = float(validation) or None
         if isinstance(validation, float):
@@ -220,7 +230,12 @@ class Learner:
             xb, yb = self._to_device(batch) if move else batch
             loss_sum += self._train_batch(xb, yb)
             batches += 1
-        self.metrics["train_loss"] = loss_sum.item() / max(batches, 1)  # one host sync per epoch
+        if batches == 0:
+            raise ValueError(
+                f"the training data yielded no batches in epoch {self.epoch + 1}; a generator can be read only "
+                "once: pass (X, y) arrays, a TensorLoader or a DataLoader, which can be read every epoch."
+            )
+        self.metrics["train_loss"] = loss_sum.item() / batches  # one host sync per epoch
         if self.val_loader is not None:
             self.metrics.update(self.validate())
         self.metrics["seconds"] = time.perf_counter() - start
@@ -280,7 +295,13 @@ class Learner:
             X = TensorLoader(as_tensor(X, "X"), batch_size=batch_size, shuffle=False)
         self.model.eval()
         with torch.no_grad():
-            outputs = [self.model(batch[0].to(self.device)).float().cpu() for batch in X]
+            try:
+                outputs = [self.model(batch[0].to(self.device)).float().cpu() for batch in X]
+            except RuntimeError as error:
+                raise ValueError(
+                    f"the model cannot take this input ({str(error).splitlines()[0]}); pass rows shaped and "
+                    "typed like the training inputs."
+                ) from None
         return torch.cat(outputs)
 
     @property
@@ -352,6 +373,34 @@ def _check_targets(output: torch.Tensor, target: torch.Tensor, loss_fn: Any) -> 
 
 def _looks_like_classes(y: torch.Tensor) -> bool:
     return not y.is_floating_point() and y.ndim == 1 and len(torch.unique(y)) <= MAX_CLASSES
+
+
+def _device(device: Any) -> torch.device:
+    if device == "auto":
+        return default_device()
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device={device!r} is not a device ({error}); use 'auto', 'cpu' or 'cuda'.") from None
+
+
+def _check_validation(validation: Any) -> None:
+    if isinstance(validation, bool) or (isinstance(validation, str) and validation != "auto"):
+        raise TypeError(
+            f"validation={validation!r}: pass a fraction such as 0.2, an (X, y) pair, a loader, None or 'auto'."
+        )
+
+
+def _check_loader(data: Any) -> None:
+    if isinstance(data, torch.utils.data.Dataset) and not hasattr(data, "__iter__"):
+        raise TypeError(
+            f"data is a {type(data).__name__} (a Dataset); wrap it in torch.utils.data.DataLoader(dataset, "
+            "batch_size=64, shuffle=True), or pass (X, y) arrays."
+        )
+    if not hasattr(data, "__iter__"):
+        raise TypeError(
+            f"data must be an (X, y) pair or an iterable of (x_batch, y_batch), got {type(data).__name__}."
+        )
 
 
 def _is_pair_or_loader(value: Any) -> bool:
