@@ -51,6 +51,9 @@ class TensorLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.generator = torch.Generator().manual_seed(seed)
+        self.position = 0  # batches handed out in the epoch under way (0 between epochs)
+        self._resume_at = 0
+        self._epoch_state = self.generator.get_state()
 
     @property
     def num_rows(self) -> int:
@@ -62,24 +65,34 @@ class TensorLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
         device = self.tensors[0].device
+        first, self._resume_at = self._resume_at, 0
+        if first == 0:
+            self._epoch_state = self.generator.get_state()  # so a checkpoint can redraw this epoch's order
         if self.shuffle:
             # The permutation is drawn on the CPU so the order is the same on every device.
             order = torch.randperm(self.num_rows, generator=self.generator).to(device)
-        for batch in range(len(self)):
+        for batch in range(first, len(self)):
+            self.position = batch + 1  # batches handed out this epoch, counting this one
             start = batch * self.batch_size
             if self.shuffle:
                 index = order[start : start + self.batch_size]
                 yield tuple(t.index_select(0, index) for t in self.tensors)
             else:
                 yield tuple(t[start : start + self.batch_size] for t in self.tensors)
+        self.position = 0
 
     def peek(self, rows: int = 2) -> tuple[torch.Tensor, ...]:
         """The first ``rows`` rows, without drawing from the generator (the batch order stays put)."""
         return tuple(t[:rows] for t in self.tensors)
 
     def state_dict(self) -> dict[str, Any]:
-        """The generator state, so a resumed run sees the same batch order."""
-        return {"generator": self.generator.get_state()}
+        """Where the loader is: mid-epoch, the generator state that drew this epoch's order and the
+        batches already handed out; between epochs, the generator state and position 0."""
+        mid_epoch = self.position > 0
+        generator = self._epoch_state if mid_epoch else self.generator.get_state()
+        return {"generator": generator.clone(), "position": self.position}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue exactly where :meth:`state_dict` was taken: the next batch is the one after."""
         self.generator.set_state(state["generator"])
+        self._resume_at = int(state.get("position", 0))

@@ -131,10 +131,11 @@ class EarlyStopping(Callback):
             learner.model.load_state_dict(self.best_state)
 
     def state_dict(self) -> dict:
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "best_state": self.best_state}
 
     def load_state_dict(self, state: dict) -> None:
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.best_state = state.get("best_state")
 
 
 class GradientClipping(Callback):
@@ -160,10 +161,27 @@ class LRSchedule(Callback):
     def __init__(self, name: str | ScheduleConfig = "constant", **settings: Any) -> None:
         self.config = name if isinstance(name, ScheduleConfig) else ScheduleConfig(name, **settings)
         self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+        self.total_steps = 0
+        self._resumed: dict | None = None
 
     def before_fit(self, learner: Learner) -> None:
-        total = (learner.num_epochs_planned - learner.epoch) * len(learner.train_loader)  # this fit's steps
-        self.scheduler = self.config.build(learner.optimizer, total)
+        if self._resumed is not None:  # a resumed fit: the same schedule, at the step it had reached
+            groups = [dict(g) for g in learner.optimizer.param_groups]  # as the checkpoint left them
+            self.total_steps = self._resumed["total_steps"]
+            self.scheduler = self.config.build(learner.optimizer, self.total_steps)
+            self.scheduler.load_state_dict(self._resumed["scheduler"])
+            for group, saved in zip(learner.optimizer.param_groups, groups, strict=True):
+                group.update(saved)  # building the scheduler stepped it once: undo that
+            self._resumed = None
+            return
+        self.total_steps = (learner.num_epochs_planned - learner.epoch) * len(learner.train_loader)  # this fit
+        self.scheduler = self.config.build(learner.optimizer, self.total_steps)
+
+    def state_dict(self) -> dict:
+        return {"total_steps": self.total_steps, "scheduler": self.scheduler.state_dict() if self.scheduler else {}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._resumed = state
 
     def after_step(self, learner: Learner) -> None:
         self.scheduler.step()

@@ -122,8 +122,10 @@ class Learner:
             [self.history_callback, NonFiniteGuard(), *callbacks, *extra], key=lambda c: c.order
         )
         self._handlers = {e: [getattr(c, e) for c in self.callbacks if hasattr(c, e)] for e in EVENTS}
-        self.epoch = 0
-        self.step = 0
+        self.epoch = 0  # epochs completed
+        self.step = 0  # optimizer steps taken
+        self.epoch_batches = 0  # batches done in the epoch under way
+        self.epoch_loss_sum = torch.zeros((), device=self.device)
         self.metrics: dict[str, float] = {}
         self.stop_reason = ""
         self.outcome = "new"  # then running, and finished, failed or interrupted when fit ends
@@ -189,11 +191,19 @@ class Learner:
         return [t.to(self.device, non_blocking=True) for t in batch]
 
     # ---- the seven steps ------------------------------------------------------------------------
-    def fit(self, num_epochs: int) -> Learner:
-        """Train for ``num_epochs`` more epochs (or until a callback stops it); returns self."""
+    def fit(self, num_epochs: int, resume: Any = None) -> Learner:
+        """Train for ``num_epochs`` more epochs (or until a callback stops it); returns self.
+
+        ``resume`` (a checkpoint file or directory, see :mod:`learnable.train.checkpoint`) restores
+        a run saved during an identical ``fit(num_epochs)`` call and finishes that call exactly.
+        """
         if not isinstance(num_epochs, int) or num_epochs < 1:
             raise ValueError(f"num_epochs={num_epochs!r} must be a whole number >= 1.")
         self._initialize(num_epochs)  # 1. initialize
+        if resume is not None:
+            from learnable.train.checkpoint import load_checkpoint
+
+            self.load_state_dict(load_checkpoint(resume), num_epochs)
         self.outcome, self.error = "running", ""
         try:
             self._event("before_fit")
@@ -216,33 +226,37 @@ class Learner:
     def _initialize(self, num_epochs: int) -> None:
         if self.optimizer is None:
             self.optimizer = self._build_optimizer()
+        self.fit_start_epoch = self.epoch
         self.num_epochs_planned = self.epoch + num_epochs
+        self.epoch_batches = 0  # an epoch cut short by an error is started afresh
         self.stop_reason = ""
         self._check_batch()
 
     def _train_epoch(self) -> None:
         self.model.train()
-        self.metrics = {"epoch": self.epoch + 1}
-        self._event("before_epoch")
-        start, loss_sum, batches = time.perf_counter(), torch.zeros((), device=self.device), 0
+        start = time.perf_counter()
+        if self.epoch_batches == 0:  # a fresh epoch (a resumed one keeps what it had)
+            self.metrics = {"epoch": self.epoch + 1}
+            self.epoch_loss_sum = torch.zeros((), device=self.device)
+            self._event("before_epoch")
         move = not isinstance(self.train_loader, TensorLoader)
         for batch in self.train_loader:
             xb, yb = self._to_device(batch) if move else batch
-            loss_sum += self._train_batch(xb, yb)
-            batches += 1
+            self._train_batch(xb, yb)
+        batches, self.epoch_batches = self.epoch_batches, 0
         if batches == 0:
             raise ValueError(
                 f"the training data yielded no batches in epoch {self.epoch + 1}; a generator can be read only "
                 "once: pass (X, y) arrays, a TensorLoader or a DataLoader, which can be read every epoch."
             )
-        self.metrics["train_loss"] = loss_sum.item() / batches  # one host sync per epoch
+        self.metrics["train_loss"] = self.epoch_loss_sum.item() / batches  # one host sync per epoch
         if self.val_loader is not None:
             self.metrics.update(self.validate())
         self.metrics["seconds"] = time.perf_counter() - start
         self.epoch += 1  # epochs completed; callbacks in after_epoch see this one counted
         self._event("after_epoch")
 
-    def _train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+    def _train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
         self.xb, self.yb = xb, yb
         self._event("before_batch")
         self.output = self.model(xb)  # 2. predict
@@ -255,8 +269,9 @@ class Learner:
         self.optimizer.zero_grad(set_to_none=True)
         self._event("after_step")
         self.step += 1
+        self.epoch_loss_sum += self.loss.detach()  # stays on the device: no sync
+        self.epoch_batches += 1
         self._event("after_batch")
-        return self.loss.detach()
 
     def _event(self, name: str) -> None:
         for handler in self._handlers[name]:
@@ -312,6 +327,49 @@ class Learner:
     def save(self, directory: str | Path) -> Path:
         """Save the model (a registered learnable model) as safetensors + JSON in ``directory``."""
         return save_model(directory, self.model, {"history": self.history})
+
+    # ---- checkpoints ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this fit exactly: weights, optimizer, position, RNGs, callbacks.
+
+        Only tensors and plain Python values, so it loads with ``torch.load(weights_only=True)``.
+        """
+        from learnable.train.checkpoint import rng_state
+
+        loader = self.train_loader.state_dict() if hasattr(self.train_loader, "state_dict") else {}
+        return {
+            "format": "learnable-checkpoint", "format_version": 1,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch, "step": self.step, "fit_start_epoch": self.fit_start_epoch,
+            "num_epochs_planned": self.num_epochs_planned, "epoch_batches": self.epoch_batches,
+            "epoch_loss_sum": self.epoch_loss_sum.detach().clone(), "metrics": dict(self.metrics),
+            "loader": loader, "rng": rng_state(),
+            "callbacks": {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(self.callbacks)},
+        }
+
+    def load_state_dict(self, state: dict[str, Any], num_epochs: int | None = None) -> None:
+        """Restore :meth:`state_dict` output (called by ``fit(resume=...)`` after initializing)."""
+        from learnable.train.checkpoint import set_rng_state
+
+        planned = state["num_epochs_planned"] - state["fit_start_epoch"]
+        if num_epochs is not None and num_epochs != planned:
+            raise ValueError(
+                f"the checkpoint was saved during fit({planned}); resume it with the same number of "
+                f"epochs, not {num_epochs}."
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.fit_start_epoch, self.num_epochs_planned = state["fit_start_epoch"], state["num_epochs_planned"]
+        self.epoch_batches, self.metrics = state["epoch_batches"], dict(state["metrics"])
+        self.epoch_loss_sum = state["epoch_loss_sum"].to(self.device)
+        if state["loader"]:
+            self.train_loader.load_state_dict(state["loader"])
+        for i, callback in enumerate(self.callbacks):
+            saved = state["callbacks"].get(f"{i}:{type(callback).__name__}")
+            if saved is not None:
+                callback.load_state_dict(saved)
+        set_rng_state(state["rng"])
 
     # ---- checks before the first step --------------------------------------------------------------
     def _all_targets(self, sample: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,214 @@
+"""Checkpoints: atomic, checksummed snapshots of a fit that resume exactly.
+
+A checkpoint is ``Learner.state_dict()`` (weights, optimizer, loader position and generator, every
+RNG, epoch and step, callback state) written with ``torch.save`` and read back with
+``torch.load(weights_only=True)``: only tensors and plain values, never arbitrary pickled objects.
+
+Writing is atomic: a temporary file in the same folder, flushed and fsynced, moved into place with
+``os.replace``, then the folder is fsynced. A sidecar ``.json`` holds the file's SHA-256; the
+``latest`` pointer moves only after both are complete; the newest ``keep`` checkpoints are kept.
+A truncated or corrupt newest checkpoint is skipped with a warning in favour of the newest good one.
+
+Example:
+    >>> from learnable.train.checkpoint import Checkpoint
+    >>> # Learner(model, data, callbacks=[Checkpoint("ckpts", every_steps=100)]).fit(10)
+    >>> # a new process, same arguments: Learner(model, data, ...).fit(10, resume="ckpts")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import threading
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from learnable.train.events import Callback
+
+if TYPE_CHECKING:
+    from learnable.train.learner import Learner
+
+LATEST = "latest"
+
+
+# ---- random number generators ---------------------------------------------------------------------
+def rng_state() -> dict[str, Any]:
+    """The state of Python's, NumPy's and PyTorch's (CPU and CUDA) global generators, as plain values."""
+    kind, keys, position, has_gauss, gauss = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "position": position,
+                  "has_gauss": has_gauss, "gauss": gauss},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` returned."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["position"], n["has_gauss"], n["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# ---- files ------------------------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _write_atomically(path: Path, write) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``path``, fsync it, then move it into place."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(directory: str | Path, state: dict[str, Any], *, keep: int = 3) -> Path:
+    """Write ``state`` as ``ckpt-<step>.pt`` (+ ``.json`` with its SHA-256) and move ``latest`` to it."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"ckpt-{state['step']:09d}.pt"
+    try:
+        _write_atomically(path, lambda handle: torch.save(state, handle))
+        meta = {"file": path.name, "sha256": _sha256(path), "step": state["step"], "epoch": state["epoch"]}
+        _write_atomically(path.with_suffix(".json"), lambda handle: handle.write(json.dumps(meta).encode()))
+        _fsync_directory(directory)
+        _write_atomically(directory / LATEST, lambda handle: handle.write(path.name.encode()))
+        _fsync_directory(directory)
+    except OSError as error:
+        raise OSError(
+            error.errno,
+            f"could not write checkpoint '{path}': {error.strerror or error}. The previous checkpoint is "
+            "intact; free some space (or fix the disk) and resume from it.",
+        ) from None
+    _prune(directory, keep)
+    return path
+
+
+def _prune(directory: Path, keep: int) -> None:
+    for old in sorted(directory.glob("ckpt-*.pt"))[:-keep]:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".json").unlink(missing_ok=True)
+
+
+def _is_complete(path: Path) -> bool:
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text())
+        return meta.get("file") == path.name and meta.get("sha256") == _sha256(path)
+    except (OSError, ValueError):
+        return False
+
+
+def find_checkpoint(location: str | Path) -> Path:
+    """The newest complete checkpoint in a directory (or the file itself); corrupt ones are skipped."""
+    location = Path(location)
+    if location.is_file():
+        if not _is_complete(location):
+            raise ValueError(f"checkpoint '{location}' is incomplete or corrupt (its checksum does not match).")
+        return location
+    if not location.is_dir():
+        raise FileNotFoundError(f"no checkpoint at '{location}'; expected a checkpoint file or folder.")
+    candidates = sorted(location.glob("ckpt-*.pt"), reverse=True)
+    for candidate in candidates:
+        if _is_complete(candidate):
+            return candidate
+        warnings.warn(f"skipping checkpoint '{candidate}': incomplete or corrupt (checksum mismatch)", stacklevel=2)
+    raise ValueError(f"no complete checkpoint in '{location}' ({len(candidates)} found, none intact).")
+
+
+def load_checkpoint(location: str | Path) -> dict[str, Any]:
+    """Load the newest complete checkpoint safely (``weights_only=True``: no code runs)."""
+    path = find_checkpoint(location)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # the unpickler refuses anything that is not tensors and plain values
+        raise ValueError(f"refusing to load '{path}': it is not a safe learnable checkpoint ({error}).") from None
+    if not isinstance(state, dict) or state.get("format") != "learnable-checkpoint":
+        raise ValueError(f"'{path}' is not a learnable checkpoint.")
+    return state
+
+
+# ---- the callback -----------------------------------------------------------------------------------
+class Checkpoint(Callback):
+    """Save checkpoints every ``every_steps`` steps, after each epoch, and on SIGTERM/SIGINT.
+
+    A signal only sets a flag; the checkpoint is written at the next step boundary, then training
+    ends with ``KeyboardInterrupt`` (the run is "interrupted" and can be resumed).
+    """
+
+    order = 90
+
+    def __init__(self, directory: str | Path, *, every_steps: int = 0, every_epoch: bool = True, keep: int = 3,
+                 handle_signals: bool = True) -> None:
+        if not isinstance(every_steps, int) or every_steps < 0:
+            raise ValueError(f"every_steps={every_steps!r} must be a whole number >= 0 (0: only at epoch ends).")
+        if not isinstance(keep, int) or keep < 1:
+            raise ValueError(f"keep={keep!r} must be a whole number >= 1.")
+        self.directory, self.every_steps, self.every_epoch, self.keep = Path(directory), every_steps, every_epoch, keep
+        self.handle_signals = handle_signals
+        self.signal_received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _on_signal(self, number: int, frame: Any) -> None:
+        self.signal_received = number  # nothing else here: the work happens at the next step boundary
+
+    def before_fit(self, learner: Learner) -> None:
+        if self.handle_signals and threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGTERM, signal.SIGINT):
+                self._previous[number] = signal.signal(number, self._on_signal)
+
+    def save(self, learner: Learner) -> Path:
+        if not all(torch.isfinite(p).all() for p in learner.model.parameters()):
+            raise ValueError(
+                f"the weights hold NaN or infinite values at step {learner.step}; not saving them over "
+                "the last good checkpoint. Lower the learning rate and resume from that checkpoint."
+            )
+        return save_checkpoint(self.directory, learner.state_dict(), keep=self.keep)
+
+    def after_batch(self, learner: Learner) -> None:
+        if self.signal_received is not None:
+            self.save(learner)
+            raise KeyboardInterrupt(f"signal {signal.Signals(self.signal_received).name}: checkpoint saved")
+        if self.every_steps and learner.step % self.every_steps == 0:
+            self.save(learner)
+
+    def after_epoch(self, learner: Learner) -> None:
+        if self.every_epoch:
+            self.save(learner)
+
+    def after_fit(self, learner: Learner) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous = {}

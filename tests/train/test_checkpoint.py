@@ -1,0 +1,189 @@
+"""Checkpoints: atomic and checksummed files, exact resume after a crash at any step, safe loading."""
+
+import errno
+import json
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+from learnable import Learner
+from learnable.callbacks import EarlyStopping, LRSchedule
+from learnable.train.checkpoint import Checkpoint, find_checkpoint, load_checkpoint, rng_state, save_checkpoint
+from learnable.train.events import Callback
+
+EPOCHS = 3
+
+
+class Crash(Callback):
+    """Simulates a crash (the process dying) right after a given step, or at an epoch's end."""
+
+    order = 95  # after the checkpoint callback
+
+    def __init__(self, step=None, epoch=None):
+        self.step, self.epoch = step, epoch
+
+    def after_batch(self, learner):
+        if learner.step == self.step:
+            raise SystemExit("crash")
+
+    def after_validate(self, learner):
+        if learner.epoch + 1 == self.epoch:
+            raise SystemExit("crash during validation")
+
+
+def _learner(directory, crash=None, every_steps=1):
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1)
+    X = torch.randn(200, 6, generator=gen)
+    y = (X[:, 0] + X[:, 1] > 0).long()
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 2))  # dropout uses the RNG
+    callbacks = [EarlyStopping(patience=50), LRSchedule("cosine", warmup=0.1),
+                 Checkpoint(directory, every_steps=every_steps, keep=2, handle_signals=False)]
+    if crash is not None:
+        callbacks.append(crash)
+    return Learner(model, (X, y), loss="cross_entropy", lr=1e-2, batch_size=32, validation=0.2, seed=3,
+                   metrics=["accuracy"], progress=False, callbacks=callbacks)
+
+
+def _assert_same_state(a, b):
+    for (name, x), (_, y) in zip(a.model.state_dict().items(), b.model.state_dict().items(), strict=True):
+        assert torch.equal(x, y), name
+    sa, sb = a.optimizer.state_dict(), b.optimizer.state_dict()
+    for key in sa["state"]:
+        for field, value in sa["state"][key].items():
+            assert torch.equal(value, sb["state"][key][field]), (key, field)
+    assert sa["param_groups"][0]["lr"] == sb["param_groups"][0]["lr"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    return _learner(tmp_path_factory.mktemp("full")).fit(EPOCHS)
+
+
+# 160 training rows / 32 = 5 steps per epoch, 15 in all
+@pytest.mark.parametrize("crash", [Crash(step=1), Crash(step=7), Crash(step=10), Crash(step=14), Crash(epoch=2)],
+                         ids=["first step", "mid epoch", "last batch of an epoch", "late", "during validation"])
+def test_a_crashed_fit_resumes_bitwise_equal(tmp_path, uninterrupted, crash):
+    with pytest.raises(SystemExit):
+        _learner(tmp_path, crash).fit(EPOCHS)
+    resumed = _learner(tmp_path)
+    steps_run = []
+    resumed._handlers["after_batch"].append(lambda learner: steps_run.append(learner.step))
+    resumed.fit(EPOCHS, resume=tmp_path)
+    _assert_same_state(resumed, uninterrupted)
+    assert resumed.step == uninterrupted.step == 15
+    done = crash.step if crash.step is not None else 5 * crash.epoch  # validation of epoch 2 follows step 10
+    assert steps_run == list(range(done + 1, 16))  # continued after the crash, nothing redone
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in uninterrupted.history]
+    assert [h["val_loss"] for h in resumed.history] == [h["val_loss"] for h in uninterrupted.history]
+
+
+def test_resume_sees_the_same_batches_without_repeats_or_gaps(tmp_path):
+    seen_full, seen_resumed = [], []
+
+    class Record(Callback):
+        def __init__(self, into):
+            self.into = into
+
+        def before_batch(self, learner):
+            self.into.append(learner.xb[:, 0].tolist())
+
+    full = _learner(tmp_path / "a")
+    full.callbacks.append(Record(seen_full))
+    full._handlers["before_batch"].append(full.callbacks[-1].before_batch)
+    full.fit(EPOCHS)
+    crashed = _learner(tmp_path / "b", Crash(step=8))
+    crashed._handlers["before_batch"].append(Record(seen_resumed).before_batch)
+    with pytest.raises(SystemExit):
+        crashed.fit(EPOCHS)
+    resumed = _learner(tmp_path / "b")
+    resumed._handlers["before_batch"].append(Record(seen_resumed).before_batch)
+    resumed.fit(EPOCHS, resume=tmp_path / "b")
+    assert seen_resumed == seen_full
+
+
+def test_checkpoints_are_kept_pruned_and_pointed_to(tmp_path, uninterrupted):
+    _learner(tmp_path).fit(EPOCHS)
+    files = sorted(p.name for p in tmp_path.glob("ckpt-*"))
+    assert files == ["ckpt-000000014.json", "ckpt-000000014.pt", "ckpt-000000015.json", "ckpt-000000015.pt"]
+    assert (tmp_path / "latest").read_text() == "ckpt-000000015.pt"
+    meta = json.loads((tmp_path / "ckpt-000000015.json").read_text())
+    assert meta["step"] == 15 and len(meta["sha256"]) == 64
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_a_corrupt_newest_checkpoint_is_skipped_with_a_warning(tmp_path, damage):
+    _learner(tmp_path).fit(1)
+    newest = sorted(tmp_path.glob("ckpt-*.pt"))[-1]
+    data = newest.read_bytes()
+    newest.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"\x00garbage" * 100)
+    with pytest.warns(UserWarning, match="skipping checkpoint"):
+        assert find_checkpoint(tmp_path) == sorted(tmp_path.glob("ckpt-*.pt"))[-2]
+
+
+def test_a_full_disk_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    _learner(tmp_path).fit(1)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError, match=r"No space left on device. The previous checkpoint is intact"):
+        save_checkpoint(tmp_path, {"step": 99, "epoch": 9})
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_resume_with_other_epochs_is_a_clear_error(tmp_path):
+    _learner(tmp_path).fit(1)
+    with pytest.raises(ValueError, match=r"saved during fit\(1\); resume it with the same number of epochs, not 3"):
+        _learner(tmp_path).fit(3, resume=tmp_path)
+
+
+def test_resume_from_nothing_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        _learner(tmp_path / "x").fit(1, resume=tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no complete checkpoint"):
+        _learner(tmp_path / "y").fit(1, resume=tmp_path / "empty")
+
+
+class _Evil:
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.write_text, (pathlib.Path(_Evil.marker), "pwned"))
+
+
+def test_a_hostile_pickle_never_runs(tmp_path):
+    _Evil.marker = str(tmp_path / "marker")
+    path = tmp_path / "ckpt-000000001.pt"
+    path.write_bytes(pickle.dumps({"format": "learnable-checkpoint", "x": _Evil()}))
+    import hashlib
+
+    meta = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "step": 1, "epoch": 0}
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="refusing to load"):
+        load_checkpoint(tmp_path)
+    assert not (tmp_path / "marker").exists()
+
+
+def test_saving_leaves_the_global_rng_untouched(tmp_path):
+    learner = _learner(tmp_path).fit(1)
+    before = rng_state()
+    Checkpoint(tmp_path, handle_signals=False).save(learner)
+    load_checkpoint(tmp_path)
+    after = rng_state()
+    assert torch.equal(before["torch"], after["torch"]) and before["python"] == after["python"]
+
+
+def test_non_finite_weights_are_never_checkpointed(tmp_path):
+    learner = _learner(tmp_path).fit(1)
+    with torch.no_grad():
+        learner.model[0].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN or infinite values at step 5; not saving"):
+        Checkpoint(tmp_path, handle_signals=False).save(learner)
