@@ -81,33 +81,72 @@ def train(
     seed: int = typer.Option(0, help="One seed for the split, the weights and the batch order."),
     out: Path = typer.Option(None, help="Where to save the model (default: models/<data name>)."),
     name: str = typer.Option(None, help="A name for the run (default: the data's name)."),
+    checkpoint_every: int = typer.Option(0, help="Also checkpoint every N steps (always: each epoch's end)."),
+    deterministic: bool = typer.Option(False, help="Use only deterministic PyTorch algorithms."),
+    resume: str = typer.Option(None, help="Continue a run (id, name or `last`) from its newest checkpoint, "
+                               "with the settings it was started with."),
     runs_dir: Path = RUNS_DIR,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-epoch lines."),
 ) -> None:
-    """Train a model, save it and record the run. With no options: the handwritten-digit classifier."""
+    """Train a model, save it and record the run. With no options: the handwritten-digit classifier.
+
+    Checkpoints go to RUNS_DIR/RUN/checkpoints; SIGTERM or Ctrl-C saves one at the next step and
+    stops, and `--resume RUN` finishes the run exactly as if it had never stopped.
+    """
+    from learnable.runs import RunStore
+
+    store = RunStore(runs_dir)
+    if resume is not None:
+        run = store.get(resume)
+        settings, run_id = run["config"], run["id"]
+        typer.echo(f"resuming run {run_id} with the settings it was started with")
+    else:
+        settings = {"data": data, "target": target, "model": model, "task": task, "epochs": epochs, "lr": lr,
+                    "batch_size": batch_size, "seed": seed, "out": str(out) if out else None, "name": name,
+                    "checkpoint_every": checkpoint_every, "deterministic": deterministic}
+        run_id = None
+    _train(store, settings, run_id, quiet)
+
+
+def _train(store: Any, settings: dict[str, Any], run_id: str | None, quiet: bool) -> None:
+    """Load the data, start (or reopen) the run, train with checkpoints, save and record the result."""
+    import torch
+
     import learnable
     from learnable.data import fingerprint
     from learnable.model_file import check_replaceable
-    from learnable.runs import RecordRun, RunStore
+    from learnable.runs import RecordRun
+    from learnable.train.checkpoint import Checkpoint
 
     start = time.perf_counter()
-    X, y, data_name = _load_data(data, target)
-    out = out or Path("models") / data_name
+    X, y, data_name = _load_data(settings["data"], settings["target"])
+    out = Path(settings["out"] or Path("models") / data_name)
     check_replaceable(out)  # fail now, not after training
-    store = RunStore(runs_dir)
-    config = {"data": data, "target": target, "model": model, "task": task, "epochs": epochs, "lr": lr,
-              "batch_size": batch_size, "out": str(out)}
-    run_id = store.create(name or data_name, config=config, seed=seed, dataset=fingerprint(X, y))
+    if run_id is None:
+        settings["out"] = str(out)
+        run_id = store.create(settings["name"] or data_name, config=settings, seed=settings["seed"],
+                              dataset=fingerprint(X, y))
+    else:
+        store.reopen(run_id)
+    checkpoints = store.directory / run_id / "checkpoints"
+    resume_from = checkpoints if any(checkpoints.glob("ckpt-*.pt")) else None
+    torch.use_deterministic_algorithms(bool(settings["deterministic"]))
     typer.echo(f"run {run_id}: {data_name}, {len(y)} rows; holding out 10% for validation and 10% for the test")
+    callbacks = [RecordRun(store, run_id), Checkpoint(checkpoints, every_steps=settings["checkpoint_every"], keep=2)]
     try:
-        fitted = learnable.fit(X, y, model=model, task=task, num_epochs=epochs, lr=lr, batch_size=batch_size,
-                               seed=seed, progress=not quiet, callbacks=[RecordRun(store, run_id)])
+        fitted = learnable.fit(X, y, model=settings["model"], task=settings["task"], num_epochs=settings["epochs"],
+                               lr=settings["lr"], batch_size=settings["batch_size"], seed=settings["seed"],
+                               progress=not quiet, callbacks=callbacks, resume=resume_from)
         path = fitted.save(out)
+    except KeyboardInterrupt:
+        store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
+        typer.echo(f"interrupted: continue with `learnable train --resume {run_id}`", err=True)
+        raise typer.Exit(130) from None
     except BaseException as error:
-        status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
-        store.finish(run_id, status, error=f"{type(error).__name__}: {error}")
+        store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
         raise
     store.add_artifact(run_id, "model", path.resolve())
+    store.add_artifact(run_id, "checkpoints", checkpoints.resolve())
     store.finish(run_id, "finished", summary={"test": fitted.metrics, **fitted.training})
     _print_summary(fitted, time.perf_counter() - start, path)
     typer.echo(f"run recorded as {run_id} in {store.path}")

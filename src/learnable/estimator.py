@@ -74,6 +74,7 @@ def fit(
     progress: bool = False,
     device: str = "auto",
     callbacks: Sequence[Callback] = (),
+    resume: str | Path | None = None,
 ) -> FittedModel:
     """Train a model on ``X`` (features) and ``y`` (target) and return it fitted.
 
@@ -91,7 +92,10 @@ def fit(
         seed: one seed for the split, the initial weights and the batch order.
         progress: print one line (or a bar) per epoch.
         device: "auto" (a GPU when there is one), "cpu" or "cuda".
-        callbacks: extra Learner callbacks, e.g. ``RecordRun`` to record the run in a run store.
+        callbacks: extra Learner callbacks, e.g. ``RecordRun`` to record the run in a run store
+            or ``Checkpoint`` to save checkpoints.
+        resume: a checkpoint file or folder written during a ``fit`` call with the same arguments;
+            training continues exactly where it stopped.
     """
     if model not in MODEL_NAMES:
         raise ValueError(f"unknown model {model!r}; choose one of {list(MODEL_NAMES)}.")
@@ -120,7 +124,7 @@ def fit(
         seed=seed,
         progress=progress,
     )
-    learner.fit(recipe.num_epochs if num_epochs is None else num_epochs)
+    learner.fit(recipe.num_epochs if num_epochs is None else num_epochs, resume=resume)
     fitted = FittedModel(learner.model, data.schema, history=learner.history)
     fitted.training = {"model": name, "epochs": learner.epoch, "best_epoch": stopper.best_epoch if stopper else
                        learner.epoch, "batch_size": size, "seed": seed, "stop_reason": learner.stop_reason,

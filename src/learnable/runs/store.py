@@ -130,6 +130,10 @@ class RunStore:
         self._write([("UPDATE runs SET status = ?, ended = ?, summary = ?, error = ? WHERE id = ?",
                       (status, time.time(), _json(summary or {}), error or None, run_id))])
 
+    def reopen(self, run_id: str) -> None:
+        """Mark a run as running again (it is being resumed)."""
+        self._write([("UPDATE runs SET status = 'running', ended = NULL, error = NULL WHERE id = ?", (run_id,))])
+
     def delete(self, run: str) -> str:
         """Delete a run (its rows and its artifact folder); return its id."""
         run_id = self.resolve(run)
