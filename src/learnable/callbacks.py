@@ -8,16 +8,20 @@ from learnable.train.callbacks import (
     NonFiniteGuard,
     ProgressBar,
 )
-from learnable.train.events import EVENTS, Callback, StopTraining
+from learnable.train.checkpoint import Checkpoint
+from learnable.train.events import EVENTS, Callback, NonFiniteError, SkipStep, StopTraining
 
 __all__ = [
     "EVENTS",
     "Callback",
+    "Checkpoint",
     "EarlyStopping",
     "GradientClipping",
     "History",
     "LRSchedule",
+    "NonFiniteError",
     "NonFiniteGuard",
     "ProgressBar",
+    "SkipStep",
     "StopTraining",
 ]

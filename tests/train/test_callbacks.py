@@ -8,7 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from learnable.callbacks import EarlyStopping, GradientClipping, History, LRSchedule, ProgressBar
+from learnable.callbacks import (
+    EarlyStopping,
+    GradientClipping,
+    History,
+    LRSchedule,
+    NonFiniteError,
+    NonFiniteGuard,
+    ProgressBar,
+)
 from learnable.train import EVENTS, Callback, Learner, StopTraining
 
 ROWS, FEATURES, CLASSES = 64, 3, 2
@@ -339,33 +347,51 @@ def test_history_train_loss_is_the_mean_of_the_batch_losses():
 
 
 # ---- NonFiniteGuard ------------------------------------------------------------------------------
-def test_non_finite_guard_stops_a_diverging_run_with_a_clear_reason():
+def test_non_finite_guard_raises_naming_the_epoch_and_the_first_bad_step():
     gen = torch.Generator().manual_seed(0)
     X = torch.randn(ROWS, FEATURES, generator=gen) * 1e25  # (X w)^2 overflows float32
     y = torch.randn(ROWS, generator=gen)
     learner = Learner(nn.Linear(FEATURES, 1), (X, y), loss="mse", validation=None, progress=False, device="cpu")
-    learner.fit(5)
-    assert learner.epoch == 1
-    assert not math.isfinite(learner.history[0]["train_loss"])
-    assert "training diverged" in learner.stop_reason
-    assert "Lower the learning rate" in learner.stop_reason
+    with pytest.raises(NonFiniteError, match=r"NaN or infinite at step 1 \(epoch 1\): training diverged.*Lower"):
+        learner.fit(5)
+    assert learner.epoch == 1 and learner.outcome == "failed"
 
 
-def test_non_finite_guard_stops_a_huge_learning_rate():
-    learner = Learner(
-        nn.Linear(FEATURES, 1),
-        (_data()[0], _data()[0].sum(1)),
-        loss="mse",
-        optimizer="sgd",
-        lr=1e10,
-        batch_size=8,
-        validation=None,
-        progress=False,
-        device="cpu",
-    )
-    learner.fit(10)
+def test_non_finite_guard_raises_on_a_huge_learning_rate():
+    learner = Learner(nn.Linear(FEATURES, 1), (_data()[0], _data()[0].sum(1)), loss="mse", optimizer="sgd",
+                      lr=1e10, batch_size=8, validation=None, progress=False, device="cpu")
+    with pytest.raises(NonFiniteError, match=r"diverged.*1e\+10"):
+        learner.fit(10)
     assert learner.epoch < 10
-    assert "diverged" in learner.stop_reason and "1e+10" in learner.stop_reason
+
+
+def test_non_finite_guard_skip_leaves_the_weights_unchanged_and_counts():
+    X, y = _data()
+    X[3] = float("nan")  # every epoch, the batch holding row 3 has a NaN loss
+    model = nn.Linear(FEATURES, 2)
+    learner = Learner(model, (X, y), loss="cross_entropy", batch_size=8, validation=None, progress=False,
+                      device="cpu", callbacks=[NonFiniteGuard("skip")])
+    learner.fit(3)
+    assert learner.skipped_steps == 3 and learner.history[-1]["skipped_steps"] == 3
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert all(math.isfinite(h["train_loss"]) for h in learner.history)
+
+
+def test_a_skipped_step_changes_nothing():
+    model = nn.Linear(2, 2)
+    before = [p.detach().clone() for p in model.parameters()]
+    X, y = torch.full((4, 2), float("inf")), torch.tensor([0, 1, 0, 1])
+    learner = Learner(model, (X, y), batch_size=4, validation=None, progress=False, device="cpu",
+                      callbacks=[NonFiniteGuard("skip")])
+    learner.fit(1)
+    assert learner.skipped_steps == 1
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert learner.optimizer.state_dict()["state"] == {}  # Adam never stepped
+
+
+def test_non_finite_guard_policy_is_checked():
+    with pytest.raises(ValueError, match=r"policy='ignore'; choose 'raise' or 'skip'"):
+        NonFiniteGuard("ignore")
 
 
 # ---- ProgressBar ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from learnable.train.events import Callback, StopTraining
+from learnable.train.events import Callback, NonFiniteError, SkipStep, StopTraining
 from learnable.train.metrics import METRICS
 from learnable.train.optim import ScheduleConfig
 
@@ -41,18 +41,52 @@ class History(Callback):
 
 
 class NonFiniteGuard(Callback):
-    """Stops training when the epoch's training loss is NaN or infinite (always installed)."""
+    """Watch for a NaN or infinite loss (always installed; policy "raise" unless you add your own).
+
+    - "raise": each step's loss is checked on the device (no host sync); the first bad step is read
+      once per epoch and training ends with :class:`NonFiniteError` naming the epoch and the step.
+      A Checkpoint never saves non-finite weights, so the last good checkpoint is kept.
+    - "skip": a step whose loss or gradients are not finite is skipped (weights unchanged) and
+      counted in ``learner.skipped_steps``; this reads one flag per step (a host sync on a GPU).
+    """
 
     order = -90
 
+    def __init__(self, policy: str = "raise") -> None:
+        if policy not in ("raise", "skip"):
+            raise ValueError(f"NonFiniteGuard policy={policy!r}; choose 'raise' or 'skip'.")
+        self.policy = policy
+
+    def before_fit(self, learner: Learner) -> None:
+        self.counter = torch.full((), learner.step, dtype=torch.long, device=learner.device)
+        self.first_bad = torch.full((), -1, dtype=torch.long, device=learner.device)
+
+    def after_loss(self, learner: Learner) -> None:
+        if self.policy == "raise":
+            self.counter += 1  # the step being taken, counted on the device
+            bad = ~torch.isfinite(learner.loss.detach())
+            self.first_bad = torch.where(bad & (self.first_bad < 0), self.counter, self.first_bad)
+
+    def after_backward(self, learner: Learner) -> None:
+        if self.policy == "skip" and not _all_finite(learner):
+            raise SkipStep
+
     def after_epoch(self, learner: Learner) -> None:
+        step = int(self.first_bad) if self.policy == "raise" else -1  # one read per epoch
         loss = learner.metrics.get("train_loss", 0.0)
-        if not math.isfinite(loss):
-            raise StopTraining(
-                f"the training loss became {loss} in epoch {learner.epoch}: training diverged. "
-                f"Lower the learning rate (it is {learner.optimizer.param_groups[0]['lr']:g}), "
-                "standardise the inputs, or add GradientClipping."
+        if step >= 0 or not math.isfinite(loss):
+            where = f"step {step}" if step >= 0 else "this epoch"
+            raise NonFiniteError(
+                f"the training loss became NaN or infinite at {where} (epoch {learner.epoch}): training "
+                f"diverged. Lower the learning rate (it is {learner.optimizer.param_groups[0]['lr']:g}), "
+                "standardise the inputs, or add GradientClipping; a Checkpoint keeps the last good weights."
             )
+
+
+def _all_finite(learner: Learner) -> bool:
+    grads = [p.grad for p in learner.model.parameters() if p.grad is not None]
+    norms = torch._foreach_norm(grads) if grads else []
+    return bool(torch.isfinite(torch.stack([learner.loss.detach(), *norms])).all())
 
 
 def _lower_is_better(monitor: str) -> bool:

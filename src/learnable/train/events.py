@@ -35,6 +35,14 @@ class StopTraining(Exception):
     ``learner.stop_reason``."""
 
 
+class SkipStep(Exception):
+    """Raised in ``after_backward`` to skip this batch's optimizer step (the weights stay as they are)."""
+
+
+class NonFiniteError(ValueError):
+    """The loss or the weights became NaN or infinite; the message names the epoch and the step."""
+
+
 class Callback:
     """Base class for callbacks: override any method named in :data:`EVENTS`.
 

@@ -33,7 +33,7 @@ from learnable.model_file import save_model
 from learnable.train import losses
 from learnable.train import metrics as metric_lib
 from learnable.train.callbacks import History, NonFiniteGuard, ProgressBar
-from learnable.train.events import EVENTS, Callback, StopTraining
+from learnable.train.events import EVENTS, Callback, SkipStep, StopTraining
 from learnable.train.optim import OptimizerConfig
 
 
@@ -79,7 +79,8 @@ class Learner:
         validation: a fraction of ``data`` to hold out, an ``(X, y)`` pair or loader, or None;
             "auto" holds out 0.2 of arrays and nothing from a loader.
         metrics: metric names or :class:`Metric` objects measured on the validation data.
-        callbacks: :class:`Callback` objects; History and the non-finite guard are always added.
+        callbacks: :class:`Callback` objects; History and a ``NonFiniteGuard`` (policy "raise") are
+            added unless you pass your own NonFiniteGuard (e.g. ``NonFiniteGuard("skip")``).
         device: "auto", "cpu", "cuda", or a ``torch.device``.
         seed: seeds the batch order and the validation split.
         progress: show a progress bar (terminal) or one line per epoch.
@@ -118,14 +119,16 @@ class Learner:
         self.metric_objects = [metric_lib.get(m) for m in metrics]
         self.history_callback = History()
         extra = [ProgressBar()] if progress else []
-        self.callbacks = sorted(
-            [self.history_callback, NonFiniteGuard(), *callbacks, *extra], key=lambda c: c.order
-        )
+        callbacks = list(callbacks)
+        guard = [] if any(isinstance(c, NonFiniteGuard) for c in callbacks) else [NonFiniteGuard()]
+        self.callbacks = sorted([self.history_callback, *guard, *callbacks, *extra], key=lambda c: c.order)
         self._handlers = {e: [getattr(c, e) for c in self.callbacks if hasattr(c, e)] for e in EVENTS}
         self.epoch = 0  # epochs completed
         self.step = 0  # optimizer steps taken
         self.epoch_batches = 0  # batches done in the epoch under way
         self.epoch_loss_sum = torch.zeros((), device=self.device)
+        self.skipped_steps = 0  # steps vetoed by SkipStep (e.g. a non-finite loss under policy "skip")
+        self.epoch_skipped = 0
         self.metrics: dict[str, float] = {}
         self.stop_reason = ""
         self.outcome = "new"  # then running, and finished, failed or interrupted when fit ends
@@ -238,6 +241,7 @@ class Learner:
         if self.epoch_batches == 0:  # a fresh epoch (a resumed one keeps what it had)
             self.metrics = {"epoch": self.epoch + 1}
             self.epoch_loss_sum = torch.zeros((), device=self.device)
+            self.epoch_skipped = 0
             self._event("before_epoch")
         move = not isinstance(self.train_loader, TensorLoader)
         for batch in self.train_loader:
@@ -249,7 +253,9 @@ class Learner:
                 f"the training data yielded no batches in epoch {self.epoch + 1}; a generator can be read only "
                 "once: pass (X, y) arrays, a TensorLoader or a DataLoader, which can be read every epoch."
             )
-        self.metrics["train_loss"] = self.epoch_loss_sum.item() / batches  # one host sync per epoch
+        self.metrics["train_loss"] = self.epoch_loss_sum.item() / max(batches - self.epoch_skipped, 1)  # one sync
+        if self.skipped_steps:
+            self.metrics["skipped_steps"] = self.skipped_steps
         if self.val_loader is not None:
             self.metrics.update(self.validate())
         self.metrics["seconds"] = time.perf_counter() - start
@@ -264,12 +270,16 @@ class Learner:
         self.loss = self.loss_fn(self.output, yb)  # 3. loss
         self._event("after_loss")
         self.loss.backward()  # 4. gradient
-        self._event("after_backward")
-        self.optimizer.step()  # 5. step
+        try:
+            self._event("after_backward")
+            self.optimizer.step()  # 5. step
+            self.epoch_loss_sum += self.loss.detach()  # stays on the device: no sync
+        except SkipStep:  # a callback vetoed this step: the weights stay as they are
+            self.skipped_steps += 1
+            self.epoch_skipped += 1
         self.optimizer.zero_grad(set_to_none=True)
         self._event("after_step")
         self.step += 1
-        self.epoch_loss_sum += self.loss.detach()  # stays on the device: no sync
         self.epoch_batches += 1
         self._event("after_batch")
 
@@ -343,6 +353,7 @@ class Learner:
             "epoch": self.epoch, "step": self.step, "fit_start_epoch": self.fit_start_epoch,
             "num_epochs_planned": self.num_epochs_planned, "epoch_batches": self.epoch_batches,
             "epoch_loss_sum": self.epoch_loss_sum.detach().clone(), "metrics": dict(self.metrics),
+            "skipped_steps": self.skipped_steps, "epoch_skipped": self.epoch_skipped,
             "loader": loader, "rng": rng_state(),
             "callbacks": {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(self.callbacks)},
         }
@@ -363,6 +374,7 @@ class Learner:
         self.fit_start_epoch, self.num_epochs_planned = state["fit_start_epoch"], state["num_epochs_planned"]
         self.epoch_batches, self.metrics = state["epoch_batches"], dict(state["metrics"])
         self.epoch_loss_sum = state["epoch_loss_sum"].to(self.device)
+        self.skipped_steps, self.epoch_skipped = state["skipped_steps"], state["epoch_skipped"]
         if state["loader"]:
             self.train_loader.load_state_dict(state["loader"])
         for i, callback in enumerate(self.callbacks):
