@@ -132,7 +132,8 @@ def _train(store: Any, settings: dict[str, Any], run_id: str | None, quiet: bool
     resume_from = checkpoints if any(checkpoints.glob("ckpt-*.pt")) else None
     torch.use_deterministic_algorithms(bool(settings["deterministic"]))
     typer.echo(f"run {run_id}: {data_name}, {len(y)} rows; holding out 10% for validation and 10% for the test")
-    callbacks = [RecordRun(store, run_id), Checkpoint(checkpoints, every_steps=settings["checkpoint_every"], keep=2)]
+    callbacks = [RecordRun(store, run_id), Checkpoint(checkpoints, every_steps=settings["checkpoint_every"], keep=2,
+                                                        run_id=run_id)]
     try:
         fitted = learnable.fit(X, y, model=settings["model"], task=settings["task"], num_epochs=settings["epochs"],
                                lr=settings["lr"], batch_size=settings["batch_size"], seed=settings["seed"],

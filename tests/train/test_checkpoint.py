@@ -125,17 +125,20 @@ def test_a_corrupt_newest_checkpoint_is_skipped_with_a_warning(tmp_path, damage)
         assert find_checkpoint(tmp_path) == sorted(tmp_path.glob("ckpt-*.pt"))[-2]
 
 
-def test_a_full_disk_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("code", "text"), [(errno.ENOSPC, "No space left on device"), (errno.EIO, "I/O error")])
+def test_a_disk_fault_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch, code, text):
     _learner(tmp_path).fit(1)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
-    def full_disk(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def failing_disk(obj, handle, *args, **kwargs):
+        handle.write(b"the first bytes")
+        raise OSError(code, text)
 
-    monkeypatch.setattr(torch, "save", full_disk)
-    with pytest.raises(OSError, match=r"No space left on device. The previous checkpoint is intact"):
+    monkeypatch.setattr(torch, "save", failing_disk)
+    with pytest.raises(OSError, match=rf"{text}. The previous checkpoint is intact"):
         save_checkpoint(tmp_path, {"step": 99, "epoch": 9})
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert load_checkpoint(tmp_path)["step"] == 5
 
 
 def test_resume_with_other_epochs_is_a_clear_error(tmp_path):
@@ -159,6 +162,7 @@ class _Evil:
         return (pathlib.Path.write_text, (pathlib.Path(_Evil.marker), "pwned"))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_a_hostile_pickle_never_runs(tmp_path):
     _Evil.marker = str(tmp_path / "marker")
     path = tmp_path / "ckpt-000000001.pt"
@@ -179,6 +183,23 @@ def test_saving_leaves_the_global_rng_untouched(tmp_path):
     load_checkpoint(tmp_path)
     after = rng_state()
     assert torch.equal(before["torch"], after["torch"]) and before["python"] == after["python"]
+
+
+def test_validation_and_prediction_leave_the_global_rng_untouched(tmp_path):
+    learner = _learner(tmp_path).fit(1)
+    rows = torch.randn(8, 6)
+    before = rng_state()
+    learner.validate()
+    learner.predict(rows)
+    after = rng_state()
+    assert torch.equal(before["torch"], after["torch"]) and before["python"] == after["python"]
+    assert torch.equal(before["numpy"]["keys"], after["numpy"]["keys"])
+
+
+def test_the_checkpoint_records_the_run(tmp_path):
+    learner = _learner(tmp_path).fit(1)
+    Checkpoint(tmp_path / "c", handle_signals=False, run_id="20261123-000000-abcdef").save(learner)
+    assert load_checkpoint(tmp_path / "c")["run_id"] == "20261123-000000-abcdef"
 
 
 def test_non_finite_weights_are_never_checkpointed(tmp_path):

@@ -171,13 +171,13 @@ class Checkpoint(Callback):
     order = 90
 
     def __init__(self, directory: str | Path, *, every_steps: int = 0, every_epoch: bool = True, keep: int = 3,
-                 handle_signals: bool = True) -> None:
+                 handle_signals: bool = True, run_id: str | None = None) -> None:
         if not isinstance(every_steps, int) or every_steps < 0:
             raise ValueError(f"every_steps={every_steps!r} must be a whole number >= 0 (0: only at epoch ends).")
         if not isinstance(keep, int) or keep < 1:
             raise ValueError(f"keep={keep!r} must be a whole number >= 1.")
         self.directory, self.every_steps, self.every_epoch, self.keep = Path(directory), every_steps, every_epoch, keep
-        self.handle_signals = handle_signals
+        self.handle_signals, self.run_id = handle_signals, run_id
         self.signal_received: int | None = None
         self._previous: dict[int, Any] = {}
 
@@ -195,7 +195,7 @@ class Checkpoint(Callback):
                 f"the weights hold NaN or infinite values at step {learner.step}; not saving them over "
                 "the last good checkpoint. Lower the learning rate and resume from that checkpoint."
             )
-        return save_checkpoint(self.directory, learner.state_dict(), keep=self.keep)
+        return save_checkpoint(self.directory, {**learner.state_dict(), "run_id": self.run_id}, keep=self.keep)
 
     def after_batch(self, learner: Learner) -> None:
         if self.signal_received is not None:
