@@ -208,3 +208,10 @@ def test_non_finite_weights_are_never_checkpointed(tmp_path):
         learner.model[0].weight[0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN or infinite values at step 5; not saving"):
         Checkpoint(tmp_path, handle_signals=False).save(learner)
+
+
+def test_resuming_another_model_is_a_clear_error(tmp_path):
+    _learner(tmp_path).fit(1)
+    other = Learner(nn.Linear(6, 2), (torch.randn(64, 6), torch.randint(0, 2, (64,))), progress=False)
+    with pytest.raises(ValueError, match=r"does not fit this Learner's model or optimizer"):
+        other.fit(1, resume=tmp_path)

@@ -368,8 +368,14 @@ class Learner:
                 f"the checkpoint was saved during fit({planned}); resume it with the same number of "
                 f"epochs, not {num_epochs}."
             )
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as error:
+            raise ValueError(
+                f"the checkpoint does not fit this Learner's model or optimizer ({str(error).splitlines()[0]}); "
+                "resume with the same model, data and settings the run was started with."
+            ) from None
         self.epoch, self.step = state["epoch"], state["step"]
         self.fit_start_epoch, self.num_epochs_planned = state["fit_start_epoch"], state["num_epochs_planned"]
         self.epoch_batches, self.metrics = state["epoch_batches"], dict(state["metrics"])
