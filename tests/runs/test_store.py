@@ -171,3 +171,15 @@ def test_an_interrupted_run_is_recorded_as_interrupted(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         learner.fit(1)
     assert store.get(run_id)["status"] == "interrupted"
+
+
+def test_the_epoch_that_stops_training_is_recorded(tmp_path):
+    from learnable.callbacks import EarlyStopping
+
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create("early")
+    X, y = torch.randn(256, 4), torch.randint(0, 2, (256,))
+    learner = Learner(nn.Linear(4, 2), (X, y), validation=0.25, progress=False,
+                      callbacks=[RecordRun(store, run_id), EarlyStopping(patience=1, min_delta=100.0)])
+    learner.fit(10)
+    assert learner.epoch == 2 and len(store.get(run_id)["epochs"]) == 2

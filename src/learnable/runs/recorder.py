@@ -30,7 +30,7 @@ class RecordRun(Callback):
     unless ``finish=False`` leaves that to the caller (who may add a summary first).
     """
 
-    order = 50
+    order = 6  # before EarlyStopping, so the epoch that stops training is recorded too
 
     def __init__(self, store: RunStore, run_id: str, *, step_interval: int = 10, finish: bool = True) -> None:
         if not isinstance(step_interval, int) or step_interval < 1:
