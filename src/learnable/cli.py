@@ -96,19 +96,37 @@ def train(
     from learnable.runs import RunStore
 
     store = RunStore(runs_dir)
-    if resume is not None:
-        run = store.get(resume)
-        settings, run_id = run["config"], run["id"]
-        typer.echo(f"resuming run {run_id} with the settings it was started with")
-    else:
-        settings = {"data": data, "target": target, "model": model, "task": task, "epochs": epochs, "lr": lr,
-                    "batch_size": batch_size, "seed": seed, "out": str(out) if out else None, "name": name,
-                    "checkpoint_every": checkpoint_every, "deterministic": deterministic}
-        run_id = None
-    _train(store, settings, run_id, quiet)
+    options = {"data": data, "target": target, "model": model, "task": task, "epochs": epochs, "lr": lr,
+               "batch_size": batch_size, "seed": seed, "out": str(out) if out else None, "name": name,
+               "checkpoint_every": checkpoint_every, "deterministic": deterministic}
+    if resume is None:
+        _train(store, options, None, quiet)
+        return
+    run = store.get(resume)
+    _check_resumable(run, options)
+    typer.echo(f"resuming run {run['id']} with the settings it was started with")
+    _train(store, run["config"], run, quiet)
 
 
-def _train(store: Any, settings: dict[str, Any], run_id: str | None, quiet: bool) -> None:
+TRAIN_DEFAULTS = {"data": DEFAULT_DATA, "target": None, "model": "auto", "task": "auto", "epochs": None, "lr": None,
+                  "batch_size": None, "seed": 0, "out": None, "name": None, "checkpoint_every": 0,
+                  "deterministic": False}
+
+
+def _check_resumable(run: dict[str, Any], options: dict[str, Any]) -> None:
+    """A resumed run keeps its recorded settings: refuse options that would change them."""
+    if run["status"] == "finished":
+        raise ValueError(f"run {run['id']} has finished; there is nothing to resume. Start a new run instead.")
+    changed = [k for k, v in options.items() if v != TRAIN_DEFAULTS[k] and v != run["config"].get(k)]
+    if changed:
+        recorded = ", ".join(f"--{k.replace('_', '-')} {run['config'].get(k)}" for k in changed)
+        raise ValueError(
+            f"--resume continues run {run['id']} with its recorded settings ({recorded}); drop "
+            f"{', '.join('--' + k.replace('_', '-') for k in changed)}, or start a new run without --resume."
+        )
+
+
+def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, quiet: bool) -> None:
     """Load the data, start (or reopen) the run, train with checkpoints, save and record the result."""
     import torch
 
@@ -122,14 +140,16 @@ def _train(store: Any, settings: dict[str, Any], run_id: str | None, quiet: bool
     X, y, data_name = _load_data(settings["data"], settings["target"])
     out = Path(settings["out"] or Path("models") / data_name)
     check_replaceable(out)  # fail now, not after training
-    if run_id is None:
+    if run is None:
         settings["out"] = str(out)
         run_id = store.create(settings["name"] or data_name, config=settings, seed=settings["seed"],
                               dataset=fingerprint(X, y))
+        resume_from = None
     else:
+        run_id, resume_from = run["id"], store.directory / run["id"] / "checkpoints"
+        _check_same_run(run, fingerprint(X, y), resume_from)
         store.reopen(run_id)
     checkpoints = store.directory / run_id / "checkpoints"
-    resume_from = checkpoints if any(checkpoints.glob("ckpt-*.pt")) else None
     torch.use_deterministic_algorithms(bool(settings["deterministic"]))
     typer.echo(f"run {run_id}: {data_name}, {len(y)} rows; holding out 10% for validation and 10% for the test")
     callbacks = [RecordRun(store, run_id), Checkpoint(checkpoints, every_steps=settings["checkpoint_every"], keep=2,
@@ -151,6 +171,19 @@ def _train(store: Any, settings: dict[str, Any], run_id: str | None, quiet: bool
     store.finish(run_id, "finished", summary={"test": fitted.metrics, **fitted.training})
     _print_summary(fitted, time.perf_counter() - start, path)
     typer.echo(f"run recorded as {run_id} in {store.path}")
+
+
+def _check_same_run(run: dict[str, Any], dataset: str, checkpoints: Path) -> None:
+    if run["dataset"] != dataset:
+        raise ValueError(
+            f"the data of run {run['id']} has changed since it started (fingerprint {dataset}, recorded "
+            f"{run['dataset']}); resuming would mix two datasets. Restore the data, or start a new run."
+        )
+    if not any(checkpoints.glob("ckpt-*.pt")):
+        raise ValueError(
+            f"run {run['id']} has no checkpoint to resume from in '{checkpoints}' (it stopped before the "
+            "first one, or they were deleted); start it again without --resume."
+        )
 
 
 def _print_summary(fitted: Any, seconds: float, path: Path) -> None:
@@ -271,9 +304,13 @@ def runs_compare(first: str = typer.Argument(...), second: str = typer.Argument(
 
 @runs_app.command("delete")
 @user_errors
-def runs_delete(run: str = typer.Argument(..., help="Run id, prefix, name or `last`."), runs_dir: Path = RUNS_DIR):
+def runs_delete(
+    run: str = typer.Argument(..., help="Run id, prefix, name or `last`."),
+    force: bool = typer.Option(False, help="Delete even a run marked running (its process was killed)."),
+    runs_dir: Path = RUNS_DIR,
+):
     """Delete a run's records and its folder in the runs directory (saved models elsewhere stay)."""
-    typer.echo(f"deleted run {_store(runs_dir).delete(run)}")
+    typer.echo(f"deleted run {_store(runs_dir).delete(run, force=force)}")
 
 
 def _store(runs_dir: Path | None):

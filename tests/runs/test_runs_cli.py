@@ -86,3 +86,40 @@ def test_runs_delete(trained):
     result = runner.invoke(app, ["runs", "delete", "first", "--runs-dir", str(runs)])
     assert result.exit_code == 0 and "deleted run" in result.output
     assert [r["name"] for r in RunStore(runs).list()] == ["second"]
+
+
+def _interrupted_copy(runs, source, dataset=None):
+    """A run with the settings of ``source`` marked interrupted (as after Ctrl-C), without checkpoints."""
+    store = RunStore(runs)
+    run = store.get(source)
+    run_id = store.create("copy", config=run["config"], seed=run["seed"], dataset=dataset or run["dataset"])
+    store.finish(run_id, "interrupted")
+    return run_id
+
+
+def test_resume_refuses_a_finished_run(trained):
+    _, runs = trained
+    result = runner.invoke(app, ["train", "--resume", "second", "--runs-dir", str(runs)])
+    assert result.exit_code == 1 and "has finished; there is nothing to resume" in result.stderr
+
+
+def test_resume_refuses_options_that_change_the_run(trained):
+    _, runs = trained
+    run_id = _interrupted_copy(runs, "second")
+    result = runner.invoke(app, ["train", "--resume", run_id, "--epochs", "50", "--runs-dir", str(runs)])
+    assert result.exit_code == 1 and "recorded settings (--epochs 5); drop --epochs" in result.stderr
+
+
+def test_resume_refuses_changed_data(trained):
+    _, runs = trained
+    run_id = _interrupted_copy(runs, "second", dataset="0000000000000000")
+    result = runner.invoke(app, ["train", "--resume", run_id, "--runs-dir", str(runs)])
+    assert result.exit_code == 1 and "has changed since it started" in result.stderr
+
+
+def test_resume_without_checkpoints_is_a_clear_error(trained):
+    _, runs = trained
+    run_id = _interrupted_copy(runs, "second")
+    result = runner.invoke(app, ["train", "--resume", run_id, "--runs-dir", str(runs)])
+    assert result.exit_code == 1 and "has no checkpoint to resume from" in result.stderr
+    assert RunStore(runs).get(run_id)["status"] == "interrupted"  # untouched

@@ -70,7 +70,9 @@ def test_an_ambiguous_prefix_is_a_clear_error(store):
 def test_delete_removes_rows_and_folder(store):
     run_id = store.create("gone")
     store.add_epoch(run_id, {"epoch": 1, "train_loss": 1.0}, steps=[(1, 1.0)])
-    assert store.delete("gone") == run_id
+    with pytest.raises(ValueError, match=r"still marked running; stop it first, or pass --force"):
+        store.delete("gone")
+    assert store.delete("gone", force=True) == run_id
     assert store.list() == [] and not (store.directory / run_id).exists()
     rows = sqlite3.connect(store.path).execute("SELECT COUNT(*) FROM epochs").fetchone()[0]
     assert rows == 0
@@ -183,3 +185,12 @@ def test_the_epoch_that_stops_training_is_recorded(tmp_path):
                       callbacks=[RecordRun(store, run_id), EarlyStopping(patience=1, min_delta=100.0)])
     learner.fit(10)
     assert learner.epoch == 2 and len(store.get(run_id)["epochs"]) == 2
+
+
+def test_names_with_wildcards_and_date_like_names_resolve_exactly(store):
+    plain = store.create("2026")
+    percent = store.create("100%_done")
+    store.create("other")
+    assert store.resolve("2026") == plain and store.resolve("100%_done") == percent
+    with pytest.raises(ValueError, match="no run '_'"):
+        store.resolve("_")

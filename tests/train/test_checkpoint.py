@@ -108,9 +108,10 @@ def test_resume_sees_the_same_batches_without_repeats_or_gaps(tmp_path):
 def test_checkpoints_are_kept_pruned_and_pointed_to(tmp_path, uninterrupted):
     _learner(tmp_path).fit(EPOCHS)
     files = sorted(p.name for p in tmp_path.glob("ckpt-*"))
-    assert files == ["ckpt-000000014.json", "ckpt-000000014.pt", "ckpt-000000015.json", "ckpt-000000015.pt"]
-    assert (tmp_path / "latest").read_text() == "ckpt-000000015.pt"
-    meta = json.loads((tmp_path / "ckpt-000000015.json").read_text())
+    # step 15 is saved twice, after its batch (a) and at the epoch's end (b): never under one name
+    assert files == ["ckpt-000000015a.json", "ckpt-000000015a.pt", "ckpt-000000015b.json", "ckpt-000000015b.pt"]
+    assert (tmp_path / "latest").read_text() == "ckpt-000000015b.pt"
+    meta = json.loads((tmp_path / "ckpt-000000015b.json").read_text())
     assert meta["step"] == 15 and len(meta["sha256"]) == 64
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -165,7 +166,7 @@ class _Evil:
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_a_hostile_pickle_never_runs(tmp_path):
     _Evil.marker = str(tmp_path / "marker")
-    path = tmp_path / "ckpt-000000001.pt"
+    path = tmp_path / "ckpt-000000001b.pt"
     path.write_bytes(pickle.dumps({"format": "learnable-checkpoint", "x": _Evil()}))
     import hashlib
 
@@ -215,3 +216,54 @@ def test_resuming_another_model_is_a_clear_error(tmp_path):
     other = Learner(nn.Linear(6, 2), (torch.randn(64, 6), torch.randint(0, 2, (64,))), progress=False)
     with pytest.raises(ValueError, match=r"does not fit this Learner's model or optimizer"):
         other.fit(1, resume=tmp_path)
+
+
+def test_a_folder_holding_another_runs_checkpoints_is_refused(tmp_path):
+    _learner(tmp_path).fit(1)
+    with pytest.raises(ValueError, match=r"already holds checkpoints of another run"):
+        _learner(tmp_path).fit(1)
+
+
+def test_a_signal_is_forgotten_once_handled(tmp_path):
+    learner = _learner(tmp_path)
+    checkpoint = next(c for c in learner.callbacks if isinstance(c, Checkpoint))
+
+    class SendOnce(Callback):
+        sent = False
+
+        def after_batch(self, learner):
+            if not self.sent:
+                checkpoint.signal_received, self.sent = 15, True  # as the SIGTERM handler would
+
+    learner.callbacks.append(SendOnce())
+    learner._handlers["after_batch"].insert(0, learner.callbacks[-1].after_batch)
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM: checkpoint saved"):
+        learner.fit(EPOCHS)
+    assert learner.step == 1
+    learner.fit(EPOCHS, resume=tmp_path)  # the same object, in the same process: no stale signal
+    assert learner.step == 15
+
+
+def test_a_dataloader_is_checkpointed_at_epoch_ends_only(tmp_path):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    data = DataLoader(TensorDataset(torch.randn(64, 6), torch.randint(0, 2, (64,))), batch_size=16, shuffle=True)
+    learner = Learner(nn.Linear(6, 2), data, progress=False,
+                      callbacks=[Checkpoint(tmp_path, every_steps=1, handle_signals=False)])
+    with pytest.warns(UserWarning, match="cannot resume mid-epoch; checkpoints are taken at epoch ends only"):
+        learner.fit(2)
+    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["ckpt-000000004b.pt", "ckpt-000000008b.pt"]
+
+
+def test_a_mid_epoch_checkpoint_cannot_resume_a_loader_without_state(tmp_path):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    with pytest.raises(SystemExit):
+        _learner(tmp_path, Crash(step=2)).fit(EPOCHS)
+    data = DataLoader(TensorDataset(torch.randn(160, 6), torch.randint(0, 2, (160,))), batch_size=32)
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 2))
+    learner = Learner(model, data, loss="cross_entropy", lr=1e-2, progress=False)
+    with pytest.raises(ValueError, match=r"taken mid-epoch, but this loader cannot restart mid-epoch"):
+        learner.fit(EPOCHS, resume=tmp_path)

@@ -134,9 +134,15 @@ class RunStore:
         """Mark a run as running again (it is being resumed)."""
         self._write([("UPDATE runs SET status = 'running', ended = NULL, error = NULL WHERE id = ?", (run_id,))])
 
-    def delete(self, run: str) -> str:
-        """Delete a run (its rows and its artifact folder); return its id."""
+    def delete(self, run: str, *, force: bool = False) -> str:
+        """Delete a run (its rows and its artifact folder); return its id. A running run needs ``force``."""
         run_id = self.resolve(run)
+        status = self._connection.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+        if status == "running" and not force:
+            raise ValueError(
+                f"run {run_id} is still marked running; stop it first, or pass --force if its process "
+                "is gone (a killed run stays 'running')."
+            )
         self._write([("DELETE FROM runs WHERE id = ?", (run_id,))])
         shutil.rmtree(self.directory / run_id, ignore_errors=True)
         return run_id
@@ -149,22 +155,21 @@ class RunStore:
             if row is None:
                 raise ValueError(f"there are no runs in '{self.directory}' yet; train one with `learnable train`.")
             return row["id"]
+        exact = self._connection.execute(
+            "SELECT id FROM runs WHERE id = ? UNION ALL SELECT * FROM "
+            "(SELECT id FROM runs WHERE name = ? ORDER BY created DESC, id DESC LIMIT 1)", (run, run)
+        ).fetchone()
+        if exact is not None:  # an exact id first, then the newest run of that name
+            return exact["id"]
         rows = self._connection.execute(
-            "SELECT id FROM runs WHERE id LIKE ? ORDER BY created DESC", (run.replace("%", "") + "%",)
+            "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY created DESC", (len(run), run)
         ).fetchall()
-        if len(rows) == 1 or (rows and rows[0]["id"] == run):
+        if len(rows) == 1:
             return rows[0]["id"]
         if len(rows) > 1:
             raise ValueError(f"'{run}' matches {len(rows)} runs ({', '.join(r['id'] for r in rows[:3])}, ...); "
                              "give more of the id.")
-        named = self._connection.execute(
-            "SELECT id FROM runs WHERE name = ? ORDER BY created DESC LIMIT 1", (run,)
-        ).fetchone()
-        if named is None:
-            raise ValueError(
-                f"no run '{run}' in '{self.directory}'; `learnable runs` lists them, 'last' is the newest."
-            )
-        return named["id"]
+        raise ValueError(f"no run '{run}' in '{self.directory}'; `learnable runs` lists them, 'last' is the newest.")
 
     def get(self, run: str) -> dict[str, Any]:
         """One run as a dict: its row, ``epochs`` (metric dicts), ``artifacts`` and ``num_steps``."""

@@ -96,10 +96,15 @@ def _write_atomically(path: Path, write) -> None:
 
 
 def save_checkpoint(directory: str | Path, state: dict[str, Any], *, keep: int = 3) -> Path:
-    """Write ``state`` as ``ckpt-<step>.pt`` (+ ``.json`` with its SHA-256) and move ``latest`` to it."""
+    """Write ``state`` as ``ckpt-<step><a|b>.pt`` (+ ``.json`` with its SHA-256) and move ``latest`` to it.
+
+    ``a`` marks a checkpoint taken mid-epoch, ``b`` one taken at an epoch's end, so the two of one
+    step never share a name (a name is never rewritten) and the later one sorts last.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"ckpt-{state['step']:09d}.pt"
+    kind = "a" if state.get("epoch_batches", 0) else "b"
+    path = directory / f"ckpt-{state['step']:09d}{kind}.pt"
     try:
         _write_atomically(path, lambda handle: torch.save(state, handle))
         meta = {"file": path.name, "sha256": _sha256(path), "step": state["step"], "epoch": state["epoch"]}
@@ -121,6 +126,8 @@ def _prune(directory: Path, keep: int) -> None:
     for old in sorted(directory.glob("ckpt-*.pt"))[:-keep]:
         old.unlink(missing_ok=True)
         old.with_suffix(".json").unlink(missing_ok=True)
+    for stale in directory.glob(".ckpt-*.tmp"):  # left by a process killed while writing
+        stale.unlink(missing_ok=True)
 
 
 def _is_complete(path: Path) -> bool:
@@ -185,6 +192,13 @@ class Checkpoint(Callback):
         self.signal_received = number  # nothing else here: the work happens at the next step boundary
 
     def before_fit(self, learner: Learner) -> None:
+        self.signal_received = None
+        self._warned = False
+        if learner.step == 0 and any(self.directory.glob("ckpt-*.pt")):
+            raise ValueError(
+                f"checkpoint folder '{self.directory}' already holds checkpoints of another run; resume from "
+                "it (fit(..., resume=folder)) or give this run an empty folder."
+            )
         if self.handle_signals and threading.current_thread() is threading.main_thread():
             for number in (signal.SIGTERM, signal.SIGINT):
                 self._previous[number] = signal.signal(number, self._on_signal)
@@ -197,11 +211,23 @@ class Checkpoint(Callback):
             )
         return save_checkpoint(self.directory, {**learner.state_dict(), "run_id": self.run_id}, keep=self.keep)
 
+    def _resumable_mid_epoch(self, learner: Learner) -> bool:
+        """A loader without state_dict (e.g. a DataLoader) cannot restart mid-epoch where it was."""
+        if hasattr(learner.train_loader, "state_dict") or learner.epoch_batches == 0:
+            return True
+        if not self._warned:
+            warnings.warn(f"{type(learner.train_loader).__name__} cannot resume mid-epoch; checkpoints are "
+                          "taken at epoch ends only (use (X, y) arrays or a TensorLoader for step checkpoints)",
+                          stacklevel=2)
+            self._warned = True
+        return False
+
     def after_batch(self, learner: Learner) -> None:
         if self.signal_received is not None:
-            self.save(learner)
-            raise KeyboardInterrupt(f"signal {signal.Signals(self.signal_received).name}: checkpoint saved")
-        if self.every_steps and learner.step % self.every_steps == 0:
+            name = signal.Signals(self.signal_received).name
+            saved = self._resumable_mid_epoch(learner) and self.save(learner)
+            raise KeyboardInterrupt(f"signal {name}: " + ("checkpoint saved" if saved else "no checkpoint"))
+        if self.every_steps and learner.step % self.every_steps == 0 and self._resumable_mid_epoch(learner):
             self.save(learner)
 
     def after_epoch(self, learner: Learner) -> None:

@@ -381,8 +381,13 @@ class Learner:
         self.epoch_batches, self.metrics = state["epoch_batches"], dict(state["metrics"])
         self.epoch_loss_sum = state["epoch_loss_sum"].to(self.device)
         self.skipped_steps, self.epoch_skipped = state["skipped_steps"], state["epoch_skipped"]
-        if state["loader"]:
+        if hasattr(self.train_loader, "load_state_dict"):
             self.train_loader.load_state_dict(state["loader"])
+        elif self.epoch_batches:
+            raise ValueError(
+                "the checkpoint was taken mid-epoch, but this loader cannot restart mid-epoch (it has no "
+                "load_state_dict); resume from an epoch-end checkpoint, or train from (X, y) arrays."
+            )
         for i, callback in enumerate(self.callbacks):
             saved = state["callbacks"].get(f"{i}:{type(callback).__name__}")
             if saved is not None:
