@@ -90,8 +90,8 @@ def train(
 ) -> None:
     """Train a model, save it and record the run. With no options: the handwritten-digit classifier.
 
-    Checkpoints go to RUNS_DIR/RUN/checkpoints; SIGTERM or Ctrl-C saves one at the next step and
-    stops, and `--resume RUN` finishes the run exactly as if it had never stopped.
+    Checkpoints go to RUNS_DIR/RUN/checkpoints. SIGTERM or Ctrl-C saves one at the next step and stops.
+    `learnable train --resume RUN` then finishes the run exactly as if it had never stopped.
     """
     from learnable.runs import RunStore
 
