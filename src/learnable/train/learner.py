@@ -28,39 +28,23 @@ from torch import nn
 
 from learnable.data.loader import TensorLoader
 from learnable.data.split import split_indices
-from learnable.data.task import MAX_CLASSES
 from learnable.model_file import save_model
 from learnable.train import losses
 from learnable.train import metrics as metric_lib
 from learnable.train.callbacks import History, NonFiniteGuard, ProgressBar
 from learnable.train.events import EVENTS, Callback, SkipStep, StopTraining
+from learnable.train.inputs import (
+    as_tensor,
+    check_elementwise,
+    check_loader,
+    check_targets,
+    check_validation,
+    is_pair_or_loader,
+    long_classes,
+    looks_like_classes,
+    resolve_device,
+)
 from learnable.train.optim import OptimizerConfig
-
-
-def default_device() -> torch.device:
-    """CUDA when a GPU is present, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def as_tensor(data: Any, name: str) -> torch.Tensor:
-    """Convert arrays, lists, Series and DataFrames to a tensor (float64 becomes float32)."""
-    if hasattr(data, "to_numpy"):  # pandas
-        data = data.to_numpy()
-    try:
-        if not isinstance(data, torch.Tensor):
-            array = np.asarray(data)
-            data = torch.from_numpy(array if array.flags.writeable else array.copy())
-        tensor = data
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"{name} cannot be turned into a tensor ({error}); the Learner needs numbers. "
-            "Use learnable.fit for tables with text columns, or encode them first."
-        ) from None
-    if tensor.dtype == torch.float64:
-        tensor = tensor.float()
-    if tensor.dtype == torch.bool:
-        tensor = tensor.float()
-    return tensor
 
 
 class Learner:
@@ -107,7 +91,7 @@ class Learner:
                 f"model must be a torch.nn.Module, got {type(model).__name__}; wrap your function in an "
                 "nn.Module, or use a model from learnable.models."
             )
-        self.device = _device(device)
+        self.device = resolve_device(device)
         self.model = model.to(self.device)
         self.batch_size = batch_size
         self.seed = seed
@@ -136,12 +120,12 @@ class Learner:
 
     # ---- data ---------------------------------------------------------------------------------
     def _loaders(self, data: Any, validation: Any):
-        _check_validation(validation)
+        check_validation(validation)
         if not isinstance(data, (tuple, list)):
-            _check_loader(data)
+            check_loader(data)
             if validation == "auto":
                 validation = None
-            if validation is not None and not _is_pair_or_loader(validation):
+            if validation is not None and not is_pair_or_loader(validation):
                 raise ValueError(
                     "validation must be an (X, y) pair, a loader or None when data is a loader; "
                     "a fraction can only be split off (X, y) arrays."
@@ -152,7 +136,7 @@ class Learner:
         if len(data) != 2:
             raise ValueError(f"data must be an (X, y) pair or a loader; got a sequence of {len(data)} items.")
         X, y = (as_tensor(part, name) for part, name in zip(data, ("X", "y"), strict=True))
-        y = _long_classes(y)
+        y = long_classes(y)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
         if len(X) == 0:
@@ -160,7 +144,7 @@ class Learner:
         if isinstance(validation, (int, float)) and not isinstance(validation, bool):
             validation = float(validation) or None
         if isinstance(validation, float):
-            labels = y.numpy() if _looks_like_classes(y) else None
+            labels = y.numpy() if looks_like_classes(y) else None
             parts = split_indices(len(X), validation=validation, test=0.0, labels=labels, seed=self.seed)
             validation = (X[parts.validation], y[parts.validation])
             X, y = X[parts.train], y[parts.train]
@@ -173,7 +157,7 @@ class Learner:
         if len(validation) != 2:
             raise ValueError(f"validation must be an (X, y) pair; got a sequence of {len(validation)} items.")
         X, y = (as_tensor(part, name) for part, name in zip(validation, ("validation X", "validation y"), strict=True))
-        y = _long_classes(y)
+        y = long_classes(y)
         size = max(self.batch_size, 1024)
         return TensorLoader(X.to(self.device), y.to(self.device), batch_size=size, shuffle=False)
 
@@ -421,8 +405,8 @@ class Learner:
         try:
             with torch.no_grad():
                 output = self.model(xb)
-                _check_targets(output, self._all_targets(yb), self.loss_fn)
-                _check_elementwise(output, yb, self.loss_fn)
+                check_targets(output, self._all_targets(yb), self.loss_fn)
+                check_elementwise(output, yb, self.loss_fn)
                 self.loss_fn(output, yb)
         except (RuntimeError, IndexError) as error:
             raise ValueError(
@@ -434,67 +418,3 @@ class Learner:
             self.model.train(was_training)
 
 
-def _check_targets(output: torch.Tensor, target: torch.Tensor, loss_fn: Any) -> None:
-    if isinstance(loss_fn, losses.CrossEntropyLoss):
-        if output.ndim < 2 or output.shape[-1] < 2:
-            raise ValueError(
-                f"cross_entropy needs one output per class, but the model gives shape {tuple(output.shape)}; "
-                "use loss='bce_with_logits' for a single logit, or widen the last layer."
-            )
-        if target.is_floating_point():
-            raise ValueError("cross_entropy needs integer class indices as targets, got floats; use y.long().")
-        low, high = int(target.min()), int(target.max())
-        if low < 0 or high >= output.shape[-1]:
-            raise ValueError(
-                f"the targets hold class indices from {low} to {high}, but the model has "
-                f"{output.shape[-1]} outputs (classes 0 to {output.shape[-1] - 1}); make the last "
-                "layer as wide as the number of classes, and number the classes from 0."
-            )
-
-
-def _looks_like_classes(y: torch.Tensor) -> bool:
-    return not y.is_floating_point() and y.ndim == 1 and len(torch.unique(y)) <= MAX_CLASSES
-
-
-def _device(device: Any) -> torch.device:
-    if device == "auto":
-        return default_device()
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"device={device!r} is not a device ({error}); use 'auto', 'cpu' or 'cuda'.") from None
-
-
-def _check_validation(validation: Any) -> None:
-    if isinstance(validation, bool) or (isinstance(validation, str) and validation != "auto"):
-        raise TypeError(
-            f"validation={validation!r}: pass a fraction such as 0.2, an (X, y) pair, a loader, None or 'auto'."
-        )
-
-
-def _check_loader(data: Any) -> None:
-    if isinstance(data, torch.utils.data.Dataset) and not hasattr(data, "__iter__"):
-        raise TypeError(
-            f"data is a {type(data).__name__} (a Dataset); wrap it in torch.utils.data.DataLoader(dataset, "
-            "batch_size=64, shuffle=True), or pass (X, y) arrays."
-        )
-    if not hasattr(data, "__iter__"):
-        raise TypeError(
-            f"data must be an (X, y) pair or an iterable of (x_batch, y_batch), got {type(data).__name__}."
-        )
-
-
-def _is_pair_or_loader(value: Any) -> bool:
-    return isinstance(value, (tuple, list)) or hasattr(value, "__iter__")
-
-
-def _long_classes(y: torch.Tensor) -> torch.Tensor:
-    """Integer class labels as int64, the dtype PyTorch's classification losses index with."""
-    return y if y.is_floating_point() or y.dtype == torch.long else y.long()
-
-
-def _check_elementwise(output: torch.Tensor, target: torch.Tensor, loss_fn: Any) -> None:
-    """Regression and binary losses compare output and target row by row: their shapes must match."""
-    elementwise = (losses.MSELoss, losses.MAELoss, losses.HuberLoss, losses.BCEWithLogitsLoss)
-    if isinstance(loss_fn, elementwise) and losses.single_output(output, target).shape != target.shape:
-        raise RuntimeError(f"output shape {tuple(output.shape)} does not match target shape {tuple(target.shape)}")
