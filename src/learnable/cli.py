@@ -95,6 +95,8 @@ def train(
     """
     from learnable.runs import RunStore
 
+    if checkpoint_every < 0:
+        raise ValueError(f"--checkpoint-every {checkpoint_every}: give a number of steps >= 0 (0: epoch ends only).")
     store = RunStore(runs_dir)
     options = {"data": data, "target": target, "model": model, "task": task, "epochs": epochs, "lr": lr,
                "batch_size": batch_size, "seed": seed, "out": str(out) if out else None, "name": name,
@@ -152,9 +154,9 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
     checkpoints = store.directory / run_id / "checkpoints"
     torch.use_deterministic_algorithms(bool(settings["deterministic"]))
     typer.echo(f"run {run_id}: {data_name}, {len(y)} rows; holding out 10% for validation and 10% for the test")
-    callbacks = [RecordRun(store, run_id), Checkpoint(checkpoints, every_steps=settings["checkpoint_every"], keep=2,
-                                                        run_id=run_id)]
     try:
+        callbacks = [RecordRun(store, run_id),
+                     Checkpoint(checkpoints, every_steps=settings["checkpoint_every"], keep=2, run_id=run_id)]
         fitted = learnable.fit(X, y, model=settings["model"], task=settings["task"], num_epochs=settings["epochs"],
                                lr=settings["lr"], batch_size=settings["batch_size"], seed=settings["seed"],
                                progress=not quiet, callbacks=callbacks, resume=resume_from)

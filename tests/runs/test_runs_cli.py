@@ -123,3 +123,9 @@ def test_resume_without_checkpoints_is_a_clear_error(trained):
     result = runner.invoke(app, ["train", "--resume", run_id, "--runs-dir", str(runs)])
     assert result.exit_code == 1 and "has no checkpoint to resume from" in result.stderr
     assert RunStore(runs).get(run_id)["status"] == "interrupted"  # untouched
+
+
+def test_a_bad_checkpoint_interval_is_refused_before_any_run_starts(tmp_path):
+    result = runner.invoke(app, ["train", "--data", "iris", "--checkpoint-every", "-1", "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 1 and "--checkpoint-every -1" in result.stderr
+    assert RunStore(tmp_path).list() == []
