@@ -15,7 +15,7 @@ Example:
 __version__ = "0.1.0"
 
 from learnable import callbacks, data, datasets, losses, metrics, models, optim
-from learnable.estimator import FittedModel, fit, load
+from learnable.estimator import FittedModel, fit, load, lr_find
 from learnable.train import Learner, seed_everything
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "datasets",
     "fit",
     "load",
+    "lr_find",
     "losses",
     "metrics",
     "models",

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import typer
 
 app = typer.Typer(
@@ -268,6 +269,33 @@ def _predictions(fitted: Any, features: Any, proba: bool):
         for name, column in zip(fitted.classes, fitted.predict_proba(features).T, strict=True):
             table[f"proba_{name}"] = column
     return table
+
+
+@app.command("lr-find")
+@user_errors
+def lr_find_command(
+    data: str = typer.Option(DEFAULT_DATA, help="A CSV/Parquet file, or a built-in dataset name."),
+    target: str = typer.Option(None, help="The column to predict (required for files)."),
+    model: str = typer.Option("auto", help="auto, linear, logistic, svm, mlp or cnn."),
+    task: str = typer.Option("auto", help="auto, regression, binary or multiclass."),
+    batch_size: int = typer.Option(None, help="Rows per batch (default depends on the data size)."),
+    seed: int = typer.Option(0, help="One seed for the split, the weights and the batch order."),
+    steps: int = typer.Option(100, help="Steps of the sweep from 1e-7 to 10."),
+    plot: Path = typer.Option(None, help="Save the loss-against-rate curve to this .png file."),
+) -> None:
+    """Sweep the learning rate exponentially for the model `train` would fit, and suggest one."""
+    import learnable
+
+    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ValueError(f"--plot '{plot}' must end in .png, .svg or .pdf.")
+    X, y, data_name = _load_data(data, target)
+    result = learnable.lr_find(X, y, model=model, task=task, batch_size=batch_size, seed=seed, num_steps=steps)
+    for index in np.linspace(0, len(result.lrs) - 1, num=min(12, len(result.lrs))).astype(int):
+        typer.echo(f"lr {result.lrs[index]:9.2e}  loss {result.losses[index]:.4f}")
+    typer.echo(f"suggested learning rate: {result.suggestion:.2e} (steepest fall of the loss on {data_name})")
+    if plot is not None:
+        result.plot(str(plot))
+        typer.echo(f"plot saved to {plot}")
 
 
 runs_app = typer.Typer(help="List, show, compare and delete recorded runs.", no_args_is_help=False)

@@ -97,6 +97,46 @@ def fit(
         resume: a checkpoint file or folder written during a ``fit`` call with the same arguments;
             training continues exactly where it stopped.
     """
+    start = time.perf_counter()
+    setup = _setup(X, y, model=model, task=task, lr=lr, batch_size=batch_size, validation=validation, test=test,
+                   seed=seed, progress=progress, device=device, callbacks=callbacks)
+    learner, data, stopper = setup.learner, setup.data, setup.stopper
+    learner.fit(setup.recipe.num_epochs if num_epochs is None else num_epochs, resume=resume)
+    fitted = FittedModel(learner.model, data.schema, history=learner.history)
+    fitted.training = {"model": setup.name, "epochs": learner.epoch, "best_epoch": stopper.best_epoch if stopper else
+                       learner.epoch, "batch_size": setup.batch_size, "seed": seed, "stop_reason": learner.stop_reason,
+                       "seconds": time.perf_counter() - start}
+    if data.raw_test is not None:
+        fitted.metrics = fitted.evaluate(*data.raw_test)
+    return fitted
+
+
+def lr_find(X: Any, y: Any, *, model: str = "auto", task: str = "auto", batch_size: int | None = None,
+            seed: int = 0, device: str = "auto", num_steps: int = 100):
+    """Sweep the learning rate for the model ``fit`` would train on this data; suggest a rate.
+
+    Example:
+        >>> X, y, _ = learnable.datasets.load("wine")          # doctest: +SKIP
+        >>> learnable.lr_find(X, y).suggestion                  # doctest: +SKIP
+    """
+    setup = _setup(X, y, model=model, task=task, lr=None, batch_size=batch_size, validation=0.1, test=0.1,
+                   seed=seed, progress=False, device=device, callbacks=())
+    return setup.learner.lr_find(num_steps=num_steps)
+
+
+@dataclass
+class _Setup:
+    learner: Learner
+    data: Any
+    name: str
+    recipe: Recipe
+    stopper: EarlyStopping | None
+    batch_size: int
+
+
+def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_size: int | None, validation: float,
+           test: float, seed: int, progress: bool, device: str, callbacks: Sequence[Callback]) -> _Setup:
+    """Validate and split the data, build the model and the Learner that ``fit`` trains."""
     if model not in MODEL_NAMES:
         raise ValueError(f"unknown model {model!r}; choose one of {list(MODEL_NAMES)}.")
     if isinstance(X, (str, Path)):
@@ -104,7 +144,6 @@ def fit(
             raise TypeError(f"with a file path as X, y must name the target column; got {type(y).__name__}.")
         X, y = read_table(X, target=y)
     seed_everything(seed)
-    start = time.perf_counter()
     data = prepare(X, y, task=task, validation=validation, test=test, seed=seed)
     name = _auto_model(data.schema) if model == "auto" else model
     network = _build(name, data.schema)
@@ -124,14 +163,7 @@ def fit(
         seed=seed,
         progress=progress,
     )
-    learner.fit(recipe.num_epochs if num_epochs is None else num_epochs, resume=resume)
-    fitted = FittedModel(learner.model, data.schema, history=learner.history)
-    fitted.training = {"model": name, "epochs": learner.epoch, "best_epoch": stopper.best_epoch if stopper else
-                       learner.epoch, "batch_size": size, "seed": seed, "stop_reason": learner.stop_reason,
-                       "seconds": time.perf_counter() - start}
-    if data.raw_test is not None:
-        fitted.metrics = fitted.evaluate(*data.raw_test)
-    return fitted
+    return _Setup(learner, data, name, recipe, stopper, size)
 
 
 def _auto_model(schema: Schema) -> str:

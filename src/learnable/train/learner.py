@@ -313,6 +313,16 @@ class Learner:
                 ) from None
         return torch.cat(outputs)
 
+    def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100):
+        """Sweep the learning rate exponentially and suggest one; the model and optimizer are restored.
+
+        Returns an :class:`~learnable.train.lr_finder.LRFinderResult` (``lrs``, ``losses``,
+        ``suggestion``, ``plot(path)``).
+        """
+        from learnable.train.lr_finder import lr_find
+
+        return lr_find(self, start_lr, end_lr, num_steps)
+
     @property
     def history(self) -> list[dict[str, float]]:
         """One dict of metrics per epoch trained so far."""
