@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from learnable import Learner, datasets
+from learnable.insight import Statistics
 
 
 def make_model(seed: int) -> nn.Module:
@@ -45,10 +46,11 @@ def hand_loop(X: torch.Tensor, y: torch.Tensor, epochs: int, seed: int, foreach:
     return model
 
 
-def learner(X: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> nn.Module:
+def learner(X: torch.Tensor, y: torch.Tensor, epochs: int, seed: int, statistics: bool = False) -> nn.Module:
     model = make_model(seed)
+    callbacks = [Statistics(every=20)] if statistics else []
     Learner(model, (X, y), loss="cross_entropy", optimizer="adam", lr=1e-3, batch_size=64,
-            validation=None, seed=seed, progress=False, device="cpu").fit(epochs)
+            validation=None, seed=seed, progress=False, device="cpu", callbacks=callbacks).fit(epochs)
     return model
 
 
@@ -72,6 +74,7 @@ def main() -> None:
         "hand-written loop": hand_loop,
         "hand loop, foreach": functools.partial(hand_loop, foreach=True),  # the same Adam the Learner uses
         "learnable Learner": learner,
+        "Learner + Statistics": functools.partial(learner, statistics=True),  # the cost of watching
     }
     times: dict[str, list[float]] = {name: [] for name in contestants}
     scores: dict[str, float] = {}

@@ -69,7 +69,7 @@ def run_details(run: dict[str, Any]) -> Group:
 def epochs_table(epochs: list[dict[str, Any]]) -> Table:
     """The per-epoch metrics as a table."""
     table = Table(title="metrics per epoch")
-    keys = list(dict.fromkeys(k for epoch in epochs for k in epoch))
+    keys = list(dict.fromkeys(k for epoch in epochs for k, v in epoch.items() if not isinstance(v, dict)))
     for key in keys:
         table.add_column(key, justify="right")
     for epoch in epochs:
@@ -91,7 +91,7 @@ def compare_runs(first: dict[str, Any], second: dict[str, Any]) -> Table:
             table.add_row(f"config.{key}", str(a), str(b))
     last_a = first["epochs"][-1] if first["epochs"] else {}
     last_b = second["epochs"][-1] if second["epochs"] else {}
-    for key in dict.fromkeys([*last_a, *last_b]):
+    for key in dict.fromkeys(k for k, v in [*last_a.items(), *last_b.items()] if not isinstance(v, dict)):
         table.add_row(f"last {key}", _number(last_a.get(key, "-")), _number(last_b.get(key, "-")))
     test_a, test_b = first["summary"].get("test") or {}, second["summary"].get("test") or {}
     for key in dict.fromkeys([*test_a, *test_b]):

@@ -1,0 +1,79 @@
+"""Per-layer statistics: the numbers match what they claim, sampled at the interval, no training change."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from learnable import Learner
+from learnable.insight import Statistics
+
+
+def _data(rows=256, features=6):
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(rows, features, generator=gen)
+    return X, (X[:, 0] > 0).long()
+
+
+def _fit(model, every=2, epochs=1, **options):
+    learner = Learner(model, _data(), validation=None, batch_size=32, progress=False,
+                      callbacks=[Statistics(every=every)], **options)
+    return learner.fit(epochs)
+
+
+def test_dead_relus_from_a_negative_bias_are_counted():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+    with torch.no_grad():
+        model[2].bias.fill_(-100.0)  # the second ReLU never fires
+    stats = _fit(model).history[-1]["stats"]
+    assert stats["activations"]["3"]["dead"] == 1.0
+    assert stats["activations"]["1"]["dead"] < 0.5
+
+
+def test_saturated_tanh_is_measured():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 2))
+    with torch.no_grad():
+        model[0].weight.mul_(1000.0)
+    stats = _fit(model).history[-1]["stats"]
+    assert stats["activations"]["1"]["saturated"] > 0.9
+
+
+def test_sampling_interval_and_parameter_statistics():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+    learner = _fit(model, every=4, optimizer="sgd", lr=0.1)
+    stats = learner.history[-1]["stats"]
+    assert stats["samples"] == 2  # 8 steps, sampled at steps 0 and 4
+    assert set(stats["parameters"]) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    weight = stats["parameters"]["0.weight"]
+    assert weight["norm"] > 0 and weight["grad_norm"] > 0
+    # plain SGD: the update is lr * gradient, so the ratio is lr * |g| / |w| at each sample
+    assert weight["update_ratio"] == pytest.approx(0.1 * weight["grad_norm"] / weight["norm"], rel=0.3)
+    assert all(math.isfinite(v) for p in stats["parameters"].values() for v in p.values())
+
+
+def test_statistics_do_not_change_training():
+    def run(callbacks):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Dropout(0.1), nn.Linear(8, 2))
+        Learner(model, _data(), validation=None, batch_size=32, progress=False, callbacks=callbacks).fit(2)
+        return model
+
+    plain, watched = run([]), run([Statistics(every=1)])
+    assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), watched.parameters(), strict=True))
+
+
+def test_hooks_are_removed_between_samples():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+    learner = _fit(model, every=3)
+    assert not model[1]._forward_hooks
+    assert learner.history[-1]["stats"]["samples"] == 3
+
+
+def test_a_bad_interval_is_refused():
+    with pytest.raises(ValueError, match=r"every=0 must be a whole number of steps >= 1"):
+        Statistics(every=0)
