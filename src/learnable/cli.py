@@ -12,6 +12,7 @@ User mistakes end with a one-line ``error: ...`` message and exit status 1, neve
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import sys
@@ -33,6 +34,13 @@ app = typer.Typer(
 DEFAULT_DATA = "mnist-sample"
 RUNS_DIR = typer.Option(None, "--runs-dir", envvar="LEARNABLE_RUNS", show_envvar=True,
                         help="The runs directory (default: ./runs).")
+# Options shared by the commands that take data the way `train` does.
+DATA = typer.Option(DEFAULT_DATA, help="A CSV/Parquet file, or a built-in dataset name.")
+TARGET = typer.Option(None, help="The column to predict (required for files).")
+MODEL = typer.Option("auto", help="auto, linear, logistic, svm, mlp or cnn.")
+TASK = typer.Option("auto", help="auto, regression, binary or multiclass.")
+BATCH_SIZE = typer.Option(None, help="Rows per batch (default depends on the data size).")
+SEED = typer.Option(0, help="One seed for the split, the weights and the batch order.")
 
 
 def user_errors(command):
@@ -72,14 +80,14 @@ def _load_data(data: str, target: str | None):
 @app.command()
 @user_errors
 def train(
-    data: str = typer.Option(DEFAULT_DATA, help="A CSV/Parquet file, or a built-in dataset name."),
-    target: str = typer.Option(None, help="The column to predict (required for files)."),
-    model: str = typer.Option("auto", help="auto, linear, logistic, svm, mlp or cnn."),
-    task: str = typer.Option("auto", help="auto, regression, binary or multiclass."),
+    data: str = DATA,
+    target: str = TARGET,
+    model: str = MODEL,
+    task: str = TASK,
     epochs: int = typer.Option(None, help="Most epochs to train (early stopping may end sooner)."),
     lr: float = typer.Option(None, help="Learning rate (default depends on the model)."),
-    batch_size: int = typer.Option(None, help="Rows per batch (default depends on the data size)."),
-    seed: int = typer.Option(0, help="One seed for the split, the weights and the batch order."),
+    batch_size: int = BATCH_SIZE,
+    seed: int = SEED,
     out: Path = typer.Option(None, help="Where to save the model (default: models/<data name>)."),
     name: str = typer.Option(None, help="A name for the run (default: the data's name)."),
     checkpoint_every: int = typer.Option(0, help="Also checkpoint every N steps (always: each epoch's end)."),
@@ -111,16 +119,12 @@ def train(
     _train(store, run["config"], run, quiet)
 
 
-TRAIN_DEFAULTS = {"data": DEFAULT_DATA, "target": None, "model": "auto", "task": "auto", "epochs": None, "lr": None,
-                  "batch_size": None, "seed": 0, "out": None, "name": None, "checkpoint_every": 0,
-                  "deterministic": False}
-
-
 def _check_resumable(run: dict[str, Any], options: dict[str, Any]) -> None:
     """A resumed run keeps its recorded settings: refuse options that would change them."""
     if run["status"] == "finished":
         raise ValueError(f"run {run['id']} has finished; there is nothing to resume. Start a new run instead.")
-    changed = [k for k, v in options.items() if v != TRAIN_DEFAULTS[k] and v != run["config"].get(k)]
+    defaults = {k: p.default.default for k, p in inspect.signature(train).parameters.items()}
+    changed = [k for k, v in options.items() if v != defaults[k] and v != run["config"].get(k)]
     if changed:
         recorded = ", ".join(f"--{k.replace('_', '-')} {run['config'].get(k)}" for k in changed)
         raise ValueError(
@@ -274,12 +278,12 @@ def _predictions(fitted: Any, features: Any, proba: bool):
 @app.command("lr-find")
 @user_errors
 def lr_find_command(
-    data: str = typer.Option(DEFAULT_DATA, help="A CSV/Parquet file, or a built-in dataset name."),
-    target: str = typer.Option(None, help="The column to predict (required for files)."),
-    model: str = typer.Option("auto", help="auto, linear, logistic, svm, mlp or cnn."),
-    task: str = typer.Option("auto", help="auto, regression, binary or multiclass."),
-    batch_size: int = typer.Option(None, help="Rows per batch (default depends on the data size)."),
-    seed: int = typer.Option(0, help="One seed for the split, the weights and the batch order."),
+    data: str = DATA,
+    target: str = TARGET,
+    model: str = MODEL,
+    task: str = TASK,
+    batch_size: int = BATCH_SIZE,
+    seed: int = SEED,
     steps: int = typer.Option(100, help="Steps of the sweep from 1e-7 to 10."),
     plot: Path = typer.Option(None, help="Save the loss-against-rate curve to this .png file."),
 ) -> None:

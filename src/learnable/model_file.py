@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -34,10 +35,11 @@ FORMAT_VERSION = 1
 WEIGHTS, INFO = "model.safetensors", "model.json"
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
+    """The versions of learnable, PyTorch and Python, as recorded with models and runs."""
     from learnable import __version__
 
-    return {"learnable": __version__, "torch": torch.__version__}
+    return {"learnable": __version__, "torch": torch.__version__, "python": sys.version.split()[0]}
 
 
 def save_model(directory: str | Path, model: nn.Module, info: dict[str, Any]) -> Path:
@@ -48,7 +50,7 @@ def save_model(directory: str | Path, model: nn.Module, info: dict[str, Any]) ->
     directory = Path(directory)
     name, config = describe(model)
     check_replaceable(directory)
-    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": _versions(),
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(),
                 "model": {"name": name, "config": config}, **info}
     text = json.dumps(document, indent=2, allow_nan=True, default=_json_default)
     directory.parent.mkdir(parents=True, exist_ok=True)

@@ -99,14 +99,11 @@ class RunStore:
         command: str | None = None,
     ) -> str:
         """Record a new run with status ``running``; return its id (sortable by creation time)."""
-        import torch
-
-        from learnable import __version__
+        from learnable.model_file import versions
 
         run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-        versions = {"learnable": __version__, "torch": torch.__version__, "python": sys.version.split()[0]}
         row = (run_id, name, "running", time.time(), command or " ".join(sys.argv), _json(config or {}),
-               dataset, _json(versions), seed)
+               dataset, _json(versions()), seed)
         self._write([("INSERT INTO runs (id, name, status, created, command, config, dataset, versions, seed) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)])
         (self.directory / run_id).mkdir(exist_ok=True)

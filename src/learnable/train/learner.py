@@ -410,6 +410,7 @@ class Learner:
     def _check_batch(self) -> None:
         """Run the model and loss once on two rows, turning shape mistakes into clear errors."""
         xb, yb = self._sample_batch()
+        output = None
         was_training = self.model.training
         self.model.eval()
         try:
@@ -421,7 +422,7 @@ class Learner:
         except (RuntimeError, IndexError) as error:
             raise ValueError(
                 f"the model and the loss do not fit the data: input {tuple(xb.shape)} gave output "
-                f"{tuple(output.shape) if 'output' in locals() else '?'} for targets {tuple(yb.shape)} "
+                f"{tuple(output.shape) if output is not None else '?'} for targets {tuple(yb.shape)} "
                 f"({yb.dtype}); PyTorch said: {str(error).splitlines()[0]}"
             ) from None
         finally:
