@@ -102,10 +102,14 @@ def train(
     Checkpoints go to RUNS_DIR/RUN/checkpoints. SIGTERM or Ctrl-C saves one at the next step and stops.
     `learnable train --resume RUN` then finishes the run exactly as if it had never stopped.
     """
+    from learnable.data.task import check_task_name
+    from learnable.estimator import check_model_name
     from learnable.runs import RunStore
 
     if checkpoint_every < 0:
         raise ValueError(f"--checkpoint-every {checkpoint_every}: give a number of steps >= 0 (0: epoch ends only).")
+    check_model_name(model)  # before a run is recorded
+    check_task_name(task)
     store = RunStore(runs_dir)
     options = {"data": data, "target": target, "model": model, "task": task, "epochs": epochs, "lr": lr,
                "batch_size": batch_size, "seed": seed, "out": str(out) if out else None, "name": name,
@@ -126,7 +130,7 @@ def _check_resumable(run: dict[str, Any], options: dict[str, Any]) -> None:
     defaults = {k: p.default.default for k, p in inspect.signature(train).parameters.items()}
     changed = [k for k, v in options.items() if v != defaults[k] and v != run["config"].get(k)]
     if changed:
-        recorded = ", ".join(f"--{k.replace('_', '-')} {run['config'].get(k)}" for k in changed)
+        recorded = ", ".join(f"--{k.replace('_', '-')} {_shown(run['config'].get(k))}" for k in changed)
         raise ValueError(
             f"--resume continues run {run['id']} with its recorded settings ({recorded}); drop "
             f"{', '.join('--' + k.replace('_', '-') for k in changed)}, or start a new run without --resume."
@@ -178,6 +182,10 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
     store.finish(run_id, "finished", summary={"test": fitted.metrics, **fitted.training})
     _print_summary(fitted, time.perf_counter() - start, path)
     typer.echo(f"run recorded as {run_id} in {store.path}")
+
+
+def _shown(value: Any) -> str:
+    return "not set" if value is None else str(value)
 
 
 def _check_same_run(run: dict[str, Any], dataset: str, checkpoints: Path) -> None:

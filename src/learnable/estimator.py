@@ -137,8 +137,7 @@ class _Setup:
 def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_size: int | None, validation: float,
            test: float, seed: int, progress: bool, device: str, callbacks: Sequence[Callback]) -> _Setup:
     """Validate and split the data, build the model and the Learner that ``fit`` trains."""
-    if model not in MODEL_NAMES:
-        raise ValueError(f"unknown model {model!r}; choose one of {list(MODEL_NAMES)}.")
+    check_model_name(model)
     if isinstance(X, (str, Path)):
         if not isinstance(y, str):
             raise TypeError(f"with a file path as X, y must name the target column; got {type(y).__name__}.")
@@ -164,6 +163,12 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
         progress=progress,
     )
     return _Setup(learner, data, name, recipe, stopper, size)
+
+
+def check_model_name(model: str) -> None:
+    """Raise unless ``model`` is one of :data:`MODEL_NAMES`."""
+    if model not in MODEL_NAMES:
+        raise ValueError(f"unknown model {model!r}; choose one of {list(MODEL_NAMES)}.")
 
 
 def _auto_model(schema: Schema) -> str:

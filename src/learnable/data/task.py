@@ -42,10 +42,15 @@ def classification_task(y: pd.Series) -> str:
     return "binary" if len(classes) == 2 else "multiclass"
 
 
-def resolve_task(y: pd.Series, task: str = "auto") -> str:
-    """Return the task for ``y``: inferred for "auto", else ``task`` checked against the target."""
+def check_task_name(task: str) -> None:
+    """Raise unless ``task`` is "auto" or one of :data:`TASKS`."""
     if task not in TASKS + ("auto",):
         raise ValueError(f"task={task!r} is not a known task; choose one of {TASKS + ('auto',)}.")
+
+
+def resolve_task(y: pd.Series, task: str = "auto") -> str:
+    """Return the task for ``y``: inferred for "auto", else ``task`` checked against the target."""
+    check_task_name(task)
     if task == "auto":
         return infer_task(y)
     if task == "regression":
