@@ -4,6 +4,8 @@
     learnable train --data houses.csv --target price --model mlp --epochs 50
     learnable predict models/houses new-houses.csv --out predictions.csv
     learnable runs                                   # recorded runs; runs show|compare|delete RUN
+    learnable doctor last                            # what went wrong, in plain words
+    learnable report last                            # the HTML report of a run
 
 User mistakes end with a one-line ``error: ...`` message and exit status 1, never a traceback
 (set ``LEARNABLE_DEBUG=1`` to see one).
@@ -179,9 +181,21 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
         raise
     store.add_artifact(run_id, "model", path.resolve())
     store.add_artifact(run_id, "checkpoints", checkpoints.resolve())
+    if fitted.evaluation:
+        store.set_detail(run_id, "evaluation", fitted.evaluation)
     store.finish(run_id, "finished", summary={"test": fitted.metrics, **fitted.training})
     _print_summary(fitted, time.perf_counter() - start, path)
     typer.echo(f"run recorded as {run_id} in {store.path}")
+    report = _write_report(store, run_id, store.directory / run_id / "report.html")
+    typer.echo(f"report: {report}  (the doctor: `learnable doctor {run_id}`)")
+
+
+def _write_report(store: Any, run: str, out: Path) -> Path:
+    from learnable.insight import load_record, write_report
+
+    path = write_report(load_record(store, run), out).resolve()
+    store.add_artifact(store.resolve(run), "report", path)
+    return path
 
 
 def _shown(value: Any) -> str:
@@ -320,7 +334,7 @@ def runs(ctx: typer.Context, runs_dir: Path = RUNS_DIR, limit: int = typer.Optio
     """A table of the newest runs (RUN arguments take an id, an id prefix, a name, or `last`)."""
     if ctx.invoked_subcommand is not None:
         return
-    from learnable.runs.report import runs_table
+    from learnable.runs.tables import runs_table
 
     _print(runs_table(_store(runs_dir).list(limit)))
 
@@ -329,7 +343,7 @@ def runs(ctx: typer.Context, runs_dir: Path = RUNS_DIR, limit: int = typer.Optio
 @user_errors
 def runs_show(run: str = typer.Argument(..., help="Run id, prefix, name or `last`."), runs_dir: Path = RUNS_DIR):
     """Everything recorded about one run: settings, status, metrics per epoch, artifacts."""
-    from learnable.runs.report import run_details
+    from learnable.runs.tables import run_details
 
     _print(run_details(_store(runs_dir).get(run)))
 
@@ -338,7 +352,7 @@ def runs_show(run: str = typer.Argument(..., help="Run id, prefix, name or `last
 @user_errors
 def runs_compare(first: str = typer.Argument(...), second: str = typer.Argument(...), runs_dir: Path = RUNS_DIR):
     """Two runs side by side: their differing settings and final metrics."""
-    from learnable.runs.report import compare_runs
+    from learnable.runs.tables import compare_runs
 
     store = _store(runs_dir)
     _print(compare_runs(store.get(first), store.get(second)))
@@ -368,6 +382,31 @@ def _print(renderable: Any) -> None:
     if not console.is_terminal:  # a pipe or a file: do not squeeze tables into 80 columns
         console = Console(highlight=False, width=200)
     console.print(renderable)
+
+
+@app.command()
+@user_errors
+def doctor(run: str = typer.Argument("last", help="Run id, prefix, name or `last`."), runs_dir: Path = RUNS_DIR):
+    """Diagnose a recorded run: overfitting, divergence, dead units, bad learning rates, data problems."""
+    from learnable.insight import diagnose, load_record
+    from learnable.runs.tables import findings_view
+
+    record = load_record(_store(runs_dir), run)
+    _print(findings_view(record, diagnose(record)))
+
+
+@app.command()
+@user_errors
+def report(
+    run: str = typer.Argument("last", help="Run id, prefix, name or `last`."),
+    out: Path = typer.Option(None, help="The .html file to write (default: RUNS_DIR/RUN/report.html)."),
+    runs_dir: Path = RUNS_DIR,
+) -> None:
+    """Write a run's report: one self-contained HTML file with its curves, statistics and diagnoses."""
+    store = _store(runs_dir)
+    run_id = store.resolve(run)
+    path = _write_report(store, run_id, out or store.directory / run_id / "report.html")
+    typer.echo(f"report written to {path}")
 
 
 @app.command()

@@ -28,8 +28,11 @@ from torch import nn
 from learnable.data.files import read_table
 from learnable.data.prepare import prepare
 from learnable.data.schema import Schema
+from learnable.insight.data_summary import summarize_data
+from learnable.insight.evaluation import evaluate_examples
 from learnable.model_file import load_model, save_model
 from learnable.models import CNN, MLP, LinearRegression, LinearSVM, LogisticRegression
+from learnable.runs.recorder import learner_data_summary
 from learnable.train import metrics as metric_lib
 from learnable.train.callbacks import EarlyStopping
 from learnable.train.events import Callback
@@ -103,11 +106,13 @@ def fit(
     learner, data, stopper = setup.learner, setup.data, setup.stopper
     learner.fit(setup.recipe.num_epochs if num_epochs is None else num_epochs, resume=resume)
     fitted = FittedModel(learner.model, data.schema, history=learner.history)
+    fitted.data_summary = learner_data_summary(learner)
     fitted.training = {"model": setup.name, "epochs": learner.epoch, "best_epoch": stopper.best_epoch if stopper else
                        learner.epoch, "batch_size": setup.batch_size, "seed": seed, "stop_reason": learner.stop_reason,
                        "seconds": time.perf_counter() - start}
     if data.raw_test is not None:
         fitted.metrics = fitted.evaluate(*data.raw_test)
+        fitted.evaluation = evaluate_examples(fitted, *data.raw_test)
     return fitted
 
 
@@ -162,6 +167,10 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
         seed=seed,
         progress=progress,
     )
+    schema = data.schema
+    learner.data_summary = summarize_data(data.train, data.validation, data.test, task=schema.task,
+                                          feature_names=schema.encoded_names(), standardized=True,
+                                          classes=schema.classes, image_shape=schema.image_shape)
     return _Setup(learner, data, name, recipe, stopper, size)
 
 
@@ -234,6 +243,8 @@ class FittedModel:
         self.history = history or []
         self.metrics: dict[str, float] = {}
         self.training: dict[str, Any] = {}
+        self.data_summary: dict[str, Any] = {}  # what the doctor knows of the training data (not saved)
+        self.evaluation: dict[str, Any] = {}  # test-split confusion matrix or residuals, worst examples (not saved)
 
     @property
     def task(self) -> str:
@@ -307,6 +318,24 @@ class FittedModel:
         fitted.metrics = info.get("metrics", {})
         fitted.training = info.get("training", {})
         return fitted
+
+    def record(self) -> dict[str, Any]:
+        """This model's training as the doctor and the report read a run (no step losses)."""
+        return {"name": self.training.get("model", "model"), "status": "finished", "epochs": self.history,
+                "steps": [], "data": self.data_summary, "config": {}, "versions": {},
+                "summary": {"test": self.metrics, **self.training}, "details": {"evaluation": self.evaluation}}
+
+    def diagnose(self) -> list[Any]:
+        """The doctor's findings on how this model trained (see :func:`learnable.insight.diagnose`)."""
+        from learnable.insight import diagnose
+
+        return diagnose(self.record())
+
+    def report(self, path: str | Path) -> Path:
+        """Write the HTML report of this model's training to ``path`` (an .html file)."""
+        from learnable.insight import write_report
+
+        return write_report(self.record(), path)
 
     def best_epoch_metrics(self) -> dict[str, float]:
         """The history entry of the epoch whose weights were kept (the last one without early stopping)."""

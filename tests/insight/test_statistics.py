@@ -75,5 +75,5 @@ def test_hooks_are_removed_between_samples():
 
 
 def test_a_bad_interval_is_refused():
-    with pytest.raises(ValueError, match=r"every=0 must be a whole number of steps >= 1"):
+    with pytest.raises(ValueError, match=r"every=0 must be 'auto' or a whole number of steps >= 1"):
         Statistics(every=0)

@@ -137,7 +137,7 @@ def test_recorder_writes_once_per_epoch_and_samples_steps(tmp_path):
                       callbacks=[RecordRun(store, run_id, step_interval=4)])
     before = store.transactions
     learner.fit(2)  # 10 steps per epoch
-    assert store.transactions - before == 2 + 1  # one per epoch, one to finish
+    assert store.transactions - before == 1 + 2 + 1  # the data summary, one per epoch, one to finish
     steps = store.steps(run_id)
     assert [s for s, _ in steps] == [4, 8, 12, 16, 20]
     assert all(loss > 0 for _, loss in steps)

@@ -90,6 +90,12 @@ class Schema:
         """Width of the encoded input: numbers plus one column per category."""
         return len(self.numeric) + sum(len(c) for c in self.categories.values())
 
+    def encoded_names(self) -> list[str]:
+        """A name for each column of the encoded input: the numbers, then ``column=category`` per category."""
+        if self.image_shape is not None:
+            return [f"pixel{i}" for i in range(self.num_features)]
+        return list(self.numeric) + [f"{name}={c}" for name, cats in self.categories.items() for c in cats]
+
     @property
     def num_outputs(self) -> int:
         """Model outputs the task needs: 1 for regression and binary, one per class otherwise."""

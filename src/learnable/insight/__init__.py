@@ -1,5 +1,16 @@
-"""Insight: watching a network learn (statistics per layer; more to come: the doctor, plots, report)."""
+"""Insight: watching a network learn, and saying what went wrong.
 
+- :class:`Statistics`: per-layer activation, parameter, gradient and update statistics (on by default);
+- :func:`summarize_data`: the facts about the training data that the doctor checks;
+- :func:`diagnose`: the doctor's findings for a run or a trained Learner;
+- :mod:`learnable.insight.plots`: matplotlib figures of a run;
+- :func:`write_report`: the self-contained HTML report of a run.
+"""
+
+from learnable.insight.data_summary import summarize_data
+from learnable.insight.doctor import Finding, diagnose
+from learnable.insight.evaluation import evaluate_examples
+from learnable.insight.report import load_record, write_report
 from learnable.insight.statistics import Statistics
 
-__all__ = ["Statistics"]
+__all__ = ["Finding", "Statistics", "diagnose", "evaluate_examples", "load_record", "summarize_data", "write_report"]

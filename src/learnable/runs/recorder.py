@@ -1,7 +1,9 @@
 """The callback that records a training run in the run store, batched and without host syncs.
 
 Per-step losses are kept as device tensors every ``step_interval`` steps and read once per epoch,
-together with the epoch's metrics, in one database transaction: never a commit per step.
+together with the epoch's metrics, in one database transaction: never a commit per step. Before the
+first step it stores a summary of the training data (:func:`learnable.insight.summarize_data`) for
+the doctor.
 
 Example:
     >>> from learnable.runs import RunStore
@@ -12,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -39,6 +41,9 @@ class RecordRun(Callback):
         self.step_interval, self.finish = step_interval, finish
         self.pending: list[tuple[int, torch.Tensor]] = []
 
+    def before_fit(self, learner: Learner) -> None:
+        self.store.set_detail(self.run_id, "data", learner_data_summary(learner))
+
     def after_batch(self, learner: Learner) -> None:
         if learner.step % self.step_interval == 0:
             self.pending.append((learner.step, learner.loss.detach()))  # stays on the device
@@ -51,5 +56,31 @@ class RecordRun(Callback):
 
     def after_fit(self, learner: Learner) -> None:
         if self.finish:
-            summary = {"epochs": learner.epoch, "stop_reason": learner.stop_reason}
-            self.store.finish(self.run_id, learner.outcome, summary=summary, error=learner.error)
+            self.store.finish(self.run_id, learner.outcome, summary=learner_summary(learner), error=learner.error)
+
+
+def learner_summary(learner: Learner) -> dict[str, Any]:
+    """Epochs run, why training stopped, and the epoch whose weights the model holds."""
+    from learnable.train.callbacks import EarlyStopping
+
+    kept = learner.epoch
+    for callback in learner.callbacks:
+        if isinstance(callback, EarlyStopping) and callback.restore_best and callback.best_state is not None:
+            kept = callback.best_epoch
+    return {"epochs": learner.epoch, "stop_reason": learner.stop_reason, "kept_epoch": kept}
+
+
+def learner_data_summary(learner: Learner) -> dict[str, Any]:
+    """``learner.data_summary`` (set by ``learnable.fit``), else a summary of the in-memory training data."""
+    from learnable.data.loader import TensorLoader
+    from learnable.insight.data_summary import summarize_data
+
+    summary = learner.data_summary
+    if summary is None:
+        summary = {}
+        pairs = [loader.tensors[:2] if isinstance(loader, TensorLoader) and len(loader.tensors) > 1 else None
+                 for loader in (learner.train_loader, learner.val_loader)]
+        if pairs[0] is not None:
+            summary = summarize_data(pairs[0], pairs[1])
+        learner.data_summary = summary
+    return {**summary, "loss": type(learner.loss_fn).__name__}

@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step INTEGER NOT NULL,
     loss REAL, PRIMARY KEY (run_id, step)
 );
+CREATE TABLE IF NOT EXISTS details (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, key TEXT NOT NULL,
+    value TEXT NOT NULL, PRIMARY KEY (run_id, key)
+);
 CREATE TABLE IF NOT EXISTS artifacts (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, name TEXT NOT NULL,
     path TEXT NOT NULL, PRIMARY KEY (run_id, name)
@@ -120,6 +124,10 @@ class RunStore:
         """Record where an artifact of the run (model, checkpoint, report) lives."""
         self._write([("INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?)", (run_id, name, str(path)))])
 
+    def set_detail(self, run_id: str, key: str, value: Any) -> None:
+        """Store a JSON-able detail of a run under ``key`` (e.g. "data": the data summary)."""
+        self._write([("INSERT OR REPLACE INTO details VALUES (?, ?, ?)", (run_id, key, _json(value)))])
+
     def finish(self, run_id: str, status: str, *, summary: dict[str, Any] | None = None, error: str = "") -> None:
         """Set the final status (and a summary, or the error that ended the run)."""
         if status not in STATUSES:
@@ -169,7 +177,7 @@ class RunStore:
         raise ValueError(f"no run '{run}' in '{self.directory}'; `learnable runs` lists them, 'last' is the newest.")
 
     def get(self, run: str) -> dict[str, Any]:
-        """One run as a dict: its row, ``epochs`` (metric dicts), ``artifacts`` and ``num_steps``."""
+        """One run as a dict: its row, ``epochs`` (metric dicts), ``details``, ``artifacts`` and ``num_steps``."""
         run_id = self.resolve(run)
         row = dict(self._connection.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
         for key in ("config", "versions", "summary"):
@@ -177,6 +185,8 @@ class RunStore:
         row["epochs"] = self.epochs(run_id)
         row["artifacts"] = {r["name"]: r["path"] for r in self._connection.execute(
             "SELECT name, path FROM artifacts WHERE run_id = ? ORDER BY name", (run_id,))}
+        row["details"] = {r["key"]: json.loads(r["value"]) for r in self._connection.execute(
+            "SELECT key, value FROM details WHERE run_id = ? ORDER BY key", (run_id,))}
         row["num_steps"] = self._connection.execute(
             "SELECT COUNT(*) FROM steps WHERE run_id = ?", (run_id,)).fetchone()[0]
         return row

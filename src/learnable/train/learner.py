@@ -28,6 +28,7 @@ from torch import nn
 
 from learnable.data.loader import TensorLoader
 from learnable.data.split import split_indices
+from learnable.insight.statistics import Statistics
 from learnable.model_file import save_model
 from learnable.train import losses
 from learnable.train import metrics as metric_lib
@@ -68,6 +69,9 @@ class Learner:
         device: "auto", "cpu", "cuda", or a ``torch.device``.
         seed: seeds the batch order and the validation split.
         progress: show a progress bar (terminal) or one line per epoch.
+        statistics: per-layer statistics (:class:`learnable.insight.Statistics`) sampled every
+            N steps: "auto" (about four samples per epoch), a number of steps, or None for none.
+            Ignored when ``callbacks`` holds a Statistics of its own.
     """
 
     def __init__(
@@ -85,6 +89,7 @@ class Learner:
         device: Any = "auto",
         seed: int = 0,
         progress: bool = True,
+        statistics: int | str | None = "auto",
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(
@@ -105,6 +110,8 @@ class Learner:
         extra = [ProgressBar()] if progress else []
         callbacks = list(callbacks)
         guard = [] if any(isinstance(c, NonFiniteGuard) for c in callbacks) else [NonFiniteGuard()]
+        if statistics is not None and not any(isinstance(c, Statistics) for c in callbacks):
+            extra.append(Statistics(statistics))
         self.callbacks = sorted([self.history_callback, *guard, *callbacks, *extra], key=lambda c: c.order)
         self._handlers = {e: [getattr(c, e) for c in self.callbacks if hasattr(c, e)] for e in EVENTS}
         self.epoch = 0  # epochs completed
@@ -117,6 +124,7 @@ class Learner:
         self.stop_reason = ""
         self.outcome = "new"  # then running, and finished, failed or interrupted when fit ends
         self.error = ""
+        self.data_summary: dict[str, Any] | None = None  # for the doctor: set by fit, else computed when recorded
 
     # ---- data ---------------------------------------------------------------------------------
     def _loaders(self, data: Any, validation: Any):

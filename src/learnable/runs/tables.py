@@ -97,3 +97,22 @@ def compare_runs(first: dict[str, Any], second: dict[str, Any]) -> Table:
     for key in dict.fromkeys([*test_a, *test_b]):
         table.add_row(f"test {key}", _number(test_a.get(key, "-")), _number(test_b.get(key, "-")))
     return table
+
+
+SEVERITY_STYLE = {"critical": "bold red", "warning": "bold yellow", "info": "bold blue"}
+
+
+def findings_view(run: dict[str, Any], findings: list[Any]) -> Group:
+    """The doctor's findings for one run, most severe first (or a line saying nothing was found)."""
+    from rich.text import Text
+
+    head = Text(f"run {run['id']} ({run['name']}, {run['status']}, {len(run['epochs'])} epochs)", style="bold")
+    if not findings:
+        return Group(head, Text("Nothing found: no sign of the problems the doctor checks for.", style="green"))
+    parts: list[Any] = [head, Text(f"{len(findings)} finding(s):")]
+    for finding in findings:
+        parts += [Text(""), Text.assemble((f"[{finding.severity}] ", SEVERITY_STYLE[finding.severity]),
+                                          (finding.title, "bold")),
+                  Text(f"  evidence: {finding.evidence}"), Text(f"  why: {finding.explanation}"),
+                  Text(f"  fix: {finding.fix}")]
+    return Group(*parts)

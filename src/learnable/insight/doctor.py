@@ -1,0 +1,418 @@
+"""The doctor: what went wrong in a training run (or what is about to), in plain words.
+
+Each rule reads a run's record (its epochs' metrics and statistics, the sampled step losses, the
+data summary, the status) and returns :class:`Finding` objects: a severity, the evidence (numbers,
+epochs, layers), what it means and what to do. :func:`diagnose` runs every rule on a record from
+the run store (``RunStore.get``) or on a :class:`Learner` that has trained.
+
+Example:
+    >>> record = {"epochs": [{"epoch": e, "train_loss": 1 / e, "val_loss": 0.5 + e / 10} for e in range(1, 11)]}
+    >>> [finding.code for finding in diagnose(record)]
+    ['overfitting']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+SEVERITIES = ("critical", "warning", "info")
+# Losses whose value for the best constant prediction is known from the data summary.
+BASELINES = {"CrossEntropyLoss": "entropy", "BCEWithLogitsLoss": "entropy", "MSELoss": "variance"}
+
+
+@dataclass
+class Finding:
+    """One diagnosis: ``severity`` is "critical", "warning" or "info"."""
+
+    code: str
+    severity: str
+    title: str
+    evidence: str
+    explanation: str
+    fix: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+# ---- reading a record ------------------------------------------------------------------------------
+def _series(record: dict[str, Any], key: str) -> np.ndarray:
+    return np.array([e.get(key, np.nan) for e in record.get("epochs", [])], dtype=np.float64)
+
+
+def _last_stats(record: dict[str, Any]) -> dict[str, Any]:
+    sampled = [e["stats"] for e in record.get("epochs", []) if e.get("stats")]
+    return sampled[-1] if sampled else {}
+
+
+def _stats_epochs(record: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    return [(e["epoch"], e["stats"]) for e in record.get("epochs", []) if e.get("stats")]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}"
+
+
+# ---- the rules: training dynamics -------------------------------------------------------------------
+def non_finite(record: dict[str, Any]) -> list[Finding]:
+    error = record.get("error") or ""
+    losses = [e[k] for e in record.get("epochs", []) for k in ("train_loss", "val_loss") if k in e]
+    skipped = max([e.get("skipped_steps", 0) for e in record.get("epochs", [])], default=0)
+    bad = not np.isfinite(losses).all() or "NonFiniteError" in error or "not finite" in error
+    if not bad and not skipped:
+        return []
+    evidence = error.split("\n")[0] if error else ""
+    if skipped:
+        skipped_note = f"{skipped} step(s) skipped because the loss or gradients were not finite"
+        evidence = f"{evidence}; {skipped_note}" if evidence else skipped_note
+    if not evidence:
+        evidence = "the recorded loss is infinite or NaN"
+    return [Finding(
+        "non_finite", "critical", "Training diverged: the loss became NaN or infinite", evidence,
+        "Once a loss or a gradient is not finite, every weight it touches becomes NaN and the model is lost. "
+        "The usual cause is a learning rate too high for this model and data; inputs with huge values or "
+        "a log of zero can cause it too.",
+        "Lower the learning rate 10x (`learnable lr-find` suggests one), add GradientClipping(max_norm=1.0), "
+        "and check the inputs are scaled.")]
+
+
+def divergence(record: dict[str, Any]) -> list[Finding]:
+    train = _series(record, "train_loss")
+    finite = train[np.isfinite(train)]
+    if len(finite) < 3 or np.isnan(train).any():
+        return []
+    best, last = finite.min(), finite[-1]
+    if last > 2 * best + 1e-3 and last > finite[0]:
+        epoch = int(np.argmin(finite)) + 1
+        return [Finding(
+            "divergence", "critical", "The training loss grew instead of falling",
+            f"train loss {_fmt(finite[0])} in epoch 1, lowest {_fmt(best)} in epoch {epoch}, "
+            f"{_fmt(last)} in epoch {len(finite)}",
+            "On the data it is trained on, gradient descent should lower the loss. A loss that climbs back "
+            "means the steps overshoot: the learning rate is too high, or the schedule raises it too far.",
+            "Lower the learning rate 3-10x, or use a schedule that decays it (cosine, step).")]
+    return []
+
+
+def learning_rate_too_high(record: dict[str, Any]) -> list[Finding]:
+    ratios = _update_ratios(record)
+    steps = np.array([loss for _, loss in record.get("steps", [])], dtype=np.float64)
+    evidence = []
+    if ratios and np.median(ratios[0][1]) > 0.3:
+        evidence.append(f"each step changes the weights by {_fmt(np.median(ratios[0][1]))} of their size "
+                        f"(median over layers, epoch {ratios[0][0]}); about 0.001 is typical")
+    tail = steps[len(steps) // 2:]
+    tail = tail[np.isfinite(tail)]
+    if len(tail) >= 8 and np.median(tail) > 0:
+        jumps = np.abs(np.diff(tail)) / np.median(tail)
+        if np.median(jumps) > 0.5 and tail[-len(tail) // 4:].mean() >= 0.9 * tail[: len(tail) // 4].mean():
+            evidence.append(f"the step loss jumps by {_fmt(np.median(jumps) * 100)}% of its level from one sample "
+                            "to the next in the second half of training, without trending down")
+    if not evidence:
+        return []
+    return [Finding(
+        "learning_rate_too_high", "warning", "The learning rate looks too high", "; ".join(evidence),
+        "Steps that are large compared with the weights overshoot the minimum: the loss oscillates or "
+        "explodes instead of settling.",
+        "Lower the learning rate 3-10x; `learnable lr-find` (or Learner.lr_find) suggests a rate.")]
+
+
+def learning_rate_too_low(record: dict[str, Any]) -> list[Finding]:
+    train = _series(record, "train_loss")
+    steps = [loss for _, loss in record.get("steps", [])]
+    ratios = _update_ratios(record)
+    if len(train) < 3 or not np.isfinite(train).all() or not ratios:
+        return []
+    start = steps[0] if steps else train[0]
+    drop = (start - train.min()) / max(abs(start), 1e-12)
+    ratio = float(np.median(np.concatenate([r for _, r in ratios])))
+    if drop < 0.05 and ratio < 1e-4:
+        return [Finding(
+            "learning_rate_too_low", "warning", "The learning rate looks too low: the loss barely moves",
+            f"train loss {_fmt(start)} at the start, {_fmt(train.min())} at best after {len(train)} epochs "
+            f"({drop * 100:.1f}% lower); each step changes the weights by {_fmt(ratio)} of their size "
+            "(median); about 0.001 is typical",
+            "Steps this small need thousands of epochs to get anywhere.",
+            "Raise the learning rate 10-100x; `learnable lr-find` suggests a rate.")]
+    return []
+
+
+def overfitting(record: dict[str, Any]) -> list[Finding]:
+    train, val = _series(record, "train_loss"), _series(record, "val_loss")
+    if len(val) < 4 or not np.isfinite(val).all() or not np.isfinite(train).all():
+        return []
+    best = int(np.argmin(val))
+    summary = record.get("summary") or {}
+    kept = summary.get("kept_epoch", summary.get("best_epoch"))  # the Learner's, or fit's name for it
+    after = len(val) - 1 - best
+    rise = val[-1] / max(val[best], 1e-12) - 1
+    train_fell = train[-1] < 0.9 * train[best]
+    if after < 3 or rise < 0.1 or val[-1] - val[best] < 0.01 or not train_fell or kept == best + 1:
+        return []  # no rise to speak of, or early stopping kept the weights from before it
+    return [Finding(
+        "overfitting", "warning", "Overfitting: validation loss rose while training loss fell",
+        f"validation loss lowest in epoch {best + 1} ({_fmt(val[best])}), {_fmt(val[-1])} by epoch {len(val)} "
+        f"({rise * 100:.0f}% higher); training loss fell from {_fmt(train[best])} to {_fmt(train[-1])}",
+        "The model is memorising the training rows instead of learning what carries over to new ones.",
+        "Stop earlier (EarlyStopping), add weight decay or dropout, use a smaller model, or get more data "
+        "(data augmentation for images).")]
+
+
+def underfitting(record: dict[str, Any]) -> list[Finding]:
+    baseline = _baseline_loss(record)
+    train, val = _series(record, "train_loss"), _series(record, "val_loss")
+    if baseline is None or baseline <= 0 or len(train) == 0 or not np.isfinite(train).all():
+        return []
+    best = float(train.min())
+    if best < 0.8 * baseline:
+        return []
+    val_note = f", validation {_fmt(np.nanmin(val))}" if np.isfinite(val).any() else ""
+    return [Finding(
+        "underfitting", "warning", "Underfitting: the model barely beats a constant prediction",
+        f"best training loss {_fmt(best)}{val_note}; predicting the {_baseline_name(record)} for every row "
+        f"scores {_fmt(baseline)}",
+        "The model has not found a pattern in the training data itself: it is too small or too constrained, "
+        "was trained too briefly or with too low a learning rate, or the features carry little information "
+        "about the target.",
+        "Train longer or with a higher learning rate, use a bigger model (more or wider layers) with less "
+        "weight decay or dropout, and check that the features relate to the target.")]
+
+
+def still_improving(record: dict[str, Any]) -> list[Finding]:
+    val = _series(record, "val_loss")
+    loss = val if len(val) and np.isfinite(val).all() else _series(record, "train_loss")
+    summary = record.get("summary", {})
+    if len(loss) < 4 or summary.get("stop_reason") or record.get("status") not in (None, "finished"):
+        return []
+    if not np.isfinite(loss).all() or loss[-1] > loss.min() or loss[-1] > 0.98 * loss[-4] or loss[-4] - loss[-1] < 1e-3:
+        return []
+    return [Finding(
+        "still_improving", "info", "Still improving when training ended",
+        f"the {'validation' if loss is val else 'training'} loss fell from {_fmt(loss[-4])} to {_fmt(loss[-1])} "
+        "in the last 3 epochs and was at its lowest in the last one",
+        "Training stopped because it ran out of epochs, not because it stopped learning.",
+        "Train for more epochs (early stopping will end it when validation stops improving).")]
+
+
+# ---- the rules: inside the network --------------------------------------------------------------
+def dead_units(record: dict[str, Any]) -> list[Finding]:
+    layers = {name: a["dead"] for name, a in _last_stats(record).get("activations", {}).items() if "dead" in a}
+    dead = {name: fraction for name, fraction in layers.items() if fraction >= 0.5}
+    if not dead:
+        return []
+    worst = max(dead.values())
+    evidence = ", ".join(f"layer '{n}': {f * 100:.0f}% of units never active" for n, f in dead.items())
+    return [Finding(
+        "dead_relus", "critical" if worst >= 0.9 else "warning", "Dead ReLUs: many units never activate",
+        evidence + " (in the sampled batches of the last epoch)",
+        "A ReLU unit whose input is negative for every example outputs zero and gets zero gradient, so it "
+        "never learns again. A learning rate too high, a bad initialisation or a negative bias kills them.",
+        "Lower the learning rate, use the default (Kaiming) initialisation with zero biases, add batch norm, "
+        "or use LeakyReLU/GELU, which keep a gradient for negative inputs.")]
+
+
+def saturation(record: dict[str, Any]) -> list[Finding]:
+    layers = {n: a["saturated"] for n, a in _last_stats(record).get("activations", {}).items() if "saturated" in a}
+    saturated = {n: f for n, f in layers.items() if f >= 0.5}
+    if not saturated:
+        return []
+    evidence = ", ".join(f"layer '{n}': {f * 100:.0f}% of outputs saturated" for n, f in saturated.items())
+    return [Finding(
+        "saturation", "warning", "Saturated tanh/sigmoid units", evidence + " (last epoch)",
+        "A tanh or sigmoid near its flat ends passes almost no gradient back, so the layers below learn slowly.",
+        "Scale the inputs, use a smaller initialisation or learning rate, add normalisation, or use ReLU/GELU.")]
+
+
+def gradients(record: dict[str, Any]) -> list[Finding]:
+    params = _last_stats(record).get("parameters", {})
+    weights = [(n, p) for n, p in params.items() if n.endswith("weight") and p["norm"] > 0]
+    if len(weights) < 2:
+        return []
+    first, last = weights[0], weights[-1]
+    found = []
+    ratio = first[1]["grad_norm"] / max(last[1]["grad_norm"], 1e-30)
+    if ratio < 1e-3 or all(p["grad_norm"] < 1e-7 for _, p in weights):
+        found.append(Finding(
+            "vanishing_gradients", "warning", "Vanishing gradients: the first layers barely learn",
+            f"gradient norm {_fmt(first[1]['grad_norm'])} at '{first[0]}' against {_fmt(last[1]['grad_norm'])} at "
+            f"'{last[0]}' ({_fmt(ratio)}x; last epoch)",
+            "The gradient shrinks on its way back through the layers, so the layers nearest the input hardly "
+            "change. Deep stacks of sigmoid/tanh and poor initialisation cause it.",
+            "Use ReLU/GELU activations, the default (Kaiming) initialisation, batch norm, residual "
+            "connections, or fewer layers."))
+    relative = {n: p["grad_norm"] / p["norm"] for n, p in weights}
+    exploding = {n: r for n, r in relative.items() if r > 10}
+    if exploding:
+        worst = max(exploding, key=exploding.get)
+        found.append(Finding(
+            "exploding_gradients", "warning", "Exploding gradients",
+            f"gradient norm {_fmt(exploding[worst])}x the weight norm at '{worst}' (last epoch); "
+            f"{len(exploding)} of {len(weights)} weight tensors above 10x",
+            "Gradients far larger than the weights make every step a jump: training is unstable or diverges.",
+            "Add GradientClipping(max_norm=1.0), lower the learning rate, and use normalisation layers."))
+    return found
+
+
+# ---- the rules: the data --------------------------------------------------------------------------
+def unscaled_inputs(record: dict[str, Any]) -> list[Finding]:
+    data = record.get("data") or {}
+    scale = data.get("scale")
+    if not scale or data.get("standardized"):
+        return []
+    median = scale["median_std"]
+    far = [f for f in scale["largest"] if max(f["std"], abs(f["mean"])) > 100 * max(median, 1e-12)
+           or max(f["std"], abs(f["mean"])) > 1e3]
+    if not far:
+        return []
+    shown = ", ".join(f"'{f['feature']}' (std {_fmt(f['std'])}, mean {_fmt(f['mean'])})" for f in far[:5])
+    return [Finding(
+        "unscaled_inputs", "warning", "Unscaled inputs: some features are far larger than the others",
+        f"{shown}; the median feature std is {_fmt(median)}",
+        "One learning rate has to suit every weight. A feature thousands of times larger than the others "
+        "dominates the first layer and its gradients, so training is slow or unstable.",
+        "Standardise each feature (subtract the training mean, divide by the training std); learnable.fit "
+        "and `learnable train` do this for you.")]
+
+
+def class_imbalance(record: dict[str, Any]) -> list[Finding]:
+    counts = (record.get("data") or {}).get("classes") or {}
+    if len(counts) < 2:
+        return []
+    largest, smallest = max(counts, key=counts.get), min(counts, key=counts.get)
+    ratio = counts[largest] / max(counts[smallest], 1)
+    if ratio < 5:
+        return []
+    share = counts[largest] / sum(counts.values())
+    return [Finding(
+        "class_imbalance", "warning", "Class imbalance",
+        f"class '{largest}' has {counts[largest]} training rows, class '{smallest}' only {counts[smallest]} "
+        f"({ratio:.0f}x fewer); always predicting '{largest}' is already {share * 100:.0f}% accurate",
+        "Accuracy hides the rare classes: a model can look good while never predicting them.",
+        "Judge by balanced_accuracy, recall and the confusion matrix; collect more rows of the rare classes, "
+        "or oversample them.")]
+
+
+def leakage(record: dict[str, Any]) -> list[Finding]:
+    data = record.get("data") or {}
+    found = []
+    for split in ("validation", "test"):
+        shared, rows = data.get("duplicates", {}).get(split, 0), data.get("rows", {}).get(split, 0)
+        if shared and rows:
+            found.append(Finding(
+                f"duplicates_{split}", "warning" if shared / rows >= 0.01 else "info",
+                f"Rows of the {split} split also appear in training (leakage)",
+                f"{shared} of {rows} {split} rows ({shared / rows * 100:.1f}%) are identical to a training row",
+                f"The model has seen those rows' answers, so the {split} score overstates how it does on new data.",
+                "Remove duplicate rows before splitting (pandas: df.drop_duplicates()), or split by group "
+                "so that copies stay on one side."))
+    return found
+
+
+def constant_features(record: dict[str, Any]) -> list[Finding]:
+    names = (record.get("data") or {}).get("constant_features") or []
+    if not names:
+        return []
+    return [Finding(
+        "constant_features", "info", "Constant features",
+        f"{len(names)} feature(s) have one value in every training row: {', '.join(map(str, names[:10]))}",
+        "A feature that never changes carries no information; it only costs memory and time.",
+        "Drop those columns.")]
+
+
+def perfect_predictor(record: dict[str, Any]) -> list[Finding]:
+    found = (record.get("data") or {}).get("perfect_predictors") or []
+    if not found:
+        return []
+    shown = "; ".join(f"'{f['feature']}': {f['how']}" for f in found[:5])
+    return [Finding(
+        "perfect_predictor", "warning", "A single feature predicts the target perfectly", shown,
+        "Real data rarely has one column that decides the answer: usually it is the target in disguise "
+        "(recorded after the outcome, an ID sorted by label, a copy of the label). A model trained on it "
+        "will fail on new data.",
+        "Check how that column is made; drop it if it would not be known at prediction time.")]
+
+
+def no_validation(record: dict[str, Any]) -> list[Finding]:
+    train = _series(record, "train_loss")
+    if len(train) == 0 or "val_loss" in (record.get("epochs") or [{}])[-1]:
+        return []
+    return [Finding(
+        "no_validation", "info", "No validation data",
+        "the run measured only the training loss",
+        "Without held-out data, overfitting cannot be seen and early stopping cannot work.",
+        "Pass validation= to the Learner (a fraction such as 0.2, or an (X, y) pair).")]
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+def _update_ratios(record: dict[str, Any]) -> list[tuple[int, np.ndarray]]:
+    """Per epoch with statistics: the update-to-weight ratios of the weight tensors."""
+    out = []
+    for epoch, stats in _stats_epochs(record):
+        values = [p["update_ratio"] for n, p in stats.get("parameters", {}).items() if n.endswith("weight")]
+        values = [v for v in values if math.isfinite(v)]
+        if values:
+            out.append((epoch, np.array(values)))
+    return out
+
+
+def _baseline_loss(record: dict[str, Any]) -> float | None:
+    data = record.get("data") or {}
+    kind = BASELINES.get(data.get("loss", ""))
+    if kind == "entropy" and data.get("classes"):
+        counts = np.array(list(data["classes"].values()), dtype=np.float64)
+        p = counts / counts.sum()
+        return float(-(p * np.log(p)).sum())
+    if kind == "variance" and data.get("target"):
+        return float(data["target"]["std"] ** 2)
+    return None
+
+
+def _baseline_name(record: dict[str, Any]) -> str:
+    return "class frequencies" if (record.get("data") or {}).get("classes") else "mean target"
+
+
+# A finding that explains another makes it redundant: (cause, the symptoms it explains).
+EXPLAINS = {
+    "non_finite": {"divergence", "overfitting", "underfitting", "still_improving", "learning_rate_too_low"},
+    "divergence": {"overfitting", "underfitting", "still_improving", "learning_rate_too_low"},
+    "learning_rate_too_high": {"overfitting", "underfitting", "still_improving", "learning_rate_too_low"},
+    "dead_relus": {"vanishing_gradients", "underfitting", "learning_rate_too_low"},
+    "vanishing_gradients": {"underfitting", "learning_rate_too_low"},
+    "learning_rate_too_low": {"underfitting", "still_improving"},
+    "unscaled_inputs": {"underfitting"},
+}
+
+RULES: list[Callable[[dict[str, Any]], list[Finding]]] = [
+    non_finite, divergence, learning_rate_too_high, learning_rate_too_low, overfitting, underfitting,
+    dead_units, saturation, gradients, unscaled_inputs, class_imbalance, leakage, perfect_predictor,
+    constant_features, still_improving, no_validation,
+]
+
+
+def diagnose(run: Any) -> list[Finding]:
+    """Every finding for a run, most severe first.
+
+    Args:
+        run: a record from ``RunStore.get`` (a dict with ``epochs``, ``steps``, ``data``, ``status``,
+            ``error``, ``summary``), or a :class:`Learner` after ``fit``.
+    """
+    record = record_of(run) if not isinstance(run, dict) else run
+    if "data" not in record and "details" in record:
+        record = {**record, "data": record["details"].get("data")}
+    findings = [finding for rule in RULES for finding in rule(record)]
+    explained = {symptom for f in findings for symptom in EXPLAINS.get(f.code, ())}
+    findings = [f for f in findings if f.code not in explained]
+    return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))
+
+
+def record_of(learner: Any) -> dict[str, Any]:
+    """The doctor's view of a trained :class:`Learner` (its history; no step losses or data summary)."""
+    from learnable.runs.recorder import learner_data_summary, learner_summary
+
+    return {"epochs": learner.history, "steps": [], "data": learner_data_summary(learner),
+            "status": learner.outcome, "error": learner.error, "summary": learner_summary(learner)}

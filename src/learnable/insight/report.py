@@ -1,0 +1,214 @@
+"""The run report: one self-contained HTML file with everything about a training run.
+
+Settings, a data summary, the curves, the per-layer statistics, the doctor's findings and the test
+results, with every plot embedded as a PNG data URI: the file opens offline, loads nothing from
+the network and runs no script. ``learnable train`` writes one at the end of every run;
+``learnable report RUN`` writes one for any recorded run.
+
+Example:
+    >>> from learnable.runs import RunStore
+    >>> store = RunStore("/tmp/example-runs")                         # doctest: +SKIP
+    >>> write_report(load_record(store, "last"), "/tmp/report.html")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from learnable.insight.doctor import Finding, diagnose
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
+main{max-width:1000px;margin:0 auto;padding:24px 28px 60px;background:#fff}
+h1{font-size:1.6em;margin:.2em 0}h2{border-bottom:2px solid #e3e6eb;padding-bottom:4px;margin-top:1.8em}
+div.scroll{overflow-x:auto}table{border-collapse:collapse;margin:8px 0;font-size:.92em}
+td,th{border:1px solid #dde1e7;padding:4px 9px;text-align:left}
+th{background:#f0f2f5}.num{text-align:right;font-variant-numeric:tabular-nums}
+img{max-width:100%;display:block;margin:10px 0}.muted{color:#667085}
+.finding{border-left:6px solid;padding:8px 12px;margin:10px 0;background:#fafbfc}
+.critical{border-color:#d92d20}.warning{border-color:#f79009}.info{border-color:#2e90fa}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:.8em;margin-right:6px}
+.badge.critical{background:#d92d20}.badge.warning{background:#f79009}.badge.info{background:#2e90fa}
+.healthy{border-left:6px solid #12b76a;padding:8px 12px;background:#f6fef9}
+"""
+
+
+def load_record(store: Any, run: str) -> dict[str, Any]:
+    """A run as the doctor and the report read it: ``RunStore.get`` plus its step losses and data summary."""
+    record = store.get(run)
+    record["steps"] = store.steps(record["id"])
+    record["data"] = record.get("details", {}).get("data")
+    return record
+
+
+def write_report(record: dict[str, Any], out: str | Path) -> Path:
+    """Write the HTML report of ``record`` (see :func:`load_record`) to ``out``, atomically; return the path."""
+    out = Path(out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"the report '{out}' must be an .html file.")
+    if out.is_dir():
+        raise ValueError(f"'{out}' is a directory; give a file name such as {out / 'report.html'}.")
+    if not out.parent.is_dir():
+        raise ValueError(f"cannot write the report to '{out}': the folder '{out.parent}' does not exist.")
+    page = render(record)
+    temporary = out.with_name(f".{out.name}.tmp")
+    try:
+        temporary.write_text(page, encoding="utf-8")
+        os.replace(temporary, out)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def render(record: dict[str, Any]) -> str:
+    """The report as one HTML string."""
+    from learnable.insight import plots  # matplotlib is imported only when a report is made
+
+    epochs, evaluation = record.get("epochs", []), (record.get("details") or {}).get("evaluation") or {}
+    sections = [
+        _header(record),
+        _section("The doctor's findings", _findings(diagnose(record))),
+        _section("Results", _results(record)),
+        _section("Settings", _table(record.get("config") or {})),
+        _section("Data", _data(record.get("data") or {})),
+        _section("Learning curves", _figures(plots.loss_curves(epochs, record.get("steps")),
+                                             plots.metric_curves(epochs), plots.learning_rate(epochs))),
+        _section("Inside the network", _figures(
+            plots.parameter_statistic(epochs, "grad_norm", "Gradient norm per parameter tensor"),
+            plots.parameter_statistic(epochs, "update_ratio", "Update / weight norm per step"),
+            plots.activation_histograms(epochs), plots.unit_fractions(epochs)) or
+            "<p class=muted>No statistics were recorded for this run.</p>"),
+        _section("What the model gets wrong", _evaluation(evaluation)),
+        _section("Versions", _table(record.get("versions") or {})),
+    ]
+    title = html.escape(f"learnable report: {record.get('name') or 'run'}")
+    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
+            f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{STYLE}</style></head>"
+            f"<body><main>{''.join(s for s in sections if s)}</main></body></html>")
+
+
+# ---- pieces ----------------------------------------------------------------------------------
+def _header(record: dict[str, Any]) -> str:
+    created, ended = record.get("created"), record.get("ended")
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)) if created else ""
+    took = f", {ended - created:.1f} s" if created and ended else ""
+    lines = [f"<h1>{_e(record.get('name') or 'Training run')}</h1>",
+             f"<p class=muted>run {_e(record.get('id') or '')} &middot; {_e(record.get('status') or '')} &middot; "
+             f"{_e(when)}{_e(took)}</p>"]
+    if record.get("command"):
+        lines.append(f"<p class=muted><code>{_e(record['command'])}</code></p>")
+    if record.get("error"):
+        lines.append(f"<div class='finding critical'><b>Error:</b> {_e(record['error'])}</div>")
+    return "".join(lines)
+
+
+def _findings(findings: list[Finding]) -> str:
+    if not findings:
+        return "<div class=healthy>Nothing found: no sign of the problems the doctor checks for.</div>"
+    return "".join(
+        f"<div class='finding {f.severity}'><span class='badge {f.severity}'>{f.severity}</span><b>{_e(f.title)}</b>"
+        f"<p><b>Evidence:</b> {_e(f.evidence)}</p><p>{_e(f.explanation)}</p><p><b>Fix:</b> {_e(f.fix)}</p></div>"
+        for f in findings)
+
+
+def _results(record: dict[str, Any]) -> str:
+    summary = record.get("summary") or {}
+    test = summary.get("test") or {}
+    parts = []
+    if test:
+        parts.append("<h3>Test split</h3>" + _table({k.replace("_", " "): v for k, v in test.items()}))
+    facts = {k.replace("_", " "): v for k, v in summary.items() if k != "test" and v not in (None, "")}
+    if facts:
+        parts.append("<h3>Training</h3>" + _table(facts))
+    epochs = record.get("epochs") or []
+    if epochs:
+        keep = [k for k in epochs[-1] if k not in ("stats",)]
+        rows = epochs if len(epochs) <= 12 else [*epochs[:3], *epochs[-9:]]
+        body = "".join("<tr>" + "".join(f"<td class=num>{_v(e.get(k))}</td>" for k in keep) + "</tr>" for e in rows)
+        note = f"<p class=muted>First 3 and last 9 of {len(epochs)} epochs.</p>" if len(epochs) > 12 else ""
+        parts.append("<h3>Per epoch</h3><div class=scroll><table><tr>" + "".join(f"<th>{_e(k)}</th>" for k in keep)
+                     + f"</tr>{body}</table></div>{note}")
+    return "".join(parts) or "<p class=muted>No results recorded.</p>"
+
+
+def _data(data: dict[str, Any]) -> str:
+    if not data:
+        return "<p class=muted>No data summary was recorded.</p>"
+    facts: dict[str, Any] = {"task": data.get("task"), "features": data.get("features")}
+    facts.update({f"{k} rows": v for k, v in (data.get("rows") or {}).items() if v})
+    if data.get("image_shape"):
+        facts["image shape"] = " x ".join(map(str, data["image_shape"]))
+    facts["inputs standardised by learnable"] = "yes" if data.get("standardized") else "no"
+    duplicates = data.get("duplicates") or {}
+    facts.update({f"{k} rows also in training": v for k, v in duplicates.items() if k != "train_repeats"})
+    facts["repeated rows within training"] = duplicates.get("train_repeats", 0)
+    if data.get("constant_features") is not None:
+        facts["constant features"] = len(data["constant_features"])
+    if data.get("loss"):
+        facts["loss"] = data["loss"]
+    parts = [_table(facts)]
+    if data.get("classes"):
+        parts.append("<h3>Training rows per class</h3>" + _table(data["classes"]))
+    if data.get("target"):
+        parts.append("<h3>Target</h3>" + _table(data["target"]))
+    return "".join(parts)
+
+
+def _evaluation(evaluation: dict[str, Any]) -> str:
+    if not evaluation:
+        return "<p class=muted>No test-split evaluation was recorded (runs of learnable.fit and " \
+               "`learnable train` record one).</p>"
+    from learnable.insight import plots
+
+    parts = [_figures(plots.confusion_matrix(evaluation), plots.residuals(evaluation),
+                      plots.decision_surface(evaluation), plots.worst_examples(evaluation))]
+    tabular = [w for w in evaluation.get("worst", []) if "features" in w]
+    if tabular:
+        keys = ["row", "actual", "predicted", *(["confidence"] if "confidence" in tabular[0] else [])]
+        features = list(tabular[0]["features"])[:12]
+        head = "".join(f"<th>{_e(k)}</th>" for k in keys + features)
+        body = "".join("<tr>" + "".join(f"<td class=num>{_v(w.get(k))}</td>" for k in keys)
+                       + "".join(f"<td class=num>{_v(w['features'].get(f))}</td>" for f in features) + "</tr>"
+                       for w in tabular)
+        parts.append(f"<h3>Highest-loss test rows</h3><div class=scroll><table><tr>{head}</tr>{body}</table></div>")
+    return "".join(parts)
+
+
+def _figures(*figures: Any) -> str:
+    return "".join(_image(f) for f in figures if f is not None)
+
+
+def _image(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    title = figure.axes[0].get_title() if figure.axes else "plot"
+    return f"<img alt='{_e(title or 'plot')}' src='data:image/png;base64,{data}'>"
+
+
+def _section(title: str, body: str) -> str:
+    return f"<section><h2>{_e(title)}</h2>{body}</section>" if body else ""
+
+
+def _table(values: dict[str, Any]) -> str:
+    if not values:
+        return "<p class=muted>None recorded.</p>"
+    rows = "".join(f"<tr><th>{_e(k)}</th><td class=num>{_v(v)}</td></tr>" for k, v in values.items())
+    return f"<table>{rows}</table>"
+
+
+def _v(value: Any) -> str:
+    if isinstance(value, float):
+        return _e(f"{value:.4g}")
+    return _e("" if value is None else value)
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
