@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -77,3 +78,66 @@ def test_hooks_are_removed_between_samples():
 def test_a_bad_interval_is_refused():
     with pytest.raises(ValueError, match=r"every=0 must be 'auto' or a whole number of steps >= 1"):
         Statistics(every=0)
+
+
+def test_the_learner_watches_by_default_about_four_times_an_epoch():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+    learner = Learner(model, _data(), validation=None, batch_size=32, progress=False).fit(2)  # 8 steps per epoch
+    assert [type(c).__name__ for c in learner.callbacks].count("Statistics") == 1
+    assert [e["stats"]["samples"] for e in learner.history] == [4, 4]  # every 2 steps
+    assert learner.history[-1]["lr"] == pytest.approx(1e-3)
+
+
+def test_statistics_none_turns_it_off_and_a_callback_of_your_own_replaces_the_default():
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+    off = Learner(model, _data(), validation=None, progress=False, statistics=None).fit(1)
+    assert "stats" not in off.history[-1]
+    own = Learner(model, _data(), validation=None, batch_size=32, progress=False, callbacks=[Statistics(every=8)])
+    assert [type(c).__name__ for c in own.callbacks].count("Statistics") == 1
+    assert own.fit(1).history[-1]["stats"]["samples"] == 1
+
+
+def test_activation_histograms_count_every_sampled_value_in_range():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 2))
+    stats = _fit(model, every=2).history[-1]["stats"]  # 8 steps of 32 rows: 4 samples
+    histogram = stats["activations"]["1"]["histogram"]
+    assert len(histogram["counts"]) == 40
+    assert sum(histogram["counts"]) == 4 * 32 * 16  # every sampled value counted once
+    assert -1.1 < histogram["low"] < histogram["high"] < 1.1  # tanh's range, widened by 5%
+
+
+def test_histogram_oracle_on_one_sample():
+    model = nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 2))
+    captured = []
+    model[1].register_forward_hook(lambda m, i, o: captured.append(o.detach().clone()))
+    stats = _fit(model, every=100).history[-1]["stats"]  # one sample: step 0
+    values = captured[1].double().flatten().numpy()  # captured[0] is the Learner's two-row shape check
+    histogram = stats["activations"]["1"]["histogram"]
+    edges = np.linspace(histogram["low"], histogram["high"], 41)
+    expected, _ = np.histogram(values, bins=edges)
+    assert histogram["counts"] == expected.tolist()
+
+
+def test_a_run_resumed_mid_epoch_keeps_the_epochs_statistics(tmp_path):
+    from learnable.callbacks import Checkpoint
+
+    def learner(callbacks=()):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+        return Learner(model, _data(), validation=None, batch_size=32, progress=False, statistics=2,
+                       callbacks=list(callbacks))
+
+    whole = learner().fit(2).history
+
+    class Crash(Checkpoint):
+        def after_batch(self, learner):
+            super().after_batch(learner)
+            if learner.step == 11:
+                raise SystemExit("crash")
+
+    with pytest.raises(SystemExit):
+        learner([Crash(tmp_path, every_steps=1)]).fit(2)
+    resumed = learner().fit(2, resume=tmp_path).history
+    assert resumed[-1]["stats"] == whole[-1]["stats"]

@@ -1,0 +1,184 @@
+"""The HTML report, the plots and the test-split evaluation: content, safety and the commands that write them."""
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from sklearn.metrics import confusion_matrix
+from typer.testing import CliRunner
+
+import learnable
+from learnable.cli import app
+from learnable.insight import evaluate_examples, load_record, plots, write_report
+from learnable.runs import RunStore
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def fitted_iris(iris):
+    X, y = iris
+    return learnable.fit(X, y, seed=0, num_epochs=30), X, y
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """`learnable train` on wine, recorded in a runs directory."""
+    folder = tmp_path_factory.mktemp("report")
+    result = runner.invoke(app, ["train", "--data", "wine", "--quiet", "--epochs", "20",
+                                 "--runs-dir", str(folder / "runs"), "--out", str(folder / "model")])
+    assert result.exit_code == 0, result.output
+    return folder, result
+
+
+def _images(page: str) -> list[bytes]:
+    sources = re.findall(r"<img[^>]* src='([^']*)'", page)
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    return [base64.b64decode(s.split(",", 1)[1]) for s in sources]
+
+
+# ---- evaluation ------------------------------------------------------------------------------------
+def test_confusion_matrix_matches_scikit_learn(fitted_iris):
+    model, X, y = fitted_iris
+    evaluation = evaluate_examples(model, X, y)
+    expected = confusion_matrix(y, model.predict(X), labels=model.classes)
+    assert evaluation["confusion"]["matrix"] == expected.tolist()
+    assert evaluation["confusion"]["classes"] == [str(c) for c in model.classes]
+
+
+def test_the_worst_examples_are_the_least_likely_true_labels(fitted_iris):
+    model, X, y = fitted_iris
+    worst = evaluate_examples(model, X, y)["worst"]
+    assert len(worst) == 12
+    probability = model.predict_proba(X)[np.arange(len(y)), pd.Categorical(y, categories=model.classes).codes]
+    assert [w["row"] for w in worst] == np.argsort(probability, kind="stable")[:12].tolist()
+    first = worst[0]
+    assert first["features"] == {k: pytest.approx(v) for k, v in X.iloc[first["row"]].items()}
+    assert first["actual"] == str(y.iloc[first["row"]]) and first["predicted"] == str(model.predict(X)[first["row"]])
+
+
+def test_regression_residuals_and_a_decision_surface_for_two_features():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300) * 10 + 5})
+    y = 3 * X["a"] - 0.2 * X["b"] + rng.normal(size=300) * 0.1
+    model = learnable.fit(X, y, seed=0, num_epochs=30)
+    evaluation = evaluate_examples(model, X, y)
+    assert evaluation["residuals"]["predicted"][:5] == pytest.approx(model.predict(X)[:5].tolist(), rel=1e-5)
+    assert evaluation["residuals"]["actual"][:5] == pytest.approx(y[:5].tolist())
+    surface = evaluation["surface"]
+    assert np.shape(surface["values"]) == (80, 80)
+    assert surface["features"] == ["a", "b"]
+    assert min(surface["y"]) < X["b"].min() and max(surface["y"]) > X["b"].max()  # raw units, not standardised
+
+
+def test_image_data_keeps_the_worst_images():
+    data = learnable.datasets.load("digits")
+    X = np.asarray(data.X).reshape(-1, 8, 8)
+    model = learnable.fit(X[:400], data.y[:400], seed=0, num_epochs=3)
+    worst = evaluate_examples(model, X[400:500], data.y[400:500])["worst"]
+    image = np.asarray(worst[0]["image"])
+    assert image.shape == (8, 8) and image.min() == 0 and image.max() == 1
+    assert "surface" not in evaluate_examples(model, X[400:420], data.y[400:420])
+
+
+# ---- plots ------------------------------------------------------------------------------------------
+def test_every_plot_draws_from_a_real_run_and_none_from_nothing(fitted_iris):
+    model, X, y = fitted_iris
+    epochs, evaluation = model.history, evaluate_examples(model, X, y)
+    figures = [plots.loss_curves(epochs), plots.metric_curves(epochs), plots.learning_rate(epochs),
+               plots.parameter_statistic(epochs, "grad_norm", "g"), plots.activation_histograms(epochs),
+               plots.unit_fractions(epochs), plots.confusion_matrix(evaluation)]
+    assert all(f is not None and f.axes for f in figures)
+    assert plots.loss_curves([]) is None and plots.parameter_statistic([], "grad_norm", "g") is None
+    assert plots.confusion_matrix({}) is None and plots.residuals({}) is None and plots.worst_examples({}) is None
+
+
+def test_histogram_rebinning_keeps_each_epochs_mass():
+    grid, low, high = plots._histogram_image([{"low": 0, "high": 1, "counts": [1, 3]},
+                                              {"low": -1, "high": 3, "counts": [2, 2, 0, 4]}])
+    assert (low, high) == (-1, 3)
+    assert grid.sum(axis=0) == pytest.approx([1, 1])
+    assert grid[:, 0][:15].sum() == 0  # the first epoch has nothing below 0
+
+
+# ---- the report ---------------------------------------------------------------------------------------
+def test_the_report_is_self_contained(fitted_iris, tmp_path):
+    model = fitted_iris[0]
+    page = model.report(tmp_path / "report.html").read_text()
+    images = _images(page)
+    assert len(images) >= 7
+    for png in images:
+        assert Image.open(io.BytesIO(png)).size[0] > 100
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", page)
+    assert "<script" not in page
+    for heading in ("The doctor&#x27;s findings", "Learning curves", "Inside the network", "What the model gets wrong"):
+        assert heading in page
+
+
+def test_names_and_errors_are_escaped(tmp_path):
+    record = {"name": "<script>alert(1)</script>", "id": "x", "status": "failed", "error": "<b>boom</b> & co",
+              "epochs": [], "config": {"<k>": "<v>"}}
+    page = write_report(record, tmp_path / "r.html").read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;boom&lt;/b&gt; &amp; co" in page and "&lt;k&gt;" in page
+
+
+@pytest.mark.parametrize("name, message", [("r.txt", "must be an .html file"),
+                                           ("missing/r.html", "does not exist"),
+                                           ("folder.html", "is a directory")])
+def test_bad_report_paths_are_refused(tmp_path, name, message):
+    (tmp_path / "folder.html").mkdir()
+    with pytest.raises(ValueError, match=message):
+        write_report({"epochs": []}, tmp_path / name)
+
+
+def test_a_failed_render_leaves_the_old_report_and_no_temporary(tmp_path, monkeypatch):
+    out = tmp_path / "r.html"
+    out.write_text("old")
+    monkeypatch.setattr("learnable.insight.report.render", lambda record: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        write_report({"epochs": []}, out)
+    assert out.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+# ---- the commands ---------------------------------------------------------------------------------------
+def test_train_writes_the_report_and_records_it(trained_run):
+    folder, result = trained_run
+    path = re.search(r"report: (\S+)", result.output).group(1)
+    store = RunStore(folder / "runs")
+    record = load_record(store, "last")
+    assert record["artifacts"]["report"] == path
+    assert record["details"]["evaluation"]["confusion"]["classes"] == ["class_0", "class_1", "class_2"]
+    assert record["data"]["rows"] == {"train": 142, "validation": 18, "test": 18}
+    page = Path(path).read_text()
+    assert record["id"] in page and "test split" in page.lower()
+
+
+def test_report_command_writes_where_asked(trained_run):
+    folder, _ = trained_run
+    out = folder / "again.html"
+    result = runner.invoke(app, ["report", "last", "--runs-dir", str(folder / "runs"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"report written to {out.resolve()}" in result.output
+    assert len(_images(out.read_text())) >= 7
+
+
+@pytest.mark.parametrize("args, fragment", [(["report", "nope"], "no run 'nope'"),
+                                            (["report", "last", "--out", "r.pdf"], "must be an .html file"),
+                                            (["doctor", "nope"], "no run 'nope'")])
+def test_report_and_doctor_refuse_bad_input_in_one_line(trained_run, args, fragment):
+    folder, _ = trained_run
+    result = runner.invoke(app, [*args, "--runs-dir", str(folder / "runs")])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("error: ") and fragment in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_report_with_no_runs_says_how_to_make_one(tmp_path):
+    result = runner.invoke(app, ["report", "--runs-dir", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and "learnable train" in result.stderr
