@@ -174,10 +174,12 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
         path = fitted.save(out)
     except KeyboardInterrupt:
         store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
+        _report_anyway(store, run_id)
         typer.echo(f"interrupted: continue with `learnable train --resume {run_id}`", err=True)
         raise typer.Exit(130) from None
     except BaseException as error:
         store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
+        _report_anyway(store, run_id)
         raise
     store.add_artifact(run_id, "model", path.resolve())
     store.add_artifact(run_id, "checkpoints", checkpoints.resolve())
@@ -188,6 +190,16 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
     typer.echo(f"run recorded as {run_id} in {store.path}")
     report = _write_report(store, run_id, store.directory / run_id / "report.html")
     typer.echo(f"report: {report}  (the doctor: `learnable doctor {run_id}`)")
+
+
+def _report_anyway(store: Any, run_id: str) -> None:
+    """A stopped run's report (what the doctor says is most useful then); never hides the real error."""
+    try:
+        path = _write_report(store, run_id, store.directory / run_id / "report.html")
+    except Exception as error:  # noqa: BLE001 - the training error matters more than the report's
+        typer.echo(f"(no report: {error})")
+        return
+    typer.echo(f"report: {path}  (the doctor: `learnable doctor {run_id}`)")  # stdout: stderr keeps one error line
 
 
 def _write_report(store: Any, run: str, out: Path) -> Path:

@@ -182,3 +182,27 @@ def test_report_and_doctor_refuse_bad_input_in_one_line(trained_run, args, fragm
 def test_report_with_no_runs_says_how_to_make_one(tmp_path):
     result = runner.invoke(app, ["report", "--runs-dir", str(tmp_path / "empty")])
     assert result.exit_code == 1 and "learnable train" in result.stderr
+
+
+def test_a_run_that_fails_still_gets_its_report_and_diagnosis(tmp_path, monkeypatch):
+    from learnable.train import Callback
+    from learnable.train.events import NonFiniteError
+
+    class Overflow(Callback):
+        def after_epoch(self, learner):
+            if learner.epoch == 3:
+                raise NonFiniteError("the loss is not finite (inf) in epoch 3, step 40; lower the learning rate")
+
+    real_fit = learnable.fit
+    monkeypatch.setattr(learnable, "fit", lambda *a, callbacks=(), **k: real_fit(
+        *a, callbacks=[*callbacks, Overflow()], **k))
+    result = runner.invoke(app, ["train", "--data", "iris", "--quiet", "--runs-dir", str(tmp_path / "runs"),
+                                 "--out", str(tmp_path / "model")])
+    assert result.exit_code == 1 and result.stderr.strip().startswith("error: the loss is not finite")
+    path = Path(re.search(r"report: (\S+)", result.stdout).group(1))
+    assert path.exists() and not (tmp_path / "model").exists()
+    record = load_record(RunStore(tmp_path / "runs"), "last")
+    assert record["status"] == "failed" and record["artifacts"]["report"] == str(path)
+    assert "Training diverged" in path.read_text()
+    doctor = runner.invoke(app, ["doctor", "--runs-dir", str(tmp_path / "runs")])
+    assert "[critical] Training diverged" in doctor.output and "epoch 3, step 40" in doctor.output
