@@ -6,8 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The CPU build of PyTorch, installed first when the environment has no torch at all.
 TORCH ?= torch==2.13.0
+# Debian's headless Chromium, for the test that opens the run report in a browser
+# (tests/insight/test_report_browser.py); that test skips when these are missing.
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+APT_LOG := $${TMPDIR:-/tmp}/learnable-chromium-apt.log
 
-.PHONY: install run test test-all lint bench clean
+.PHONY: install browser run test test-all lint bench clean
 
 $(BIN)/learnable: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +23,23 @@ $(BIN)/learnable: pyproject.toml
 
 install: $(BIN)/learnable
 
+# Installs chromium and chromium-driver when they are missing and apt-get may be used (root); never fails.
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium and chromium-driver for the browser test (log: $(APT_LOG))"; \
+	    export DEBIAN_FRONTEND=noninteractive; apt_install="apt-get install -y -q --no-install-recommends chromium chromium-driver"; \
+	    { $$apt_install || { apt-get update -q && $$apt_install; }; } \
+	      >$(APT_LOG) 2>&1 || echo "could not install chromium; the browser test will be skipped"; \
+	  else \
+	    echo "no $(CHROMIUM) or $(CHROMEDRIVER) (apt-get install chromium chromium-driver as root); the browser test will be skipped"; \
+	  fi; \
+	fi
+
 run: install
 	$(BIN)/learnable train
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest
 
 test-all: install
