@@ -90,10 +90,12 @@ def test_image_data_keeps_the_worst_images():
 def test_every_plot_draws_from_a_real_run_and_none_from_nothing(fitted_iris):
     model, X, y = fitted_iris
     epochs, evaluation = model.history, evaluate_examples(model, X, y)
-    figures = [plots.loss_curves(epochs), plots.metric_curves(epochs), plots.learning_rate(epochs),
+    figures = [plots.loss_curves(epochs), plots.metric_curves(epochs),
                plots.parameter_statistic(epochs, "grad_norm", "g"), plots.activation_histograms(epochs),
                plots.unit_fractions(epochs), plots.confusion_matrix(evaluation)]
     assert all(f is not None and f.axes for f in figures)
+    assert plots.learning_rate(epochs) is None  # constant: stated, not plotted
+    assert plots.learning_rate([{"epoch": 1, "lr": 0.1}, {"epoch": 2, "lr": 0.01}]) is not None
     assert plots.loss_curves([]) is None and plots.parameter_statistic([], "grad_norm", "g") is None
     assert plots.confusion_matrix({}) is None and plots.residuals({}) is None and plots.worst_examples({}) is None
 

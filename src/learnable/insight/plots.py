@@ -77,7 +77,7 @@ def metric_curves(epochs: list[dict[str, Any]]) -> Figure | None:
 def learning_rate(epochs: list[dict[str, Any]]) -> Figure | None:
     """The learning rate at the end of each epoch."""
     x, values = _series(epochs, "lr")
-    if not x:
+    if not x or min(values) == max(values):  # a constant rate is stated in the settings, not plotted
         return None
     figure = Figure(figsize=(7.5, 2.6))
     axes = figure.add_subplot()
@@ -181,7 +181,7 @@ def confusion_matrix(evaluation: dict[str, Any]) -> Figure | None:
     axes.set_yticks(ticks, [str(c)[:12] for c in classes], fontsize=8)
     if len(classes) <= 20:
         for (i, j), count in np.ndenumerate(matrix):
-            axes.text(j, i, str(count), ha="center", va="center", fontsize=7,
+            axes.text(j, i, str(count), ha="center", va="center", fontsize=9,
                       color="white" if count > matrix.max() / 2 else "black")
     axes.set(title="Confusion matrix (test split)", xlabel="predicted", ylabel="true")
     figure.tight_layout()

@@ -99,9 +99,9 @@ def _header(record: dict[str, Any]) -> str:
     created, ended = record.get("created"), record.get("ended")
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)) if created else ""
     took = f", {ended - created:.1f} s" if created and ended else ""
+    facts = [f"run {record['id']}" if record.get("id") else "", record.get("status") or "", f"{when}{took}"]
     lines = [f"<h1>{_e(record.get('name') or 'Training run')}</h1>",
-             f"<p class=muted>run {_e(record.get('id') or '')} &middot; {_e(record.get('status') or '')} &middot; "
-             f"{_e(when)}{_e(took)}</p>"]
+             f"<p class=muted>{' &middot; '.join(_e(f) for f in facts if f)}</p>"]
     if record.get("command"):
         lines.append(f"<p class=muted><code>{_e(record['command'])}</code></p>")
     if record.get("error"):
@@ -129,7 +129,7 @@ def _results(record: dict[str, Any]) -> str:
         parts.append("<h3>Training</h3>" + _table(facts))
     epochs = record.get("epochs") or []
     if epochs:
-        keep = [k for k in epochs[-1] if k not in ("stats",)]
+        keep = [k for k in epochs[-1] if k not in ("stats", "seconds")][:9]  # the epoch, losses and a few metrics
         rows = epochs if len(epochs) <= 12 else [*epochs[:3], *epochs[-9:]]
         body = "".join("<tr>" + "".join(f"<td class=num>{_v(e.get(k))}</td>" for k in keep) + "</tr>" for e in rows)
         note = f"<p class=muted>First 3 and last 9 of {len(epochs)} epochs.</p>" if len(epochs) > 12 else ""
@@ -187,9 +187,9 @@ def _figures(*figures: Any) -> str:
 
 def _image(figure: Any) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
+    figure.savefig(buffer, format="png", dpi=100)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    title = figure.axes[0].get_title() if figure.axes else "plot"
+    title = figure.get_suptitle() or (figure.axes[0].get_title() if figure.axes else "") or "plot"
     return f"<img alt='{_e(title or 'plot')}' src='data:image/png;base64,{data}'>"
 
 
