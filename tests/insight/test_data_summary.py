@@ -203,3 +203,16 @@ def test_a_constant_regression_target_has_no_leak():
     X = _rng(16).normal(size=(50, 3))
     summary = summarize_data((X, np.full(50, 2.5)), task="regression")
     assert summary["perfect_predictors"] == [] and summary["target"]["std"] == 0.0
+
+
+def test_string_labels_are_classes_without_a_task():
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    summary = summarize_data((X, np.array(["a", "b"] * 15)))
+    assert summary["task"] == "binary" and summary["classes"] == {"a": 15, "b": 15}
+
+
+def test_negative_zero_and_dtype_do_not_hide_or_invent_duplicates():
+    train = np.array([[0.0, 1.0], [2.0, 3.0]], dtype=np.float32)
+    validation = np.array([[-0.0, 1.0], [2.0, 3.0 + 1e-9]], dtype=np.float64)  # the second differs in float64
+    summary = summarize_data((train, np.array([0, 1])), validation=(validation, np.array([0, 1])))
+    assert summary["duplicates"]["validation"] == 1

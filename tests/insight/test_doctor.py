@@ -351,3 +351,22 @@ def test_a_finding_as_a_dict():
 def test_an_empty_record_has_no_findings():
     assert diagnose({}) == []
     assert diagnose({"epochs": []}) == []
+
+
+def test_sgd_whose_validation_loss_swings_from_epoch_to_epoch_has_a_learning_rate_too_high():
+    learner = _train(_mlp(), _data(), 10, optimizer="sgd", lr=3.0)
+    finding = _find(diagnose(learner), "learning_rate_too_high")
+    assert "swings up and down by" in finding.evidence
+    assert "overfitting" not in _codes(diagnose(learner))  # explained by the oversized steps
+
+
+def test_sgd_at_a_sensible_rate_is_healthy():
+    assert diagnose(_train(_mlp(), _data(), 10, optimizer="sgd", lr=0.3)) == []
+
+
+def test_overfitting_is_quiet_when_the_kept_epoch_is_as_good_as_the_best():
+    train = [1, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1, 0.05]
+    val = [1, 0.8, 0.7, 0.6999, 0.85, 0.95, 1.1, 1.3]
+    epochs = [{"epoch": i + 1, "train_loss": t, "val_loss": v} for i, (t, v) in enumerate(zip(train, val, strict=True))]
+    assert _codes(diagnose({"epochs": epochs, "summary": {"kept_epoch": 3}})) == []
+    assert _codes(diagnose({"epochs": epochs, "summary": {"kept_epoch": 8}})) == ["overfitting"]

@@ -86,7 +86,7 @@ def _rows(split: tuple[Any, Any] | None) -> int:
 
 
 def _infer_task(y: np.ndarray) -> str:
-    if np.issubdtype(y.dtype, np.integer) or np.isin(y, (0, 1)).all():
+    if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.integer) or np.isin(y, (0, 1)).all():
         return "binary" if len(np.unique(y)) <= 2 else "multiclass"
     return "regression"
 
@@ -100,11 +100,12 @@ def _sample(flat: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _duplicates(train: np.ndarray, validation: Any, test: Any) -> dict[str, int]:
     """Rows of each held-out split identical to some training row (and repeats within training)."""
-    seen = {row.tobytes() for row in np.ascontiguousarray(train)}
+    canonical = lambda rows: np.ascontiguousarray(rows.astype(np.float64) + 0.0)  # noqa: E731 - one dtype, -0.0 is 0.0
+    seen = {row.tobytes() for row in canonical(train)}
     counts = {"train_repeats": len(train) - len(seen)}
     for name, split in (("validation", validation), ("test", test)):
         if split is not None:
-            rows = np.ascontiguousarray(_numpy(split[0]).reshape(len(split[0]), -1).astype(train.dtype))
+            rows = canonical(_numpy(split[0]).reshape(len(split[0]), -1))
             counts[name] = sum(row.tobytes() in seen for row in rows)
     return counts
 

@@ -106,6 +106,10 @@ def learning_rate_too_high(record: dict[str, Any]) -> list[Finding]:
     if ratios and np.median(ratios[0][1]) > 0.3:
         evidence.append(f"each step changes the weights by {_fmt(np.median(ratios[0][1]))} of their size "
                         f"(median over layers, epoch {ratios[0][0]}); about 0.001 is typical")
+    swing = _epoch_swing(record)
+    if swing is not None:
+        evidence.append(f"the {swing[0]} loss swings up and down by {swing[1] * 100:.0f}% of its level from epoch to "
+                        "epoch in the second half of training")
     tail = steps[len(steps) // 2:]
     tail = tail[np.isfinite(tail)]
     if len(tail) >= 8 and np.median(tail) > 0:
@@ -120,6 +124,21 @@ def learning_rate_too_high(record: dict[str, Any]) -> list[Finding]:
         "Steps that are large compared with the weights overshoot the minimum: the loss oscillates or "
         "explodes instead of settling.",
         "Lower the learning rate 3-10x; `learnable lr-find` (or Learner.lr_find) suggests a rate.")]
+
+
+def _epoch_swing(record: dict[str, Any]) -> tuple[str, float] | None:
+    """A loss that alternates up and down by over 25% of its level over the second half (>= 6 epochs)."""
+    for key, name in (("val_loss", "validation"), ("train_loss", "training")):
+        loss = _series(record, key)
+        if len(loss) < 6 or not np.isfinite(loss).all():
+            continue
+        half = loss[len(loss) // 2 - 1:]
+        steps = np.diff(half)
+        turns = int((np.sign(steps[1:]) != np.sign(steps[:-1])).sum())
+        swing = float(np.abs(steps).mean() / max(np.median(half), 1e-12))
+        if turns >= 2 and swing > 0.25 and np.abs(steps).mean() > 0.05 * loss.max():  # not noise near zero loss
+            return name, swing
+    return None
 
 
 def learning_rate_too_low(record: dict[str, Any]) -> list[Finding]:
@@ -152,8 +171,10 @@ def overfitting(record: dict[str, Any]) -> list[Finding]:
     after = len(val) - 1 - best
     rise = val[-1] / max(val[best], 1e-12) - 1
     train_fell = train[-1] < 0.9 * train[best]
-    if after < 3 or rise < 0.1 or val[-1] - val[best] < 0.01 or not train_fell or kept == best + 1:
-        return []  # no rise to speak of, or early stopping kept the weights from before it
+    steady = (val[-3:] >= 1.05 * val[best]).all()  # risen and staying up, not one noisy epoch
+    kept_good = kept is not None and val[kept - 1] <= 1.05 * val[best]
+    if after < 3 or rise < 0.15 or val[-1] - val[best] < 0.01 or not steady or not train_fell or kept_good:
+        return []  # no rise to speak of, or early stopping kept weights from before it
     return [Finding(
         "overfitting", "warning", "Overfitting: validation loss rose while training loss fell",
         f"validation loss lowest in epoch {best + 1} ({_fmt(val[best])}), {_fmt(val[-1])} by epoch {len(val)} "
@@ -384,7 +405,7 @@ EXPLAINS = {
     "dead_relus": {"vanishing_gradients", "underfitting", "learning_rate_too_low"},
     "vanishing_gradients": {"underfitting", "learning_rate_too_low"},
     "learning_rate_too_low": {"underfitting", "still_improving"},
-    "unscaled_inputs": {"underfitting"},
+    "unscaled_inputs": {"underfitting", "exploding_gradients", "learning_rate_too_high"},
 }
 
 RULES: list[Callable[[dict[str, Any]], list[Finding]]] = [
