@@ -206,3 +206,7 @@ def test_console_script_trains_the_default_digit_classifier(tmp_path):
     assert accuracy >= 0.95
     assert (tmp_path / "models" / "mnist-sample" / "model.json").is_file()
     assert learnable.load(tmp_path / "models" / "mnist-sample").training["model"] == "cnn"
+    report = Path(re.search(r"^report: (\S+)", result.stdout, re.MULTILINE).group(1))
+    assert report.is_file() and report.stat().st_size > 100_000  # the plots are embedded
+    doctor = _run("doctor", "last", cwd=tmp_path, timeout=120)
+    assert doctor.returncode == 0 and "Nothing found" in doctor.stdout, doctor.stdout  # a healthy run

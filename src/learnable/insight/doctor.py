@@ -106,9 +106,12 @@ def learning_rate_too_high(record: dict[str, Any]) -> list[Finding]:
     if ratios and np.median(ratios[0][1]) > 0.3:
         evidence.append(f"each step changes the weights by {_fmt(np.median(ratios[0][1]))} of their size "
                         f"(median over layers, epoch {ratios[0][0]}); about 0.001 is typical")
+    elif len(ratios) >= 3 and np.median(ratios[-1][1]) > 0.03:  # still large steps once training has settled
+        evidence.append(f"each step still changes the weights by {_fmt(np.median(ratios[-1][1]))} of their size in "
+                        f"epoch {ratios[-1][0]} (median over layers); about 0.001 is typical")
     swing = _epoch_swing(record)
     if swing is not None:
-        evidence.append(f"the {swing[0]} loss swings up and down by {swing[1] * 100:.0f}% of its level from epoch to "
+        evidence.append(f"the training loss swings up and down by {swing * 100:.0f}% of its level from epoch to "
                         "epoch in the second half of training")
     tail = steps[len(steps) // 2:]
     tail = tail[np.isfinite(tail)]
@@ -126,18 +129,20 @@ def learning_rate_too_high(record: dict[str, Any]) -> list[Finding]:
         "Lower the learning rate 3-10x; `learnable lr-find` (or Learner.lr_find) suggests a rate.")]
 
 
-def _epoch_swing(record: dict[str, Any]) -> tuple[str, float] | None:
-    """A loss that alternates up and down by over 25% of its level over the second half (>= 6 epochs)."""
-    for key, name in (("val_loss", "validation"), ("train_loss", "training")):
-        loss = _series(record, key)
-        if len(loss) < 6 or not np.isfinite(loss).all():
-            continue
-        half = loss[len(loss) // 2 - 1:]
-        steps = np.diff(half)
-        turns = int((np.sign(steps[1:]) != np.sign(steps[:-1])).sum())
-        swing = float(np.abs(steps).mean() / max(np.median(half), 1e-12))
-        if turns >= 2 and swing > 0.25 and np.abs(steps).mean() > 0.05 * loss.max():  # not noise near zero loss
-            return name, swing
+def _epoch_swing(record: dict[str, Any]) -> float | None:
+    """How much a training loss that alternates up and down moves, relative to its level (>= 6 epochs).
+
+    Only the training loss: a small validation split makes its loss jump by chance.
+    """
+    loss = _series(record, "train_loss")
+    if len(loss) < 6 or not np.isfinite(loss).all():
+        return None
+    half = loss[len(loss) // 2 - 1:]
+    steps = np.diff(half)
+    turns = int((np.sign(steps[1:]) != np.sign(steps[:-1])).sum())
+    swing = float(np.abs(steps).mean() / max(np.median(half), 1e-12))
+    if turns >= 2 and swing > 0.25 and np.abs(steps).mean() > 0.05 * loss[0]:  # not noise near a zero loss
+        return swing
     return None
 
 
