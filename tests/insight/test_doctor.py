@@ -370,3 +370,10 @@ def test_overfitting_is_quiet_when_the_kept_epoch_is_as_good_as_the_best():
     epochs = [{"epoch": i + 1, "train_loss": t, "val_loss": v} for i, (t, v) in enumerate(zip(train, val, strict=True))]
     assert _codes(diagnose({"epochs": epochs, "summary": {"kept_epoch": 3}})) == []
     assert _codes(diagnose({"epochs": epochs, "summary": {"kept_epoch": 8}})) == ["overfitting"]
+
+
+def test_a_run_without_epochs_is_not_called_healthy():
+    assert _codes(diagnose({"epochs": [], "status": "running"})) == ["still_running"]
+    failed = diagnose({"epochs": [], "status": "failed", "error": "ValueError: bad"})
+    assert _codes(failed) == ["no_epochs"] and failed[0].severity == "warning"
+    assert _codes(diagnose({"epochs": [], "status": "finished"})) == ["no_epochs"]

@@ -15,47 +15,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-SEVERITIES = ("critical", "warning", "info")
+from learnable.insight.data_rules import class_imbalance, constant_features, leakage, perfect_predictor, unscaled_inputs
+from learnable.insight.finding import SEVERITIES, Finding, fmt, last_stats, series, stats_epochs
+
 # Losses whose value for the best constant prediction is known from the data summary.
 BASELINES = {"CrossEntropyLoss": "entropy", "BCEWithLogitsLoss": "entropy", "MSELoss": "variance"}
-
-
-@dataclass
-class Finding:
-    """One diagnosis: ``severity`` is "critical", "warning" or "info"."""
-
-    code: str
-    severity: str
-    title: str
-    evidence: str
-    explanation: str
-    fix: str
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-
-# ---- reading a record ------------------------------------------------------------------------------
-def _series(record: dict[str, Any], key: str) -> np.ndarray:
-    return np.array([e.get(key, np.nan) for e in record.get("epochs", [])], dtype=np.float64)
-
-
-def _last_stats(record: dict[str, Any]) -> dict[str, Any]:
-    sampled = [e["stats"] for e in record.get("epochs", []) if e.get("stats")]
-    return sampled[-1] if sampled else {}
-
-
-def _stats_epochs(record: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    return [(e["epoch"], e["stats"]) for e in record.get("epochs", []) if e.get("stats")]
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.3g}"
+__all__ = ["SEVERITIES", "Finding", "diagnose", "record_of"]
 
 
 # ---- the rules: training dynamics -------------------------------------------------------------------
@@ -82,7 +51,7 @@ def non_finite(record: dict[str, Any]) -> list[Finding]:
 
 
 def divergence(record: dict[str, Any]) -> list[Finding]:
-    train = _series(record, "train_loss")
+    train = series(record, "train_loss")
     finite = train[np.isfinite(train)]
     if len(finite) < 3 or np.isnan(train).any():
         return []
@@ -91,8 +60,8 @@ def divergence(record: dict[str, Any]) -> list[Finding]:
         epoch = int(np.argmin(finite)) + 1
         return [Finding(
             "divergence", "critical", "The training loss grew instead of falling",
-            f"train loss {_fmt(finite[0])} in epoch 1, lowest {_fmt(best)} in epoch {epoch}, "
-            f"{_fmt(last)} in epoch {len(finite)}",
+            f"train loss {fmt(finite[0])} in epoch 1, lowest {fmt(best)} in epoch {epoch}, "
+            f"{fmt(last)} in epoch {len(finite)}",
             "On the data it is trained on, gradient descent should lower the loss. A loss that climbs back "
             "means the steps overshoot: the learning rate is too high, or the schedule raises it too far.",
             "Lower the learning rate 3-10x, or use a schedule that decays it (cosine, step).")]
@@ -104,10 +73,10 @@ def learning_rate_too_high(record: dict[str, Any]) -> list[Finding]:
     steps = np.array([loss for _, loss in record.get("steps", [])], dtype=np.float64)
     evidence = []
     if ratios and np.median(ratios[0][1]) > 0.3:
-        evidence.append(f"each step changes the weights by {_fmt(np.median(ratios[0][1]))} of their size "
+        evidence.append(f"each step changes the weights by {fmt(np.median(ratios[0][1]))} of their size "
                         f"(median over layers, epoch {ratios[0][0]}); about 0.001 is typical")
     elif len(ratios) >= 3 and np.median(ratios[-1][1]) > 0.03:  # still large steps once training has settled
-        evidence.append(f"each step still changes the weights by {_fmt(np.median(ratios[-1][1]))} of their size in "
+        evidence.append(f"each step still changes the weights by {fmt(np.median(ratios[-1][1]))} of their size in "
                         f"epoch {ratios[-1][0]} (median over layers); about 0.001 is typical")
     swing = _epoch_swing(record)
     if swing is not None:
@@ -118,7 +87,7 @@ def learning_rate_too_high(record: dict[str, Any]) -> list[Finding]:
     if len(tail) >= 8 and np.median(tail) > 0:
         jumps = np.abs(np.diff(tail)) / np.median(tail)
         if np.median(jumps) > 0.5 and tail[-len(tail) // 4:].mean() >= 0.9 * tail[: len(tail) // 4].mean():
-            evidence.append(f"the step loss jumps by {_fmt(np.median(jumps) * 100)}% of its level from one sample "
+            evidence.append(f"the step loss jumps by {fmt(np.median(jumps) * 100)}% of its level from one sample "
                             "to the next in the second half of training, without trending down")
     if not evidence:
         return []
@@ -134,7 +103,7 @@ def _epoch_swing(record: dict[str, Any]) -> float | None:
 
     Only the training loss: a small validation split makes its loss jump by chance.
     """
-    loss = _series(record, "train_loss")
+    loss = series(record, "train_loss")
     if len(loss) < 6 or not np.isfinite(loss).all():
         return None
     half = loss[len(loss) // 2 - 1:]
@@ -147,7 +116,7 @@ def _epoch_swing(record: dict[str, Any]) -> float | None:
 
 
 def learning_rate_too_low(record: dict[str, Any]) -> list[Finding]:
-    train = _series(record, "train_loss")
+    train = series(record, "train_loss")
     steps = [loss for _, loss in record.get("steps", [])]
     ratios = _update_ratios(record)
     if len(train) < 3 or not np.isfinite(train).all() or not ratios:
@@ -158,8 +127,8 @@ def learning_rate_too_low(record: dict[str, Any]) -> list[Finding]:
     if drop < 0.05 and ratio < 1e-4:
         return [Finding(
             "learning_rate_too_low", "warning", "The learning rate looks too low: the loss barely moves",
-            f"train loss {_fmt(start)} at the start, {_fmt(train.min())} at best after {len(train)} epochs "
-            f"({drop * 100:.1f}% lower); each step changes the weights by {_fmt(ratio)} of their size "
+            f"train loss {fmt(start)} at the start, {fmt(train.min())} at best after {len(train)} epochs "
+            f"({drop * 100:.1f}% lower); each step changes the weights by {fmt(ratio)} of their size "
             "(median); about 0.001 is typical",
             "Steps this small need thousands of epochs to get anywhere.",
             "Raise the learning rate 10-100x; `learnable lr-find` suggests a rate.")]
@@ -167,7 +136,7 @@ def learning_rate_too_low(record: dict[str, Any]) -> list[Finding]:
 
 
 def overfitting(record: dict[str, Any]) -> list[Finding]:
-    train, val = _series(record, "train_loss"), _series(record, "val_loss")
+    train, val = series(record, "train_loss"), series(record, "val_loss")
     if len(val) < 4 or not np.isfinite(val).all() or not np.isfinite(train).all():
         return []
     best = int(np.argmin(val))
@@ -182,8 +151,8 @@ def overfitting(record: dict[str, Any]) -> list[Finding]:
         return []  # no rise to speak of, or early stopping kept weights from before it
     return [Finding(
         "overfitting", "warning", "Overfitting: validation loss rose while training loss fell",
-        f"validation loss lowest in epoch {best + 1} ({_fmt(val[best])}), {_fmt(val[-1])} by epoch {len(val)} "
-        f"({rise * 100:.0f}% higher); training loss fell from {_fmt(train[best])} to {_fmt(train[-1])}",
+        f"validation loss lowest in epoch {best + 1} ({fmt(val[best])}), {fmt(val[-1])} by epoch {len(val)} "
+        f"({rise * 100:.0f}% higher); training loss fell from {fmt(train[best])} to {fmt(train[-1])}",
         "The model is memorising the training rows instead of learning what carries over to new ones.",
         "Stop earlier (EarlyStopping), add weight decay or dropout, use a smaller model, or get more data "
         "(data augmentation for images).")]
@@ -191,17 +160,17 @@ def overfitting(record: dict[str, Any]) -> list[Finding]:
 
 def underfitting(record: dict[str, Any]) -> list[Finding]:
     baseline = _baseline_loss(record)
-    train, val = _series(record, "train_loss"), _series(record, "val_loss")
+    train, val = series(record, "train_loss"), series(record, "val_loss")
     if baseline is None or baseline <= 0 or len(train) == 0 or not np.isfinite(train).all():
         return []
     best = float(train.min())
     if best < 0.8 * baseline:
         return []
-    val_note = f", validation {_fmt(np.nanmin(val))}" if np.isfinite(val).any() else ""
+    val_note = f", validation {fmt(np.nanmin(val))}" if np.isfinite(val).any() else ""
     return [Finding(
         "underfitting", "warning", "Underfitting: the model barely beats a constant prediction",
-        f"best training loss {_fmt(best)}{val_note}; predicting the {_baseline_name(record)} for every row "
-        f"scores {_fmt(baseline)}",
+        f"best training loss {fmt(best)}{val_note}; predicting the {_baseline_name(record)} for every row "
+        f"scores {fmt(baseline)}",
         "The model has not found a pattern in the training data itself: it is too small or too constrained, "
         "was trained too briefly or with too low a learning rate, or the features carry little information "
         "about the target.",
@@ -210,8 +179,8 @@ def underfitting(record: dict[str, Any]) -> list[Finding]:
 
 
 def still_improving(record: dict[str, Any]) -> list[Finding]:
-    val = _series(record, "val_loss")
-    loss = val if len(val) and np.isfinite(val).all() else _series(record, "train_loss")
+    val = series(record, "val_loss")
+    loss = val if len(val) and np.isfinite(val).all() else series(record, "train_loss")
     summary = record.get("summary", {})
     if len(loss) < 4 or summary.get("stop_reason") or record.get("status") not in (None, "finished"):
         return []
@@ -219,7 +188,7 @@ def still_improving(record: dict[str, Any]) -> list[Finding]:
         return []
     return [Finding(
         "still_improving", "info", "Still improving when training ended",
-        f"the {'validation' if loss is val else 'training'} loss fell from {_fmt(loss[-4])} to {_fmt(loss[-1])} "
+        f"the {'validation' if loss is val else 'training'} loss fell from {fmt(loss[-4])} to {fmt(loss[-1])} "
         "in the last 3 epochs and was at its lowest in the last one",
         "Training stopped because it ran out of epochs, not because it stopped learning.",
         "Train for more epochs (early stopping will end it when validation stops improving).")]
@@ -227,7 +196,7 @@ def still_improving(record: dict[str, Any]) -> list[Finding]:
 
 # ---- the rules: inside the network --------------------------------------------------------------
 def dead_units(record: dict[str, Any]) -> list[Finding]:
-    layers = {name: a["dead"] for name, a in _last_stats(record).get("activations", {}).items() if "dead" in a}
+    layers = {name: a["dead"] for name, a in last_stats(record).get("activations", {}).items() if "dead" in a}
     dead = {name: fraction for name, fraction in layers.items() if fraction >= 0.5}
     if not dead:
         return []
@@ -243,7 +212,7 @@ def dead_units(record: dict[str, Any]) -> list[Finding]:
 
 
 def saturation(record: dict[str, Any]) -> list[Finding]:
-    layers = {n: a["saturated"] for n, a in _last_stats(record).get("activations", {}).items() if "saturated" in a}
+    layers = {n: a["saturated"] for n, a in last_stats(record).get("activations", {}).items() if "saturated" in a}
     saturated = {n: f for n, f in layers.items() if f >= 0.5}
     if not saturated:
         return []
@@ -255,7 +224,7 @@ def saturation(record: dict[str, Any]) -> list[Finding]:
 
 
 def gradients(record: dict[str, Any]) -> list[Finding]:
-    params = _last_stats(record).get("parameters", {})
+    params = last_stats(record).get("parameters", {})
     weights = [(n, p) for n, p in params.items() if n.endswith("weight") and p["norm"] > 0]
     if len(weights) < 2:
         return []
@@ -265,8 +234,8 @@ def gradients(record: dict[str, Any]) -> list[Finding]:
     if ratio < 1e-3 or all(p["grad_norm"] < 1e-7 for _, p in weights):
         found.append(Finding(
             "vanishing_gradients", "warning", "Vanishing gradients: the first layers barely learn",
-            f"gradient norm {_fmt(first[1]['grad_norm'])} at '{first[0]}' against {_fmt(last[1]['grad_norm'])} at "
-            f"'{last[0]}' ({_fmt(ratio)}x; last epoch)",
+            f"gradient norm {fmt(first[1]['grad_norm'])} at '{first[0]}' against {fmt(last[1]['grad_norm'])} at "
+            f"'{last[0]}' ({fmt(ratio)}x; last epoch)",
             "The gradient shrinks on its way back through the layers, so the layers nearest the input hardly "
             "change. Deep stacks of sigmoid/tanh and poor initialisation cause it.",
             "Use ReLU/GELU activations, the default (Kaiming) initialisation, batch norm, residual "
@@ -277,94 +246,16 @@ def gradients(record: dict[str, Any]) -> list[Finding]:
         worst = max(exploding, key=exploding.get)
         found.append(Finding(
             "exploding_gradients", "warning", "Exploding gradients",
-            f"gradient norm {_fmt(exploding[worst])}x the weight norm at '{worst}' (last epoch); "
+            f"gradient norm {fmt(exploding[worst])}x the weight norm at '{worst}' (last epoch); "
             f"{len(exploding)} of {len(weights)} weight tensors above 10x",
             "Gradients far larger than the weights make every step a jump: training is unstable or diverges.",
             "Add GradientClipping(max_norm=1.0), lower the learning rate, and use normalisation layers."))
     return found
 
 
-# ---- the rules: the data --------------------------------------------------------------------------
-def unscaled_inputs(record: dict[str, Any]) -> list[Finding]:
-    data = record.get("data") or {}
-    scale = data.get("scale")
-    if not scale or data.get("standardized"):
-        return []
-    median = scale["median_std"]
-    far = [f for f in scale["largest"] if max(f["std"], abs(f["mean"])) > 100 * max(median, 1e-12)
-           or max(f["std"], abs(f["mean"])) > 1e3]
-    if not far:
-        return []
-    shown = ", ".join(f"'{f['feature']}' (std {_fmt(f['std'])}, mean {_fmt(f['mean'])})" for f in far[:5])
-    return [Finding(
-        "unscaled_inputs", "warning", "Unscaled inputs: some features are far larger than the others",
-        f"{shown}; the median feature std is {_fmt(median)}",
-        "One learning rate has to suit every weight. A feature thousands of times larger than the others "
-        "dominates the first layer and its gradients, so training is slow or unstable.",
-        "Standardise each feature (subtract the training mean, divide by the training std); learnable.fit "
-        "and `learnable train` do this for you.")]
-
-
-def class_imbalance(record: dict[str, Any]) -> list[Finding]:
-    counts = (record.get("data") or {}).get("classes") or {}
-    if len(counts) < 2:
-        return []
-    largest, smallest = max(counts, key=counts.get), min(counts, key=counts.get)
-    ratio = counts[largest] / max(counts[smallest], 1)
-    if ratio < 5:
-        return []
-    share = counts[largest] / sum(counts.values())
-    return [Finding(
-        "class_imbalance", "warning", "Class imbalance",
-        f"class '{largest}' has {counts[largest]} training rows, class '{smallest}' only {counts[smallest]} "
-        f"({ratio:.0f}x fewer); always predicting '{largest}' is already {share * 100:.0f}% accurate",
-        "Accuracy hides the rare classes: a model can look good while never predicting them.",
-        "Judge by balanced_accuracy, recall and the confusion matrix; collect more rows of the rare classes, "
-        "or oversample them.")]
-
-
-def leakage(record: dict[str, Any]) -> list[Finding]:
-    data = record.get("data") or {}
-    found = []
-    for split in ("validation", "test"):
-        shared, rows = data.get("duplicates", {}).get(split, 0), data.get("rows", {}).get(split, 0)
-        if shared and rows:
-            found.append(Finding(
-                f"duplicates_{split}", "warning" if shared / rows >= 0.01 else "info",
-                f"Rows of the {split} split also appear in training (leakage)",
-                f"{shared} of {rows} {split} rows ({shared / rows * 100:.1f}%) are identical to a training row",
-                f"The model has seen those rows' answers, so the {split} score overstates how it does on new data.",
-                "Remove duplicate rows before splitting (pandas: df.drop_duplicates()), or split by group "
-                "so that copies stay on one side."))
-    return found
-
-
-def constant_features(record: dict[str, Any]) -> list[Finding]:
-    names = (record.get("data") or {}).get("constant_features") or []
-    if not names:
-        return []
-    return [Finding(
-        "constant_features", "info", "Constant features",
-        f"{len(names)} feature(s) have one value in every training row: {', '.join(map(str, names[:10]))}",
-        "A feature that never changes carries no information; it only costs memory and time.",
-        "Drop those columns.")]
-
-
-def perfect_predictor(record: dict[str, Any]) -> list[Finding]:
-    found = (record.get("data") or {}).get("perfect_predictors") or []
-    if not found:
-        return []
-    shown = "; ".join(f"'{f['feature']}': {f['how']}" for f in found[:5])
-    return [Finding(
-        "perfect_predictor", "warning", "A single feature predicts the target perfectly", shown,
-        "Real data rarely has one column that decides the answer: usually it is the target in disguise "
-        "(recorded after the outcome, an ID sorted by label, a copy of the label). A model trained on it "
-        "will fail on new data.",
-        "Check how that column is made; drop it if it would not be known at prediction time.")]
-
-
+# ---- the rules: the run as a whole ----------------------------------------------------------------
 def no_validation(record: dict[str, Any]) -> list[Finding]:
-    train = _series(record, "train_loss")
+    train = series(record, "train_loss")
     if len(train) == 0 or "val_loss" in (record.get("epochs") or [{}])[-1]:
         return []
     return [Finding(
@@ -374,11 +265,27 @@ def no_validation(record: dict[str, Any]) -> list[Finding]:
         "Pass validation= to the Learner (a fraction such as 0.2, or an (X, y) pair).")]
 
 
+def run_state(record: dict[str, Any]) -> list[Finding]:
+    epochs, status = record.get("epochs") or [], record.get("status")
+    if status == "running":
+        return [Finding(
+            "still_running", "info", "The run is still running, or its process was killed",
+            f"status 'running' with {len(epochs)} epoch(s) recorded",
+            "The findings cover only the epochs recorded so far.",
+            "Check again when it ends; a killed run continues with `learnable train --resume RUN`.")]
+    if not epochs and status in ("failed", "interrupted", "finished"):
+        return [Finding(
+            "no_epochs", "warning", "No epoch was recorded", f"the run {status} before its first epoch ended",
+            "There is nothing to diagnose yet: the curves and statistics are written at each epoch's end.",
+            "See the run's error (`learnable runs show RUN`); fix it and train again.")]
+    return []
+
+
 # ---- helpers -----------------------------------------------------------------------------------
 def _update_ratios(record: dict[str, Any]) -> list[tuple[int, np.ndarray]]:
     """Per epoch with statistics: the update-to-weight ratios of the weight tensors."""
     out = []
-    for epoch, stats in _stats_epochs(record):
+    for epoch, stats in stats_epochs(record):
         values = [p["update_ratio"] for n, p in stats.get("parameters", {}).items() if n.endswith("weight")]
         values = [v for v in values if math.isfinite(v)]
         if values:
@@ -404,7 +311,8 @@ def _baseline_name(record: dict[str, Any]) -> str:
 
 # A finding that explains another makes it redundant: (cause, the symptoms it explains).
 EXPLAINS = {
-    "non_finite": {"divergence", "overfitting", "underfitting", "still_improving", "learning_rate_too_low"},
+    "non_finite": {"divergence", "overfitting", "underfitting", "still_improving", "learning_rate_too_low",
+                   "no_epochs"},
     "divergence": {"overfitting", "underfitting", "still_improving", "learning_rate_too_low"},
     "learning_rate_too_high": {"overfitting", "underfitting", "still_improving", "learning_rate_too_low"},
     "dead_relus": {"vanishing_gradients", "underfitting", "learning_rate_too_low"},
@@ -416,7 +324,7 @@ EXPLAINS = {
 RULES: list[Callable[[dict[str, Any]], list[Finding]]] = [
     non_finite, divergence, learning_rate_too_high, learning_rate_too_low, overfitting, underfitting,
     dead_units, saturation, gradients, unscaled_inputs, class_imbalance, leakage, perfect_predictor,
-    constant_features, still_improving, no_validation,
+    constant_features, still_improving, no_validation, run_state,
 ]
 
 

@@ -1,0 +1,48 @@
+"""A finding of the doctor, and the helpers its rules use to read a run's record.
+
+Example:
+    >>> Finding("overfitting", "warning", "Overfitting", "val loss up 40%", "...", "stop earlier").severity
+    'warning'
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+SEVERITIES = ("critical", "warning", "info")
+
+
+@dataclass
+class Finding:
+    """One diagnosis: ``severity`` is "critical", "warning" or "info"."""
+
+    code: str
+    severity: str
+    title: str
+    evidence: str
+    explanation: str
+    fix: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+# ---- reading a record ------------------------------------------------------------------------------
+def series(record: dict[str, Any], key: str) -> np.ndarray:
+    return np.array([e.get(key, np.nan) for e in record.get("epochs", [])], dtype=np.float64)
+
+
+def last_stats(record: dict[str, Any]) -> dict[str, Any]:
+    sampled = [e["stats"] for e in record.get("epochs", []) if e.get("stats")]
+    return sampled[-1] if sampled else {}
+
+
+def stats_epochs(record: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    return [(e["epoch"], e["stats"]) for e in record.get("epochs", []) if e.get("stats")]
+
+
+def fmt(value: float) -> str:
+    return f"{value:.3g}"
