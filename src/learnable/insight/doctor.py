@@ -195,9 +195,14 @@ def still_improving(record: dict[str, Any]) -> list[Finding]:
 
 
 # ---- the rules: inside the network --------------------------------------------------------------
+def _layers_above(record: dict[str, Any], key: str, threshold: float) -> dict[str, float]:
+    """Activation layers whose ``key`` fraction ("dead" or "saturated") in the last epoch is >= threshold."""
+    layers = last_stats(record).get("activations", {})
+    return {name: a[key] for name, a in layers.items() if a.get(key, 0.0) >= threshold}
+
+
 def dead_units(record: dict[str, Any]) -> list[Finding]:
-    layers = {name: a["dead"] for name, a in last_stats(record).get("activations", {}).items() if "dead" in a}
-    dead = {name: fraction for name, fraction in layers.items() if fraction >= 0.5}
+    dead = _layers_above(record, "dead", 0.5)
     if not dead:
         return []
     worst = max(dead.values())
@@ -212,8 +217,7 @@ def dead_units(record: dict[str, Any]) -> list[Finding]:
 
 
 def saturation(record: dict[str, Any]) -> list[Finding]:
-    layers = {n: a["saturated"] for n, a in last_stats(record).get("activations", {}).items() if "saturated" in a}
-    saturated = {n: f for n, f in layers.items() if f >= 0.5}
+    saturated = _layers_above(record, "saturated", 0.5)
     if not saturated:
         return []
     evidence = ", ".join(f"layer '{n}': {f * 100:.0f}% of outputs saturated" for n, f in saturated.items())
