@@ -141,3 +141,79 @@ def test_a_run_resumed_mid_epoch_keeps_the_epochs_statistics(tmp_path):
         learner([Crash(tmp_path, every_steps=1)]).fit(2)
     resumed = learner().fit(2, resume=tmp_path).history
     assert resumed[-1]["stats"] == whole[-1]["stats"]
+
+
+class _Shared(nn.Module):
+    """One ReLU module applied after layers of two widths, and a parameter the loss never reaches."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = nn.Linear(6, 6)
+        self.a, self.b, self.c = nn.Linear(6, 16), nn.Linear(16, 8), nn.Linear(8, 2)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.c(self.act(self.b(self.act(self.a(x)))))
+
+
+def test_a_module_called_twice_is_measured_per_call_and_unused_parameters_have_no_gradient():
+    torch.manual_seed(0)
+    stats = _fit(_Shared()).history[-1]["stats"]
+    assert set(stats["activations"]) == {"act", "act#2"}
+    assert "grad_norm" not in stats["parameters"]["unused.weight"]  # not a vanishing gradient: no gradient at all
+    assert stats["parameters"]["a.weight"]["grad_norm"] > 0
+
+
+def test_models_without_activation_modules_still_get_parameter_statistics():
+    stats = _fit(nn.Linear(6, 2)).history[-1]["stats"]
+    assert stats["samples"] == 4 and stats["activations"] == {}
+    assert stats["parameters"]["weight"]["update_ratio"] > 0
+
+
+def test_only_relus_can_die_and_sequences_count_features_as_units():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.LeakyReLU(0.1), nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 2))
+    with torch.no_grad():
+        model[0].bias.fill_(-0.5)  # a LeakyReLU below zero is not dead: it passes 0.1 of the gradient
+        model[2].bias[:16] = -100.0  # half of the 32 features never fire, at every position
+    X, y = torch.randn(64, 10, 4), torch.randint(0, 2, (64, 10))
+    learner = Learner(model, (X, y), loss=lambda out, target: nn.functional.cross_entropy(out.flatten(0, 1),
+                      target.flatten()), validation=None, batch_size=32, progress=False, statistics=1).fit(1)
+    activations = learner.history[-1]["stats"]["activations"]
+    assert "dead" not in activations["1"]  # LeakyReLU keeps a gradient below zero
+    assert activations["3"]["dead"] == 0.5
+
+
+def test_non_finite_activations_keep_finite_histogram_bounds():
+    from learnable.callbacks import NonFiniteGuard
+
+    X, y = _data()
+    X[0, 0] = float("inf")
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+    learner = Learner(model, (X, y), validation=None, batch_size=32, progress=False, statistics=1,
+                      callbacks=[NonFiniteGuard("skip")], seed=0).fit(1)
+    histogram = learner.history[-1]["stats"]["activations"]["1"]
+    assert math.isfinite(histogram["histogram"]["low"]) and math.isfinite(histogram["histogram"]["high"])
+    assert histogram.get("nonfinite", 0) > 0
+
+
+def test_a_relu_on_a_one_dimensional_output_is_one_unit():
+    class Squeeze(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear, self.act = nn.Linear(6, 1), nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.linear(x)[:, 0])
+
+    X, y = _data()
+    learner = Learner(Squeeze(), (X, y.float()), validation=None, batch_size=32, progress=False, statistics=1).fit(1)
+    assert learner.history[-1]["stats"]["activations"]["act"]["dead"] in (0.0, 1.0)
+
+
+def test_a_zero_weight_has_no_update_ratio_until_it_moves():
+    model = nn.Linear(6, 2)
+    with torch.no_grad():
+        model.weight.zero_()
+    stats = _fit(model, every=100).history[-1]["stats"]  # the only sample is step 0, with the weight at zero
+    assert "update_ratio" not in stats["parameters"]["weight"] and "update_ratio" in stats["parameters"]["bias"]

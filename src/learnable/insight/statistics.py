@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from learnable.train.learner import Learner
 
 RECTIFIERS = (nn.ReLU, nn.LeakyReLU, nn.ReLU6, nn.ELU, nn.GELU, nn.SiLU)
+DEAD = (nn.ReLU, nn.ReLU6)  # zero output and zero gradient below 0: a unit can die (LeakyReLU, GELU... cannot)
 SQUASHERS = (nn.Tanh, nn.Sigmoid)
 SATURATED = 0.97  # |tanh| above this, or sigmoid within 0.03 of 0 or 1
 BINS = 40
@@ -45,7 +47,7 @@ MAX_HISTOGRAM_VALUES = 65536  # a strided subsample of a large activation is his
 
 
 def auto_interval(steps_per_epoch: int | None) -> int:
-    """About four samples per epoch, at most one every 50 steps (every step for tiny epochs)."""
+    """About four samples per epoch, and at least one every 50 steps in long epochs (every step in tiny ones)."""
     if not steps_per_epoch:
         return 50
     return max(1, min(50, steps_per_epoch // 4))
@@ -73,64 +75,86 @@ class Statistics(Callback):
         self.names = [name for name, p in learner.model.named_parameters() if p.requires_grad]
         self.params = [p for p in learner.model.parameters() if p.requires_grad]
         self.device = learner.device
-        self.before: list[torch.Tensor] | None = None
+        self.sampling, self.before = False, None
+        self.broken: set[str] = set()  # layers whose outputs cannot be measured (they are skipped, with a warning)
         if self.samples == 0:
             self._reset()
         else:  # resumed mid-epoch: keep the accumulators loaded from the checkpoint
             move = lambda d: {k: v.to(self.device) for k, v in d.items()}  # noqa: E731
             self.activation, self.alive = move(self.activation), move(self.alive)
             self.histogram, self.bounds = move(self.histogram), move(self.bounds)
-            self.parameter = self.parameter.to(self.device)
+            self.parameter, self.counts = self.parameter.to(self.device), self.counts.to(self.device)
 
     def _reset(self) -> None:
-        zeros = lambda *n: torch.zeros(*n, dtype=torch.float64, device=self.device)  # noqa: E731
         self.samples = 0
-        self.activation = {name: zeros(3) for name in self.layers}  # sums of mean, std, saturation
-        self.alive: dict[str, torch.Tensor] = {}
-        self.histogram = {name: zeros(BINS) for name in self.layers}
-        self.bounds: dict[str, torch.Tensor] = {}  # (low, high) per layer, set by the epoch's first sample
-        self.parameter = zeros(len(self.params), 3)  # sums of norm, gradient norm, update ratio
+        self.activation: dict[str, torch.Tensor] = {}  # per layer call: sums of mean, std, saturation, non-finite
+        self.alive: dict[str, torch.Tensor] = {}  # per ReLU layer call: units positive on some sampled row
+        self.histogram: dict[str, torch.Tensor] = {}
+        self.bounds: dict[str, torch.Tensor] = {}  # (low, high) per layer call, set by the epoch's first sample
+        self.parameter = self._zeros(len(self.params), 3)  # sums of norm, gradient norm, update ratio
+        self.counts = self._zeros(len(self.params), 2)  # samples with a gradient, with a ratio (a non-zero weight)
+
+    def _zeros(self, *shape: int) -> torch.Tensor:
+        return torch.zeros(shape, dtype=torch.float64, device=self.device)
 
     # ---- sampling -------------------------------------------------------------------------------
     def before_batch(self, learner: Learner) -> None:
-        if learner.step % self.every == 0:
-            self.hooks = [m.register_forward_hook(self._hook(name)) for name, m in self.layers.items()]
+        self.sampling = learner.step % self.every == 0
+        if self.sampling:
+            self.calls: dict[str, int] = {}
+            self.hooks = [m.register_forward_hook(self._hook(name)) for name, m in self.layers.items()
+                          if name not in self.broken]
 
     def _hook(self, name: str):
         def record(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-            out = output.detach()
-            units = out.transpose(0, 1).flatten(1) if out.ndim > 2 else out.T  # (units, samples)
-            if isinstance(module, SQUASHERS):
-                edge = out.abs() > SATURATED if isinstance(module, nn.Tanh) else (out - 0.5).abs() > SATURATED - 0.5
-                saturation = edge.double().mean()
-            else:
-                positive = (units > 0).any(dim=1)
-                self.alive[name] = positive if name not in self.alive else self.alive[name] | positive
-                saturation = torch.zeros((), dtype=torch.float64, device=out.device)
-            self.activation[name] += torch.stack([out.double().mean(), out.double().std(), saturation])
-            self._count(name, out)
+            calls = self.calls[name] = self.calls.get(name, 0) + 1
+            key = name if calls == 1 else f"{name}#{calls}"  # a module used twice is measured per call
+            try:
+                self._measure(key, module, output.detach())
+            except (RuntimeError, IndexError, TypeError) as error:  # never let watching stop training
+                self.broken.add(name)
+                warnings.warn(f"Statistics: layer '{name}' cannot be measured ({error}); it is skipped.",
+                              RuntimeWarning, stacklevel=2)
 
         return record
 
-    def _count(self, name: str, out: torch.Tensor) -> None:
-        """Add the activation values to the layer's histogram, on the device."""
+    def _measure(self, key: str, module: nn.Module, out: torch.Tensor) -> None:
         flat = out.flatten()
-        flat = flat[:: max(1, flat.numel() // MAX_HISTOGRAM_VALUES)].double()  # (<= ~65536,)
-        if name not in self.bounds:
-            low, high = flat.min(), flat.max()
+        flat = flat[:: max(1, flat.numel() // MAX_HISTOGRAM_VALUES)].double()  # a strided sample, <= ~65536 values
+        finite = flat.isfinite()
+        saturation = self._zeros()
+        if isinstance(module, SQUASHERS):
+            edge = flat.abs() > SATURATED if isinstance(module, nn.Tanh) else (flat - 0.5).abs() > SATURATED - 0.5
+            saturation = edge.double().mean()
+        elif isinstance(module, DEAD):
+            positive = (_units(out) > 0).any(dim=1)  # (units,)
+            self.alive[key] = self.alive[key] | positive if key in self.alive else positive
+        std, mean = torch.std_mean(flat) if flat.numel() > 1 else (self._zeros(), flat.sum())
+        row = torch.stack([mean, std, saturation, 1.0 - finite.double().mean()])
+        self.activation[key] = self.activation[key] + row if key in self.activation else row
+        self._count(key, flat, finite)
+
+    def _count(self, key: str, flat: torch.Tensor, finite: torch.Tensor) -> None:
+        """Add the finite values to the layer's histogram, on the device (no host sync)."""
+        if key not in self.bounds:
+            inf = torch.tensor(float("inf"), dtype=flat.dtype, device=flat.device)
+            low, high = torch.where(finite, flat, inf).min(), torch.where(finite, flat, -inf).max()
+            low, high = torch.where(low <= high, low, 0.0), torch.where(low <= high, high, 1.0)  # none finite
             pad = (high - low) * 0.05 + 1e-6
-            self.bounds[name] = torch.stack([low - pad, high + pad])
-        low, high = self.bounds[name]
-        index = ((flat - low) / (high - low) * BINS).long().clamp_(0, BINS - 1)
-        self.histogram[name].index_add_(0, index, torch.ones_like(flat))
+            self.bounds[key] = torch.stack([low - pad, high + pad])
+            self.histogram[key] = self._zeros(BINS)
+        low, high = self.bounds[key]
+        index = ((torch.where(finite, flat, low) - low) / (high - low) * BINS).long().clamp_(0, BINS - 1)
+        self.histogram[key].index_add_(0, index, finite.double())
 
     def after_backward(self, learner: Learner) -> None:
-        if not self.hooks:
+        if not self.sampling:
             return
         for hook in self.hooks:
             hook.remove()
         self.hooks = []
         params = [p.detach() for p in self.params]  # no autograd graph through the statistics
+        self.has_grad = torch.tensor([p.grad is not None for p in self.params], dtype=torch.float64)
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
         self.norms = torch.stack(torch._foreach_norm(params)).double()
         self.grad_norms = torch.stack(torch._foreach_norm(grads)).double()
@@ -140,10 +164,12 @@ class Statistics(Callback):
         if self.before is None:
             return
         updates = torch.stack(torch._foreach_norm(torch._foreach_sub([p.detach() for p in self.params], self.before)))
-        ratio = updates.double() / self.norms.clamp(min=1e-12)
+        has_ratio = (self.norms > 0).double()  # a weight that is all zeros has no meaningful ratio yet
+        ratio = updates.double() / self.norms.clamp(min=1e-12) * has_ratio
         self.parameter += torch.stack([self.norms, self.grad_norms, ratio], dim=1)
+        self.counts += torch.stack([self.has_grad.to(self.device), has_ratio], dim=1)
         self.samples += 1
-        self.before = None
+        self.before, self.sampling = None, False
 
     # ---- reading, once per epoch ----------------------------------------------------------------
     def after_epoch(self, learner: Learner) -> None:
@@ -151,24 +177,33 @@ class Statistics(Callback):
         if self.samples == 0:
             return
         n = self.samples
-        activations = {}
-        for name, sums in self.activation.items():
-            mean, std, saturation = (sums / n).tolist()
-            entry: dict[str, Any] = {"mean": mean, "std": std}
-            if name in self.alive:
-                entry["dead"] = 1.0 - self.alive[name].double().mean().item()
-            else:
-                entry["saturated"] = saturation
-            if name in self.bounds:
-                low, high = self.bounds[name].tolist()
-                entry["histogram"] = {"low": low, "high": high, "counts": self.histogram[name].tolist()}
-            activations[name] = entry
-        rows = (self.parameter / n).tolist()
-        parameters = {name: {"norm": r[0], "grad_norm": r[1], "update_ratio": r[2]} for name, r in zip(
-            self.names, rows, strict=True)}
+        activations = {key: self._activation(key, sums / n) for key, sums in self.activation.items()}
+        sums, counts = self.parameter.tolist(), self.counts.tolist()
+        parameters = {}
+        for name, (norm, grad_norm, ratio), (with_grad, with_ratio) in zip(self.names, sums, counts, strict=True):
+            entry = {"norm": norm / n}
+            if with_grad:  # a parameter the loss never reached has no gradient to report
+                entry["grad_norm"] = grad_norm / with_grad
+                if with_ratio:
+                    entry["update_ratio"] = ratio / with_ratio
+            parameters[name] = entry
         learner.metrics["stats"] = {"samples": n, "every": self.every, "activations": activations,
                                     "parameters": parameters}
         self._reset()
+
+    def _activation(self, key: str, averages: torch.Tensor) -> dict[str, Any]:
+        mean, std, saturation, nonfinite = averages.tolist()
+        entry: dict[str, Any] = {"mean": mean, "std": std}
+        if key in self.alive:
+            entry["dead"] = 1.0 - self.alive[key].double().mean().item()
+        layer = self.layers.get(key.split("#")[0])
+        if isinstance(layer, SQUASHERS):
+            entry["saturated"] = saturation
+        if nonfinite:
+            entry["nonfinite"] = nonfinite
+        low, high = self.bounds[key].tolist()
+        entry["histogram"] = {"low": low, "high": high, "counts": self.histogram[key].tolist()}
+        return entry
 
     def after_fit(self, learner: Learner) -> None:
         for hook in self.hooks:
@@ -180,7 +215,7 @@ class Statistics(Callback):
         if self.samples == 0:
             return {"every": self.every, "samples": 0}
         return {"every": self.every, "samples": self.samples, "activation": self.activation, "alive": self.alive,
-                "histogram": self.histogram, "bounds": self.bounds, "parameter": self.parameter}
+                "histogram": self.histogram, "bounds": self.bounds, "parameter": self.parameter, "counts": self.counts}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore the accumulators (moved to the device by :meth:`before_fit`, which runs next)."""
@@ -188,7 +223,7 @@ class Statistics(Callback):
         if self.samples:
             self.activation, self.alive = dict(state["activation"]), dict(state["alive"])
             self.histogram, self.bounds = dict(state["histogram"]), dict(state["bounds"])
-            self.parameter = state["parameter"]
+            self.parameter, self.counts = state["parameter"], state["counts"]
 
 
 def _batches_per_epoch(loader: Any) -> int | None:
@@ -196,3 +231,15 @@ def _batches_per_epoch(loader: Any) -> int | None:
         return len(loader)
     except TypeError:  # a generator or an iterable without a length
         return None
+
+
+def _units(out: torch.Tensor) -> torch.Tensor:
+    """Activations as (units, values): channels of conv maps (N, C, H[, W[, D]]), else the last dimension.
+
+    (N, features) and (N, length, features) sequences have their units last; a 1-D output is one unit.
+    """
+    if out.ndim >= 4:
+        return out.transpose(0, 1).flatten(1)  # (C, N*H*W)
+    if out.ndim <= 1:
+        return out.reshape(1, -1)
+    return out.reshape(-1, out.shape[-1]).T  # (features, rows)
