@@ -174,8 +174,8 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
         path = fitted.save(out)
     except KeyboardInterrupt:
         store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
-        _report_anyway(store, run_id)
         typer.echo(f"interrupted: continue with `learnable train --resume {run_id}`", err=True)
+        _report_anyway(store, run_id)
         raise typer.Exit(130) from None
     except BaseException as error:
         store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
@@ -188,16 +188,18 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
     store.finish(run_id, "finished", summary={"test": fitted.metrics, **fitted.training})
     _print_summary(fitted, time.perf_counter() - start, path)
     typer.echo(f"run recorded as {run_id} in {store.path}")
-    report = _write_report(store, run_id, store.directory / run_id / "report.html")
-    typer.echo(f"report: {report}  (the doctor: `learnable doctor {run_id}`)")
+    _report_anyway(store, run_id)
 
 
 def _report_anyway(store: Any, run_id: str) -> None:
-    """A stopped run's report (what the doctor says is most useful then); never hides the real error."""
+    """Write the run's report at the end of `train`; a failure to write it never fails the training."""
     try:
         path = _write_report(store, run_id, store.directory / run_id / "report.html")
-    except Exception as error:  # noqa: BLE001 - the training error matters more than the report's
-        typer.echo(f"(no report: {error})")
+    except KeyboardInterrupt:  # a second Ctrl-C while the report is drawn: skip it
+        typer.echo("(no report: interrupted; write it with `learnable report`)")
+        return
+    except Exception as error:  # noqa: BLE001 - the model is saved; a report problem must not hide that
+        typer.echo(f"(no report: {type(error).__name__}: {error}; try `learnable report {run_id}`)")
         return
     typer.echo(f"report: {path}  (the doctor: `learnable doctor {run_id}`)")  # stdout: stderr keeps one error line
 

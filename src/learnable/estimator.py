@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,10 @@ def fit(
     setup = _setup(X, y, model=model, task=task, lr=lr, batch_size=batch_size, validation=validation, test=test,
                    seed=seed, progress=progress, device=device, callbacks=callbacks)
     learner, data, stopper = setup.learner, setup.data, setup.stopper
+    schema = data.schema
+    learner.data_summary = summarize_data(data.train, data.validation, data.test, task=schema.task,
+                                          feature_names=schema.encoded_names(), standardized=True,
+                                          classes=schema.classes, image_shape=schema.image_shape)
     learner.fit(setup.recipe.num_epochs if num_epochs is None else num_epochs, resume=resume)
     fitted = FittedModel(learner.model, data.schema, history=learner.history)
     fitted.data_summary = learner_data_summary(learner)
@@ -112,7 +117,10 @@ def fit(
                        "seconds": time.perf_counter() - start}
     if data.raw_test is not None:
         fitted.metrics = fitted.evaluate(*data.raw_test)
-        fitted.evaluation = evaluate_examples(fitted, *data.raw_test)
+        try:
+            fitted.evaluation = evaluate_examples(fitted, *data.raw_test)
+        except (ValueError, TypeError, RuntimeError, IndexError) as error:  # the report's extras never cost the model
+            warnings.warn(f"no test-split examples for the report: {error}", RuntimeWarning, stacklevel=2)
     return fitted
 
 
@@ -167,10 +175,6 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
         seed=seed,
         progress=progress,
     )
-    schema = data.schema
-    learner.data_summary = summarize_data(data.train, data.validation, data.test, task=schema.task,
-                                          feature_names=schema.encoded_names(), standardized=True,
-                                          classes=schema.classes, image_shape=schema.image_shape)
     return _Setup(learner, data, name, recipe, stopper, size)
 
 

@@ -105,7 +105,7 @@ def test_a_regression_target_is_summarized():
     y = rng.normal(3.0, 2.0, size=300)
     summary = summarize_data((rng.normal(size=(300, 2)), y))
     assert summary["task"] == "regression" and "classes" not in summary
-    assert summary["target"] == {"mean": pytest.approx(y.mean()), "std": pytest.approx(y.std())}
+    assert summary["target"] == {"mean": pytest.approx(y.mean()), "std": pytest.approx(y.std()), "columns": 1}
 
 
 @pytest.mark.parametrize("y, task", [(np.array([0, 1] * 15), "binary"), (np.array([0.0, 1.0] * 15), "binary"),
@@ -216,3 +216,14 @@ def test_negative_zero_and_dtype_do_not_hide_or_invent_duplicates():
     validation = np.array([[-0.0, 1.0], [2.0, 3.0 + 1e-9]], dtype=np.float64)  # the second differs in float64
     summary = summarize_data((train, np.array([0, 1])), validation=(validation, np.array([0, 1])))
     assert summary["duplicates"]["validation"] == 1
+
+
+def test_bfloat16_tensors_many_classes_and_several_targets():
+    X = torch.randn(300, 3).bfloat16()
+    y = torch.arange(300) % 150  # 150 classes: the 100 largest are kept, the rest summed
+    summary = summarize_data((X, y))
+    assert len(summary["classes"]) == 101 and sum(summary["classes"].values()) == 300
+    multi = summarize_data((np.zeros((40, 2)), np.random.default_rng(0).integers(0, 2, (40, 3)).astype(float)))
+    assert multi["task"] == "multilabel" and "classes" not in multi
+    regression = summarize_data((np.zeros((40, 2)), np.ones((40, 2)) * 0.5), task="regression")
+    assert regression["target"]["columns"] == 2

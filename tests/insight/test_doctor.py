@@ -377,3 +377,11 @@ def test_a_run_without_epochs_is_not_called_healthy():
     failed = diagnose({"epochs": [], "status": "failed", "error": "ValueError: bad"})
     assert _codes(failed) == ["no_epochs"] and failed[0].severity == "warning"
     assert _codes(diagnose({"epochs": [], "status": "finished"})) == ["no_epochs"]
+
+
+def test_copies_in_data_with_few_distinct_rows_are_not_leakage():
+    record = {"data": {"rows": {"train": 1600, "validation": 200}, "duplicates": {
+        "train_repeats": 1580, "validation": 200}}}
+    assert diagnose(record) == []
+    record["data"]["duplicates"]["train_repeats"] = 10
+    assert _codes(diagnose(record)) == ["duplicates_validation"]

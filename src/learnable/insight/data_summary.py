@@ -17,13 +17,16 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
-MAX_CHECK_ROWS = 50_000  # the per-feature checks look at (a seeded sample of) this many training rows
+MAX_CHECK_CELLS = 20_000_000  # the per-feature checks look at a seeded sample of rows: at most rows x features cells
 MAX_CHECK_FEATURES = 2_000
+MAX_CLASSES_KEPT = 100  # class counts beyond the largest 100 are summed as "(other)"
 MIN_PERFECT_ROWS = 20  # fewer training rows than this can be split by one feature by chance
 
 
@@ -60,13 +63,14 @@ def summarize_data(
         "task": task, "standardized": standardized,
         "duplicates": _duplicates(flat, validation, test),
     }
+    columns = int(np.prod(y.shape[1:])) if y.ndim > 1 else 1
     if task == "regression":
         target = y.astype(np.float64).reshape(len(y), -1)[:, 0]
-        summary["target"] = {"mean": float(target.mean()), "std": float(target.std())}
+        summary["target"] = {"mean": float(target.mean()), "std": float(target.std()), "columns": columns}
+    elif columns == 1:
+        summary["classes"] = _class_counts(y, classes)
     else:
-        labels, counts = np.unique(y.reshape(len(y), -1)[:, 0], return_counts=True)
-        shown = [str(classes[int(i)]) if classes is not None else str(i) for i in labels]
-        summary["classes"] = dict(zip(shown, counts.tolist(), strict=True))
+        summary["task"] = "multilabel"  # several 0/1 targets per row: no single class distribution
     if not image and flat.shape[1] <= MAX_CHECK_FEATURES:
         sample = _sample(flat, y)
         summary["scale"] = _scales(sample[0], names)
@@ -77,7 +81,10 @@ def summarize_data(
 
 def _numpy(values: Any) -> np.ndarray:
     if hasattr(values, "detach"):
-        return values.detach().cpu().numpy()
+        values = values.detach().cpu()
+        if values.dtype in (torch.bfloat16, torch.float16):  # no NumPy bfloat16
+            values = values.float()
+        return values.numpy()
     return np.asarray(values)
 
 
@@ -92,22 +99,40 @@ def _infer_task(y: np.ndarray) -> str:
 
 
 def _sample(flat: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if len(flat) <= MAX_CHECK_ROWS:
+    limit = max(MIN_PERFECT_ROWS, MAX_CHECK_CELLS // max(flat.shape[1], 1))
+    if len(flat) <= limit:
         return flat.astype(np.float64), y
-    rows = np.sort(np.random.default_rng(0).choice(len(flat), MAX_CHECK_ROWS, replace=False))
+    rows = np.sort(np.random.default_rng(0).choice(len(flat), limit, replace=False))
     return flat[rows].astype(np.float64), y[rows]
 
 
 def _duplicates(train: np.ndarray, validation: Any, test: Any) -> dict[str, int]:
     """Rows of each held-out split identical to some training row (and repeats within training)."""
-    canonical = lambda rows: np.ascontiguousarray(rows.astype(np.float64) + 0.0)  # noqa: E731 - one dtype, -0.0 is 0.0
-    seen = {row.tobytes() for row in canonical(train)}
+    seen = set(_row_hashes(train))
     counts = {"train_repeats": len(train) - len(seen)}
     for name, split in (("validation", validation), ("test", test)):
         if split is not None:
-            rows = canonical(_numpy(split[0]).reshape(len(split[0]), -1))
-            counts[name] = sum(row.tobytes() in seen for row in rows)
+            counts[name] = sum(h in seen for h in _row_hashes(_numpy(split[0]).reshape(len(split[0]), -1)))
     return counts
+
+
+def _row_hashes(rows: np.ndarray, chunk: int = 4096) -> list[int]:
+    """A 128-bit hash of each row, in one dtype (float64) and with -0.0 as 0.0; chunked to bound memory."""
+    hashes = []
+    for start in range(0, len(rows), chunk):
+        part = np.ascontiguousarray(rows[start : start + chunk].astype(np.float64) + 0.0)
+        hashes += [int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=16).digest()) for row in part]
+    return hashes
+
+
+def _class_counts(y: np.ndarray, classes: Sequence[Any] | None) -> dict[str, int]:
+    labels, counts = np.unique(y.reshape(len(y), -1)[:, 0], return_counts=True)
+    shown = [str(classes[int(i)]) if classes is not None else str(i) for i in labels]
+    found = dict(zip(shown, counts.tolist(), strict=True))
+    if len(found) <= MAX_CLASSES_KEPT:
+        return found
+    largest = dict(sorted(found.items(), key=lambda item: -item[1])[:MAX_CLASSES_KEPT])
+    return {**largest, "(other)": int(counts.sum()) - sum(largest.values())}
 
 
 def _scales(X: np.ndarray, names: list[str]) -> dict[str, Any]:

@@ -146,7 +146,7 @@ def overfitting(record: dict[str, Any]) -> list[Finding]:
     rise = val[-1] / max(val[best], 1e-12) - 1
     train_fell = train[-1] < 0.9 * train[best]
     steady = (val[-3:] >= 1.05 * val[best]).all()  # risen and staying up, not one noisy epoch
-    kept_good = kept is not None and val[kept - 1] <= 1.05 * val[best]
+    kept_good = isinstance(kept, int) and 1 <= kept <= len(val) and val[kept - 1] <= 1.05 * val[best]
     if after < 3 or rise < 0.15 or val[-1] - val[best] < 0.01 or not steady or not train_fell or kept_good:
         return []  # no rise to speak of, or early stopping kept weights from before it
     return [Finding(
@@ -181,7 +181,7 @@ def underfitting(record: dict[str, Any]) -> list[Finding]:
 def still_improving(record: dict[str, Any]) -> list[Finding]:
     val = series(record, "val_loss")
     loss = val if len(val) and np.isfinite(val).all() else series(record, "train_loss")
-    summary = record.get("summary", {})
+    summary = record.get("summary") or {}
     if len(loss) < 4 or summary.get("stop_reason") or record.get("status") not in (None, "finished"):
         return []
     if not np.isfinite(loss).all() or loss[-1] > loss.min() or loss[-1] > 0.98 * loss[-4] or loss[-4] - loss[-1] < 1e-3:
@@ -229,7 +229,7 @@ def saturation(record: dict[str, Any]) -> list[Finding]:
 
 def gradients(record: dict[str, Any]) -> list[Finding]:
     params = last_stats(record).get("parameters", {})
-    weights = [(n, p) for n, p in params.items() if n.endswith("weight") and p["norm"] > 0]
+    weights = [(n, p) for n, p in params.items() if n.endswith("weight") and p.get("norm", 0) > 0 and "grad_norm" in p]
     if len(weights) < 2:
         return []
     first, last = weights[0], weights[-1]
@@ -290,7 +290,8 @@ def _update_ratios(record: dict[str, Any]) -> list[tuple[int, np.ndarray]]:
     """Per epoch with statistics: the update-to-weight ratios of the weight tensors."""
     out = []
     for epoch, stats in stats_epochs(record):
-        values = [p["update_ratio"] for n, p in stats.get("parameters", {}).items() if n.endswith("weight")]
+        values = [p["update_ratio"] for n, p in stats.get("parameters", {}).items()
+                  if n.endswith("weight") and isinstance(p.get("update_ratio"), (int, float))]
         values = [v for v in values if math.isfinite(v)]
         if values:
             out.append((epoch, np.array(values)))
@@ -304,7 +305,7 @@ def _baseline_loss(record: dict[str, Any]) -> float | None:
         counts = np.array(list(data["classes"].values()), dtype=np.float64)
         p = counts / counts.sum()
         return float(-(p * np.log(p)).sum())
-    if kind == "variance" and data.get("target"):
+    if kind == "variance" and data.get("target") and data["target"].get("columns", 1) == 1:
         return float(data["target"]["std"] ** 2)
     return None
 
@@ -340,9 +341,17 @@ def diagnose(run: Any) -> list[Finding]:
             ``error``, ``summary``), or a :class:`Learner` after ``fit``.
     """
     record = record_of(run) if not isinstance(run, dict) else run
-    if "data" not in record and "details" in record:
-        record = {**record, "data": record["details"].get("data")}
-    findings = [finding for rule in RULES for finding in rule(record)]
+    if "data" not in record:
+        record = {**record, "data": (record.get("details") or {}).get("data")}
+    findings = []
+    for rule in RULES:
+        try:
+            findings += rule(record)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:  # an odd record
+            findings.append(Finding(
+                "unreadable", "info", f"The doctor could not apply the rule '{rule.__name__}'",
+                f"{type(error).__name__}: {error}", "Part of this run's record is missing or malformed.",
+                "Record runs with `learnable train` or RecordRun so the record is complete."))
     explained = {symptom for f in findings for symptom in EXPLAINS.get(f.code, ())}
     findings = [f for f in findings if f.code not in explained]
     return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))

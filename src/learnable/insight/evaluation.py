@@ -23,6 +23,7 @@ import torch
 MAX_EXAMPLES = 12
 MAX_RESIDUALS = 2000
 GRID = 80
+MAX_POINTS = 1000  # test points drawn on the decision surface
 
 
 def evaluate_examples(model: Any, X: Any, y: Any) -> dict[str, Any]:
@@ -43,7 +44,8 @@ def evaluate_examples(model: Any, X: Any, y: Any) -> dict[str, Any]:
         result = _classification(outputs, target, schema)
     worst = np.argsort(-np.asarray(result.pop("losses")), kind="stable")[:MAX_EXAMPLES]
     result["worst"] = [_example(i, X, inputs, result, schema) for i in worst.tolist()]
-    result.pop("predicted_values")
+    for key in ("predicted_values", "targets", "confidence"):  # per-row lists: only the worst rows are kept
+        result.pop(key, None)
     if schema.num_features == 2 and not schema.categories and schema.image_shape is None:
         result["surface"] = _surface(model, inputs, target, schema)
     return result
@@ -86,10 +88,11 @@ def _example(index: int, X: Any, inputs: torch.Tensor, result: dict[str, Any], s
         example["predicted"] = classes[result["predicted_values"][index]]
         example["confidence"] = result["confidence"][index]
     if schema.image_shape is not None:
-        image = inputs[index].reshape(*schema.image_shape[-2:]) if len(schema.image_shape) == 2 or \
-            schema.image_shape[0] == 1 else inputs[index].reshape(*schema.image_shape)[0]
+        image = inputs[index].reshape(*schema.image_shape)
+        if image.ndim == 3:  # (C, H, W): grey for one channel, colour (H, W, 3) for three, else the first
+            image = image.permute(1, 2, 0) if image.shape[0] == 3 else image[0]
         low, high = image.min(), image.max()
-        image = (image - low) / (high - low).clamp(min=1e-12)  # (H, W) in [0, 1]
+        image = (image - low) / (high - low).clamp(min=1e-12)  # (H, W) or (H, W, 3) in [0, 1]
         example["image"] = image.round(decimals=3).tolist()
     else:
         row = schema.align(X).iloc[index]
@@ -112,7 +115,8 @@ def _surface(model: Any, inputs: torch.Tensor, target: torch.Tensor, schema: Any
     else:
         values = out.argmax(dim=1).double()
     raw_axes = [(axes[i].double() * std[i] + mean[i]).tolist() for i in range(2)]
-    points = inputs.double() * std + mean
+    keep = torch.linspace(0, len(inputs) - 1, min(len(inputs), MAX_POINTS)).long()
+    points = inputs[keep].double() * std + mean
     return {"features": list(schema.numeric), "x": raw_axes[0], "y": raw_axes[1],
             "values": values.reshape(GRID, GRID).T.tolist(),  # rows follow y
-            "points": points.tolist(), "targets": target.tolist(), "task": schema.task}
+            "points": points.tolist(), "targets": target[keep].tolist(), "task": schema.task}

@@ -32,16 +32,18 @@ class Finding:
 
 # ---- reading a record ------------------------------------------------------------------------------
 def series(record: dict[str, Any], key: str) -> np.ndarray:
-    return np.array([e.get(key, np.nan) for e in record.get("epochs", [])], dtype=np.float64)
+    values = [e.get(key) for e in record.get("epochs") or []]
+    return np.array([v if isinstance(v, (int, float)) else np.nan for v in values], dtype=np.float64)
 
 
 def last_stats(record: dict[str, Any]) -> dict[str, Any]:
-    sampled = [e["stats"] for e in record.get("epochs", []) if e.get("stats")]
+    sampled = [e["stats"] for e in record.get("epochs") or [] if e.get("stats")]
     return sampled[-1] if sampled else {}
 
 
 def stats_epochs(record: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    return [(e["epoch"], e["stats"]) for e in record.get("epochs", []) if e.get("stats")]
+    epochs = record.get("epochs") or []
+    return [(e.get("epoch", i + 1), e["stats"]) for i, e in enumerate(epochs) if e.get("stats")]
 
 
 def fmt(value: float) -> str:

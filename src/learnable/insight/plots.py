@@ -24,12 +24,13 @@ NOT_METRICS = {"epoch", "seconds", "lr", "skipped_steps", "stats", *LOSS_KEYS}
 
 
 def _series(epochs: list[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
-    pairs = [(e["epoch"], e[key]) for e in epochs if isinstance(e.get(key), (int, float))]
+    pairs = [(e.get("epoch", i + 1), e[key]) for i, e in enumerate(epochs) if isinstance(e.get(key), (int, float))]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 def _stats(epochs: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-    return [(e["epoch"], e["stats"]) for e in epochs if e.get("stats")]
+    return [(e.get("epoch", i + 1), e["stats"]) for i, e in enumerate(epochs)
+            if e.get("stats") and "parameters" in e["stats"] and "activations" in e["stats"]]
 
 
 def _finish(figure: Figure, axes: Any, title: str, xlabel: str = "epoch", ylabel: str = "") -> Figure:
@@ -129,8 +130,8 @@ def unit_fractions(epochs: list[dict[str, Any]]) -> Figure | None:
 
 def activation_histograms(epochs: list[dict[str, Any]]) -> Figure | None:
     """For each activation layer, the distribution of its outputs over the epochs (darker: more values)."""
-    sampled = [(e, s) for e, s in _stats(epochs) if any("histogram" in a for a in s["activations"].values())]
-    layers = [n for n, a in sampled[-1][1]["activations"].items() if "histogram" in a] if sampled else []
+    sampled = [(e, s) for e, s in _stats(epochs) if any(_finite_histogram(a) for a in s["activations"].values())]
+    layers = [n for n, a in sampled[-1][1]["activations"].items() if _finite_histogram(a)] if sampled else []
     if not layers:
         return None
     shown = layers[:6]
@@ -148,8 +149,14 @@ def activation_histograms(epochs: list[dict[str, Any]]) -> Figure | None:
     return figure
 
 
+def _finite_histogram(activation: dict[str, Any]) -> bool:
+    h = activation.get("histogram")
+    return bool(h) and bool(np.isfinite([h["low"], h["high"]]).all()) and sum(h["counts"]) > 0
+
+
 def _histogram_image(histograms: list[dict[str, Any] | None], rows: int = 60) -> tuple[np.ndarray, float, float]:
     """Re-bin each epoch's histogram (its own range) onto one shared value grid: (rows, epochs) densities."""
+    histograms = [h if h and np.isfinite([h["low"], h["high"]]).all() else None for h in histograms]
     present = [h for h in histograms if h]
     low, high = min(h["low"] for h in present), max(h["high"] for h in present)
     edges = np.linspace(low, high, rows + 1)
@@ -198,7 +205,8 @@ def worst_examples(evaluation: dict[str, Any]) -> Figure | None:
     figure = Figure(figsize=(1.35 * columns, 1.6 * rows + 0.5))
     for k, example in enumerate(worst):
         axes = figure.add_subplot(rows, columns, k + 1)
-        axes.imshow(np.asarray(example["image"]), cmap="gray")
+        image = np.asarray(example["image"])
+        axes.imshow(image, cmap="gray" if image.ndim == 2 else None)
         axes.set_title(f"true {example['actual']}\npred {example['predicted']}", fontsize=8)
         axes.axis("off")
     figure.suptitle("Highest-loss test examples")

@@ -69,6 +69,13 @@ def write_report(record: dict[str, Any], out: str | Path) -> Path:
 
 def render(record: dict[str, Any]) -> str:
     """The report as one HTML string."""
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):  # '$' in a class or feature name is plain text
+        return _render(record)
+
+
+def _render(record: dict[str, Any]) -> str:
     from learnable.insight import plots  # matplotlib is imported only when a report is made
 
     epochs, evaluation = record.get("epochs", []), (record.get("details") or {}).get("evaluation") or {}

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from learnable.train.learner import Learner
 
 
+REGRESSION_LOSSES = ("MSELoss", "MAELoss", "L1Loss", "HuberLoss", "SmoothL1Loss")
+
+
 class RecordRun(Callback):
     """Write each epoch's metrics and the sampled step losses to ``store`` under ``run_id``.
 
@@ -42,7 +45,11 @@ class RecordRun(Callback):
         self.pending: list[tuple[int, torch.Tensor]] = []
 
     def before_fit(self, learner: Learner) -> None:
-        self.store.set_detail(self.run_id, "data", learner_data_summary(learner))
+        try:
+            summary = learner_data_summary(learner)
+        except (ValueError, TypeError, RuntimeError, MemoryError) as error:  # odd data must not stop training
+            summary = {"error": f"no data summary: {type(error).__name__}: {error}"}
+        self.store.set_detail(self.run_id, "data", summary)
 
     def after_batch(self, learner: Learner) -> None:
         if learner.step % self.step_interval == 0:
@@ -81,6 +88,9 @@ def learner_data_summary(learner: Learner) -> dict[str, Any]:
         pairs = [loader.tensors[:2] if isinstance(loader, TensorLoader) and len(loader.tensors) > 1 else None
                  for loader in (learner.train_loader, learner.val_loader)]
         if pairs[0] is not None:
-            summary = summarize_data(pairs[0], pairs[1])
+            task = "regression" if type(learner.loss_fn).__name__ in REGRESSION_LOSSES else None
+            summary = summarize_data(pairs[0], pairs[1], task=task)
         learner.data_summary = summary
-    return {**summary, "loss": type(learner.loss_fn).__name__}
+    loss = learner.loss_fn
+    plain = getattr(loss, "reduction", "mean") == "mean" and getattr(loss, "weight", None) is None
+    return {**summary, "loss": type(loss).__name__ if plain else f"{type(loss).__name__} (weighted or summed)"}
