@@ -80,12 +80,12 @@ def test_a_bad_interval_is_refused():
         Statistics(every=0)
 
 
-def test_the_learner_watches_by_default_about_four_times_an_epoch():
+def test_the_learner_watches_by_default_about_twice_an_epoch():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
     learner = Learner(model, _data(), validation=None, batch_size=32, progress=False).fit(2)  # 8 steps per epoch
     assert [type(c).__name__ for c in learner.callbacks].count("Statistics") == 1
-    assert [e["stats"]["samples"] for e in learner.history] == [4, 4]  # every 2 steps
+    assert [e["stats"]["samples"] for e in learner.history] == [2, 2]  # every 4 steps
     assert learner.history[-1]["lr"] == pytest.approx(1e-3)
 
 

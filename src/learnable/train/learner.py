@@ -70,7 +70,7 @@ class Learner:
         seed: seeds the batch order and the validation split.
         progress: show a progress bar (terminal) or one line per epoch.
         statistics: per-layer statistics (:class:`learnable.insight.Statistics`) sampled every
-            N steps: "auto" (about four samples per epoch), a number of steps, or None for none.
+            N steps: "auto" (about two samples per epoch), a number of steps, or None for none.
             Ignored when ``callbacks`` holds a Statistics of its own.
     """
 
