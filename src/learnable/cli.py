@@ -175,11 +175,11 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
     except KeyboardInterrupt:
         store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
         typer.echo(f"interrupted: continue with `learnable train --resume {run_id}`", err=True)
-        _report_anyway(store, run_id)
+        _write_run_report(store, run_id)
         raise typer.Exit(130) from None
     except BaseException as error:
         store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
-        _report_anyway(store, run_id)
+        _write_run_report(store, run_id)
         raise
     store.add_artifact(run_id, "model", path.resolve())
     store.add_artifact(run_id, "checkpoints", checkpoints.resolve())
@@ -188,10 +188,10 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
     store.finish(run_id, "finished", summary={"test": fitted.metrics, **fitted.training})
     _print_summary(fitted, time.perf_counter() - start, path)
     typer.echo(f"run recorded as {run_id} in {store.path}")
-    _report_anyway(store, run_id)
+    _write_run_report(store, run_id)
 
 
-def _report_anyway(store: Any, run_id: str) -> None:
+def _write_run_report(store: Any, run_id: str) -> None:
     """Write the run's report at the end of `train`; a failure to write it never fails the training."""
     try:
         path = _write_report(store, run_id, store.directory / run_id / "report.html")

@@ -259,7 +259,10 @@ class FittedModel:
         return self.schema.classes
 
     def _outputs(self, X: Any) -> torch.Tensor:
-        inputs = torch.from_numpy(self.schema.transform(X))
+        return self.forward(torch.from_numpy(self.schema.transform(X)))
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The network's raw outputs for already-encoded inputs (rows, features), in chunks, without gradients."""
         with torch.no_grad():
             return torch.cat([self.network(chunk) for chunk in inputs.split(4096)])
 

@@ -69,24 +69,15 @@ def test_unknown_extension_is_refused(tmp_path):
         read_frame(path)
 
 
-def test_empty_csv_is_a_value_error(tmp_path):
-    path = tmp_path / "empty.csv"
-    path.write_text("")
-    with pytest.raises(ValueError, match=r"cannot read '.*empty\.csv' as csv: No columns"):
-        read_frame(path)
-
-
-def test_ragged_csv_is_a_value_error(tmp_path):
-    path = tmp_path / "ragged.csv"
-    path.write_text("a,b\n1,2\n3,4,5,6\n")
-    with pytest.raises(ValueError, match=r"cannot read '.*ragged\.csv' as csv: .*Expected 2 fields"):
-        read_frame(path)
-
-
-def test_undecodable_bytes_are_a_value_error(tmp_path):
-    path = tmp_path / "latin.csv"
-    path.write_bytes("name,score\ncaf\u00e9,1\n".encode("latin-1"))
-    with pytest.raises(ValueError, match=r"cannot read '.*latin\.csv' as csv"):
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.csv", b"", r"cannot read '.*empty\.csv' as csv: No columns"),
+    ("ragged.csv", b"a,b\n1,2\n3,4,5,6\n", r"cannot read '.*ragged\.csv' as csv: .*Expected 2 fields"),
+    ("latin.csv", "name,score\ncaf\u00e9,1\n".encode("latin-1"), r"cannot read '.*latin\.csv' as csv"),
+], ids=["empty", "ragged", "undecodable bytes"])
+def test_unreadable_csv_is_a_value_error(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
         read_frame(path)
 
 

@@ -36,8 +36,7 @@ def evaluate_examples(model: Any, X: Any, y: Any) -> dict[str, Any]:
     schema = model.schema
     inputs = torch.from_numpy(schema.transform(X))
     target = torch.as_tensor(np.array(schema.encode_target(y)))
-    with torch.no_grad():
-        outputs = torch.cat([model.network(chunk) for chunk in inputs.split(4096)]).double()
+    outputs = model.forward(inputs).double()
     if schema.task == "regression":
         result = _regression(outputs[:, 0], target.double(), schema)
     else:

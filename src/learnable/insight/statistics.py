@@ -84,7 +84,7 @@ class Statistics(Callback):
             move = lambda d: {k: v.to(self.device) for k, v in d.items()}  # noqa: E731
             self.activation, self.alive = move(self.activation), move(self.alive)
             self.histogram, self.bounds = move(self.histogram), move(self.bounds)
-            self.parameter, self.counts = self.parameter.to(self.device), self.counts.to(self.device)
+            self.parameter, self.ratio_counts = self.parameter.to(self.device), self.ratio_counts.to(self.device)
 
     def _reset(self) -> None:
         self.samples = 0
@@ -93,7 +93,8 @@ class Statistics(Callback):
         self.histogram: dict[str, torch.Tensor] = {}
         self.bounds: dict[str, torch.Tensor] = {}  # (low, high) per layer call, set by the epoch's first sample
         self.parameter = self._zeros(len(self.params), 3)  # sums of norm, gradient norm, update ratio
-        self.counts = self._zeros(len(self.params), 2)  # samples with a gradient, with a ratio (a non-zero weight)
+        self.grad_counts = [0] * len(self.params)  # samples in which each parameter had a gradient (known on the host)
+        self.ratio_counts = self._zeros(len(self.params))  # samples with a ratio (a weight that was not all zeros)
 
     def _zeros(self, *shape: int) -> torch.Tensor:
         return torch.zeros(shape, dtype=torch.float64, device=self.device)
@@ -155,7 +156,7 @@ class Statistics(Callback):
             hook.remove()
         self.hooks = []
         params = [p.detach() for p in self.params]  # no autograd graph through the statistics
-        self.has_grad = torch.tensor([p.grad is not None for p in self.params], dtype=torch.float64)
+        self.grad_counts = [n + (p.grad is not None) for n, p in zip(self.grad_counts, self.params, strict=True)]
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
         self.norms = torch.stack(torch._foreach_norm(params)).double()
         self.grad_norms = torch.stack(torch._foreach_norm(grads)).double()
@@ -168,7 +169,7 @@ class Statistics(Callback):
         has_ratio = (self.norms > 0).double()  # a weight that is all zeros has no meaningful ratio yet
         ratio = updates.double() / self.norms.clamp(min=1e-12) * has_ratio
         self.parameter += torch.stack([self.norms, self.grad_norms, ratio], dim=1)
-        self.counts += torch.stack([self.has_grad.to(self.device), has_ratio], dim=1)
+        self.ratio_counts += has_ratio
         self.samples += 1
         self.before, self.sampling = None, False
 
@@ -179,7 +180,7 @@ class Statistics(Callback):
             return
         n = self.samples
         activations = {key: self._activation(key, sums / n) for key, sums in self.activation.items()}
-        sums, counts = self.parameter.tolist(), self.counts.tolist()
+        sums, counts = self.parameter.tolist(), zip(self.grad_counts, self.ratio_counts.tolist(), strict=True)
         parameters = {}
         for name, (norm, grad_norm, ratio), (with_grad, with_ratio) in zip(self.names, sums, counts, strict=True):
             entry = {"norm": norm / n}
@@ -216,7 +217,8 @@ class Statistics(Callback):
         if self.samples == 0:
             return {"every": self.every, "samples": 0}
         return {"every": self.every, "samples": self.samples, "activation": self.activation, "alive": self.alive,
-                "histogram": self.histogram, "bounds": self.bounds, "parameter": self.parameter, "counts": self.counts}
+                "histogram": self.histogram, "bounds": self.bounds, "parameter": self.parameter,
+                "grad_counts": self.grad_counts, "ratio_counts": self.ratio_counts}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore the accumulators (moved to the device by :meth:`before_fit`, which runs next)."""
@@ -224,7 +226,8 @@ class Statistics(Callback):
         if self.samples:
             self.activation, self.alive = dict(state["activation"]), dict(state["alive"])
             self.histogram, self.bounds = dict(state["histogram"]), dict(state["bounds"])
-            self.parameter, self.counts = state["parameter"], state["counts"]
+            self.parameter, self.grad_counts = state["parameter"], list(state["grad_counts"])
+            self.ratio_counts = state["ratio_counts"]
 
 
 def _batches_per_epoch(loader: Any) -> int | None:
