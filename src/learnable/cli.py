@@ -104,14 +104,12 @@ def train(
     Checkpoints go to RUNS_DIR/RUN/checkpoints. SIGTERM or Ctrl-C saves one at the next step and stops.
     `learnable train --resume RUN` then finishes the run exactly as if it had never stopped.
     """
-    from learnable.data.task import check_task_name
-    from learnable.estimator import check_model_name
+    from learnable.estimator import check_settings
     from learnable.runs import RunStore
 
     if checkpoint_every < 0:
         raise ValueError(f"--checkpoint-every {checkpoint_every}: give a number of steps >= 0 (0: epoch ends only).")
-    check_model_name(model)  # before a run is recorded
-    check_task_name(task)
+    check_settings(model=model, task=task, num_epochs=epochs, lr=lr, batch_size=batch_size)  # before a run is recorded
     store = RunStore(runs_dir)
     options = {"data": data, "target": target, "model": model, "task": task, "epochs": epochs, "lr": lr,
                "batch_size": batch_size, "seed": seed, "out": str(out) if out else None, "name": name,

@@ -27,8 +27,10 @@ import torch
 from torch import nn
 
 from learnable.data.files import read_table
+from learnable.data.loader import check_batch_size
 from learnable.data.prepare import prepare
 from learnable.data.schema import Schema
+from learnable.data.task import check_task_name
 from learnable.insight.data_summary import summarize_data
 from learnable.insight.evaluation import evaluate_examples
 from learnable.model_file import load_model, save_model
@@ -37,7 +39,7 @@ from learnable.runs.recorder import learner_data_summary
 from learnable.train import metrics as metric_lib
 from learnable.train.callbacks import EarlyStopping
 from learnable.train.events import Callback
-from learnable.train.learner import Learner
+from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.optim import OptimizerConfig
 from learnable.train.seed import seed_everything
 
@@ -102,6 +104,7 @@ def fit(
             training continues exactly where it stopped.
     """
     start = time.perf_counter()
+    check_settings(model=model, task=task, num_epochs=num_epochs, lr=lr, batch_size=batch_size)
     setup = _setup(X, y, model=model, task=task, lr=lr, batch_size=batch_size, validation=validation, test=test,
                    seed=seed, progress=progress, device=device, callbacks=callbacks)
     learner, data, stopper = setup.learner, setup.data, setup.stopper
@@ -176,6 +179,19 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
         progress=progress,
     )
     return _Setup(learner, data, name, recipe, stopper, size)
+
+
+def check_settings(*, model: str = "auto", task: str = "auto", num_epochs: int | None = None,
+                   lr: float | None = None, batch_size: int | None = None) -> None:
+    """Raise on a setting ``fit`` would refuse, before any data is read or a run recorded."""
+    check_model_name(model)
+    check_task_name(task)
+    if num_epochs is not None:
+        check_num_epochs(num_epochs)
+    if lr is not None:
+        OptimizerConfig("adamw", lr=lr).check()
+    if batch_size is not None:
+        check_batch_size(batch_size)
 
 
 def check_model_name(model: str) -> None:

@@ -20,6 +20,11 @@ import numpy as np
 import torch
 
 
+def check_batch_size(batch_size: Any) -> None:
+    """Raise unless ``batch_size`` is a whole number >= 1."""
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} must be a positive whole number, e.g. 64.")
+
 class TensorLoader:
     """Iterate over ``(x_batch, y_batch)`` pairs of device-resident tensors.
 
@@ -42,8 +47,7 @@ class TensorLoader:
         seed: int = 0,
         drop_last: bool = False,
     ) -> None:
-        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size={batch_size!r} must be a positive whole number, e.g. 64.")
+        check_batch_size(batch_size)
         if y is not None and len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
         self.tensors = (X,) if y is None else (X, y)

@@ -48,6 +48,11 @@ from learnable.train.inputs import (
 from learnable.train.optim import OptimizerConfig
 
 
+def check_num_epochs(num_epochs: Any) -> None:
+    """Raise unless ``num_epochs`` is a whole number >= 1."""
+    if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
+        raise ValueError(f"num_epochs={num_epochs!r} must be a whole number >= 1.")
+
 class Learner:
     """Train a model on data with the seven steps.
 
@@ -192,8 +197,7 @@ class Learner:
         ``resume`` (a checkpoint file or directory, see :mod:`learnable.train.checkpoint`) restores
         a run saved during an identical ``fit(num_epochs)`` call and finishes that call exactly.
         """
-        if not isinstance(num_epochs, int) or num_epochs < 1:
-            raise ValueError(f"num_epochs={num_epochs!r} must be a whole number >= 1.")
+        check_num_epochs(num_epochs)
         self._initialize(num_epochs)  # 1. initialize
         if resume is not None:
             from learnable.train.checkpoint import load_checkpoint

@@ -54,7 +54,7 @@ class OptimizerConfig:
 
     def build(self, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
         """Create the PyTorch optimizer over ``params``."""
-        self._check()
+        self.check()
         options = {"lr": self.lr, "weight_decay": self.weight_decay, "foreach": True}
         if self.name == "sgd":
             options.update(momentum=self.momentum, nesterov=self.nesterov)
@@ -65,7 +65,8 @@ class OptimizerConfig:
             optimizer.register_step_pre_hook(_l1_hook(self.l1))
         return optimizer
 
-    def _check(self) -> None:
+    def check(self) -> None:
+        """Raise a ValueError naming the first setting that is out of range."""
         if self.name not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.name!r}; choose one of {sorted(OPTIMIZERS)}.")
         for field in ("lr", "weight_decay", "momentum", "l1"):
