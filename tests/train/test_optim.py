@@ -57,7 +57,9 @@ def test_build_makes_the_named_torch_optimizer_with_the_settings(config, torch_c
     for key, value in settings.items():
         assert group[key] == value, key
     assert group["weight_decay"] == config.weight_decay
-    assert group["foreach"] is True
+    fused = config.name in ("sgd", "adam", "adamw")  # PyTorch has fused kernels for these on the CPU
+    assert group.get("fused") is (True if fused else None)
+    assert group["foreach"] is (None if fused else True)
     assert len(group["params"]) == 4
 
 
@@ -70,6 +72,37 @@ def test_steps_equal_plain_torch_optim_steps(config, torch_class, settings):
     for a, b, start in zip(ours, plain, _model().parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
         assert not torch.equal(a, start.detach())  # the weights did move
+
+
+@pytest.mark.parametrize(("config", "torch_class", "settings"), CONFIGS, ids=IDS)
+def test_fused_and_multi_tensor_updates_agree_over_many_steps(config, torch_class, settings):
+    model = _model()
+    twin = copy.deepcopy(model)
+    for _ in range(20):
+        fused = _train(model, config.build(model.parameters(), fused=None))
+        multi = _train(twin, config.build(twin.parameters(), fused=False))
+    for a, b in zip(fused, multi, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_multi_tensor_is_used_where_no_fused_kernel_applies():
+    complex_weight = nn.Parameter(torch.randn(3, dtype=torch.complex64))
+    group = OptimizerConfig("adam").build([complex_weight]).param_groups[0]
+    assert (group.get("fused"), group["foreach"]) == (None, True)
+    assert OptimizerConfig("adam").build(_model().parameters(), fused=False).param_groups[0]["fused"] is None
+
+
+def test_learner_trains_sparse_embeddings_with_the_multi_tensor_sgd():
+    from learnable import Learner
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(10, 4, sparse=True), nn.Flatten(), nn.Linear(8, 2))
+    X, y = torch.randint(0, 10, (64, 2)), torch.randint(0, 2, (64,))
+    learner = Learner(model, (X, y), loss="cross_entropy", optimizer="sgd", lr=0.1, validation=None, progress=False)
+    before = model[0].weight.detach().clone()
+    learner.fit(1)
+    assert learner.optimizer.param_groups[0]["fused"] is None
+    assert not torch.equal(model[0].weight, before)
 
 
 def test_build_accepts_a_generator_of_parameters():

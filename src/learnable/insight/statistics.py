@@ -157,7 +157,7 @@ class Statistics(Callback):
         self.hooks = []
         params = [p.detach() for p in self.params]  # no autograd graph through the statistics
         self.grad_counts = [n + (p.grad is not None) for n, p in zip(self.grad_counts, self.params, strict=True)]
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        grads = [_dense_grad(p) for p in self.params]
         self.norms = torch.stack(torch._foreach_norm(params)).double()
         self.grad_norms = torch.stack(torch._foreach_norm(grads)).double()
         self.before = [p.clone() for p in params]
@@ -247,3 +247,11 @@ def _units(out: torch.Tensor) -> torch.Tensor:
     if out.ndim <= 1:
         return out.reshape(1, -1)
     return out.reshape(-1, out.shape[-1]).T  # (features, rows)
+
+
+def _dense_grad(param: torch.Tensor) -> torch.Tensor:
+    """The gradient as a strided tensor with the same norm: a sparse one (e.g. from
+    ``nn.Embedding(sparse=True)``) gives its coalesced values; a missing one, zeros."""
+    if param.grad is None:
+        return torch.zeros_like(param)
+    return param.grad.coalesce().values() if param.grad.is_sparse else param.grad

@@ -414,7 +414,8 @@ class Learner:
         if isinstance(spec, OptimizerConfig):
             if self.lr is not None:
                 spec = OptimizerConfig(**{**spec.__dict__, "lr": self.lr})
-            return spec.build(self.model.parameters())
+            sparse = any(getattr(m, "sparse", False) is True for m in self.model.modules())
+            return spec.build(self.model.parameters(), fused=False if sparse else None)
         if callable(spec):
             return spec(self.model.parameters())
         raise TypeError(f"optimizer must be a name, an OptimizerConfig or a callable, got {spec!r}.")

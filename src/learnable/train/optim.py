@@ -1,9 +1,10 @@
 """Optimizers and learning-rate schedules: how each step changes the weights.
 
 :class:`OptimizerConfig` names an optimizer (SGD with momentum or Nesterov, Adam, AdamW, RMSprop)
-and its settings, including an L1 penalty, and builds the PyTorch optimizer with the multi-tensor
-(``foreach``) implementation. :class:`ScheduleConfig` names a schedule (constant, step, cosine,
-one-cycle), with an optional linear warm-up, stepped once per batch.
+and its settings, including an L1 penalty, and builds the PyTorch optimizer with its fastest
+implementation: the fused kernel (one call updates every tensor) where PyTorch has one for the
+optimizer and device, else the multi-tensor (``foreach``) one. :class:`ScheduleConfig` names a
+schedule (constant, step, cosine, one-cycle), with an optional linear warm-up, stepped once per batch.
 
 Example:
     >>> from torch import nn
@@ -17,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -29,6 +30,8 @@ OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 SCHEDULES = ("constant", "step", "cosine", "one_cycle")
+FUSED = ("sgd", "adam", "adamw")  # optimizers with a fused kernel in PyTorch (CPU and CUDA)
+FUSED_DEVICES = ("cpu", "cuda")
 
 
 @dataclass
@@ -52,15 +55,23 @@ class OptimizerConfig:
     nesterov: bool = False
     l1: float = 0.0
 
-    def build(self, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
-        """Create the PyTorch optimizer over ``params``."""
+    def build(self, params: Iterable[torch.nn.Parameter], fused: bool | None = None) -> torch.optim.Optimizer:
+        """Create the PyTorch optimizer over ``params``.
+
+        ``fused=None`` picks the fused kernel when :func:`can_fuse` says it applies; ``False``
+        forces the multi-tensor one (e.g. for sparse gradients, which fused kernels refuse).
+        """
         self.check()
-        options = {"lr": self.lr, "weight_decay": self.weight_decay, "foreach": True}
+        params = list(params)
+        if fused is None:
+            fused = can_fuse(self.name, params)
+        implementation = {"fused": True} if fused else {"foreach": True}
+        options = {"lr": self.lr, "weight_decay": self.weight_decay, **implementation}
         if self.name == "sgd":
             options.update(momentum=self.momentum, nesterov=self.nesterov)
         elif self.name == "rmsprop":
             options.update(momentum=self.momentum)
-        optimizer = OPTIMIZERS[self.name](list(params), **options)
+        optimizer = OPTIMIZERS[self.name](params, **options)
         if self.l1 > 0:
             optimizer.register_step_pre_hook(_l1_hook(self.l1))
         return optimizer
@@ -79,6 +90,20 @@ class OptimizerConfig:
             raise ValueError("nesterov=True needs name='sgd' and momentum > 0, e.g. momentum=0.9.")
         if self.momentum and self.name in ("adam", "adamw"):
             raise ValueError(f"{self.name} has no momentum setting (it uses betas); drop momentum.")
+
+
+def can_fuse(name: str, params: Sequence[torch.Tensor]) -> bool:
+    """Whether PyTorch's fused kernel can update ``params`` for the optimizer ``name``.
+
+    It needs real floating-point tensors on a CPU or CUDA device; on this CPU it made a 784-256-128-10
+    MLP's Adam epoch 1.3-1.5x faster than the multi-tensor update (benchmarks/learner_vs_loop.py).
+    """
+    return (
+        name in FUSED
+        and bool(params)
+        and all(p.is_floating_point() and p.device.type in FUSED_DEVICES for p in params)
+        and len({p.device for p in params}) == 1
+    )
 
 
 def _l1_hook(strength: float):
