@@ -43,8 +43,10 @@ class History(Callback):
 class NonFiniteGuard(Callback):
     """Watch for a NaN or infinite loss (always installed; policy "raise" unless you add your own).
 
-    - "raise": each step's loss is checked on the device (no host sync); the first bad step is read
-      once per epoch and training ends with :class:`NonFiniteError` naming the epoch and the step.
+    - "raise": at each epoch's end, the epoch's step losses (kept on the device, see
+      :class:`~learnable.train.step_losses.StepLosses`) are checked, and a NaN or infinite one ends
+      training with :class:`NonFiniteError` naming the epoch and the first bad step. Nothing is
+      done per step, so the check costs the loop nothing.
       A Checkpoint never saves non-finite weights, so the last good checkpoint is kept.
     - "skip": a step whose loss or gradients are not finite is skipped (weights unchanged) and
       counted in ``learner.skipped_steps``; this reads one flag per step (a host sync on a GPU).
@@ -57,25 +59,15 @@ class NonFiniteGuard(Callback):
             raise ValueError(f"NonFiniteGuard policy={policy!r}; choose 'raise' or 'skip'.")
         self.policy = policy
 
-    def before_fit(self, learner: Learner) -> None:
-        self.counter = torch.full((), learner.step, dtype=torch.long, device=learner.device)
-        self.first_bad = torch.full((), -1, dtype=torch.long, device=learner.device)
-
-    def after_loss(self, learner: Learner) -> None:
-        if self.policy == "raise":
-            self.counter += 1  # the step being taken, counted on the device
-            bad = ~torch.isfinite(learner.loss.detach())
-            self.first_bad = torch.where(bad & (self.first_bad < 0), self.counter, self.first_bad)
-
     def after_backward(self, learner: Learner) -> None:
         if self.policy == "skip" and not _all_finite(learner):
             raise SkipStep
 
     def after_epoch(self, learner: Learner) -> None:
-        step = int(self.first_bad) if self.policy == "raise" else -1  # one read per epoch
         loss = learner.metrics.get("train_loss", 0.0)
-        if step >= 0 or not math.isfinite(loss):
-            where = f"step {step}" if step >= 0 else "this epoch"
+        if not math.isfinite(loss):  # a NaN or infinite step loss makes the sum so
+            step = learner.epoch_losses.first_non_finite_step()
+            where = f"step {step}" if step is not None else "this epoch"
             raise NonFiniteError(
                 f"the training loss became NaN or infinite at {where} (epoch {learner.epoch}): training "
                 f"diverged. Lower the learning rate (it is {learner.optimizer.param_groups[0]['lr']:g}), "

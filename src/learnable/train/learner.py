@@ -33,6 +33,7 @@ from learnable.model_file import save_model
 from learnable.train import losses
 from learnable.train import metrics as metric_lib
 from learnable.train.callbacks import History, NonFiniteGuard, ProgressBar
+from learnable.train.closed_form import closed_form_gradient
 from learnable.train.events import EVENTS, Callback, SkipStep, StopTraining
 from learnable.train.inputs import (
     as_tensor,
@@ -45,7 +46,9 @@ from learnable.train.inputs import (
     looks_like_classes,
     resolve_device,
 )
+from learnable.train.lean_step import LeanStep
 from learnable.train.optim import OptimizerConfig
+from learnable.train.step_losses import StepLosses
 
 
 def check_num_epochs(num_epochs: Any) -> None:
@@ -110,6 +113,7 @@ class Learner:
         self.optimizer_spec = optimizer
         self.lr = lr
         self.optimizer: torch.optim.Optimizer | None = None
+        self.closed_form = None  # set by fit where the model is one affine map (train/closed_form.py)
         self.metric_objects = [metric_lib.get(m) for m in metrics]
         self.history_callback = History()
         extra = [ProgressBar()] if progress else []
@@ -122,7 +126,7 @@ class Learner:
         self.epoch = 0  # epochs completed
         self.step = 0  # optimizer steps taken
         self.epoch_batches = 0  # batches done in the epoch under way
-        self.epoch_loss_sum = torch.zeros((), device=self.device)
+        self.epoch_losses = StepLosses()  # this epoch's step losses, on the device until its end
         self.skipped_steps = 0  # steps vetoed by SkipStep (e.g. a non-finite loss under policy "skip")
         self.epoch_skipped = 0
         self.metrics: dict[str, float] = {}
@@ -225,18 +229,20 @@ class Learner:
     def _initialize(self, num_epochs: int) -> None:
         if self.optimizer is None:
             self.optimizer = self._build_optimizer()
+        self.optimizer_step = LeanStep(self.optimizer)  # optimizer.step() with less Python per call
         self.fit_start_epoch = self.epoch
         self.num_epochs_planned = self.epoch + num_epochs
         self.epoch_batches = 0  # an epoch cut short by an error is started afresh
         self.stop_reason = ""
         self._check_batch()
+        self.closed_form = closed_form_gradient(self.model, self.loss_fn, self.callbacks)
 
     def _train_epoch(self) -> None:
         self.model.train()
         start = time.perf_counter()
         if self.epoch_batches == 0:  # a fresh epoch (a resumed one keeps what it had)
             self.metrics = {"epoch": self.epoch + 1}
-            self.epoch_loss_sum = torch.zeros((), device=self.device)
+            self.epoch_losses.clear()
             self.epoch_skipped = 0
             self._event("before_epoch")
         move = not isinstance(self.train_loader, TensorLoader)
@@ -249,7 +255,7 @@ class Learner:
                 f"the training data yielded no batches in epoch {self.epoch + 1}; a generator can be read only "
                 "once: pass (X, y) arrays, a TensorLoader or a DataLoader, which can be read every epoch."
             )
-        self.metrics["train_loss"] = self.epoch_loss_sum.item() / max(batches - self.epoch_skipped, 1)  # one sync
+        self.metrics["train_loss"] = self.epoch_losses.total() / max(batches - self.epoch_skipped, 1)  # one sync
         if self.skipped_steps:
             self.metrics["skipped_steps"] = self.skipped_steps
         if self.val_loader is not None:
@@ -261,19 +267,24 @@ class Learner:
     def _train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
         self.xb, self.yb = xb, yb
         self._event("before_batch")
-        self.output = self.model(xb)  # 2. predict
-        self._event("after_predict")
-        self.loss = self.loss_fn(self.output, yb)  # 3. loss
-        self._event("after_loss")
-        self.loss.backward()  # 4. gradient
+        closed_form = self.closed_form is not None and self.closed_form.applies(xb, yb)
+        with torch.set_grad_enabled(not closed_form):  # an affine model needs no autograd graph
+            self.output = self.model(xb)  # 2. predict
+            self._event("after_predict")
+            self.loss = self.loss_fn(self.output, yb)  # 3. loss
+            self._event("after_loss")
+        if closed_form:
+            self.closed_form(xb, self.output, yb)  # 4. gradient, written out (train/closed_form.py)
+        else:
+            self.loss.backward()  # 4. gradient, by autograd
         try:
             self._event("after_backward")
-            self.optimizer.step()  # 5. step
-            self.epoch_loss_sum += self.loss.detach()  # stays on the device: no sync
+            self.optimizer_step()  # 5. step
+            self.epoch_losses.append(self.loss, self.step + 1)  # kept on the device: no sync
         except SkipStep:  # a callback vetoed this step: the weights stay as they are
             self.skipped_steps += 1
             self.epoch_skipped += 1
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer_step.zero_grad()  # set_to_none
         self._event("after_step")
         self.step += 1
         self.epoch_batches += 1
@@ -358,7 +369,7 @@ class Learner:
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "epoch": self.epoch, "step": self.step, "fit_start_epoch": self.fit_start_epoch,
             "num_epochs_planned": self.num_epochs_planned, "epoch_batches": self.epoch_batches,
-            "epoch_loss_sum": self.epoch_loss_sum.detach().clone(), "metrics": dict(self.metrics),
+            "epoch_losses": self.epoch_losses.state_dict(), "metrics": dict(self.metrics),
             "skipped_steps": self.skipped_steps, "epoch_skipped": self.epoch_skipped,
             "loader": loader, "rng": rng_state(),
             "callbacks": {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(self.callbacks)},
@@ -385,7 +396,10 @@ class Learner:
         self.epoch, self.step = state["epoch"], state["step"]
         self.fit_start_epoch, self.num_epochs_planned = state["fit_start_epoch"], state["num_epochs_planned"]
         self.epoch_batches, self.metrics = state["epoch_batches"], dict(state["metrics"])
-        self.epoch_loss_sum = state["epoch_loss_sum"].to(self.device)
+        if "epoch_losses" in state:
+            self.epoch_losses.load_state_dict(state["epoch_losses"], self.device)
+        else:  # a checkpoint written before the step losses were kept holds only their sum
+            self.epoch_losses.load_state_dict({"values": state["epoch_loss_sum"].reshape(1), "steps": [0]}, self.device)
         self.skipped_steps, self.epoch_skipped = state["skipped_steps"], state["epoch_skipped"]
         if hasattr(self.train_loader, "load_state_dict"):
             self.train_loader.load_state_dict(state["loader"])
