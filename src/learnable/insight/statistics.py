@@ -67,6 +67,7 @@ class Statistics(Callback):
         self.every = every
         self.hooks: list[Any] = []
         self.samples = 0
+        self.sampling = False  # whether the step under way is sampled (read by the Learner, too)
 
     def before_fit(self, learner: Learner) -> None:
         if self.every == "auto":

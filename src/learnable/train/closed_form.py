@@ -89,7 +89,13 @@ OUTPUT_GRADIENTS: dict[type, OutputGradient] = {
 
 
 def affine_layer(model: nn.Module) -> nn.Linear | None:
-    """The ``nn.Linear`` that is the whole of ``model``, or None when the model is anything more."""
+    """The ``nn.Linear`` that is the whole of ``model``, or None when the model is anything more.
+
+    Checked once, when training starts: hooks on the model or the layer (or global module hooks),
+    a weight computed from other tensors (pruning, weight norm), a frozen parameter or a gradient
+    hook all send training to autograd. The Learner's own statistics hooks come later and only
+    read the output.
+    """
     from learnable.models.linear import _Affine
 
     if type(model) is nn.Linear:
@@ -100,10 +106,17 @@ def affine_layer(model: nn.Module) -> nn.Linear | None:
         layer = model.linear if type(model.linear) is nn.Linear else None
     else:
         return None
-    modules = [model, layer]
-    if any(m._backward_hooks or m._backward_pre_hooks for m in modules):  # they need autograd's backward
+    from torch.nn.modules import module as torch_module
+
+    hooks = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+    if any(getattr(m, name, None) for m in (model, layer) for name in hooks):
+        return None  # a hook may change the weight (pruning, weight norm) or the output, or need autograd
+    if any(getattr(torch_module, f"_global{name}", None) for name in hooks):
         return None
-    for param in layer.parameters():
+    params = dict(layer.named_parameters(recurse=False))
+    if set(params) - {"weight", "bias"} or not isinstance(params.get("weight"), nn.Parameter):
+        return None  # the weight is computed from other tensors
+    for param in params.values():
         if not param.requires_grad or param._backward_hooks or getattr(param, "_post_accumulate_grad_hooks", None):
             return None
     return layer

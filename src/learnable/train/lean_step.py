@@ -92,8 +92,9 @@ class LeanStep:
         if self._state is None and not self._read_state(params):
             return False  # the first step, which builds the state, or tensors torch.optim must group
         exp_avgs, exp_avg_sqs, steps = self._state
-        if len(steps) != len(params):  # parameters added to the group since
-            self._state = None
+        first = optimizer.state.get(params[0])
+        if len(steps) != len(params) or not first or first.get("step") is not steps[0]:
+            self._state = None  # parameters added to the group, or the state cleared or replaced since
             return False
         beta1, beta2 = group["betas"]
         decoupled = group.get("decoupled_weight_decay", isinstance(optimizer, torch.optim.AdamW))

@@ -48,6 +48,7 @@ from learnable.train.inputs import (
 )
 from learnable.train.lean_step import LeanStep
 from learnable.train.optim import OptimizerConfig
+from learnable.train.speed import autocast, resolve_precision, tensor_float_32, to_channels_last, uses_channels_last
 from learnable.train.step_losses import StepLosses
 
 
@@ -80,6 +81,12 @@ class Learner:
         statistics: per-layer statistics (:class:`learnable.insight.Statistics`) sampled every
             N steps: "auto" (about two samples per epoch), a number of steps, or None for none.
             Ignored when ``callbacks`` holds a Statistics of its own.
+        precision: "auto" (bfloat16 autocast on a CUDA GPU that has it, float32 elsewhere),
+            "float32", "tf32" or "bf16"; see :mod:`learnable.train.speed`.
+        channels_last: keep a convolution network's images and kernels channels-last (NHWC):
+            "auto" (for models with a Conv2d), True or False. The model's 4-D weights stay so.
+        compile: ``torch.compile`` the model for the training steps (off: it pays only on long
+            GPU runs; statistics samples still run the model as it is).
     """
 
     def __init__(
@@ -98,6 +105,9 @@ class Learner:
         seed: int = 0,
         progress: bool = True,
         statistics: int | str | None = "auto",
+        precision: str = "auto",
+        channels_last: bool | str = "auto",
+        compile: bool = False,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(
@@ -105,7 +115,14 @@ class Learner:
                 "nn.Module, or use a model from learnable.models."
             )
         self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.channels_last = uses_channels_last(channels_last, model)
+        if not isinstance(compile, bool):
+            raise ValueError(f"compile={compile!r}; use True or False.")
         self.model = model.to(self.device)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.compiled_model = torch.compile(self.model) if compile else None
         self.batch_size = batch_size
         self.seed = seed
         self.train_loader, self.val_loader = self._loaders(data, validation)
@@ -122,6 +139,7 @@ class Learner:
         if statistics is not None and not any(isinstance(c, Statistics) for c in callbacks):
             extra.append(Statistics(statistics))
         self.callbacks = sorted([self.history_callback, *guard, *callbacks, *extra], key=lambda c: c.order)
+        self.statistics = next((c for c in self.callbacks if isinstance(c, Statistics)), None)
         self._handlers = {e: [getattr(c, e) for c in self.callbacks if hasattr(c, e)] for e in EVENTS}
         self.epoch = 0  # epochs completed
         self.step = 0  # optimizer steps taken
@@ -194,6 +212,14 @@ class Learner:
     def _to_device(self, batch: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         return [t.to(self.device, non_blocking=True) for t in batch]
 
+    def _forward(self, xb: torch.Tensor, compiled: bool = False) -> torch.Tensor:
+        """The model's output for a batch, in the Learner's layout and precision."""
+        if self.channels_last:
+            xb = to_channels_last(xb)
+        model = self.compiled_model if compiled and self.compiled_model is not None else self.model
+        with autocast(self.precision, self.device):
+            return model(xb)
+
     # ---- the seven steps ------------------------------------------------------------------------
     def fit(self, num_epochs: int, resume: Any = None) -> Learner:
         """Train for ``num_epochs`` more epochs (or until a callback stops it); returns self.
@@ -210,8 +236,9 @@ class Learner:
         self.outcome, self.error = "running", ""
         try:
             self._event("before_fit")
-            while self.epoch < self.num_epochs_planned:  # 6. repeat
-                self._train_epoch()
+            with tensor_float_32(self.device, self.precision):
+                while self.epoch < self.num_epochs_planned:  # 6. repeat
+                    self._train_epoch()
             self.outcome = "finished"
         except StopTraining as reason:  # 7. stop
             self.stop_reason, self.outcome = str(reason), "finished"
@@ -229,7 +256,8 @@ class Learner:
     def _initialize(self, num_epochs: int) -> None:
         if self.optimizer is None:
             self.optimizer = self._build_optimizer()
-        self.optimizer_step = LeanStep(self.optimizer)  # optimizer.step() with less Python per call
+        if getattr(self, "optimizer_step", None) is None or self.optimizer_step.optimizer is not self.optimizer:
+            self.optimizer_step = LeanStep(self.optimizer)  # optimizer.step() with less Python per call
         self.fit_start_epoch = self.epoch
         self.num_epochs_planned = self.epoch + num_epochs
         self.epoch_batches = 0  # an epoch cut short by an error is started afresh
@@ -267,11 +295,13 @@ class Learner:
     def _train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
         self.xb, self.yb = xb, yb
         self._event("before_batch")
-        closed_form = self.closed_form is not None and self.closed_form.applies(xb, yb)
+        closed_form = self.closed_form is not None and self.precision != "bf16" and self.closed_form.applies(xb, yb)
+        sampled = self.statistics is not None and self.statistics.sampling  # hooks need the model as it is
         with torch.set_grad_enabled(not closed_form):  # an affine model needs no autograd graph
-            self.output = self.model(xb)  # 2. predict
+            self.output = self._forward(xb, compiled=not sampled)  # 2. predict
             self._event("after_predict")
-            self.loss = self.loss_fn(self.output, yb)  # 3. loss
+            with autocast(self.precision, self.device):
+                self.loss = self.loss_fn(self.output, yb)  # 3. loss
             self._event("after_loss")
         if closed_form:
             self.closed_form(xb, self.output, yb)  # 4. gradient, written out (train/closed_form.py)
@@ -309,8 +339,9 @@ class Learner:
         with torch.no_grad():
             for batch in loader:
                 xb, yb = self._to_device(batch)
-                output = self.model(xb)
-                loss_sum += self.loss_fn(output, yb) * len(yb)
+                output = self._forward(xb).float()
+                with autocast(self.precision, self.device):
+                    loss_sum += self.loss_fn(output, yb).float() * len(yb)
                 rows += len(yb)
                 for metric in self.metric_objects:
                     metric.update(output, yb)
@@ -328,7 +359,7 @@ class Learner:
         self.model.eval()
         with torch.no_grad():
             try:
-                outputs = [self.model(batch[0].to(self.device)).float().cpu() for batch in X]
+                outputs = [self._forward(batch[0].to(self.device)).float().cpu() for batch in X]
             except RuntimeError as error:
                 raise ValueError(
                     f"the model cannot take this input ({str(error).splitlines()[0]}); pass rows shaped and "

@@ -64,7 +64,8 @@ class StepLosses:
         if values is None:
             return None
         bad = (~torch.isfinite(values)).nonzero()
-        return self.steps[int(bad[0])] if len(bad) else None
+        step = self.steps[int(bad[0])] if len(bad) else 0
+        return step if step > 0 else None  # 0: a sum restored from an old checkpoint, steps unknown
 
     def state_dict(self) -> dict[str, Any]:
         values = self.values()
