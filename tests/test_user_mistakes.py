@@ -63,7 +63,7 @@ def test_a_generator_read_twice_is_a_clear_error():
 @pytest.mark.parametrize(
     ("data", "options", "error", "message"),
     [
-        (TensorDataset(*_xy()), {}, TypeError, r"a Dataset\); wrap it in torch.utils.data.DataLoader"),
+        (TensorDataset(*_xy()), {"validation": 0.2}, ValueError, r"a fraction can only be split off \(X, y\) arrays"),
         (42, {}, TypeError, r"data must be an \(X, y\) pair or an iterable"),
         (_xy(), {"validation": True}, TypeError, r"validation=True: pass a fraction"),
         (_xy(), {"validation": "half"}, TypeError, r"validation='half'"),

@@ -1,4 +1,5 @@
-"""Data: validation with clear errors, task inference, the schema, splits, loaders and datasets."""
+"""Data: validation with clear errors, task inference, the schema, splits, loaders (in memory and
+streamed from disk) and datasets."""
 
 from learnable.data import datasets
 from learnable.data.files import read_frame, read_table
@@ -7,6 +8,7 @@ from learnable.data.loader import TensorLoader
 from learnable.data.prepare import Prepared, prepare
 from learnable.data.schema import Schema
 from learnable.data.split import Split, split_indices
+from learnable.data.stream import StreamLoader, stream
 from learnable.data.task import infer_task
 from learnable.data.validate import as_features, as_target, check_pair
 
@@ -14,6 +16,7 @@ __all__ = [
     "Prepared",
     "Schema",
     "Split",
+    "StreamLoader",
     "TensorLoader",
     "as_features",
     "as_target",
@@ -25,4 +28,5 @@ __all__ = [
     "read_frame",
     "read_table",
     "split_indices",
+    "stream",
 ]

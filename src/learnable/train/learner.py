@@ -28,6 +28,7 @@ from torch import nn
 
 from learnable.data.loader import TensorLoader
 from learnable.data.split import split_indices
+from learnable.data.stream import stream
 from learnable.insight.statistics import Statistics
 from learnable.model_file import save_model
 from learnable.train import losses
@@ -157,6 +158,8 @@ class Learner:
     def _loaders(self, data: Any, validation: Any):
         check_validation(validation)
         if not isinstance(data, (tuple, list)):
+            if isinstance(data, torch.utils.data.Dataset) and not hasattr(data, "__iter__"):
+                data = stream(data, batch_size=self.batch_size, seed=self.seed)  # samples, read by workers
             check_loader(data)
             if validation == "auto":
                 validation = None
@@ -170,6 +173,8 @@ class Learner:
             validation = 0.2
         if len(data) != 2:
             raise ValueError(f"data must be an (X, y) pair or a loader; got a sequence of {len(data)} items.")
+        if isinstance(data[0], np.memmap):  # on disk: stream it rather than load it all
+            return self._streamed(data, validation)
         X, y = (as_tensor(part, name) for part, name in zip(data, ("X", "y"), strict=True))
         y = long_classes(y)
         if len(X) != len(y):
@@ -186,14 +191,36 @@ class Learner:
         train = TensorLoader(X.to(self.device), y.to(self.device), batch_size=self.batch_size, seed=self.seed)
         return train, self._val_loader(validation)
 
+    def _streamed(self, data: Sequence[Any], validation: Any):
+        """Loaders that read a memory-mapped X (``np.load(path, mmap_mode="r")``) batch by batch."""
+        X, y = data
+        y = np.array(y)  # the targets are small: read them into memory (writable, for torch)
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
+        if len(X) == 0:
+            raise ValueError("the training data has no rows; pass at least one (X, y) example.")
+        train, held_out = np.arange(len(X)), None
+        if isinstance(validation, (int, float)) and not isinstance(validation, bool) and validation:
+            labels = y if looks_like_classes(torch.from_numpy(y)) else None
+            parts = split_indices(len(X), validation=float(validation), test=0.0, labels=labels, seed=self.seed)
+            train, held_out = np.asarray(parts.train), np.asarray(parts.validation)
+            validation = None
+        loader = stream(X, y, batch_size=self.batch_size, seed=self.seed, rows=train)
+        if held_out is not None:
+            size = max(self.batch_size, 1024)
+            return loader, stream(X, y, batch_size=size, shuffle=False, rows=held_out, workers=0)
+        return loader, self._val_loader(validation)
+
     def _val_loader(self, validation: Any):
         if validation is None or not isinstance(validation, (tuple, list)):
             return validation
         if len(validation) != 2:
             raise ValueError(f"validation must be an (X, y) pair; got a sequence of {len(validation)} items.")
+        size = max(self.batch_size, 1024)
+        if isinstance(validation[0], np.memmap):
+            return stream(validation[0], np.asarray(validation[1]), batch_size=size, shuffle=False, workers=0)
         X, y = (as_tensor(part, name) for part, name in zip(validation, ("validation X", "validation y"), strict=True))
         y = long_classes(y)
-        size = max(self.batch_size, 1024)
         return TensorLoader(X.to(self.device), y.to(self.device), batch_size=size, shuffle=False)
 
     def _auto_loss(self) -> str:
@@ -202,8 +229,8 @@ class Learner:
 
     def _sample_batch(self) -> list[torch.Tensor]:
         """Two rows of training data on the device; a TensorLoader's batch order is left untouched."""
-        if isinstance(self.train_loader, TensorLoader):
-            return list(self.train_loader.peek(2))
+        if hasattr(self.train_loader, "peek"):  # a TensorLoader or a StreamLoader
+            return self._to_device(self.train_loader.peek(2))
         batch = next(iter(self.train_loader), None)
         if batch is None:
             raise ValueError("the training data yields no batches; it has no rows.")

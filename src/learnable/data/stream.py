@@ -1,0 +1,185 @@
+"""Mini-batches streamed from data that does not fit in memory, through PyTorch's DataLoader.
+
+:func:`stream` reads arrays that stay on disk (``np.load(path, mmap_mode="r")``, ``np.memmap``, or
+anything indexable by an array of rows, such as an h5py dataset) a whole batch at a time: worker
+processes each gather one batch with a single sorted fancy-index read, so the disk is read in
+order and nothing is collated sample by sample. A ``torch.utils.data.Dataset`` of single samples is
+streamed through the DataLoader's usual sampling and collation. Either way:
+
+- the batch order is drawn from a seeded generator, the same for any number of workers;
+- batches arrive in pinned memory when training on a CUDA GPU, so the copy to the device overlaps
+  the step (the Learner copies with ``non_blocking=True``);
+- the loader remembers how far into the epoch it is (:meth:`StreamLoader.state_dict`), so a
+  checkpoint taken mid-epoch resumes at the next batch, as with in-memory data.
+
+Example:
+    >>> import numpy as np
+    >>> X, y = np.arange(20.0, dtype=np.float32).reshape(10, 2), np.arange(10) % 2
+    >>> loader = stream(X, y, batch_size=4, workers=0, seed=0)
+    >>> [len(yb) for _, yb in loader]
+    [4, 4, 2]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from learnable.data.loader import check_batch_size
+
+
+class RowBatches(Dataset):
+    """A dataset whose items are whole batches: ``dataset[rows]`` reads those rows of X (and y)."""
+
+    def __init__(self, X: Any, y: Any = None, rows: np.ndarray | None = None) -> None:
+        if y is not None and len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
+        self.X, self.y = X, y
+        self.rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, positions: Sequence[int]) -> tuple[torch.Tensor, ...]:
+        rows = np.sort(self.rows[np.asarray(positions)])  # in file order: sequential reads
+        x = _tensor(self.X[rows])
+        return (x,) if self.y is None else (x, _long_classes(_tensor(self.y[rows])))
+
+
+def _tensor(array: Any) -> torch.Tensor:
+    array = np.asarray(array)
+    tensor = torch.from_numpy(array if array.flags.writeable else array.copy())
+    return tensor.float() if tensor.dtype == torch.float64 else tensor
+
+
+def _long_classes(y: torch.Tensor) -> torch.Tensor:
+    return y if y.is_floating_point() or y.dtype == torch.long else y.long()
+
+
+class SeededBatches(Sampler):
+    """Lists of row positions, a batch each, in an order drawn per epoch from a seeded generator.
+
+    ``start`` skips the first batches of the next epoch (to resume mid-epoch); it is then reset.
+    """
+
+    def __init__(self, rows: int, batch_size: int, shuffle: bool, seed: int, drop_last: bool) -> None:
+        self.rows, self.batch_size, self.shuffle, self.drop_last = rows, batch_size, shuffle, drop_last
+        self.generator = torch.Generator().manual_seed(seed)
+        self.epoch_state = self.generator.get_state()
+        self.start = 0
+
+    def __len__(self) -> int:
+        full, rest = divmod(self.rows, self.batch_size)
+        return full + (rest > 0 and not self.drop_last)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        first, self.start = self.start, 0
+        if first == 0:
+            self.epoch_state = self.generator.get_state()
+        order = torch.randperm(self.rows, generator=self.generator) if self.shuffle else torch.arange(self.rows)
+        for batch in range(first, len(self)):
+            yield order[batch * self.batch_size : (batch + 1) * self.batch_size].tolist()
+
+
+class StreamLoader:
+    """Iterate over ``(x_batch, y_batch)`` from a DataLoader, counting the batches handed out.
+
+    Build it with :func:`stream`. ``loader`` is the underlying ``torch.utils.data.DataLoader``.
+    """
+
+    def __init__(self, loader: DataLoader, sampler: SeededBatches) -> None:
+        self.loader, self.sampler = loader, sampler
+        self.position = 0
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[Any]:
+        self.position = self.sampler.start
+        for batch in self.loader:
+            self.position += 1
+            yield batch
+        self.position = 0
+
+    def peek(self, rows: int = 2) -> tuple[torch.Tensor, ...]:
+        """The first ``rows`` rows as a batch, read without drawing from the generator or starting workers."""
+        dataset = self.loader.dataset
+        if isinstance(dataset, RowBatches):
+            return dataset[list(range(min(rows, len(dataset))))]
+        samples = [dataset[i] for i in range(min(rows, len(dataset)))]
+        return tuple(self.loader.collate_fn(samples))
+
+    def state_dict(self) -> dict[str, Any]:
+        """The generator state that drew this epoch's order and the batches handed out (or, between
+        epochs, the generator state and 0)."""
+        generator = self.sampler.epoch_state if self.position else self.sampler.generator.get_state()
+        return {"generator": generator.clone(), "position": self.position}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue where :meth:`state_dict` was taken: the next batch is the one after."""
+        self.sampler.generator.set_state(state["generator"])
+        self.sampler.start = int(state.get("position", 0))
+
+
+def default_workers() -> int:
+    """Worker processes for :func:`stream` with ``workers="auto"``: the CPUs less one, at most 8."""
+    return max(0, min(8, (os.cpu_count() or 1) - 1))
+
+
+def stream(
+    data: Any,
+    y: Any = None,
+    *,
+    batch_size: int = 64,
+    shuffle: bool = True,
+    seed: int = 0,
+    workers: int | str = "auto",
+    pin_memory: bool | str = "auto",
+    drop_last: bool = False,
+    rows: np.ndarray | None = None,
+) -> StreamLoader:
+    """A loader that streams ``data`` in batches: arrays (``X`` and ``y``) or a ``Dataset``.
+
+    Args:
+        data: an array-like indexable by an array of rows (a memory-mapped ``.npy`` is the usual
+            case), or a ``torch.utils.data.Dataset`` whose items are ``(x, y)`` samples.
+        y: the targets, for array-like ``data`` (None for unlabelled data).
+        batch_size: rows per batch.
+        shuffle: draw a new seeded order every epoch.
+        seed: seeds the batch order.
+        workers: worker processes reading batches ahead ("auto": :func:`default_workers`; 0 reads
+            in the training process).
+        pin_memory: put batches in page-locked memory for fast copies to a GPU ("auto": when CUDA
+            is available).
+        drop_last: skip a final short batch.
+        rows: for array-like ``data``, the rows to use (e.g. a training split), default all.
+    """
+    check_batch_size(batch_size)
+    if workers == "auto":
+        workers = default_workers()
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+        raise ValueError(f"workers={workers!r} must be 'auto' or a whole number >= 0.")
+    if pin_memory == "auto":
+        pin_memory = torch.cuda.is_available()
+    options: dict[str, Any] = {"num_workers": workers, "pin_memory": bool(pin_memory)}
+    if workers:
+        options.update(persistent_workers=True, prefetch_factor=4)
+    if isinstance(data, Dataset) and not isinstance(data, RowBatches):
+        if y is not None:
+            raise ValueError("y must be None when data is a Dataset; its items hold the targets.")
+        sampler = SeededBatches(len(data), int(batch_size), shuffle, seed, drop_last)
+        return StreamLoader(DataLoader(data, batch_sampler=sampler, **options), sampler)
+    if not hasattr(data, "__getitem__") or not hasattr(data, "__len__"):
+        raise TypeError(
+            f"stream() needs arrays indexable by rows (e.g. np.load(path, mmap_mode='r')) or a Dataset, "
+            f"got {type(data).__name__}."
+        )
+    dataset = RowBatches(data, y, rows)
+    sampler = SeededBatches(len(dataset), int(batch_size), shuffle, seed, drop_last)
+    # Each item is a whole batch (batch_size=None: no collation), read by one worker.
+    return StreamLoader(DataLoader(dataset, sampler=sampler, batch_size=None, **options), sampler)
