@@ -63,7 +63,7 @@ def test_default_fit_reads_mnist_digits():
     dataset = learnable.datasets.load("mnist-sample")
     model = learnable.fit(dataset.X.reshape(-1, *dataset.image_shape), dataset.y, seed=0)  # (N, 1, 28, 28)
     assert model.training["model"] == "cnn"
-    assert model.metrics["accuracy"] >= 0.95
+    assert model.metrics["accuracy"] >= 0.97  # issue 5: no tuning, >= 97% test accuracy
 
 
 # ---- task inference and what predict returns -----------------------------------------------------

@@ -37,7 +37,7 @@ from learnable.model_file import load_model, save_model
 from learnable.models import CNN, MLP, LinearRegression, LinearSVM, LogisticRegression
 from learnable.runs.recorder import learner_data_summary
 from learnable.train import metrics as metric_lib
-from learnable.train.callbacks import EarlyStopping
+from learnable.train.callbacks import EarlyStopping, LRSchedule
 from learnable.train.events import Callback
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.optim import OptimizerConfig
@@ -54,6 +54,7 @@ class Recipe:
     num_epochs: int
     patience: int
     weight_decay: float = 0.0
+    schedule: str = "constant"  # a ScheduleConfig name, over the whole of num_epochs
 
 
 RECIPES = {
@@ -61,7 +62,7 @@ RECIPES = {
     "logistic": Recipe(lr=1e-2, num_epochs=300, patience=20),
     "svm": Recipe(lr=1e-2, num_epochs=300, patience=20),
     "mlp": Recipe(lr=1e-3, num_epochs=200, patience=15, weight_decay=1e-4),
-    "cnn": Recipe(lr=1e-3, num_epochs=30, patience=4, weight_decay=1e-4),
+    "cnn": Recipe(lr=1e-2, num_epochs=8, patience=4, weight_decay=1e-4, schedule="one_cycle"),
 }
 
 
@@ -165,6 +166,7 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
     recipe = RECIPES[name]
     size = int(np.clip(len(data.train[1]) // 10, 16, 64)) if batch_size is None else batch_size
     stopper = EarlyStopping(patience=recipe.patience) if data.validation else None
+    schedule = [LRSchedule(recipe.schedule)] if recipe.schedule != "constant" else []
     learner = Learner(
         network,
         data.train,
@@ -173,7 +175,7 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
         batch_size=size,
         validation=data.validation,
         metrics=_metrics_for(name, data.schema.task),
-        callbacks=[stopper, *callbacks] if stopper else list(callbacks),
+        callbacks=[*schedule, *([stopper] if stopper else []), *callbacks],
         device=device,
         seed=seed,
         progress=progress,
