@@ -28,6 +28,8 @@ is tuned run by run against the test set, which only decides when a run stops):
   weight decay 1e-4, batch 64, early stopping (patience 4) on the validation loss.
   A learnable Callback measures our 1,000 test images after each epoch, encoded with the schema that
   ``learnable.data.prepare`` (the call fit makes, same seed) learns, computed before the clock starts.
+- ``learnable Learner``: the Learner given the torch peers' recipe below (it picks fused Adam and channels-last
+  by itself; its statistics on, as by default), to compare the Learner's speed with the same work.
 - ``hand loop``, ``Lightning``, ``skorch``: the same CNN (learnable's: two conv 3x3 / batch-norm / ReLU /
   max-pool blocks of 16 and 32 channels, 128 hidden units, dropout 0.25) kept channels-last (about 1.2x faster
   a step on 2 CPU cores, and what learnable does), Adam (PyTorch's fused kernel) with a one-cycle schedule
@@ -62,6 +64,7 @@ MAX_EPOCHS, MAX_SECONDS = 20, 120.0
 EPOCHS, BATCH_SIZE, MAX_LR = 6, 64, 1e-2  # the one-cycle recipe of the torch-based peers and Keras
 RECIPES = {
     "learnable": "fit(X, y) defaults: AdamW one-cycle 1e-2, 8 epochs, batch 64",
+    "learnable Learner": "CNN, Adam one-cycle 1e-2 over 6 epochs, batch 64 (the peers' recipe)",
     "hand loop": "CNN, fused Adam one-cycle 1e-2 over 6 epochs, batch 64",
     "Lightning": "CNN, fused Adam one-cycle 1e-2 over 6 epochs, batch 64",
     "skorch": "CNN, fused Adam one-cycle 1e-2 over 6 epochs, batch 64",
@@ -169,6 +172,25 @@ def learnable_fit(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, seed: int, r
 
     race.start()
     learnable.fit(X, y, seed=seed, callbacks=[Referee()])
+
+
+def learnable_learner(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, seed: int, race: Race) -> None:
+    """learnable's Learner given the peers' recipe: the same CNN, Adam one-cycle 1e-2 over 6 epochs, batch 64."""
+    from contestants import torch_model
+
+    from learnable import Learner
+    from learnable.callbacks import LRSchedule
+    from learnable.train import Callback, StopTraining
+
+    class Referee(Callback):
+        def after_epoch(self, learner: Any) -> None:
+            if race.epoch_end(torch_predictor(learner.model, X_test)):
+                raise StopTraining("test accuracy reached, or the cap")
+
+    race.start()
+    model = torch_model("cnn", seed)
+    Learner(model, (X, y), loss="cross_entropy", optimizer="adam", lr=MAX_LR, batch_size=BATCH_SIZE, validation=None,
+            seed=seed, progress=False, callbacks=[LRSchedule("one_cycle"), Referee()]).fit(EPOCHS)
 
 
 def hand_loop(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, seed: int, race: Race) -> None:
@@ -294,6 +316,7 @@ def sklearn_fit(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, seed: int, rac
 
 CONTESTANTS = {
     "learnable": learnable_fit,
+    "learnable Learner": learnable_learner,
     "hand loop": hand_loop,
     "Lightning": lightning_fit,
     "skorch": skorch_fit,
