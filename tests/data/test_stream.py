@@ -104,3 +104,45 @@ def test_the_learner_takes_a_dataset_of_samples():
 def test_stream_mistakes_are_clear(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_a_memory_map_travels_to_a_worker_as_its_file(on_disk):
+    import pickle
+
+    from learnable.data.stream import RowBatches
+
+    Xm, ym, X, y = on_disk
+    dataset = pickle.loads(pickle.dumps(RowBatches(Xm, ym)))
+    assert isinstance(dataset.X, np.memmap) and len(pickle.dumps(RowBatches(Xm, ym))) < 5_000
+    xb, yb = dataset[[3, 1]]
+    assert torch.equal(xb, torch.from_numpy(X[[1, 3]])) and torch.equal(yb, torch.from_numpy(y[[1, 3]]))
+
+
+def test_streamed_targets_are_all_checked_before_training(on_disk):
+    Xm, ym, _, _ = on_disk
+    targets = np.asarray(ym).copy()
+    targets[-1] = 4  # one class beyond the model's two outputs
+    with pytest.raises(ValueError, match=r"from 0 to 4, but the model has 2 outputs"):
+        Learner(nn.Linear(6, 2), (Xm, targets), loss="cross_entropy", validation=None, progress=False).fit(1)
+
+
+def test_predict_and_validation_stream_too(on_disk):
+    Xm, ym, X, y = on_disk
+    learner = Learner(nn.Linear(6, 2), (X, y), loss="cross_entropy", validation=TensorDataset(
+        torch.from_numpy(X[:50]), torch.from_numpy(y[:50])), progress=False, device="cpu").fit(1)
+    assert isinstance(learner.val_loader, StreamLoader) and "val_loss" in learner.history[-1]
+    torch.testing.assert_close(learner.predict(Xm), learner.predict(X))
+
+
+def test_a_restored_loader_does_not_remember_a_stale_position(on_disk):
+    from learnable.data import TensorLoader
+
+    Xm, ym, X, y = on_disk
+    for loader in (stream(Xm, ym, batch_size=40, workers=0), TensorLoader(torch.from_numpy(X), batch_size=40)):
+        batches = iter(loader)
+        next(batches), next(batches)
+        state = loader.state_dict()
+        loader.load_state_dict(state)
+        assert loader.state_dict()["position"] == 0 or loader.position == 0
+        assert len(list(loader)) == len(loader) - 2  # the restored epoch: the rest of it
+        assert len(list(loader)) == len(loader)  # then whole epochs again

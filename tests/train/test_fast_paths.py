@@ -657,3 +657,25 @@ def test_non_finite_guard_counts_steps_across_epochs(closed_form):
     with pytest.raises(NonFiniteError, match=r"NaN or infinite at step 11 \(epoch 2\)"):
         learner.fit(3)
     assert math.isfinite(learner.history[0]["train_loss"]) and learner.step == 16
+
+
+def test_a_layer_pruned_in_before_fit_trains_through_autograd():
+    from torch.nn.utils import prune
+
+    from learnable.train import Callback
+
+    class PruneAtStart(Callback):
+        def before_fit(self, learner):
+            prune.l1_unstructured(learner.model, "weight", amount=0.3)
+
+    torch.manual_seed(0)
+    X = torch.randn(128, 6)
+    y = (X[:, 0] > 0).long()
+    model = nn.Linear(6, 2)
+    learner = Learner(model, (X, y), loss="cross_entropy", lr=0.05, validation=None, progress=False, device="cpu",
+                      callbacks=[PruneAtStart()])
+    learner.fit(1)
+    before = model.weight_orig.detach().clone()
+    learner.fit(2)
+    assert learner.closed_form is None
+    assert not torch.equal(model.weight_orig, before)  # the real weight trains

@@ -105,3 +105,51 @@ def test_a_compiled_model_trains_to_the_same_weights():
 
     for a, b in zip(fit(True).parameters(), fit(False).parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+class _ViewNet(nn.Module):
+    """A CNN that flattens with .view(), which needs the default (NCHW) layout."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.head = nn.Conv2d(3, 4, 3, padding=1), nn.Linear(4 * 8 * 8, 3)
+
+    def forward(self, x):
+        h = self.conv(x)
+        return self.head(h.view(h.shape[0], -1))
+
+
+def test_channels_last_auto_steps_back_for_a_model_that_views_its_activations():
+    learner = _fit(_ViewNet())
+    assert learner.channels_last is False and learner.history[-1]["epoch"] == 3
+    assert learner.model.conv.weight.is_contiguous()
+    with pytest.raises(ValueError, match=r"try channels_last=False"):
+        _fit(_ViewNet(), channels_last=True)
+
+
+def test_channels_last_touches_only_conv2d_kernels():
+    model = nn.Sequential(nn.Conv3d(1, 2, 1), nn.Flatten(1, 2), nn.Conv2d(8, 2, 1))
+    learner = Learner(model, (torch.randn(8, 1, 4, 4, 4), torch.randn(8, 2, 4, 4)), loss="mse", validation=None,
+                      progress=False, device="cpu")
+    assert learner.channels_last and model[2].weight.is_contiguous(memory_format=torch.channels_last)
+    assert model[0].weight.is_contiguous()  # 5-D: untouched
+    learner.fit(1)
+
+
+def test_bf16_training_still_validates_and_predicts_in_float32():
+    X = torch.randn(64, 3)
+    y = X @ torch.tensor([300.0, 500.0, 700.0]) + 2000.0
+    model = nn.Linear(3, 1)
+    learner = Learner(model, (X, y), loss="mse", validation=(X, y), precision="bf16", progress=False, device="cpu")
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[300.0, 500.0, 700.0]]))
+        model.bias.fill_(2000.0)
+    torch.testing.assert_close(learner.predict(X).squeeze(1), y, rtol=0, atol=1e-3)  # bf16 would be off by ~8
+    assert learner.validate()["val_loss"] < 1e-6
+
+
+def test_precision_auto_keeps_float32_for_regression():
+    from learnable.train import losses
+
+    assert resolve_precision("auto", torch.device("cpu"), losses.get("cross_entropy")) == "float32"
+    assert resolve_precision("auto", torch.device("cpu"), losses.get("mse")) == "float32"

@@ -100,3 +100,4 @@ class TensorLoader:
         """Continue exactly where :meth:`state_dict` was taken: the next batch is the one after."""
         self.generator.set_state(state["generator"])
         self._resume_at = int(state.get("position", 0))
+        self.position = 0  # nothing handed out of the restored epoch yet

@@ -45,16 +45,38 @@ class RowBatches(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for a worker process (spawn, forkserver): memory maps travel as their file, not their bytes."""
+        return {**self.__dict__, "X": _portable(self.X), "y": _portable(self.y)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, X=_reopen(state["X"]), y=_reopen(state["y"]))
+
     def __getitem__(self, positions: Sequence[int]) -> tuple[torch.Tensor, ...]:
         rows = np.sort(self.rows[np.asarray(positions)])  # in file order: sequential reads
         x = _tensor(self.X[rows])
         return (x,) if self.y is None else (x, _long_classes(_tensor(self.y[rows])))
 
 
+def _portable(array: Any) -> Any:
+    if isinstance(array, np.memmap) and array.filename is not None and array.base is not None:
+        order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+        return ("memmap", array.filename, array.dtype.str, array.shape, array.offset, order)
+    return array
+
+
+def _reopen(value: Any) -> Any:
+    if isinstance(value, tuple) and len(value) == 6 and value[0] == "memmap":
+        _, filename, dtype, shape, offset, order = value
+        return np.memmap(filename, dtype=np.dtype(dtype), mode="r", shape=shape, offset=offset, order=order)
+    return value
+
+
 def _tensor(array: Any) -> torch.Tensor:
+    """As the Learner's in-memory path converts: float64 and bool become float32."""
     array = np.asarray(array)
     tensor = torch.from_numpy(array if array.flags.writeable else array.copy())
-    return tensor.float() if tensor.dtype == torch.float64 else tensor
+    return tensor.float() if tensor.dtype in (torch.float64, torch.bool) else tensor
 
 
 def _long_classes(y: torch.Tensor) -> torch.Tensor:
@@ -106,6 +128,13 @@ class StreamLoader:
             yield batch
         self.position = 0
 
+    def targets(self) -> torch.Tensor | None:
+        """Every target, for array data whose targets are in memory (a Dataset's are not: None)."""
+        dataset = self.loader.dataset
+        if isinstance(dataset, RowBatches) and dataset.y is not None and not isinstance(dataset.y, np.memmap):
+            return _long_classes(_tensor(np.asarray(dataset.y)[dataset.rows]))
+        return None
+
     def peek(self, rows: int = 2) -> tuple[torch.Tensor, ...]:
         """The first ``rows`` rows as a batch, read without drawing from the generator or starting workers."""
         dataset = self.loader.dataset
@@ -124,11 +153,17 @@ class StreamLoader:
         """Continue where :meth:`state_dict` was taken: the next batch is the one after."""
         self.sampler.generator.set_state(state["generator"])
         self.sampler.start = int(state.get("position", 0))
+        self.position = 0  # nothing handed out of the restored epoch yet
+
+
+def _flat(sample: Any) -> list[Any]:
+    return [t for part in sample for t in _flat(part)] if isinstance(sample, (tuple, list)) else [sample]
 
 
 def default_workers() -> int:
     """Worker processes for :func:`stream` with ``workers="auto"``: the CPUs less one, at most 8."""
-    return max(0, min(8, (os.cpu_count() or 1) - 1))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(0, min(8, cpus - 1))
 
 
 def stream(
@@ -172,6 +207,9 @@ def stream(
     if isinstance(data, Dataset) and not isinstance(data, RowBatches):
         if y is not None:
             raise ValueError("y must be None when data is a Dataset; its items hold the targets.")
+        if len(data) and any(isinstance(t, torch.Tensor) and t.is_cuda for t in _flat(data[0])):
+            options.update(num_workers=0, pin_memory=False)  # already on the GPU: no workers, nothing to pin
+            options.pop("persistent_workers", None), options.pop("prefetch_factor", None)
         sampler = SeededBatches(len(data), int(batch_size), shuffle, seed, drop_last)
         return StreamLoader(DataLoader(data, batch_sampler=sampler, **options), sampler)
     if not hasattr(data, "__getitem__") or not hasattr(data, "__len__"):

@@ -28,7 +28,7 @@ from torch import nn
 
 from learnable.data.loader import TensorLoader
 from learnable.data.split import split_indices
-from learnable.data.stream import stream
+from learnable.data.stream import StreamLoader, stream
 from learnable.insight.statistics import Statistics
 from learnable.model_file import save_model
 from learnable.train import losses
@@ -49,7 +49,14 @@ from learnable.train.inputs import (
 )
 from learnable.train.lean_step import LeanStep
 from learnable.train.optim import OptimizerConfig
-from learnable.train.speed import autocast, resolve_precision, tensor_float_32, to_channels_last, uses_channels_last
+from learnable.train.speed import (
+    autocast,
+    resolve_precision,
+    set_memory_format,
+    tensor_float_32,
+    to_channels_last,
+    uses_channels_last,
+)
 from learnable.train.step_losses import StepLosses
 
 
@@ -116,18 +123,19 @@ class Learner:
                 "nn.Module, or use a model from learnable.models."
             )
         self.device = resolve_device(device)
-        self.precision = resolve_precision(precision, self.device)
         self.channels_last = uses_channels_last(channels_last, model)
+        self.channels_last_auto = channels_last == "auto"  # "auto" steps back if the model needs NCHW
         if not isinstance(compile, bool):
             raise ValueError(f"compile={compile!r}; use True or False.")
         self.model = model.to(self.device)
         if self.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
+            set_memory_format(self.model, torch.channels_last)
         self.compiled_model = torch.compile(self.model) if compile else None
         self.batch_size = batch_size
         self.seed = seed
         self.train_loader, self.val_loader = self._loaders(data, validation)
         self.loss_fn = losses.get(self._auto_loss() if loss == "auto" else loss)
+        self.precision = resolve_precision(precision, self.device, self.loss_fn)
         self.optimizer_spec = optimizer
         self.lr = lr
         self.optimizer: torch.optim.Optimizer | None = None
@@ -163,9 +171,10 @@ class Learner:
             check_loader(data)
             if validation == "auto":
                 validation = None
-            if validation is not None and not is_pair_or_loader(validation):
+            dataset = isinstance(validation, torch.utils.data.Dataset)
+            if validation is not None and not (is_pair_or_loader(validation) or dataset):
                 raise ValueError(
-                    "validation must be an (X, y) pair, a loader or None when data is a loader; "
+                    "validation must be an (X, y) pair, a Dataset, a loader or None when data is a loader; "
                     "a fraction can only be split off (X, y) arrays."
                 )
             return data, self._val_loader(validation)
@@ -212,11 +221,14 @@ class Learner:
         return loader, self._val_loader(validation)
 
     def _val_loader(self, validation: Any):
-        if validation is None or not isinstance(validation, (tuple, list)):
+        dataset = isinstance(validation, torch.utils.data.Dataset) and not hasattr(validation, "__iter__")
+        if validation is None or not (isinstance(validation, (tuple, list)) or dataset):
             return validation
+        size = max(self.batch_size, 1024)
+        if dataset:
+            return stream(validation, batch_size=size, shuffle=False, workers=0)
         if len(validation) != 2:
             raise ValueError(f"validation must be an (X, y) pair; got a sequence of {len(validation)} items.")
-        size = max(self.batch_size, 1024)
         if isinstance(validation[0], np.memmap):
             return stream(validation[0], np.asarray(validation[1]), batch_size=size, shuffle=False, workers=0)
         X, y = (as_tensor(part, name) for part, name in zip(validation, ("validation X", "validation y"), strict=True))
@@ -239,12 +251,13 @@ class Learner:
     def _to_device(self, batch: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         return [t.to(self.device, non_blocking=True) for t in batch]
 
-    def _forward(self, xb: torch.Tensor, compiled: bool = False) -> torch.Tensor:
-        """The model's output for a batch, in the Learner's layout and precision."""
+    def _forward(self, xb: torch.Tensor, compiled: bool = False, precise: bool = False) -> torch.Tensor:
+        """The model's output for a batch, in the Learner's layout and precision (float32 when
+        ``precise``: validation and predictions are never rounded to bfloat16)."""
         if self.channels_last:
             xb = to_channels_last(xb)
         model = self.compiled_model if compiled and self.compiled_model is not None else self.model
-        with autocast(self.precision, self.device):
+        with autocast("float32" if precise else self.precision, self.device):
             return model(xb)
 
     # ---- the seven steps ------------------------------------------------------------------------
@@ -263,6 +276,8 @@ class Learner:
         self.outcome, self.error = "running", ""
         try:
             self._event("before_fit")
+            # After before_fit, whose callbacks may add hooks or prune (the closed form must see them).
+            self.closed_form = closed_form_gradient(self.model, self.loss_fn, self.callbacks)
             with tensor_float_32(self.device, self.precision):
                 while self.epoch < self.num_epochs_planned:  # 6. repeat
                     self._train_epoch()
@@ -281,6 +296,7 @@ class Learner:
         return self
 
     def _initialize(self, num_epochs: int) -> None:
+        self._check_batch()  # before the optimizer: it may set the model back to NCHW
         if self.optimizer is None:
             self.optimizer = self._build_optimizer()
         if getattr(self, "optimizer_step", None) is None or self.optimizer_step.optimizer is not self.optimizer:
@@ -289,8 +305,6 @@ class Learner:
         self.num_epochs_planned = self.epoch + num_epochs
         self.epoch_batches = 0  # an epoch cut short by an error is started afresh
         self.stop_reason = ""
-        self._check_batch()
-        self.closed_form = closed_form_gradient(self.model, self.loss_fn, self.callbacks)
 
     def _train_epoch(self) -> None:
         self.model.train()
@@ -366,9 +380,8 @@ class Learner:
         with torch.no_grad():
             for batch in loader:
                 xb, yb = self._to_device(batch)
-                output = self._forward(xb).float()
-                with autocast(self.precision, self.device):
-                    loss_sum += self.loss_fn(output, yb).float() * len(yb)
+                output = self._forward(xb, precise=True)
+                loss_sum += self.loss_fn(output, yb) * len(yb)
                 rows += len(yb)
                 for metric in self.metric_objects:
                     metric.update(output, yb)
@@ -381,12 +394,14 @@ class Learner:
 
     def predict(self, X: Any, batch_size: int = 1024) -> torch.Tensor:
         """The model's raw outputs for ``X`` (arrays, tensor or loader), on the CPU, in eval mode."""
-        if isinstance(X, (torch.Tensor, np.ndarray, list)) or hasattr(X, "to_numpy"):
+        if isinstance(X, np.memmap):  # on disk: read it a batch at a time
+            X = stream(X, batch_size=batch_size, shuffle=False, workers=0)
+        elif isinstance(X, (torch.Tensor, np.ndarray, list)) or hasattr(X, "to_numpy"):
             X = TensorLoader(as_tensor(X, "X"), batch_size=batch_size, shuffle=False)
         self.model.eval()
         with torch.no_grad():
             try:
-                outputs = [self._forward(batch[0].to(self.device)).float().cpu() for batch in X]
+                outputs = [self._forward(batch[0].to(self.device), precise=True).float().cpu() for batch in X]
             except RuntimeError as error:
                 raise ValueError(
                     f"the model cannot take this input ({str(error).splitlines()[0]}); pass rows shaped and "
@@ -477,7 +492,8 @@ class Learner:
         """Every training target when they are in memory, else the sample batch's."""
         if isinstance(self.train_loader, TensorLoader) and len(self.train_loader.tensors) > 1:
             return self.train_loader.tensors[1]
-        return sample
+        targets = self.train_loader.targets() if isinstance(self.train_loader, StreamLoader) else None
+        return sample if targets is None else targets.to(self.device)
 
     def _build_optimizer(self) -> torch.optim.Optimizer:
         spec = self.optimizer_spec
@@ -500,15 +516,24 @@ class Learner:
         self.model.eval()
         try:
             with torch.no_grad():
-                output = self.model(xb)
+                try:
+                    output = self._forward(xb)
+                except RuntimeError:
+                    if not (self.channels_last and self.channels_last_auto):
+                        raise
+                    # e.g. a model that .view()s its activations: it needs the default layout.
+                    self.channels_last = False
+                    set_memory_format(self.model, torch.contiguous_format)
+                    output = self._forward(xb)
                 check_targets(output, self._all_targets(yb), self.loss_fn)
                 check_elementwise(output, yb, self.loss_fn)
-                self.loss_fn(output, yb)
+                self.loss_fn(output.float(), yb)
         except (RuntimeError, IndexError) as error:
+            layout = " With channels_last=True, try channels_last=False." if self.channels_last else ""
             raise ValueError(
                 f"the model and the loss do not fit the data: input {tuple(xb.shape)} gave output "
                 f"{tuple(output.shape) if output is not None else '?'} for targets {tuple(yb.shape)} "
-                f"({yb.dtype}); PyTorch said: {str(error).splitlines()[0]}"
+                f"({yb.dtype}); PyTorch said: {str(error).splitlines()[0]}.{layout}"
             ) from None
         finally:
             self.model.train(was_training)

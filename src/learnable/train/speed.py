@@ -4,7 +4,8 @@
   weights, gradients and optimizer stay float32; bfloat16 has float32's range, so no loss scaling);
   "tf32", float32 whose matrix products and convolutions may use TensorFloat-32 on a CUDA GPU (set
   for the fit, restored after; plain float32 on a CPU). "auto" is "bf16" on a CUDA GPU that
-  supports it and "float32" elsewhere.
+  supports it natively, for classification, and "float32" elsewhere; validation and predictions
+  always run in float32.
 - ``channels_last``: convolution networks keep their images and kernels channels-last (NHWC), the
   layout the fast convolution kernels want. "auto" turns it on for models with a ``Conv2d``: on this
   project's 2-core CPU it made a CNN step 1.4x faster (``docs/benchmarks.md``).
@@ -31,15 +32,22 @@ from torch import nn
 PRECISIONS = ("auto", "float32", "tf32", "bf16")
 
 
-def resolve_precision(precision: Any, device: torch.device) -> str:
-    """"float32", "tf32" or "bf16": ``precision`` with "auto" resolved for ``device``."""
+def resolve_precision(precision: Any, device: torch.device, loss_fn: Any = None) -> str:
+    """"float32", "tf32" or "bf16": ``precision`` with "auto" resolved for ``device`` and ``loss_fn``.
+
+    "auto" is "bf16" only on a CUDA GPU with native bfloat16 (compute capability 8.0 or later) and
+    for a classification loss (cross-entropy, binary cross-entropy, hinge): regression outputs keep
+    float32's precision (bfloat16 has 8 bits of mantissa: a prediction near 2000 would move by 8).
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r}; choose one of {list(PRECISIONS)}.")
     if precision != "auto":
         return precision
-    if device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return "bf16"
-    return "float32"
+    from learnable.train import losses
+
+    classifying = isinstance(loss_fn, (losses.CrossEntropyLoss, losses.BCEWithLogitsLoss, losses.HingeLoss))
+    native = device.type == "cuda" and torch.cuda.is_available() and torch.cuda.get_device_capability(device) >= (8, 0)
+    return "bf16" if classifying and native else "float32"
 
 
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
@@ -56,6 +64,13 @@ def uses_channels_last(option: Any, model: nn.Module) -> bool:
     if not isinstance(option, bool):
         raise ValueError(f"channels_last={option!r}; use True, False or 'auto'.")
     return option
+
+
+def set_memory_format(model: nn.Module, memory_format: torch.memory_format) -> None:
+    """Put the kernels of every ``Conv2d`` in ``model`` in ``memory_format`` (other weights keep theirs)."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            module.to(memory_format=memory_format)
 
 
 def to_channels_last(x: torch.Tensor) -> torch.Tensor:
