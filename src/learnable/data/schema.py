@@ -202,7 +202,9 @@ def _check_scale(names: list[str], mean: np.ndarray, std: np.ndarray) -> None:
 
 
 def _standardise(frame: pd.DataFrame, names: list[str], mean: list[float], std: list[float]):
-    for name in names:
+    dtypes = frame.dtypes
+    plain = all(isinstance(d, np.dtype) and d.kind in "biuf" for d in (dtypes[name] for name in names))
+    for name in [] if plain else names:  # plain numpy number columns (e.g. image pixels) need no check
         if not _is_number(frame[name]):
             text = frame[name][pd.to_numeric(frame[name], errors="coerce").isna()]
             raise ValueError(
