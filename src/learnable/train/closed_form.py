@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from learnable.train import losses
@@ -36,8 +37,9 @@ from learnable.train import losses
 OutputGradient = Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor]
 
 
-def _cross_entropy(output: torch.Tensor, target: torch.Tensor, loss: Any) -> torch.Tensor:
-    grad = torch.log_softmax(output, dim=1).exp_()  # the softmax; on the CPU faster than torch.softmax
+def _cross_entropy(output: torch.Tensor, target: torch.Tensor, loss: Any, log_p: torch.Tensor | None = None):
+    """(softmax - smoothed one-hot) / batch; ``log_p``, the log-softmax already taken for the loss, is reused."""
+    grad = (torch.log_softmax(output, dim=1) if log_p is None else log_p).exp_()  # faster than torch.softmax on a CPU
     smoothing = loss.label_smoothing
     grad.scatter_add_(1, target.unsqueeze(1), _full(len(target), smoothing - 1.0, grad))
     if smoothing:
@@ -136,6 +138,7 @@ class ClosedFormGradient:
         self.output_gradient = OUTPUT_GRADIENTS[type(loss_fn)]
         self.classes = type(loss_fn) is losses.CrossEntropyLoss
         self.hinge = type(loss_fn) is losses.HingeLoss
+        self._log_p: tuple[torch.Tensor, torch.Tensor] | None = None  # (output, its log-softmax) from loss()
 
     def applies(self, x: torch.Tensor, target: torch.Tensor) -> bool:
         """Whether this batch's gradient can be taken in closed form."""
@@ -149,9 +152,19 @@ class ClosedFormGradient:
             return False
         return (target.ndim == 1 and outputs == 1) or (target.ndim == 2 and target.shape[1] == outputs)
 
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The loss, as ``loss_fn`` gives it; for cross-entropy its log-softmax is kept for the gradient."""
+        if not self.classes or self.loss_fn.label_smoothing:
+            return self.loss_fn(output, target)
+        log_p = torch.log_softmax(output, dim=1)
+        self._log_p = (output, log_p)
+        return F.nll_loss(log_p, target)  # what F.cross_entropy computes, in the same two steps
+
     def __call__(self, x: torch.Tensor, output: torch.Tensor, target: torch.Tensor) -> None:
         if self.classes:
-            grad = self.output_gradient(output, target, self.loss_fn)
+            cached, self._log_p = self._log_p, None
+            log_p = cached[1] if cached is not None and cached[0] is output else None
+            grad = _cross_entropy(output, target, self.loss_fn, log_p)
         else:
             single = losses.single_output(output, target)
             grad = self.output_gradient(single, target.to(output.dtype), self.loss_fn).reshape(output.shape)

@@ -342,7 +342,7 @@ class Learner:
             self.output = self._forward(xb, compiled=not sampled)  # 2. predict
             self._event("after_predict")
             with autocast(self.precision, self.device):
-                self.loss = self.loss_fn(self.output, yb)  # 3. loss
+                self.loss = (self.closed_form.loss if closed_form else self.loss_fn)(self.output, yb)  # 3. loss
             self._event("after_loss")
         if closed_form:
             self.closed_form(xb, self.output, yb)  # 4. gradient, written out (train/closed_form.py)
