@@ -25,6 +25,63 @@ def check_batch_size(batch_size: Any) -> None:
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r} must be a positive whole number, e.g. 64.")
 
+def numeric_tensor(data: Any) -> torch.Tensor:
+    """An array or tensor as the Learner trains on it: float64 and bool become float32, and a
+    read-only array (a memory map's rows) is copied. numpy's TypeError or ValueError passes through."""
+    if not isinstance(data, torch.Tensor):
+        array = np.asarray(data)
+        data = torch.from_numpy(array if array.flags.writeable else array.copy())
+    return data.float() if data.dtype in (torch.float64, torch.bool) else data
+
+
+def long_classes(y: torch.Tensor) -> torch.Tensor:
+    """Integer class labels as int64, the dtype PyTorch's classification losses index with."""
+    return y if y.is_floating_point() or y.dtype == torch.long else y.long()
+
+
+class BatchOrder:
+    """The rows each batch of an epoch takes, for :class:`TensorLoader` and the streaming loader.
+
+    Every epoch draws a permutation from a seeded ``torch.Generator`` on the CPU (the same order on
+    every device), moved once to ``device``; batches are its consecutive slices, or plain slices of
+    the rows in order when not shuffling. :meth:`state_dict` and :meth:`load_state_dict` restart an
+    epoch part-way: the loaders count the batches they hand out and pass that count in.
+    """
+
+    def __init__(self, rows: int, batch_size: int, *, shuffle: bool, seed: int, drop_last: bool,
+                 device: torch.device | str = "cpu") -> None:
+        check_batch_size(batch_size)
+        self.rows, self.batch_size, self.shuffle, self.drop_last = rows, int(batch_size), shuffle, drop_last
+        self.device = device
+        self.generator = torch.Generator().manual_seed(seed)
+        self.epoch_state = self.generator.get_state()  # the state that drew the epoch under way
+        self.resume_at = 0  # batches of the next epoch to skip (a restored, part-done epoch)
+
+    def __len__(self) -> int:
+        full, rest = divmod(self.rows, self.batch_size)
+        return full + (rest > 0 and not self.drop_last)
+
+    def __iter__(self) -> Iterator[torch.Tensor | slice]:
+        first, self.resume_at = self.resume_at, 0
+        if first == 0:
+            self.epoch_state = self.generator.get_state()  # so a checkpoint can redraw this epoch's order
+        order = torch.randperm(self.rows, generator=self.generator).to(self.device) if self.shuffle else None
+        for batch in range(first, len(self)):
+            start = batch * self.batch_size
+            yield slice(start, start + self.batch_size) if order is None else order[start : start + self.batch_size]
+
+    def state_dict(self, position: int) -> dict[str, Any]:
+        """Mid-epoch (``position`` batches handed out), the generator state that drew this epoch's
+        order; between epochs (``position`` 0), the generator state now."""
+        generator = self.epoch_state if position else self.generator.get_state()
+        return {"generator": generator.clone(), "position": position}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """The next epoch is the one :meth:`state_dict` described, from the batch after ``position``."""
+        self.generator.set_state(state["generator"])
+        self.resume_at = int(state.get("position", 0))
+
+
 class TensorLoader:
     """Iterate over ``(x_batch, y_batch)`` pairs of device-resident tensors.
 
@@ -51,38 +108,28 @@ class TensorLoader:
         if y is not None and len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
         self.tensors = (X,) if y is None else (X, y)
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.generator = torch.Generator().manual_seed(seed)
+        self.order = BatchOrder(len(X), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last, device=X.device)
         self.position = 0  # batches handed out in the epoch under way (0 between epochs)
-        self._resume_at = 0
-        self._epoch_state = self.generator.get_state()
+
+    @property
+    def batch_size(self) -> int:
+        return self.order.batch_size
 
     @property
     def num_rows(self) -> int:
         return len(self.tensors[0])
 
     def __len__(self) -> int:
-        full, rest = divmod(self.num_rows, self.batch_size)
-        return full + (rest > 0 and not self.drop_last)
+        return len(self.order)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        device = self.tensors[0].device
-        first, self._resume_at = self._resume_at, 0
-        if first == 0:
-            self._epoch_state = self.generator.get_state()  # so a checkpoint can redraw this epoch's order
-        if self.shuffle:
-            # The permutation is drawn on the CPU so the order is the same on every device.
-            order = torch.randperm(self.num_rows, generator=self.generator).to(device)
-        for batch in range(first, len(self)):
-            self.position = batch + 1  # batches handed out this epoch, counting this one
-            start = batch * self.batch_size
-            if self.shuffle:
-                index = order[start : start + self.batch_size]
-                yield tuple(t.index_select(0, index) for t in self.tensors)
+        self.position = self.order.resume_at
+        for rows in self.order:
+            self.position += 1  # batches handed out this epoch, counting this one
+            if isinstance(rows, slice):
+                yield tuple(t[rows] for t in self.tensors)
             else:
-                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
+                yield tuple(t.index_select(0, rows) for t in self.tensors)
         self.position = 0
 
     def peek(self, rows: int = 2) -> tuple[torch.Tensor, ...]:
@@ -90,14 +137,10 @@ class TensorLoader:
         return tuple(t[:rows] for t in self.tensors)
 
     def state_dict(self) -> dict[str, Any]:
-        """Where the loader is: mid-epoch, the generator state that drew this epoch's order and the
-        batches already handed out; between epochs, the generator state and position 0."""
-        mid_epoch = self.position > 0
-        generator = self._epoch_state if mid_epoch else self.generator.get_state()
-        return {"generator": generator.clone(), "position": self.position}
+        """Where the loader is: the batch order's state and the batches handed out this epoch."""
+        return self.order.state_dict(self.position)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue exactly where :meth:`state_dict` was taken: the next batch is the one after."""
-        self.generator.set_state(state["generator"])
-        self._resume_at = int(state.get("position", 0))
+        self.order.load_state_dict(state)
         self.position = 0  # nothing handed out of the restored epoch yet

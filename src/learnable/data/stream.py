@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from learnable.data.loader import check_batch_size
+from learnable.data.loader import BatchOrder, check_batch_size, long_classes, numeric_tensor
 
 
 class RowBatches(Dataset):
@@ -54,8 +54,8 @@ class RowBatches(Dataset):
 
     def __getitem__(self, positions: Sequence[int]) -> tuple[torch.Tensor, ...]:
         rows = np.sort(self.rows[np.asarray(positions)])  # in file order: sequential reads
-        x = _tensor(self.X[rows])
-        return (x,) if self.y is None else (x, _long_classes(_tensor(self.y[rows])))
+        x = numeric_tensor(self.X[rows])
+        return (x,) if self.y is None else (x, long_classes(numeric_tensor(self.y[rows])))
 
 
 def _portable(array: Any) -> Any:
@@ -72,40 +72,18 @@ def _reopen(value: Any) -> Any:
     return value
 
 
-def _tensor(array: Any) -> torch.Tensor:
-    """As the Learner's in-memory path converts: float64 and bool become float32."""
-    array = np.asarray(array)
-    tensor = torch.from_numpy(array if array.flags.writeable else array.copy())
-    return tensor.float() if tensor.dtype in (torch.float64, torch.bool) else tensor
+class _RowLists(Sampler):
+    """A :class:`BatchOrder`'s batches as lists of row positions, the form a DataLoader's sampler gives."""
 
-
-def _long_classes(y: torch.Tensor) -> torch.Tensor:
-    return y if y.is_floating_point() or y.dtype == torch.long else y.long()
-
-
-class SeededBatches(Sampler):
-    """Lists of row positions, a batch each, in an order drawn per epoch from a seeded generator.
-
-    ``start`` skips the first batches of the next epoch (to resume mid-epoch); it is then reset.
-    """
-
-    def __init__(self, rows: int, batch_size: int, shuffle: bool, seed: int, drop_last: bool) -> None:
-        self.rows, self.batch_size, self.shuffle, self.drop_last = rows, batch_size, shuffle, drop_last
-        self.generator = torch.Generator().manual_seed(seed)
-        self.epoch_state = self.generator.get_state()
-        self.start = 0
+    def __init__(self, order: BatchOrder) -> None:
+        self.order = order
 
     def __len__(self) -> int:
-        full, rest = divmod(self.rows, self.batch_size)
-        return full + (rest > 0 and not self.drop_last)
+        return len(self.order)
 
     def __iter__(self) -> Iterator[list[int]]:
-        first, self.start = self.start, 0
-        if first == 0:
-            self.epoch_state = self.generator.get_state()
-        order = torch.randperm(self.rows, generator=self.generator) if self.shuffle else torch.arange(self.rows)
-        for batch in range(first, len(self)):
-            yield order[batch * self.batch_size : (batch + 1) * self.batch_size].tolist()
+        for rows in self.order:
+            yield list(range(rows.start, min(rows.stop, self.order.rows))) if isinstance(rows, slice) else rows.tolist()
 
 
 class StreamLoader:
@@ -114,15 +92,15 @@ class StreamLoader:
     Build it with :func:`stream`. ``loader`` is the underlying ``torch.utils.data.DataLoader``.
     """
 
-    def __init__(self, loader: DataLoader, sampler: SeededBatches) -> None:
-        self.loader, self.sampler = loader, sampler
-        self.position = 0
+    def __init__(self, loader: DataLoader, order: BatchOrder) -> None:
+        self.loader, self.order = loader, order
+        self.position = 0  # batches handed out in the epoch under way (the workers may have read ahead)
 
     def __len__(self) -> int:
-        return len(self.sampler)
+        return len(self.order)
 
     def __iter__(self) -> Iterator[Any]:
-        self.position = self.sampler.start
+        self.position = self.order.resume_at
         for batch in self.loader:
             self.position += 1
             yield batch
@@ -132,7 +110,7 @@ class StreamLoader:
         """Every target, for array data whose targets are in memory (a Dataset's are not: None)."""
         dataset = self.loader.dataset
         if isinstance(dataset, RowBatches) and dataset.y is not None and not isinstance(dataset.y, np.memmap):
-            return _long_classes(_tensor(np.asarray(dataset.y)[dataset.rows]))
+            return long_classes(numeric_tensor(np.asarray(dataset.y)[dataset.rows]))
         return None
 
     def peek(self, rows: int = 2) -> tuple[torch.Tensor, ...]:
@@ -144,15 +122,12 @@ class StreamLoader:
         return tuple(self.loader.collate_fn(samples))
 
     def state_dict(self) -> dict[str, Any]:
-        """The generator state that drew this epoch's order and the batches handed out (or, between
-        epochs, the generator state and 0)."""
-        generator = self.sampler.epoch_state if self.position else self.sampler.generator.get_state()
-        return {"generator": generator.clone(), "position": self.position}
+        """Where the loader is: the batch order's state and the batches handed out this epoch."""
+        return self.order.state_dict(self.position)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue where :meth:`state_dict` was taken: the next batch is the one after."""
-        self.sampler.generator.set_state(state["generator"])
-        self.sampler.start = int(state.get("position", 0))
+        self.order.load_state_dict(state)
         self.position = 0  # nothing handed out of the restored epoch yet
 
 
@@ -210,14 +185,14 @@ def stream(
         if len(data) and any(isinstance(t, torch.Tensor) and t.is_cuda for t in _flat(data[0])):
             options.update(num_workers=0, pin_memory=False)  # already on the GPU: no workers, nothing to pin
             options.pop("persistent_workers", None), options.pop("prefetch_factor", None)
-        sampler = SeededBatches(len(data), int(batch_size), shuffle, seed, drop_last)
-        return StreamLoader(DataLoader(data, batch_sampler=sampler, **options), sampler)
+        order = BatchOrder(len(data), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last)
+        return StreamLoader(DataLoader(data, batch_sampler=_RowLists(order), **options), order)
     if not hasattr(data, "__getitem__") or not hasattr(data, "__len__"):
         raise TypeError(
             f"stream() needs arrays indexable by rows (e.g. np.load(path, mmap_mode='r')) or a Dataset, "
             f"got {type(data).__name__}."
         )
     dataset = RowBatches(data, y, rows)
-    sampler = SeededBatches(len(dataset), int(batch_size), shuffle, seed, drop_last)
+    order = BatchOrder(len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last)
     # Each item is a whole batch (batch_size=None: no collation), read by one worker.
-    return StreamLoader(DataLoader(dataset, sampler=sampler, batch_size=None, **options), sampler)
+    return StreamLoader(DataLoader(dataset, sampler=_RowLists(order), batch_size=None, **options), order)

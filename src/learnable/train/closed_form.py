@@ -31,6 +31,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules import module as torch_module
 
 from learnable.train import losses
 
@@ -108,8 +109,6 @@ def affine_layer(model: nn.Module) -> nn.Linear | None:
         layer = model.linear if type(model.linear) is nn.Linear else None
     else:
         return None
-    from torch.nn.modules import module as torch_module
-
     hooks = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
     if any(getattr(m, name, None) for m in (model, layer) for name in hooks):
         return None  # a hook may change the weight (pruning, weight norm) or the output, or need autograd

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
+from learnable.data.loader import numeric_tensor
 from learnable.data.task import MAX_CLASSES
 from learnable.train import losses
 
@@ -29,20 +29,12 @@ def as_tensor(data: Any, name: str) -> torch.Tensor:
     if hasattr(data, "to_numpy"):  # pandas
         data = data.to_numpy()
     try:
-        if not isinstance(data, torch.Tensor):
-            array = np.asarray(data)
-            data = torch.from_numpy(array if array.flags.writeable else array.copy())
-        tensor = data
+        return numeric_tensor(data)
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"{name} cannot be turned into a tensor ({error}); the Learner needs numbers. "
             "Use learnable.fit for tables with text columns, or encode them first."
         ) from None
-    if tensor.dtype == torch.float64:
-        tensor = tensor.float()
-    if tensor.dtype == torch.bool:
-        tensor = tensor.float()
-    return tensor
 
 
 def check_targets(output: torch.Tensor, target: torch.Tensor, loss_fn: Any) -> None:
@@ -83,8 +75,13 @@ def check_validation(validation: Any) -> None:
         )
 
 
+def is_sample_dataset(value: Any) -> bool:
+    """A map-style ``Dataset`` (items by index, no iteration of its own): the Learner streams it."""
+    return isinstance(value, torch.utils.data.Dataset) and not hasattr(value, "__iter__")
+
+
 def check_loader(data: Any) -> None:
-    if isinstance(data, torch.utils.data.Dataset) and not hasattr(data, "__iter__"):
+    if is_sample_dataset(data):
         raise TypeError(
             f"data is a {type(data).__name__} (a Dataset); wrap it in torch.utils.data.DataLoader(dataset, "
             "batch_size=64, shuffle=True), or pass (X, y) arrays."
@@ -97,11 +94,6 @@ def check_loader(data: Any) -> None:
 
 def is_pair_or_loader(value: Any) -> bool:
     return isinstance(value, (tuple, list)) or hasattr(value, "__iter__")
-
-
-def long_classes(y: torch.Tensor) -> torch.Tensor:
-    """Integer class labels as int64, the dtype PyTorch's classification losses index with."""
-    return y if y.is_floating_point() or y.dtype == torch.long else y.long()
 
 
 def check_elementwise(output: torch.Tensor, target: torch.Tensor, loss_fn: Any) -> None:

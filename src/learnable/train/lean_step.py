@@ -48,7 +48,7 @@ class LeanStep:
             and None not in _KERNELS.values()
         )
         self._state: tuple[list[torch.Tensor], ...] | None = None  # (exp_avgs, exp_avg_sqs, steps), once built
-        if self.eligible:
+        if self.eligible:  # re-read the state at once after a load (a cleared state is noticed by _lean)
             optimizer.register_load_state_dict_post_hook(self._forget_state)
 
     def _forget_state(self, optimizer: torch.optim.Optimizer) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from learnable.data.loader import TensorLoader
+from learnable.data.loader import TensorLoader, long_classes
 from learnable.data.split import split_indices
 from learnable.data.stream import StreamLoader, stream
 from learnable.insight.statistics import Statistics
@@ -43,7 +43,7 @@ from learnable.train.inputs import (
     check_targets,
     check_validation,
     is_pair_or_loader,
-    long_classes,
+    is_sample_dataset,
     looks_like_classes,
     resolve_device,
 )
@@ -139,6 +139,7 @@ class Learner:
         self.optimizer_spec = optimizer
         self.lr = lr
         self.optimizer: torch.optim.Optimizer | None = None
+        self.optimizer_step: LeanStep | None = None  # steps self.optimizer (built with it, in fit)
         self.closed_form = None  # set by fit where the model is one affine map (train/closed_form.py)
         self.metric_objects = [metric_lib.get(m) for m in metrics]
         self.history_callback = History()
@@ -166,13 +167,12 @@ class Learner:
     def _loaders(self, data: Any, validation: Any):
         check_validation(validation)
         if not isinstance(data, (tuple, list)):
-            if isinstance(data, torch.utils.data.Dataset) and not hasattr(data, "__iter__"):
+            if is_sample_dataset(data):
                 data = stream(data, batch_size=self.batch_size, seed=self.seed)  # samples, read by workers
             check_loader(data)
             if validation == "auto":
                 validation = None
-            dataset = isinstance(validation, torch.utils.data.Dataset)
-            if validation is not None and not (is_pair_or_loader(validation) or dataset):
+            if validation is not None and not (is_pair_or_loader(validation) or is_sample_dataset(validation)):
                 raise ValueError(
                     "validation must be an (X, y) pair, a Dataset, a loader or None when data is a loader; "
                     "a fraction can only be split off (X, y) arrays."
@@ -182,46 +182,33 @@ class Learner:
             validation = 0.2
         if len(data) != 2:
             raise ValueError(f"data must be an (X, y) pair or a loader; got a sequence of {len(data)} items.")
-        if isinstance(data[0], np.memmap):  # on disk: stream it rather than load it all
-            return self._streamed(data, validation)
-        X, y = (as_tensor(part, name) for part, name in zip(data, ("X", "y"), strict=True))
-        y = long_classes(y)
+        on_disk = isinstance(data[0], np.memmap)  # a memory-mapped X is streamed, not loaded
+        X = data[0] if on_disk else as_tensor(data[0], "X")
+        y = long_classes(as_tensor(np.array(data[1]) if on_disk else data[1], "y"))
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
         if len(X) == 0:
             raise ValueError("the training data has no rows; pass at least one (X, y) example.")
         if isinstance(validation, (int, float)) and not isinstance(validation, bool):
             validation = float(validation) or None
+        rows = held_out = None
         if isinstance(validation, float):
             labels = y.numpy() if looks_like_classes(y) else None
             parts = split_indices(len(X), validation=validation, test=0.0, labels=labels, seed=self.seed)
-            validation = (X[parts.validation], y[parts.validation])
-            X, y = X[parts.train], y[parts.train]
+            rows, held_out = np.asarray(parts.train), np.asarray(parts.validation)
+        if on_disk:
+            if held_out is not None:
+                size = max(self.batch_size, 1024)
+                validation = stream(X, y, batch_size=size, shuffle=False, rows=held_out, workers=0)
+            return stream(X, y, batch_size=self.batch_size, seed=self.seed, rows=rows), self._val_loader(validation)
+        if held_out is not None:
+            validation = (X[held_out], y[held_out])
+            X, y = X[rows], y[rows]
         train = TensorLoader(X.to(self.device), y.to(self.device), batch_size=self.batch_size, seed=self.seed)
         return train, self._val_loader(validation)
 
-    def _streamed(self, data: Sequence[Any], validation: Any):
-        """Loaders that read a memory-mapped X (``np.load(path, mmap_mode="r")``) batch by batch."""
-        X, y = data
-        y = np.array(y)  # the targets are small: read them into memory (writable, for torch)
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
-        if len(X) == 0:
-            raise ValueError("the training data has no rows; pass at least one (X, y) example.")
-        train, held_out = np.arange(len(X)), None
-        if isinstance(validation, (int, float)) and not isinstance(validation, bool) and validation:
-            labels = y if looks_like_classes(torch.from_numpy(y)) else None
-            parts = split_indices(len(X), validation=float(validation), test=0.0, labels=labels, seed=self.seed)
-            train, held_out = np.asarray(parts.train), np.asarray(parts.validation)
-            validation = None
-        loader = stream(X, y, batch_size=self.batch_size, seed=self.seed, rows=train)
-        if held_out is not None:
-            size = max(self.batch_size, 1024)
-            return loader, stream(X, y, batch_size=size, shuffle=False, rows=held_out, workers=0)
-        return loader, self._val_loader(validation)
-
     def _val_loader(self, validation: Any):
-        dataset = isinstance(validation, torch.utils.data.Dataset) and not hasattr(validation, "__iter__")
+        dataset = is_sample_dataset(validation)
         if validation is None or not (isinstance(validation, (tuple, list)) or dataset):
             return validation
         size = max(self.batch_size, 1024)
@@ -299,7 +286,7 @@ class Learner:
         self._check_batch()  # before the optimizer: it may set the model back to NCHW
         if self.optimizer is None:
             self.optimizer = self._build_optimizer()
-        if getattr(self, "optimizer_step", None) is None or self.optimizer_step.optimizer is not self.optimizer:
+        if self.optimizer_step is None or self.optimizer_step.optimizer is not self.optimizer:
             self.optimizer_step = LeanStep(self.optimizer)  # optimizer.step() with less Python per call
         self.fit_start_epoch = self.epoch
         self.num_epochs_planned = self.epoch + num_epochs
