@@ -175,8 +175,6 @@ def learnable_fit(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, seed: int, r
 
 
 def learnable_learner(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, seed: int, race: Race) -> None:
-    """learnable's Learner given the peers' recipe: the same CNN, Adam one-cycle 1e-2 over 6 epochs, batch 64."""
-    from contestants import torch_model
 
     from learnable import Learner
     from learnable.callbacks import LRSchedule

@@ -105,7 +105,8 @@ def fit(
             training continues exactly where it stopped.
     """
     start = time.perf_counter()
-    check_settings(model=model, task=task, num_epochs=num_epochs, lr=lr, batch_size=batch_size)
+    if num_epochs is not None:
+        check_num_epochs(num_epochs)  # the other settings are checked by _setup, before the data is read
     setup = _setup(X, y, model=model, task=task, lr=lr, batch_size=batch_size, validation=validation, test=test,
                    seed=seed, progress=progress, device=device, callbacks=callbacks)
     learner, data, stopper = setup.learner, setup.data, setup.stopper
@@ -154,7 +155,7 @@ class _Setup:
 def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_size: int | None, validation: float,
            test: float, seed: int, progress: bool, device: str, callbacks: Sequence[Callback]) -> _Setup:
     """Validate and split the data, build the model and the Learner that ``fit`` trains."""
-    check_model_name(model)
+    check_settings(model=model, task=task, lr=lr, batch_size=batch_size)
     if isinstance(X, (str, Path)):
         if not isinstance(y, str):
             raise TypeError(f"with a file path as X, y must name the target column; got {type(y).__name__}.")

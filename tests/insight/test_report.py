@@ -210,13 +210,15 @@ def test_a_run_that_fails_still_gets_its_report_and_diagnosis(tmp_path, monkeypa
     assert "[critical] Training diverged" in doctor.output and "epoch 3, step 40" in doctor.output
 
 
-def test_dollar_signs_in_labels_are_plain_text_and_per_row_lists_are_not_kept(tmp_path):
+def test_dollar_signs_in_labels_are_plain_text_and_per_row_lists_are_not_kept(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=200), "b$": rng.normal(size=200)})
     y = np.where(X["a"] > 0, "$x^$", "$y_1$")
     model = learnable.fit(X, y, seed=0, num_epochs=5)
     assert not {"targets", "confidence", "predicted_values"} & set(model.evaluation)
     assert len(model.evaluation["surface"]["points"]) == 20  # the test split, at most 1000 points
+    monkeypatch.setattr("learnable.insight.evaluation.MAX_POINTS", 5)
+    assert len(evaluate_examples(model, X.iloc[:50], y[:50])["surface"]["points"]) == 5  # the cap holds
     page = model.report(tmp_path / "r.html").read_text()
     assert "$x^$" in page and len(_images(page)) >= 5
 
@@ -227,8 +229,8 @@ def test_imperfect_records_still_get_a_report_and_a_diagnosis(tmp_path):
     epochs = [{"train_loss": 1.0 / e, "val_loss": 1.0, "stats": {"samples": 1, "activations": {}}} for e in range(1, 6)]
     record = {"epochs": epochs, "summary": None, "details": None, "data": None, "status": "finished"}
     assert all(f.code != "unreadable" for f in diagnose(record))
-    record["summary"] = {"kept_epoch": 99}
-    diagnose(record)
+    record["summary"] = {"kept_epoch": 99}  # beyond the epochs recorded
+    assert all(f.code != "unreadable" for f in diagnose(record))
     write_report(record, tmp_path / "r.html")
     odd = {"epochs": [{"epoch": 1, "stats": {"parameters": {"w.weight": {"norm": "x"}}}}]}
     assert "unreadable" in [f.code for f in diagnose(odd)]

@@ -660,10 +660,6 @@ def test_non_finite_guard_counts_steps_across_epochs(closed_form):
 
 
 def test_a_layer_pruned_in_before_fit_trains_through_autograd():
-    from torch.nn.utils import prune
-
-    from learnable.train import Callback
-
     class PruneAtStart(Callback):
         def before_fit(self, learner):
             prune.l1_unstructured(learner.model, "weight", amount=0.3)

@@ -74,13 +74,18 @@ def test_steps_equal_plain_torch_optim_steps(config, torch_class, settings):
         assert not torch.equal(a, start.detach())  # the weights did move
 
 
-@pytest.mark.parametrize(("config", "torch_class", "settings"), CONFIGS, ids=IDS)
+FUSABLE = [(c, t, s) for c, t, s in CONFIGS if c.name in ("sgd", "adam", "adamw")]
+
+
+@pytest.mark.parametrize(("config", "torch_class", "settings"), FUSABLE, ids=[c.name for c, _, _ in FUSABLE])
 def test_fused_and_multi_tensor_updates_agree_over_many_steps(config, torch_class, settings):
     model = _model()
     twin = copy.deepcopy(model)
-    for _ in range(20):
-        fused = _train(model, config.build(model.parameters(), fused=None))
-        multi = _train(twin, config.build(twin.parameters(), fused=False))
+    fused_optimizer, multi_optimizer = config.build(model.parameters()), config.build(twin.parameters(), fused=False)
+    assert fused_optimizer.param_groups[0]["fused"] is True
+    for _ in range(20):  # 60 steps on the same two optimizers
+        fused = _train(model, fused_optimizer)
+        multi = _train(twin, multi_optimizer)
     for a, b in zip(fused, multi, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 

@@ -66,10 +66,21 @@ def test_bf16_autocast_trains_close_to_float32_and_keeps_float32_weights():
 
 
 def test_bf16_on_an_affine_model_goes_through_autograd():
+    from learnable.train import Callback
+
+    class RecordsGraph(Callback):
+        def __init__(self):
+            self.graphs = []
+
+        def after_backward(self, learner):
+            self.graphs.append(learner.loss.requires_grad)
+
     X, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
+    recorder = RecordsGraph()
     learner = Learner(nn.Linear(4, 2), (X, y), loss="cross_entropy", validation=(X, y), precision="bf16",
-                      progress=False, device="cpu").fit(2)
+                      progress=False, device="cpu", callbacks=[recorder]).fit(2)
     assert learner.closed_form is not None  # built, but not taken under autocast
+    assert recorder.graphs == [True] * learner.step == [True] * 2  # every step went through autograd
     assert torch.isfinite(torch.tensor(learner.history[-1]["val_loss"]))
 
 
@@ -148,8 +159,15 @@ def test_bf16_training_still_validates_and_predicts_in_float32():
     assert learner.validate()["val_loss"] < 1e-6
 
 
-def test_precision_auto_keeps_float32_for_regression():
+def test_precision_auto_keeps_float32_for_regression(monkeypatch):
     from learnable.train import losses
 
     assert resolve_precision("auto", torch.device("cpu"), losses.get("cross_entropy")) == "float32"
-    assert resolve_precision("auto", torch.device("cpu"), losses.get("mse")) == "float32"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # as on a GPU of compute capability 8.0
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
+    cuda = torch.device("cuda")
+    assert resolve_precision("auto", cuda, losses.get("cross_entropy")) == "bf16"
+    assert resolve_precision("auto", cuda, losses.get("mse")) == "float32"
+    assert resolve_precision("auto", cuda, losses.get("mae")) == "float32"
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))  # emulated bf16
+    assert resolve_precision("auto", cuda, losses.get("cross_entropy")) == "float32"

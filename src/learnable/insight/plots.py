@@ -18,6 +18,8 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from learnable.insight.finding import stats_epochs
+
 WIDE, TALL = (7.5, 3.6), (7.5, 5.0)
 LOSS_KEYS = ("train_loss", "val_loss")
 NOT_METRICS = {"epoch", "seconds", "lr", "skipped_steps", "stats", *LOSS_KEYS}
@@ -29,8 +31,8 @@ def _series(epochs: list[dict[str, Any]], key: str) -> tuple[list[int], list[flo
 
 
 def _stats(epochs: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-    return [(e.get("epoch", i + 1), e["stats"]) for i, e in enumerate(epochs)
-            if e.get("stats") and "parameters" in e["stats"] and "activations" in e["stats"]]
+    """The epochs with full statistics (parameters and activations), numbered."""
+    return [(e, s) for e, s in stats_epochs({"epochs": epochs}) if "parameters" in s and "activations" in s]
 
 
 def _finish(figure: Figure, axes: Any, title: str, xlabel: str = "epoch", ylabel: str = "") -> Figure:

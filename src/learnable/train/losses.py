@@ -88,6 +88,8 @@ class HingeLoss(nn.Module):
         return torch.clamp(1 - sign * margin, min=0).mean()
 
 
+CLASSIFICATION_LOSSES = (CrossEntropyLoss, BCEWithLogitsLoss, HingeLoss)  # outputs read as classes or scores
+
 LOSSES: dict[str, Callable[..., nn.Module]] = {
     "mse": MSELoss,
     "mae": MAELoss,

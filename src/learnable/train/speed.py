@@ -45,7 +45,7 @@ def resolve_precision(precision: Any, device: torch.device, loss_fn: Any = None)
         return precision
     from learnable.train import losses
 
-    classifying = isinstance(loss_fn, (losses.CrossEntropyLoss, losses.BCEWithLogitsLoss, losses.HingeLoss))
+    classifying = isinstance(loss_fn, losses.CLASSIFICATION_LOSSES)
     native = device.type == "cuda" and torch.cuda.is_available() and torch.cuda.get_device_capability(device) >= (8, 0)
     return "bf16" if classifying and native else "float32"
 
