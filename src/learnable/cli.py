@@ -68,9 +68,7 @@ def _load_data(data: str, target: str | None):
 
     if data in datasets.names() and not Path(data).exists():
         dataset = datasets.load(data)
-        X = dataset.X
-        if dataset.image_shape is not None:
-            X = X.reshape(-1, *dataset.image_shape)  # (N, C, H, W)
+        X = dataset.images if dataset.image_shape is not None else dataset.X  # images: (N, C, H, W)
         return X, dataset.y, data
     if target is None:
         columns = list(read_frame(data).columns)

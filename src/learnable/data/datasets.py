@@ -12,6 +12,8 @@ Example:
     >>> X, y, description = load("iris")
     >>> X.shape, sorted(set(y))
     ((150, 4), ['setosa', 'versicolor', 'virginica'])
+    >>> load("digits").images.shape
+    (1797, 1, 8, 8)
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ class Dataset:
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.X, self.y, self.description))
+
+    @property
+    def images(self) -> np.ndarray:
+        """The rows as images, shape (N, C, H, W): for image sets only (``image_shape`` is set)."""
+        if self.image_shape is None:
+            raise ValueError(f"dataset {self.name!r} is a table, not images; use its X.")
+        return np.asarray(self.X).reshape(-1, *self.image_shape)
 
 
 def _mnist_sample() -> Dataset:

@@ -109,12 +109,14 @@ class Statistics(Callback):
                           if name not in self.broken]
 
     def _hook(self, name: str):
-        def record(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        def record(module: nn.Module, inputs: Any, output: Any) -> None:
             calls = self.calls[name] = self.calls.get(name, 0) + 1
             key = name if calls == 1 else f"{name}#{calls}"  # a module used twice is measured per call
+            if isinstance(output, (tuple, list)) and output:  # an RNN's (outputs, state): the outputs
+                output = output[0]
             try:
                 self._measure(key, module, output.detach())
-            except (RuntimeError, IndexError, TypeError) as error:  # never let watching stop training
+            except (RuntimeError, IndexError, TypeError, AttributeError) as error:  # never let watching stop training
                 self.broken.add(name)
                 warnings.warn(f"Statistics: layer '{name}' cannot be measured ({error}); it is skipped.",
                               RuntimeWarning, stacklevel=2)

@@ -323,6 +323,7 @@ class Learner:
     def _train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
         self.xb, self.yb = xb, yb
         self._event("before_batch")
+        xb, yb = self.xb, self.yb  # a before_batch callback may replace the batch (augmentation)
         closed_form = self.closed_form is not None and self.precision != "bf16" and self.closed_form.applies(xb, yb)
         sampled = self.statistics is not None and self.statistics.sampling  # hooks need the model as it is
         with torch.set_grad_enabled(not closed_form):  # an affine model needs no autograd graph

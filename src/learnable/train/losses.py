@@ -53,7 +53,11 @@ class HuberLoss(nn.Module):
 
 
 class CrossEntropyLoss(nn.Module):
-    """Softmax cross-entropy over class logits (B, C) and class indices (B,)."""
+    """Softmax cross-entropy over class logits (B, C) and class indices (B,).
+
+    Sequence outputs (B, T, C) with targets (B, T), as a language model gives, are scored per
+    position: the mean over all B*T positions.
+    """
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         super().__init__()
@@ -62,6 +66,8 @@ class CrossEntropyLoss(nn.Module):
         self.label_smoothing = label_smoothing
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if output.ndim > 2:  # (B, T, C) -> (B*T, C): one prediction per position
+            output, target = output.reshape(-1, output.shape[-1]), target.reshape(-1)
         return F.cross_entropy(output, target, label_smoothing=self.label_smoothing)
 
 
