@@ -1,6 +1,7 @@
 """Per-layer statistics: the numbers match what they claim, sampled at the interval, no training change."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -217,3 +218,42 @@ def test_a_zero_weight_has_no_update_ratio_until_it_moves():
         model.weight.zero_()
     stats = _fit(model, every=100).history[-1]["stats"]  # the only sample is step 0, with the weight at zero
     assert "update_ratio" not in stats["parameters"]["weight"] and "update_ratio" in stats["parameters"]["bias"]
+
+
+class _Recurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(1, 8, batch_first=True)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        out, _ = self.lstm(x.unsqueeze(-1))  # (B, T, 8); the LSTM module itself returns a tuple
+        return self.head(out[:, -1])
+
+
+def test_an_lstm_is_measured_through_its_outputs():
+    torch.manual_seed(0)
+    model = _Recurrent()
+    X, y = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no layer may be skipped as unmeasurable
+        learner = Learner(model, (X[:, :5], y), validation=None, batch_size=32, progress=False,
+                          callbacks=[Statistics(every=1)]).fit(1)
+    lstm = learner.history[-1]["stats"]["activations"]["lstm"]
+    with torch.no_grad():
+        out, _ = model.lstm(X[:, :5].unsqueeze(-1))
+    assert 0 < lstm["std"] < 1  # tanh-bounded hidden states
+    assert abs(lstm["mean"]) < 1 and sum(lstm["histogram"]["counts"]) > 0
+    assert out.abs().max() < 1 and 0 <= lstm["saturated"] < 0.5  # a fresh LSTM is far from saturation
+
+
+def test_a_saturated_gru_is_reported():
+    torch.manual_seed(0)
+    model = _Recurrent()
+    model.lstm = nn.GRU(1, 8, batch_first=True)
+    with torch.no_grad():
+        model.lstm.weight_ih_l0.fill_(1000.0)  # every candidate state is pushed to +-1
+    X, y = _data()
+    learner = Learner(model, (X[:, :5], y), validation=None, batch_size=32, progress=False,
+                      callbacks=[Statistics(every=1)], optimizer="sgd", lr=1e-6).fit(1)
+    assert learner.history[-1]["stats"]["activations"]["lstm"]["saturated"] > 0.5  # the doctor's threshold

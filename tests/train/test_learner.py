@@ -371,3 +371,29 @@ def test_int32_class_labels_are_accepted():
     X, y = _classes()
     learner = _learner(data=(X.numpy(), y.numpy().astype(np.int32)))
     assert learner.fit(1).epoch == 1
+
+
+class _Swap:
+    """Replaces every training batch's inputs with zeros and records what the model was given."""
+
+    order = 0
+
+    def __init__(self):
+        self.seen = []
+
+    def before_batch(self, learner):
+        learner.xb = torch.zeros_like(learner.xb)
+
+    def after_predict(self, learner):
+        self.seen.append(learner.model.training)
+
+
+def test_a_before_batch_callback_can_replace_the_training_batch_but_not_validation():
+    swap, inputs = _Swap(), []
+    model = _mlp()
+    model.register_forward_pre_hook(lambda module, args: inputs.append((module.training, args[0].abs().sum().item())))
+    X, y = _classes()
+    _learner(model, (X, y), validation=(X, y), callbacks=[swap]).fit(1)
+    assert swap.seen and all(swap.seen)
+    assert all(total == 0 for training, total in inputs if training)  # every training batch was replaced
+    assert any(total > 0 for training, total in inputs if not training)  # validation saw the real rows

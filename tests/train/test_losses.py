@@ -165,3 +165,10 @@ def test_get_passes_a_callable_through_unchanged():
     assert losses.get(my_loss) is my_loss
     module = torch.nn.SmoothL1Loss()
     assert losses.get(module) is module
+
+
+def test_cross_entropy_on_sequence_outputs_scores_every_position():
+    gen = torch.Generator().manual_seed(0)
+    output, target = torch.randn(3, 5, 7, generator=gen), torch.randint(0, 7, (3, 5), generator=gen)
+    expected = F.cross_entropy(output.transpose(1, 2), target)  # torch's (B, C, T) layout
+    assert torch.allclose(losses.get("cross_entropy")(output, target), expected)

@@ -5,9 +5,10 @@ gradients and the update of every parameter tensor. Everything is accumulated in
 read once per epoch into ``learner.metrics["stats"]`` (so History and the run store keep it):
 
 - activations, per layer: mean and standard deviation; for ReLU-like layers the fraction of dead
-  units (never positive on any sampled batch of the epoch); for tanh and sigmoid the fraction of
-  saturated outputs; a histogram of the values (``BINS`` bins between ``low`` and ``high``, the
-  range of the epoch's first sample widened by 5%; values outside land in the end bins);
+  units (never positive on any sampled batch of the epoch); for tanh, sigmoid and recurrent layers
+  (RNN, LSTM, GRU: the hidden states they output) the fraction of saturated outputs; a histogram
+  of the values (``BINS`` bins between ``low`` and ``high``, the range of the epoch's first sample
+  widened by 5%; values outside land in the end bins);
 - parameters, per tensor: the norm, the gradient norm, and the update-to-parameter ratio
   ``||w_after - w_before|| / ||w_before||`` of the optimizer step.
 
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 RECTIFIERS = (nn.ReLU, nn.LeakyReLU, nn.ReLU6, nn.ELU, nn.GELU, nn.SiLU)
 DEAD = (nn.ReLU, nn.ReLU6)  # zero output and zero gradient below 0: a unit can die (LeakyReLU, GELU... cannot)
 SQUASHERS = (nn.Tanh, nn.Sigmoid)
+# RNN, LSTM and GRU layers: their outputs are tanh-bounded hidden states, which saturate like a tanh
+RECURRENT = (nn.RNNBase,)
+WATCHED = RECTIFIERS + SQUASHERS + RECURRENT  # the layers whose outputs are measured
 SATURATED = 0.97  # |tanh| above this, or sigmoid within 0.03 of 0 or 1
 BINS = 40
 MAX_HISTOGRAM_VALUES = 65536  # a strided subsample of a large activation is histogrammed
@@ -72,7 +76,7 @@ class Statistics(Callback):
     def before_fit(self, learner: Learner) -> None:
         if self.every == "auto":
             self.every = auto_interval(_batches_per_epoch(learner.train_loader))
-        self.layers = {name: m for name, m in learner.model.named_modules() if isinstance(m, RECTIFIERS + SQUASHERS)}
+        self.layers = {name: m for name, m in learner.model.named_modules() if isinstance(m, WATCHED)}
         self.names = [name for name, p in learner.model.named_parameters() if p.requires_grad]
         self.params = [p for p in learner.model.parameters() if p.requires_grad]
         self.device = learner.device
@@ -128,8 +132,9 @@ class Statistics(Callback):
         flat = flat[:: max(1, flat.numel() // MAX_HISTOGRAM_VALUES)].float()  # a strided sample, <= ~65536 values
         finite = flat.isfinite()
         saturation = self.zero
-        if isinstance(module, SQUASHERS):
-            edge = flat.abs() > SATURATED if isinstance(module, nn.Tanh) else (flat - 0.5).abs() > SATURATED - 0.5
+        if isinstance(module, SQUASHERS + RECURRENT):
+            sigmoid = isinstance(module, nn.Sigmoid)  # (0, 1) around 0.5; tanh and hidden states: (-1, 1)
+            edge = (flat - 0.5).abs() > SATURATED - 0.5 if sigmoid else flat.abs() > SATURATED
             saturation = edge.float().mean()
         elif isinstance(module, DEAD):
             positive = (_units(out) > 0).any(dim=1)  # (units,)
@@ -202,7 +207,7 @@ class Statistics(Callback):
         if key in self.alive:
             entry["dead"] = 1.0 - self.alive[key].double().mean().item()
         layer = self.layers.get(key.split("#")[0])
-        if isinstance(layer, SQUASHERS):
+        if isinstance(layer, SQUASHERS + RECURRENT):
             entry["saturated"] = saturation
         if nonfinite:
             entry["nonfinite"] = nonfinite
