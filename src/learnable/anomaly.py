@@ -1,0 +1,324 @@
+"""Anomaly detection and dimensionality reduction with an autoencoder.
+
+An autoencoder trained to rebuild *normal* rows rebuilds them well and anything unlike them badly,
+so the reconstruction error is an anomaly score. :class:`AnomalyDetector` scales the inputs (learned
+on the training part only), holds out a validation split, trains a dense or convolutional
+autoencoder (:mod:`learnable.models.autoencoder`) with the :class:`Learner` and early stopping on
+the validation loss, and sets the threshold to a quantile of the validation rows' errors: with
+``quantile=0.99`` about 1% of new normal rows are flagged. Its latent codes (:meth:`~AnomalyDetector.
+transform`) are a learned dimensionality reduction; :func:`embed_2d` gives 2-D codes to plot with
+:func:`learnable.insight.embedding.plot_embedding`.
+
+Conventions: ``score_samples`` is higher for more anomalous rows (the opposite of scikit-learn's
+IsolationForest, whose scores are higher for normal rows), and ``predict`` returns booleans, True
+for an anomaly (IsolationForest returns -1 for an anomaly and 1 otherwise).
+
+Example:
+    >>> import learnable
+    >>> data = learnable.datasets.load("digits")
+    >>> zeros, sixes = data.images[data.y == 0], data.images[data.y == 6]
+    >>> detector = AnomalyDetector(num_epochs=20, seed=0).fit(zeros)  # (N, 1, 8, 8) images: a conv autoencoder
+    >>> bool(detector.predict(sixes).mean() > 0.5)  # most sixes are flagged
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from learnable.data.loader import check_batch_size
+from learnable.data.split import split_indices
+from learnable.model_file import load_model, save_model
+from learnable.models.autoencoder import Autoencoder, ConvAutoencoder
+from learnable.train.callbacks import EarlyStopping
+from learnable.train.learner import Learner, check_num_epochs
+from learnable.train.seed import seed_everything
+from learnable.train.speed import set_memory_format
+
+MODELS = ("auto", "dense", "conv")
+SCALINGS = ("auto", "standard", "minmax")
+MIN_ROWS = 10  # in each of the training and validation parts
+INFO_KEY = "anomaly_detector"
+
+
+# ---- scaling ------------------------------------------------------------------------------------
+@dataclass
+class Scaling:
+    """``(x - shift) / scale``: per feature ("standard": mean and standard deviation) or one pair for
+    all values ("minmax": the minimum and the range, for pixels that share one unit)."""
+
+    kind: str
+    shift: list[float]
+    scale: list[float]
+
+    @classmethod
+    def learn(cls, rows: np.ndarray, kind: str) -> Scaling:
+        """Learn the scaling of ``rows`` (N, ...) (the training part only); constant values get scale 1."""
+        flat = rows.reshape(len(rows), -1).astype(np.float64)  # (N, features)
+        if kind == "standard":
+            shift, scale = flat.mean(0), flat.std(0)
+        else:
+            shift, scale = np.array([flat.min()]), np.array([flat.max() - flat.min()])
+        scale[scale < 1e-12] = 1.0  # a constant feature is only shifted, as scikit-learn's scalers do
+        return cls(kind, shift.astype(np.float32).tolist(), scale.astype(np.float32).tolist())
+
+    def transform(self, rows: np.ndarray) -> np.ndarray:
+        shift, scale = np.asarray(self.shift, np.float32), np.asarray(self.scale, np.float32)
+        flat = rows.reshape(len(rows), -1)  # (N, features)
+        return ((flat - shift) / scale).reshape(rows.shape).astype(np.float32)
+
+
+# ---- the detector -------------------------------------------------------------------------------
+class AnomalyDetector:
+    """Learn what normal rows look like; score, flag and embed new rows by their reconstruction.
+
+    Args:
+        model: "dense" (fully connected; takes any rows), "conv" (images only) or "auto" (conv for
+            images (N, C, H, W) or (N, H, W), dense for flat rows (N, features)).
+        latent_size: the width of the code each row is squeezed into (2 for a plot).
+        num_epochs: the most epochs to train; early stopping on the validation loss usually ends sooner.
+        lr, batch_size: Adam's learning rate and the rows per batch.
+        validation: the fraction of ``fit``'s rows held out for early stopping and the threshold.
+        quantile: the threshold is this quantile of the validation rows' errors, in (0, 1): about
+            ``1 - quantile`` of new normal rows are flagged.
+        scaling: "standard" (per feature mean 0, std 1), "minmax" (all values to [0, 1] with one
+            minimum and range) or "auto" (minmax for images, standard for flat rows).
+        patience: epochs without a better validation loss before stopping (the best weights are kept).
+        seed: one seed for the split, the initial weights and the batch order.
+        device: where to train ("auto", "cpu", "cuda"); scores are always computed on the CPU, so
+            they are the same after :meth:`save` and :meth:`load`.
+
+    Attributes (after ``fit``): ``model_`` (the autoencoder, on the CPU), ``scaling_``,
+    ``threshold_``, ``input_shape_`` (one row's shape), ``validation_rows_`` (indices into ``fit``'s
+    X), ``validation_scores_``, ``history_`` (one dict per epoch), ``fit_seconds_``.
+    """
+
+    def __init__(self, model: str = "auto", *, latent_size: int = 16, num_epochs: int = 100, lr: float = 1e-3,
+                 batch_size: int = 64, validation: float = 0.2, quantile: float = 0.99, scaling: str = "auto",
+                 patience: int = 10, seed: int = 0, device: str = "auto") -> None:
+        self.model, self.latent_size, self.num_epochs, self.lr = model, latent_size, num_epochs, lr
+        self.batch_size, self.validation, self.quantile, self.scaling = batch_size, validation, quantile, scaling
+        self.patience, self.seed, self.device = patience, seed, device
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments (as scikit-learn's ``get_params``; saved in model.json)."""
+        names = ("model", "latent_size", "num_epochs", "lr", "batch_size", "validation", "quantile", "scaling",
+                 "patience", "seed", "device")
+        return {name: getattr(self, name) for name in names}
+
+    def fit(self, X: Any) -> AnomalyDetector:
+        """Train on normal rows ``X`` ((N, features) or images (N, C, H, W) / (N, H, W)); returns self."""
+        start = time.perf_counter()
+        self._check_settings()
+        rows = as_rows(X)
+        kind = self._model_kind(rows)
+        train, held_out = self._split(len(rows))
+        scaling = self.scaling if self.scaling != "auto" else ("minmax" if rows.ndim == 4 else "standard")
+        scaling = Scaling.learn(rows[train], scaling)  # from the training part only
+        seed_everything(self.seed)  # the initial weights
+        network = _build(kind, rows.shape[1:], self.latent_size)
+        learner = self._train(network, scaling.transform(rows[train]), scaling.transform(rows[held_out]))
+        # The learned state is set only now: a failed fit leaves an already fitted detector as it was.
+        self.model_, self.scaling_, self.input_shape_ = learner.model, scaling, tuple(rows.shape[1:])
+        self.history_, self.validation_rows_ = learner.history, held_out
+        self.validation_scores_ = self.score_samples(rows[held_out])
+        self.threshold_ = float(np.quantile(self.validation_scores_, self.quantile))
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def _train(self, network: torch.nn.Module, train: np.ndarray, validation: np.ndarray) -> Learner:
+        """Fit ``network`` to rebuild the scaled training rows, with early stopping on the validation rows."""
+        train, validation = torch.from_numpy(train), torch.from_numpy(validation)  # the target is the input
+        learner = Learner(network, (train, train), loss="mse", optimizer="adam", lr=self.lr, batch_size=self.batch_size,
+                          validation=(validation, validation), device=self.device, seed=self.seed,
+                          callbacks=[EarlyStopping(patience=self.patience)], progress=False, statistics=None)
+        learner.fit(self.num_epochs)  # the best epoch's weights are restored at the end
+        learner.model.cpu().eval()
+        set_memory_format(learner.model, torch.contiguous_format)  # as a loaded model has it: the same scores
+        return learner
+
+    # ---- using the fitted detector ----------------------------------------------------------------
+    def score_samples(self, X: Any) -> np.ndarray:
+        """The anomaly score of each row: its mean squared reconstruction error over all its (scaled)
+        values, shape (N,), float64. Higher means more anomalous."""
+        inputs = self._inputs(X)  # (N, *input_shape_), scaled
+        with torch.no_grad():
+            errors = [(self.model_(x) - x).square().flatten(1).mean(1) for x in inputs.split(1024)]  # (B,) each
+        return torch.cat(errors).double().numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """True for each row whose score is above ``threshold_`` (an anomaly), else False; shape (N,)."""
+        return self.score_samples(X) > self.threshold_
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The latent code of each row, shape (N, latent_size), float32: a learned dimensionality reduction."""
+        inputs = self._inputs(X)
+        with torch.no_grad():
+            return torch.cat([self.model_.encode(x) for x in inputs.split(1024)]).numpy()
+
+    embed = transform
+
+    def reconstruct(self, X: Any) -> np.ndarray:
+        """Each row rebuilt by the autoencoder, in ``X``'s units and the training rows' shape."""
+        inputs = self._inputs(X)
+        with torch.no_grad():
+            rebuilt = torch.cat([self.model_(x) for x in inputs.split(1024)]).numpy()
+        shift, scale = np.asarray(self.scaling_.shift, np.float32), np.asarray(self.scaling_.scale, np.float32)
+        return (rebuilt.reshape(len(rebuilt), -1) * scale + shift).reshape(rebuilt.shape)
+
+    def _inputs(self, X: Any) -> torch.Tensor:
+        if not hasattr(self, "model_"):
+            raise ValueError("this AnomalyDetector is not fitted yet; call fit(X_normal), or AnomalyDetector.load.")
+        rows = match_shape(as_rows(X), self.input_shape_)
+        return torch.from_numpy(self.scaling_.transform(rows))
+
+    # ---- saving -----------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write the autoencoder (safetensors) and the settings, scaling and threshold (model.json)."""
+        if not hasattr(self, "model_"):
+            raise ValueError("this AnomalyDetector is not fitted yet, so there is nothing to save; call fit first.")
+        state = {"settings": self.get_params(), "input_shape": list(self.input_shape_),
+                 "scaling": asdict(self.scaling_), "threshold": self.threshold_}
+        return save_model(directory, self.model_, {INFO_KEY: state, "history": self.history_})
+
+    @classmethod
+    def load(cls, directory: str | Path) -> AnomalyDetector:
+        """Load a detector written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
+        network, info = load_model(directory)
+        state = info.get(INFO_KEY)
+        if not isinstance(state, dict) or not {"settings", "input_shape", "scaling", "threshold"} <= set(state):
+            raise ValueError(
+                f"'{directory}' holds a learnable model but not an AnomalyDetector (model.json has no complete "
+                f"'{INFO_KEY}' entry); load it with learnable.model_file.load_model."
+            )
+        try:
+            detector = cls(**state["settings"])
+            detector.scaling_ = Scaling(**state["scaling"])
+        except TypeError as error:
+            raise ValueError(f"'{directory}' has a damaged '{INFO_KEY}' entry in model.json: {error}") from None
+        detector.model_, detector.history_ = network, info.get("history", [])
+        detector.input_shape_, detector.threshold_ = tuple(state["input_shape"]), float(state["threshold"])
+        return detector
+
+    # ---- checks before training -------------------------------------------------------------------
+    def _check_settings(self) -> None:
+        if self.model not in MODELS:
+            raise ValueError(f"model={self.model!r} is not known; choose one of {list(MODELS)}.")
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"scaling={self.scaling!r} is not known; choose one of {list(SCALINGS)}.")
+        for name in ("quantile", "validation"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1:
+                example = "0.99 flags about 1% of normal rows" if name == "quantile" else "0.2 holds out a fifth"
+                raise ValueError(f"{name}={value!r} must be a fraction strictly between 0 and 1 ({example}).")
+        if not isinstance(self.lr, (int, float)) or isinstance(self.lr, bool) or not self.lr > 0:
+            raise ValueError(f"lr={self.lr!r} must be a number > 0, for example 1e-3.")
+        check_num_epochs(self.num_epochs)
+        check_batch_size(self.batch_size)
+        if not isinstance(self.patience, int) or isinstance(self.patience, bool) or self.patience < 1:
+            raise ValueError(f"patience={self.patience!r} must be a whole number >= 1, for example 10.")
+
+    def _model_kind(self, rows: np.ndarray) -> str:
+        if self.model == "conv" and rows.ndim != 4:
+            raise ValueError(
+                f"model='conv' needs images shaped (N, C, H, W) or (N, H, W), got flat rows {rows.shape}; "
+                "reshape them (e.g. X.reshape(-1, 1, 28, 28)) or use model='dense'."
+            )
+        if self.model == "auto":
+            return "conv" if rows.ndim == 4 else "dense"
+        return self.model
+
+    def _split(self, num_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """Seeded (training rows, validation rows); each part needs at least MIN_ROWS rows."""
+        held_out = math.ceil(round(num_rows * self.validation, 9))
+        if held_out < MIN_ROWS or num_rows - held_out < MIN_ROWS:
+            needed = max(math.ceil(MIN_ROWS / self.validation), math.ceil(MIN_ROWS / (1 - self.validation)))
+            raise ValueError(
+                f"too few rows for a validation split: got {num_rows} rows, and validation={self.validation} "
+                f"holds out {held_out}; the threshold and early stopping need at least {MIN_ROWS} rows in each "
+                f"of the training and validation parts, so at least {needed} rows. Pass more normal rows."
+            )
+        parts = split_indices(num_rows, validation=self.validation, test=0.0, seed=self.seed)
+        return np.sort(parts.train), np.sort(parts.validation)
+
+
+def _build(kind: str, row_shape: tuple[int, ...], latent_size: int) -> Autoencoder | ConvAutoencoder:
+    """The autoencoder for rows of ``row_shape``: (features,) or (C, H, W)."""
+    if kind == "conv":
+        channels = (16, 32) if min(row_shape[1:]) >= 4 else (16,)
+        return ConvAutoencoder(in_channels=row_shape[0], image_size=row_shape[1:], channels=channels,
+                               latent_size=latent_size)
+    features = math.prod(row_shape)
+    hidden = (256, 64) if features >= 256 else (64, 32)
+    return Autoencoder(in_features=features, hidden_sizes=hidden, latent_size=latent_size)
+
+
+# ---- input checks ---------------------------------------------------------------------------------
+def as_rows(X: Any, name: str = "X") -> np.ndarray:
+    """``X`` as a float32 array of rows, (N, features) or images (N, C, H, W), after checking it.
+
+    (N, H, W) images get one channel. Raises a clear error for 1-D, empty, non-numeric or
+    non-finite input.
+    """
+    if hasattr(X, "to_numpy"):  # pandas
+        X = X.to_numpy()
+    elif isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    array = np.asarray(X)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}; encode text columns first.")
+    if array.ndim == 1 or array.ndim == 0 or array.ndim > 4:
+        raise ValueError(
+            f"{name} has shape {array.shape}; expected rows (N, features), or images (N, C, H, W) or (N, H, W). "
+            "For a single feature use X.reshape(-1, 1); for a single row use X.reshape(1, -1)."
+        )
+    if array.ndim == 3:
+        array = array[:, None]  # (N, H, W) -> (N, 1, H, W)
+    if len(array) == 0 or array[0].size == 0:
+        raise ValueError(f"{name} has shape {array.shape}, with no rows or no values per row; pass some data.")
+    array = array.astype(np.float32, copy=False)
+    bad = ~np.isfinite(array.reshape(len(array), -1)).all(1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(str(row) for row in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        raise ValueError(f"{name} has {len(rows)} row(s) with NaN or infinite values (rows [{shown}]); drop or impute "
+                         "them first.")
+    return array
+
+
+def match_shape(rows: np.ndarray, row_shape: tuple[int, ...]) -> np.ndarray:
+    """``rows`` in the training rows' shape: flat rows and images with the same values per row are
+    reshaped; any other shape is an error."""
+    if rows.shape[1:] == tuple(row_shape):
+        return rows
+    size = math.prod(row_shape)
+    if (rows.ndim == 2 or len(row_shape) == 1) and rows[0].size == size:
+        return rows.reshape(len(rows), *row_shape)
+    raise ValueError(
+        f"X has rows of shape {rows.shape[1:]} ({rows[0].size} values), but this detector was fitted on rows "
+        f"of shape {tuple(row_shape)} ({size} values); pass rows with the same features as the training data."
+    )
+
+
+def embed_2d(X: Any, *, model: str = "auto", num_epochs: int = 100, seed: int = 0, device: str = "auto") -> np.ndarray:
+    """Reduce rows or images ``X`` to 2-D points (N, 2): the codes of an autoencoder with a 2-wide latent.
+
+    A non-linear alternative to PCA for a scatter plot; plot the points with
+    :func:`learnable.insight.embedding.plot_embedding`.
+
+    Example:
+        >>> import learnable                                          # doctest: +SKIP
+        >>> from learnable.insight import plot_embedding              # doctest: +SKIP
+        >>> data = learnable.datasets.load("digits")              # doctest: +SKIP
+        >>> points = embed_2d(data.X[:300], seed=0)                # doctest: +SKIP
+        >>> plot_embedding(points, data.y[:300], path="digits.png")  # doctest: +SKIP
+    """
+    detector = AnomalyDetector(model, latent_size=2, num_epochs=num_epochs, seed=seed, device=device)
+    return detector.fit(X).transform(X)
