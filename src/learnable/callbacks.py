@@ -1,5 +1,6 @@
 """Callbacks (public path): see :mod:`learnable.train.callbacks` and :mod:`learnable.train.events`."""
 
+from learnable.train.augment import Augment, AugmentConfig
 from learnable.train.callbacks import (
     EarlyStopping,
     GradientClipping,
@@ -13,6 +14,8 @@ from learnable.train.events import EVENTS, Callback, NonFiniteError, SkipStep, S
 
 __all__ = [
     "EVENTS",
+    "Augment",
+    "AugmentConfig",
     "Callback",
     "Checkpoint",
     "EarlyStopping",

@@ -1,6 +1,7 @@
 """Training: the Learner (the seven steps), events and callbacks, losses, metrics and optimizers."""
 
 from learnable.train import callbacks, losses, metrics, optim
+from learnable.train.augment import Augment, AugmentConfig, tta_predict
 from learnable.train.callbacks import (
     EarlyStopping,
     GradientClipping,
@@ -15,6 +16,8 @@ from learnable.train.seed import seed_everything
 
 __all__ = [
     "EVENTS",
+    "Augment",
+    "AugmentConfig",
     "Callback",
     "EarlyStopping",
     "GradientClipping",
@@ -30,4 +33,5 @@ __all__ = [
     "metrics",
     "optim",
     "seed_everything",
+    "tta_predict",
 ]
