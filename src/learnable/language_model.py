@@ -1,0 +1,448 @@
+"""Character-level language models: learn to continue text in the style of a corpus, and say how
+likely a sentence is.
+
+:func:`train_language_model` learns a character vocabulary on the training part of a text, holds out
+its last ``validation`` fraction (one contiguous piece, so nothing of it is seen in training), and
+trains a :class:`~learnable.models.GPT` or an :class:`~learnable.models.LSTMLanguageModel` with the
+:class:`~learnable.train.Learner` to predict each character from the ones before it. The result, a
+:class:`LanguageModel`, writes text (:meth:`~LanguageModel.generate`), scores it
+(:meth:`~LanguageModel.score`) and saves as safetensors + JSON (no pickle).
+
+Quality is measured in bits per character: the average number of bits the model needs to encode
+each next character, ``-log2 p(character | the ones before)``; lower is better. The baseline is a
+unigram model (character frequencies of the training text, add-one smoothed), which ignores context.
+
+Example:
+    >>> import learnable
+    >>> text = learnable.language_model.load_corpus()          # Shakespeare, ~110 KB, public domain
+    >>> model = train_language_model(text, num_epochs=1)       # doctest: +SKIP
+    >>> model.generate("ROMEO:", length=100, seed=0)           # doctest: +SKIP
+    >>> model.score("To be, or not to be")                     # doctest: +SKIP
+    (-1.52, 2.19)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from learnable.data.loader import check_batch_size
+from learnable.data.tokenizer import Tokenizer
+from learnable.model_file import load_model, save_model
+from learnable.models.recurrent_lm import LSTMLanguageModel, LSTMLanguageModelConfig
+from learnable.models.transformer import GPT, GPTConfig
+from learnable.train.callbacks import EarlyStopping, GradientClipping, LRSchedule
+from learnable.train.events import Callback
+from learnable.train.learner import Learner, check_num_epochs
+from learnable.train.optim import OptimizerConfig
+from learnable.train.seed import seed_everything
+
+CORPORA = Path(__file__).parent / "data" / "corpora"
+GREEDY_BELOW = 1e-3  # a temperature below this always takes the most likely character
+UNGENERATED = 2  # ids 0 (padding) and 1 (unknown) are never generated
+
+
+@dataclass
+class Recipe:
+    """How :func:`train_language_model` builds and trains one kind of model when given no settings."""
+
+    config: GPTConfig | LSTMLanguageModelConfig  # vocab_size is set from the learned vocabulary
+    lr: float
+    num_epochs: int
+    batch_size: int = 16  # more, smaller steps beat fewer large ones in a short run on a CPU
+    patience: int = 3
+
+
+RECIPES = {  # sized to train in about two minutes on one CPU core (no dropout: such short runs do not overfit)
+    "transformer": Recipe(GPTConfig(0, context_length=64, embed_dim=96, num_heads=4, num_layers=3, dropout=0.0),
+                          lr=3e-3, num_epochs=12),
+    "lstm": Recipe(LSTMLanguageModelConfig(0, embed_dim=48, hidden_size=192, num_layers=2, dropout=0.0),
+                   lr=5e-3, num_epochs=8),
+}
+MODEL_NAMES = tuple(RECIPES)
+
+
+# ---- the shipped corpus ------------------------------------------------------------------------------
+def corpus_names() -> list[str]:
+    """Names of the corpora shipped with learnable (``data/corpora/*.txt``)."""
+    return sorted(path.stem for path in CORPORA.glob("*.txt"))
+
+
+def corpus_path(name: str = "shakespeare") -> Path:
+    """The file of a shipped corpus; see ``data/corpora/README.md`` for where each comes from."""
+    if name not in corpus_names():  # a name, never a path: nothing outside data/corpora is read
+        raise ValueError(f"no shipped corpus named {name!r}; the corpora are {corpus_names()}.")
+    return CORPORA / f"{name}.txt"
+
+
+def load_corpus(name: str = "shakespeare") -> str:
+    """The text of a shipped corpus: "shakespeare" is the first ~110 KB of Karpathy's tiny-shakespeare."""
+    return corpus_path(name).read_text(encoding="utf-8")
+
+
+# ---- training windows ------------------------------------------------------------------------------------
+class WindowLoader:
+    """Batches of training windows cut from one id stream at seeded random positions.
+
+    A window is ``context_length + 1`` consecutive ids: the input ``x = ids[i:i+T]`` and the target
+    ``y = ids[i+1:i+T+1]`` (each input's next id). An epoch is ``len(ids) // T`` windows, so it reads
+    about as many characters as the stream holds; the start positions come from a seeded generator.
+    ``state_dict`` lets a checkpointed run continue exactly.
+    """
+
+    def __init__(self, ids: torch.Tensor, context_length: int, batch_size: int, *, seed: int = 0) -> None:
+        check_batch_size(batch_size)
+        self.ids, self.context_length, self.batch_size = ids, context_length, int(batch_size)
+        self.num_windows = max(1, len(ids) // context_length)
+        self.offsets = torch.arange(context_length + 1, device=ids.device)  # (T+1,)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.epoch_state = self.generator.get_state()
+        self.position, self.resume_at = 0, 0
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_windows / self.batch_size)
+
+    def _windows(self, starts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        chunk = self.ids[starts.to(self.ids.device)[:, None] + self.offsets]  # (B, T+1)
+        return chunk[:, :-1], chunk[:, 1:]  # x (B, T), y (B, T)
+
+    def __iter__(self):
+        first, self.resume_at = self.resume_at, 0
+        if first == 0:
+            self.epoch_state = self.generator.get_state()
+        last_start = len(self.ids) - self.context_length - 1  # the last window ends with the last id
+        starts = torch.randint(0, last_start + 1, (self.num_windows,), generator=self.generator)  # (windows,)
+        self.position = first
+        for batch in range(first, len(self)):
+            self.position += 1
+            yield self._windows(starts[batch * self.batch_size : (batch + 1) * self.batch_size])
+        self.position = 0
+
+    def peek(self, rows: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first ``rows`` windows of the stream, without drawing from the generator."""
+        return self._windows(torch.arange(min(rows, len(self.ids) - self.context_length)))
+
+    def state_dict(self) -> dict[str, Any]:
+        state = self.epoch_state if self.position else self.generator.get_state()
+        return {"generator": state.clone(), "position": self.position}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+        self.resume_at, self.position = int(state["position"]), 0
+
+
+def validation_windows(ids: torch.Tensor, context_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Non-overlapping windows over the validation stream, as (X, y) each (W, L), L <= context_length;
+    the few ids after the last whole window are left out (the final bits per character count them)."""
+    length = min(context_length, len(ids) - 1)
+    count = (len(ids) - 1) // length
+    return ids[: count * length].view(count, length), ids[1 : count * length + 1].view(count, length)
+
+
+class BitsPerCharacter(Callback):
+    """Adds ``val_bits_per_char`` (the validation loss in bits: nats / ln 2) to each epoch's metrics."""
+
+    def after_validate(self, learner: Learner) -> None:
+        learner.metrics["val_bits_per_char"] = learner.metrics["val_loss"] / math.log(2)
+
+
+# ---- training ---------------------------------------------------------------------------------------------
+def train_language_model(
+    text: str,
+    *,
+    model: str | GPTConfig | LSTMLanguageModelConfig = "transformer",
+    context_length: int | None = None,
+    num_epochs: int | None = None,
+    lr: float | None = None,
+    batch_size: int | None = None,
+    validation: float = 0.1,
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = False,
+    callbacks: Sequence[Callback] = (),
+) -> LanguageModel:
+    """Train a character-level language model on ``text`` and return it.
+
+    Args:
+        text: the training text (a few hundred KB trains in minutes on a CPU).
+        model: "transformer" (a :class:`GPT`), "lstm" (an :class:`LSTMLanguageModel`), or a
+            ``GPTConfig`` / ``LSTMLanguageModelConfig`` with the sizes you want (its vocab_size is
+            replaced by the size of the learned vocabulary).
+        context_length: characters per training window, and the most a prediction looks back
+            (default: the GPT config's context_length, else 64).
+        num_epochs: the most epochs (one epoch reads about as many characters as the training part
+            holds); early stopping on the validation loss may end sooner.
+        lr, batch_size: AdamW's peak learning rate (warm-up, then cosine decay) and windows per batch.
+        validation: the fraction at the END of the text held out, in one piece, for early stopping
+            and the validation bits per character.
+        seed, device, progress, callbacks: as for :class:`~learnable.train.Learner`.
+
+    Example:
+        >>> tiny = GPTConfig(0, context_length=16, embed_dim=32, num_heads=2, num_layers=1, dropout=0.0)
+        >>> model = train_language_model("abc" * 200, model=tiny, num_epochs=15, lr=1e-2, batch_size=8)
+        >>> model.generate("abca", length=6, temperature=0)
+        'abcabcabca'
+    """
+    start = time.perf_counter()
+    plan = _plan(text, model, context_length, num_epochs, lr, batch_size, validation)
+    seed_everything(seed)
+    tokenizer = Tokenizer.learn([plan.train_text], level="char")  # from the training part only
+    train_ids = torch.tensor(tokenizer.encode(plan.train_text), dtype=torch.long)  # (N_train,)
+    val_ids = torch.tensor(tokenizer.encode(plan.val_text), dtype=torch.long)  # (N_val,): unseen characters -> 1
+    network = _build(plan.recipe.config, len(tokenizer))
+    stopper = EarlyStopping(patience=plan.recipe.patience)
+    learner = Learner(
+        network,
+        WindowLoader(train_ids, plan.context_length, plan.recipe.batch_size, seed=seed),
+        loss="cross_entropy",
+        optimizer=OptimizerConfig("adamw", lr=plan.recipe.lr, weight_decay=0.01),
+        validation=validation_windows(val_ids, plan.context_length),
+        callbacks=[LRSchedule("cosine", warmup=0.05), GradientClipping(1.0), BitsPerCharacter(), stopper, *callbacks],
+        device=device,
+        seed=seed,
+        progress=progress,
+    )
+    learner.fit(plan.recipe.num_epochs)
+    fitted = LanguageModel(learner.model, tokenizer, context_length=plan.context_length)
+    fitted.history_ = learner.history
+    fitted.metrics_ = {
+        "val_bits_per_char": -fitted.log_likelihoods(val_ids).mean().item() / math.log(2),
+        "unigram_bits_per_char": unigram_bits_per_char(train_ids, val_ids[1:], len(tokenizer)),
+        "train_chars": len(train_ids),
+        "val_chars": len(val_ids),
+    }
+    fitted.training_ = {
+        "model": fitted.kind, "parameters": sum(p.numel() for p in network.parameters()),
+        "context_length": plan.context_length, "epochs": learner.epoch, "steps": learner.step,
+        "best_epoch": stopper.best_epoch or learner.epoch, "batch_size": plan.recipe.batch_size,
+        "lr": plan.recipe.lr, "seed": seed, "stop_reason": learner.stop_reason, "seconds": time.perf_counter() - start,
+    }
+    return fitted
+
+
+def check_settings(text: Any, *, model: Any = "transformer", context_length: Any = None, num_epochs: Any = None,
+                   lr: Any = None, batch_size: Any = None, validation: Any = 0.1) -> None:
+    """Raise the error :func:`train_language_model` would raise for these settings, before anything is
+    trained or recorded (the command line checks with it before it records a run)."""
+    _plan(text, model, context_length, num_epochs, lr, batch_size, validation)
+
+
+@dataclass
+class _Plan:
+    recipe: Recipe  # with the lr, num_epochs and batch_size to use
+    context_length: int
+    train_text: str
+    val_text: str
+
+
+def _plan(text: Any, model: Any, context_length: Any, num_epochs: Any, lr: Any, batch_size: Any,
+          validation: Any) -> _Plan:
+    """Check every setting and fill in the recipe's defaults; cut the text into its two parts."""
+    if isinstance(model, (GPTConfig, LSTMLanguageModelConfig)):  # the user's sizes, the recipe's training
+        recipe = dataclasses.replace(RECIPES["transformer" if isinstance(model, GPTConfig) else "lstm"], config=model)
+    elif isinstance(model, str) and model in RECIPES:
+        recipe = RECIPES[model]
+    else:
+        raise ValueError(f"unknown language model {model!r}; choose one of {list(MODEL_NAMES)}, or pass a "
+                         "GPTConfig or an LSTMLanguageModelConfig.")
+    if context_length is not None and (not _whole(context_length) or context_length < 1):
+        raise ValueError(f"context_length={context_length!r} must be a whole number >= 1, e.g. 64.")
+    config = recipe.config
+    if isinstance(config, GPTConfig) and context_length is not None:
+        if isinstance(model, GPTConfig) and model.context_length != context_length:
+            raise ValueError(f"context_length={context_length} differs from the GPTConfig's context_length="
+                             f"{model.context_length}; give one of them.")
+        config = dataclasses.replace(config, context_length=context_length)
+    context = config.context_length if isinstance(config, GPTConfig) else context_length or 64
+    train_text, val_text = _split(text, validation, context)
+    recipe = Recipe(config, lr=recipe.lr if lr is None else lr, patience=recipe.patience,
+                    num_epochs=recipe.num_epochs if num_epochs is None else num_epochs,
+                    batch_size=recipe.batch_size if batch_size is None else batch_size)
+    OptimizerConfig("adamw", lr=recipe.lr).check()
+    check_num_epochs(recipe.num_epochs)
+    check_batch_size(recipe.batch_size)
+    return _Plan(recipe, context, train_text, val_text)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _split(text: Any, validation: Any, context_length: int) -> tuple[str, str]:
+    """The text cut in two at ``1 - validation``: the training part first, the held-out end second."""
+    if not isinstance(text, str):
+        raise TypeError(f"a language model learns from text (str), got {type(text).__name__}.")
+    if isinstance(validation, bool) or not isinstance(validation, (int, float)) or not 0 < validation <= 0.5:
+        raise ValueError(f"validation={validation!r} must be a fraction in (0, 0.5], e.g. 0.1.")
+    cut = round(len(text) * (1 - validation))
+    train_text, val_text = text[:cut], text[cut:]
+    if len(train_text) < context_length + 1 or len(val_text) < 2:
+        raise ValueError(
+            f"the text has {len(text)} characters: too few to train on windows of context_length + 1 = "
+            f"{context_length + 1} characters and hold out {validation:g} of it (at least 2 characters) "
+            "for validation. Pass a longer text or a smaller context_length."
+        )
+    return train_text, val_text
+
+
+def _build(config: GPTConfig | LSTMLanguageModelConfig, vocab_size: int) -> nn.Module:
+    config = dataclasses.replace(config, vocab_size=vocab_size)
+    return GPT(config) if isinstance(config, GPTConfig) else LSTMLanguageModel(config)
+
+
+def unigram_bits_per_char(train_ids: torch.Tensor, target_ids: torch.Tensor, vocab_size: int) -> float:
+    """Bits per character of a model that ignores context: the cross-entropy, in bits, of the training
+    ids' frequencies (add-one smoothed over ids 1..vocab_size-1, so unseen characters get some
+    probability) on ``target_ids``."""
+    counts = torch.bincount(train_ids, minlength=vocab_size)[1:].double() + 1.0  # ids 1.. (padding never occurs)
+    log2_p = torch.log2(counts / counts.sum())  # (vocab_size - 1,)
+    return -log2_p[target_ids - 1].mean().item()
+
+
+# ---- the trained model ---------------------------------------------------------------------------------------
+class LanguageModel:
+    """A trained character-level language model: a network, its vocabulary and its context length.
+
+    Attributes (set by :func:`train_language_model`, kept by :meth:`save`):
+        metrics_: ``val_bits_per_char``, ``unigram_bits_per_char``, ``train_chars``, ``val_chars``.
+        training_: model kind, parameters, epochs, steps, batch size, lr, seed, seconds.
+        history_: one dict of metrics per epoch.
+    """
+
+    def __init__(self, network: nn.Module, tokenizer: Tokenizer, *, context_length: int) -> None:
+        if not isinstance(network, (GPT, LSTMLanguageModel)):
+            raise TypeError(f"a LanguageModel holds a GPT or an LSTMLanguageModel, got {type(network).__name__}.")
+        self.network = network.cpu().eval()
+        self.tokenizer = tokenizer
+        self.context_length = context_length
+        self.metrics_: dict[str, Any] = {}
+        self.training_: dict[str, Any] = {}
+        self.history_: list[dict[str, Any]] = []
+
+    @property
+    def kind(self) -> str:
+        return "transformer" if isinstance(self.network, GPT) else "lstm"
+
+    def log_likelihoods(self, ids: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """``log p(ids[j] | ids[j-T:j])`` for j = 1..len(ids)-1 (natural log), shape (len(ids) - 1,).
+
+        Each id after the first is predicted from the ones before it, at most ``context_length``
+        of them. A stream longer than the context is read in windows of ``context_length`` that
+        advance by half of it; each window scores only the ids not scored yet, so every id after
+        the first half-window has at least ``context_length / 2`` ids of context.
+        """
+        T, n = self.context_length, len(ids)
+        ends = [n - 1] if n - 1 <= T else [*range(T, n - 1, max(1, T // 2)), n - 1]  # where each window ends
+        length = min(T, n - 1)
+        starts = torch.tensor([end - length for end in ends])  # (W,)
+        index = starts[:, None] + torch.arange(length + 1)  # (W, L+1)
+        windows = ids[index]
+        scores = []
+        with torch.no_grad():
+            for chunk in windows.split(batch_size):
+                log_p = torch.log_softmax(self.network(chunk[:, :-1]).float(), dim=-1)  # (w, L, V)
+                scores.append(log_p.gather(-1, chunk[:, 1:, None]).squeeze(-1))  # (w, L)
+        scores = torch.cat(scores)  # (W, L): the log-probability of each window's targets
+        new = [ends[0], *(b - a for a, b in zip(ends, ends[1:], strict=False))]  # targets each window adds
+        return torch.cat([row[length - count :] for row, count in zip(scores, new, strict=True)])
+
+    def score(self, text: str) -> tuple[float, float]:
+        """How likely ``text`` is: (mean log-likelihood per character in nats, bits per character).
+
+        The first character is only context (it is not scored); every later character is scored
+        given the ones before it (see :meth:`log_likelihoods`). Characters the model never saw in
+        training count as its "unknown" token. Higher nats (closer to 0) and fewer bits mean likelier.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"score takes text (str), got {type(text).__name__}.")
+        if len(text) < 2:
+            raise ValueError(
+                f"score needs at least 2 characters (the first is only context), got {len(text)}: {text!r}."
+            )
+        nats = self.log_likelihoods(torch.tensor(self.tokenizer.encode(text), dtype=torch.long)).mean().item()
+        return nats, -nats / math.log(2)
+
+    def generate(self, prompt: str, length: int = 200, temperature: float = 1.0, top_k: int | None = None,
+                 seed: int | None = None) -> str:
+        """The ``prompt`` followed by ``length`` characters written by the model, one at a time.
+
+        Each character is drawn from the model's next-character distribution given the last
+        ``context_length`` characters: the logits are divided by ``temperature`` (below 1: safer;
+        above 1: wilder; 0 or below 1e-3: always the most likely character), and with ``top_k`` only
+        the k most likely characters can be drawn. Prompt characters the model never saw count as
+        its unknown token; padding and the unknown token are never written. ``seed`` makes it repeatable.
+        """
+        _check_generate(prompt, length, temperature, top_k, seed)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        ids = torch.tensor(self.tokenizer.encode(prompt), dtype=torch.long)  # (P,)
+        written: list[int] = []
+        with torch.no_grad():
+            for _ in range(length):
+                logits = self.network(ids[-self.context_length :][None])[0, -1].float()  # (V,): the next character
+                next_id = _pick(logits, temperature, top_k, generator)
+                ids = torch.cat([ids, next_id.view(1)])
+                written.append(int(next_id))
+        return prompt + self.tokenizer.decode(written)
+
+    def save(self, directory: str | Path) -> Path:
+        """Save as ``model.safetensors`` + ``model.json`` (vocabulary, settings, metrics) in ``directory``."""
+        settings = {"context_length": self.context_length, "tokenizer": self.tokenizer.to_dict()}
+        info = {"language_model": settings, "metrics": self.metrics_, "training": self.training_,
+                "history": self.history_}
+        return save_model(directory, self.network, info)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> LanguageModel:
+        """Load a language model saved by :meth:`save`; never unpickles."""
+        network, info = load_model(directory)
+        settings = info.get("language_model")
+        if not isinstance(settings, dict) or not isinstance(network, (GPT, LSTMLanguageModel)):
+            raise ValueError(
+                f"'{directory}' is not a language model: it holds {type(network).__name__} weights and no vocabulary. "
+                "Load it with learnable.load, or train one with `learnable train --task language-model`."
+            )
+        try:
+            tokenizer, context_length = Tokenizer.from_dict(settings["tokenizer"]), int(settings["context_length"])
+            model = cls(network, tokenizer, context_length=context_length)
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"'{directory}' has damaged language model settings in model.json ({error!r}).") from None
+        model.metrics_, model.training_ = info.get("metrics", {}), info.get("training", {})
+        model.history_ = info.get("history", [])
+        return model
+
+
+def _check_generate(prompt: Any, length: Any, temperature: Any, top_k: Any, seed: Any) -> None:
+    if not isinstance(prompt, str) or not prompt:
+        raise ValueError(f"generate needs a prompt: the text to continue (1 character or more), got {prompt!r}.")
+    if not _whole(length) or length < 0:
+        raise ValueError(f"length={length!r} must be a whole number of characters >= 0, e.g. 200.")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature >= 0:
+        raise ValueError(
+            f"temperature={temperature!r} must be a number >= 0: 1 samples as the model predicts, lower is "
+            "safer, 0 always takes the most likely character."
+        )
+    if top_k is not None and (not _whole(top_k) or top_k < 1):
+        raise ValueError(f"top_k={top_k!r} must be a whole number >= 1 (1 is greedy), or None for no limit.")
+    if seed is not None and (not _whole(seed) or seed < 0):
+        raise ValueError(f"seed={seed!r} must be a whole number >= 0, or None.")
+
+
+def _pick(logits: torch.Tensor, temperature: float, top_k: int | None, generator: torch.Generator | None):
+    """The next id from (V,) logits: greedy for a tiny temperature, else sampled (top-k, temperature)."""
+    logits = logits.clone()
+    logits[:UNGENERATED] = -math.inf  # never padding or the unknown token
+    if temperature < GREEDY_BELOW:
+        return logits.argmax()
+    logits = logits / temperature
+    if top_k is not None:
+        kth = torch.topk(logits, min(top_k, len(logits) - UNGENERATED)).values[-1]  # the k-th largest logit
+        logits[logits < kth] = -math.inf
+    return torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)[0]
