@@ -220,3 +220,20 @@ def test_bad_settings_are_refused_before_a_run_is_recorded(tmp_path, option, mes
                                  "--out", str(tmp_path / "model"), *option])
     _assert_user_error(result, message)
     assert not (tmp_path / "runs").exists() and not (tmp_path / "model").exists()
+
+
+def test_images_train_augmented_unless_told_not_to(tmp_path):
+    for flag, augmented in (("--augment", True), ("--no-augment", False)):
+        out = tmp_path / flag
+        result = runner.invoke(app, ["train", "--data", "digits", "--epochs", "1", flag, "--out", str(out),
+                                     "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+        assert result.exit_code == 0, result.output
+        training = json.loads((out / "model.json").read_text())["training"]
+        assert training["model"] == "cnn" and training["augment"] is augmented
+
+
+def test_a_missing_extra_is_one_error_line(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "statsmodels", None)  # as if statsmodels were not installed
+    monkeypatch.setitem(sys.modules, "statsmodels.datasets", None)
+    result = runner.invoke(app, ["train", "--data", "sunspots", "--runs-dir", str(tmp_path / "runs")])
+    _assert_user_error(result, 'pip install "learnable[timeseries]"')

@@ -10,14 +10,8 @@ import pytest
 import torch
 
 import learnable
-from learnable.language_model import (
-    LanguageModel,
-    WindowLoader,
-    load_corpus,
-    train_language_model,
-    unigram_bits_per_char,
-    validation_windows,
-)
+from learnable.data.text_windows import WindowLoader, validation_windows
+from learnable.language_model import LanguageModel, load_corpus, train_language_model, unigram_bits_per_char
 from learnable.model_file import save_model
 from learnable.models import GPTConfig, LSTMLanguageModel, LSTMLanguageModelConfig, build, describe
 from learnable.models.mlp import MLP

@@ -14,18 +14,27 @@ Example:
 
 __version__ = "0.1.0"
 
-from learnable import callbacks, data, datasets, losses, metrics, models, optim
+from learnable import anomaly, callbacks, data, datasets, language_model, losses, metrics, models, optim
+from learnable.anomaly import AnomalyDetector
 from learnable.estimator import FittedModel, fit, load, lr_find
+from learnable.forecast import Forecaster
+from learnable.language_model import LanguageModel, train_language_model
 from learnable.train import Learner, seed_everything
 
 __all__ = [
+    "AnomalyDetector",
     "FittedModel",
+    "Forecaster",
+    "LanguageModel",
     "Learner",
     "__version__",
+    "anomaly",
     "callbacks",
     "data",
     "datasets",
     "fit",
+    "forecast",
+    "language_model",
     "load",
     "lr_find",
     "losses",
@@ -33,4 +42,5 @@ __all__ = [
     "models",
     "optim",
     "seed_everything",
+    "train_language_model",
 ]

@@ -17,6 +17,7 @@ import functools
 import inspect
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -34,25 +35,26 @@ app = typer.Typer(
 )
 
 DEFAULT_DATA = "mnist-sample"
+LANGUAGE_MODEL = "language-model"  # the --task of `train` that learns text, not a table
 RUNS_DIR = typer.Option(None, "--runs-dir", envvar="LEARNABLE_RUNS", show_envvar=True,
                         help="The runs directory (default: ./runs).")
 # Options shared by the commands that take data the way `train` does.
 DATA = typer.Option(DEFAULT_DATA, help="A CSV/Parquet file, or a built-in dataset name.")
 TARGET = typer.Option(None, help="The column to predict (required for files).")
-MODEL = typer.Option("auto", help="auto, linear, logistic, svm, mlp or cnn.")
-TASK = typer.Option("auto", help="auto, regression, binary or multiclass.")
+MODEL = typer.Option("auto", help="auto, linear, logistic, svm, mlp, cnn, or for text gru or transformer.")
+TASK = typer.Option("auto", help="auto, regression, binary, multiclass, or language-model (--data: a text file).")
 BATCH_SIZE = typer.Option(None, help="Rows per batch (default depends on the data size).")
 SEED = typer.Option(0, help="One seed for the split, the weights and the batch order.")
 
 
 def user_errors(command):
-    """Turn user mistakes (ValueError, TypeError, file-system errors) into one line and exit status 1."""
+    """Turn user mistakes (ValueError, TypeError, file-system errors, a missing extra) into one line and exit 1."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (ValueError, TypeError, OSError) as error:
+        except (ValueError, TypeError, OSError, ImportError) as error:  # ImportError: a missing extra
             if os.environ.get("LEARNABLE_DEBUG"):
                 raise
             typer.echo(f"error: {error}", err=True)
@@ -92,12 +94,17 @@ def train(
     name: str = typer.Option(None, help="A name for the run (default: the data's name)."),
     checkpoint_every: int = typer.Option(0, help="Also checkpoint every N steps (always: each epoch's end)."),
     deterministic: bool = typer.Option(False, help="Use only deterministic PyTorch algorithms."),
+    augment: bool = typer.Option(True, "--augment/--no-augment",
+                                 help="Images: shift, rotate and scale each training batch a little (CNN only)."),
     resume: str = typer.Option(None, help="Continue a run (id, name or `last`) from its newest checkpoint, "
                                "with the settings it was started with."),
     runs_dir: Path = RUNS_DIR,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-epoch lines."),
 ) -> None:
     """Train a model, save it and record the run. With no options: the handwritten-digit classifier.
+
+    `--task language-model` trains a character-level language model (--model auto/transformer or lstm)
+    on --data TEXT_FILE (default: the shipped Shakespeare corpus) for `learnable generate` and `score`.
 
     Checkpoints go to RUNS_DIR/RUN/checkpoints. SIGTERM or Ctrl-C saves one at the next step and stops.
     `learnable train --resume RUN` then finishes the run exactly as if it had never stopped.
@@ -107,11 +114,19 @@ def train(
 
     if checkpoint_every < 0:
         raise ValueError(f"--checkpoint-every {checkpoint_every}: give a number of steps >= 0 (0: epoch ends only).")
+    if task == LANGUAGE_MODEL:
+        settings = {"task": task, "data": data, "model": model, "epochs": epochs, "lr": lr, "batch_size": batch_size,
+                    "seed": seed, "out": str(out) if out else None, "name": name, "deterministic": deterministic}
+        _check_language_model_options(target=target, checkpoint_every=checkpoint_every, resume=resume)
+        _train_language_model(RunStore(runs_dir), settings, quiet)
+        return
+    if model == "lstm":
+        raise ValueError("--model lstm is a language model: add --task language-model (with --data a text file).")
     check_settings(model=model, task=task, num_epochs=epochs, lr=lr, batch_size=batch_size)  # before a run is recorded
     store = RunStore(runs_dir)
     options = {"data": data, "target": target, "model": model, "task": task, "epochs": epochs, "lr": lr,
                "batch_size": batch_size, "seed": seed, "out": str(out) if out else None, "name": name,
-               "checkpoint_every": checkpoint_every, "deterministic": deterministic}
+               "checkpoint_every": checkpoint_every, "deterministic": deterministic, "augment": augment}
     if resume is None:
         _train(store, options, None, quiet)
         return
@@ -166,7 +181,8 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
                      Checkpoint(checkpoints, every_steps=settings["checkpoint_every"], keep=2, run_id=run_id)]
         fitted = learnable.fit(X, y, model=settings["model"], task=settings["task"], num_epochs=settings["epochs"],
                                lr=settings["lr"], batch_size=settings["batch_size"], seed=settings["seed"],
-                               progress=not quiet, callbacks=callbacks, resume=resume_from)
+                               progress=not quiet, callbacks=callbacks, resume=resume_from,
+                               augment=settings.get("augment", True))
         path = fitted.save(out)
     except KeyboardInterrupt:
         store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
@@ -417,6 +433,121 @@ def report(
     run_id = store.resolve(run)
     path = _write_report(store, run_id, out or store.directory / run_id / "report.html")
     typer.echo(f"report written to {path}")
+
+
+# ---- language models: train --task language-model, generate, score -------------------------------------
+def _check_language_model_options(*, target: str | None, checkpoint_every: int, resume: str | None) -> None:
+    given = [flag for flag, value in (("--target", target), ("--checkpoint-every", checkpoint_every),
+                                      ("--resume", resume)) if value]
+    if given:
+        verb, pronoun = ("does", "it") if len(given) == 1 else ("do", "them")
+        raise ValueError(f"{' and '.join(given)} {verb} not apply to --task language-model (it learns a whole text, "
+                         f"and is not checkpointed); drop {pronoun}.")
+
+
+def _language_model_kind(model: str) -> str:
+    from learnable.language_model import MODEL_NAMES
+
+    if model == "auto":
+        return "transformer"
+    if model not in MODEL_NAMES:
+        raise ValueError(f"--model {model} does not train a language model; with --task language-model use "
+                         f"auto (a transformer), {' or '.join(MODEL_NAMES)}.")
+    return model
+
+
+def _load_text(data: str) -> tuple[str, str]:
+    """The text to learn and its name: a text file, a shipped corpus by name, or (the default) Shakespeare."""
+    from learnable.language_model import corpus_names, load_corpus
+
+    if data == DEFAULT_DATA or (data in corpus_names() and not Path(data).exists()):
+        name = "shakespeare" if data == DEFAULT_DATA else data
+        return load_corpus(name), name
+    path = Path(data)
+    if not path.is_file():
+        raise ValueError(f"--data '{data}' is not a file; give a UTF-8 text file or a shipped corpus {corpus_names()}.")
+    try:
+        return path.read_text(encoding="utf-8"), path.stem
+    except UnicodeDecodeError as error:
+        raise ValueError(f"--data '{data}' is not UTF-8 text ({error.reason} at byte {error.start}); "
+                         "a language model learns from a plain text file.") from None
+
+
+def _train_language_model(store: Any, settings: dict[str, Any], quiet: bool) -> None:
+    """Check, record, train, save and report a language model (`train --task language-model`)."""
+    import hashlib
+
+    import torch
+
+    from learnable.language_model import check_settings, train_language_model
+    from learnable.model_file import check_replaceable
+    from learnable.runs import RecordRun
+
+    start = time.perf_counter()
+    kind = _language_model_kind(settings["model"])
+    text, corpus = _load_text(settings["data"])
+    options = {"model": kind, "num_epochs": settings["epochs"], "lr": settings["lr"],
+               "batch_size": settings["batch_size"]}
+    check_settings(text, **options)  # before a run is recorded
+    out = Path(settings["out"] or Path("models") / f"{corpus}-lm")
+    check_replaceable(out)  # fail now, not after training
+    settings["out"] = str(out)
+    torch.use_deterministic_algorithms(bool(settings["deterministic"]))
+    run_id = store.create(settings["name"] or f"{corpus}-lm", config=settings, seed=settings["seed"],
+                          dataset=hashlib.sha256(text.encode()).hexdigest()[:16])
+    typer.echo(f"run {run_id}: {corpus}, {len(text):,} characters; holding out the last 10% for validation")
+    try:
+        model = train_language_model(text, **options, seed=settings["seed"], progress=not quiet,
+                                     callbacks=[RecordRun(store, run_id, finish=False)])
+        path = model.save(out)
+    except KeyboardInterrupt:
+        store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
+        raise typer.Exit(130) from None
+    except BaseException as error:
+        store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
+        raise
+    store.add_artifact(run_id, "model", path.resolve())
+    store.finish(run_id, "finished", summary={**model.metrics_, **model.training_})
+    metrics, t = model.metrics_, model.training_
+    typer.echo(f"model: {t['model']}, {t['parameters']:,} parameters, context {t['context_length']} characters; "
+               f"epochs run: {t['epochs']}, kept epoch {t['best_epoch']}")
+    typer.echo(f"validation bits per character: {metrics['val_bits_per_char']:.3f} "
+               f"(unigram baseline: {metrics['unigram_bits_per_char']:.3f})")
+    typer.echo(f"time: {time.perf_counter() - start:.1f}s")
+    prompt = shlex.quote(text.lstrip().split("\n")[0][:20] or "The")  # the text's first line, as an example
+    typer.echo(f"model saved to {path}  (try `learnable generate {shlex.quote(str(path))} --prompt {prompt}`)")
+    typer.echo(f"run recorded as {run_id} in {store.path}")
+    _write_run_report(store, run_id)
+
+
+@app.command()
+@user_errors
+def generate(
+    model_dir: Path = typer.Argument(..., help="A directory written by `learnable train --task language-model`."),
+    prompt: str = typer.Option(..., help="The text to continue."),
+    length: int = typer.Option(200, help="Characters to write after the prompt."),
+    temperature: float = typer.Option(1.0, help="1: as the model predicts; lower: safer; 0: the likeliest always."),
+    top_k: int = typer.Option(None, help="Draw only from the K likeliest characters."),
+    seed: int = typer.Option(None, help="Seed for repeatable text."),
+) -> None:
+    """Write text with a language model: the prompt, then LENGTH more characters."""
+    from learnable.language_model import LanguageModel
+
+    typer.echo(LanguageModel.load(model_dir).generate(prompt, length, temperature, top_k, seed))
+
+
+@app.command()
+@user_errors
+def score(
+    model_dir: Path = typer.Argument(..., help="A directory written by `learnable train --task language-model`."),
+    text: str = typer.Argument(..., help="The sentence to score (at least 2 characters)."),
+) -> None:
+    """How likely a language model finds TEXT: mean log-likelihood per character (nats), then bits per character."""
+    from learnable.language_model import LanguageModel
+
+    nats, bits = LanguageModel.load(model_dir).score(text)
+    typer.echo(f"mean log-likelihood per character (nats): {nats:.4f}")
+    typer.echo(f"bits per character: {bits:.4f}")
 
 
 @app.command()

@@ -33,17 +33,19 @@ from learnable.data.schema import Schema
 from learnable.data.task import check_task_name
 from learnable.insight.data_summary import summarize_data
 from learnable.insight.evaluation import evaluate_examples
-from learnable.model_file import load_model, save_model
-from learnable.models import CNN, MLP, LinearRegression, LinearSVM, LogisticRegression
+from learnable.model_file import load_model, read_info, save_model
+from learnable.models import CNN, MLP, LinearRegression, LinearSVM, LogisticRegression, TextClassifier
 from learnable.runs.recorder import learner_data_summary
 from learnable.train import metrics as metric_lib
+from learnable.train.augment import Augment, tta_predict
 from learnable.train.callbacks import EarlyStopping, LRSchedule
 from learnable.train.events import Callback
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.optim import OptimizerConfig
 from learnable.train.seed import seed_everything
 
-MODEL_NAMES = ("auto", "linear", "logistic", "svm", "mlp", "cnn")
+MODEL_NAMES = ("auto", "linear", "logistic", "svm", "mlp", "cnn", "gru", "transformer")
+TEXT_MODELS = ("gru", "transformer")  # TextClassifier encoders: they read token ids, not a table
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Recipe:
     patience: int
     weight_decay: float = 0.0
     schedule: str = "constant"  # a ScheduleConfig name, over the whole of num_epochs
+    max_batch_size: int = 64  # the default batch is a tenth of the training rows, 16 to this many
 
 
 RECIPES = {
@@ -63,6 +66,10 @@ RECIPES = {
     "svm": Recipe(lr=1e-2, num_epochs=300, patience=20),
     "mlp": Recipe(lr=1e-3, num_epochs=200, patience=15, weight_decay=1e-4),
     "cnn": Recipe(lr=1e-2, num_epochs=8, patience=4, weight_decay=1e-4, schedule="one_cycle"),
+    # Text models sit at chance for several epochs before they find word order: small batches (more steps
+    # per epoch) and patience get them there (measured on the generated reviews, tests/test_fit_text.py).
+    "gru": Recipe(lr=3e-3, num_epochs=30, patience=8, weight_decay=1e-4, max_batch_size=32),
+    "transformer": Recipe(lr=1e-3, num_epochs=30, patience=10, weight_decay=1e-2, max_batch_size=32),
 }
 
 
@@ -82,16 +89,17 @@ def fit(
     device: str = "auto",
     callbacks: Sequence[Callback] = (),
     resume: str | Path | None = None,
+    augment: bool = True,
 ) -> FittedModel:
     """Train a model on ``X`` (features) and ``y`` (target) and return it fitted.
 
     Args:
-        X: a DataFrame, 2-D array, tensor or list of rows (images may be (N, H, W) arrays), or
-            the path of a CSV/Parquet file.
+        X: a DataFrame, 2-D array, tensor or list of rows (images may be (N, H, W) arrays), a list
+            of texts (or a DataFrame whose only column is text), or the path of a CSV/Parquet file.
         y: the target, one value per row: numbers (regression) or labels (classification); with
             a file path as X, the name of the target column.
-        model: "auto" (a CNN for images, an MLP otherwise), "linear", "logistic", "svm", "mlp"
-            or "cnn".
+        model: "auto" (a CNN for images, a GRU for text, an MLP otherwise), "linear", "logistic",
+            "svm", "mlp", "cnn", or for text "gru" or "transformer".
         task: "auto", "regression", "binary" or "multiclass".
         num_epochs: the most epochs to train; early stopping usually ends sooner.
         lr, batch_size: training settings; defaults depend on the model and the data size.
@@ -103,23 +111,23 @@ def fit(
             or ``Checkpoint`` to save checkpoints.
         resume: a checkpoint file or folder written during a ``fit`` call with the same arguments;
             training continues exactly where it stopped.
+        augment: for a CNN, shift, rotate and scale each training batch a little (an
+            :class:`~learnable.train.augment.Augment` with its defaults); ignored by other models.
     """
     start = time.perf_counter()
     if num_epochs is not None:
         check_num_epochs(num_epochs)  # the other settings are checked by _setup, before the data is read
     setup = _setup(X, y, model=model, task=task, lr=lr, batch_size=batch_size, validation=validation, test=test,
-                   seed=seed, progress=progress, device=device, callbacks=callbacks)
+                   seed=seed, progress=progress, device=device, callbacks=callbacks, augment=augment)
     learner, data, stopper = setup.learner, setup.data, setup.stopper
-    schema = data.schema
-    learner.data_summary = summarize_data(data.train, data.validation, data.test, task=schema.task,
-                                          feature_names=schema.encoded_names(), standardized=True,
-                                          classes=schema.classes, image_shape=schema.image_shape)
+    learner.data_summary = _data_summary(data)
     learner.fit(setup.recipe.num_epochs if num_epochs is None else num_epochs, resume=resume)
     fitted = FittedModel(learner.model, data.schema, history=learner.history)
     fitted.data_summary = learner_data_summary(learner)
+    augmented = any(isinstance(c, Augment) for c in learner.callbacks)
     fitted.training = {"model": setup.name, "epochs": learner.epoch, "best_epoch": stopper.best_epoch if stopper else
-                       learner.epoch, "batch_size": setup.batch_size, "seed": seed, "stop_reason": learner.stop_reason,
-                       "seconds": time.perf_counter() - start}
+                       learner.epoch, "batch_size": setup.batch_size, "seed": seed, "augment": augmented,
+                       "stop_reason": learner.stop_reason, "seconds": time.perf_counter() - start}
     if data.raw_test is not None:
         fitted.metrics = fitted.evaluate(*data.raw_test)
         try:
@@ -127,6 +135,19 @@ def fit(
         except (ValueError, TypeError, RuntimeError, IndexError) as error:  # the report's extras never cost the model
             warnings.warn(f"no test-split examples for the report: {error}", RuntimeWarning, stacklevel=2)
     return fitted
+
+
+def _data_summary(data: Any) -> dict[str, Any]:
+    """What the doctor knows of the training data; for text, without per-feature checks on token ids."""
+    schema = data.schema
+    summary = summarize_data(data.train, data.validation, data.test, task=schema.task,
+                             feature_names=schema.encoded_names(), standardized=schema.text is None,
+                             classes=schema.classes, image_shape=schema.image_shape)
+    if schema.text is not None:  # a token's position and id are no scale, constant or threshold of anything
+        for key in ("scale", "constant_features", "perfect_predictors"):
+            summary.pop(key, None)
+        summary["text"] = {"column": schema.text, "vocabulary": schema.vocab_size, "max_length": schema.max_length}
+    return summary
 
 
 def lr_find(X: Any, y: Any, *, model: str = "auto", task: str = "auto", batch_size: int | None = None,
@@ -138,7 +159,7 @@ def lr_find(X: Any, y: Any, *, model: str = "auto", task: str = "auto", batch_si
         >>> learnable.lr_find(X, y).suggestion                  # doctest: +SKIP
     """
     setup = _setup(X, y, model=model, task=task, lr=None, batch_size=batch_size, validation=0.1, test=0.1,
-                   seed=seed, progress=False, device=device, callbacks=())
+                   seed=seed, progress=False, device=device, callbacks=(), augment=False)
     return setup.learner.lr_find(num_steps=num_steps)
 
 
@@ -153,21 +174,26 @@ class _Setup:
 
 
 def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_size: int | None, validation: float,
-           test: float, seed: int, progress: bool, device: str, callbacks: Sequence[Callback]) -> _Setup:
+           test: float, seed: int, progress: bool, device: str, callbacks: Sequence[Callback],
+           augment: bool) -> _Setup:
     """Validate and split the data, build the model and the Learner that ``fit`` trains."""
     check_settings(model=model, task=task, lr=lr, batch_size=batch_size)
+    if not isinstance(augment, bool):
+        raise TypeError(f"augment={augment!r} must be True or False.")
     if isinstance(X, (str, Path)):
         if not isinstance(y, str):
             raise TypeError(f"with a file path as X, y must name the target column; got {type(y).__name__}.")
         X, y = read_table(X, target=y)
     seed_everything(seed)
-    data = prepare(X, y, task=task, validation=validation, test=test, seed=seed)
+    text = True if model in TEXT_MODELS else None if model == "auto" else False
+    data = prepare(X, y, task=task, validation=validation, test=test, seed=seed, text=text)
     name = _auto_model(data.schema) if model == "auto" else model
     network = _build(name, data.schema)
     recipe = RECIPES[name]
-    size = int(np.clip(len(data.train[1]) // 10, 16, 64)) if batch_size is None else batch_size
+    size = int(np.clip(len(data.train[1]) // 10, 16, recipe.max_batch_size)) if batch_size is None else batch_size
     stopper = EarlyStopping(patience=recipe.patience) if data.validation else None
     schedule = [LRSchedule(recipe.schedule)] if recipe.schedule != "constant" else []
+    schedule += [Augment()] if augment and name == "cnn" else []  # shapes from the CNN's config
     learner = Learner(
         network,
         data.train,
@@ -204,13 +230,19 @@ def check_model_name(model: str) -> None:
 
 
 def _auto_model(schema: Schema) -> str:
-    """A CNN for images of at least 8x8 pixels, an MLP for everything else."""
+    """A GRU for text, a CNN for images of at least 8x8 pixels, an MLP for everything else."""
+    if schema.text is not None:
+        return "gru"
     shape = schema.image_shape
     return "cnn" if shape is not None and len(shape) in (2, 3) and min(shape[-2:]) >= 8 else "mlp"
 
 
 def _build(name: str, schema: Schema) -> nn.Module:
     inputs, outputs, task = schema.num_features, schema.num_outputs, schema.task
+    if name in TEXT_MODELS:  # prepare(text=True) made sure the schema is a text one
+        deep = {"num_layers": 2, "hidden_size": 128} if name == "transformer" else {}  # one block learns too little
+        return TextClassifier(vocab_size=schema.vocab_size, out_features=outputs, encoder=name,
+                              max_length=schema.max_length, **deep)
     if name == "linear":
         if task != "regression":
             raise ValueError("model='linear' is for regression; for classes use 'logistic' or 'svm'.")
@@ -227,7 +259,7 @@ def _build(name: str, schema: Schema) -> nn.Module:
                 "model='cnn' needs images: pass X shaped (N, H, W) or (N, C, H, W), not a flat table."
             )
         channels = 1 if len(shape) == 2 else shape[0]
-        return CNN(in_channels=channels, image_size=tuple(shape[-2:]), out_features=outputs)
+        return CNN(in_channels=channels, image_size=tuple(shape[-2:]), out_features=outputs, residual=True)
     hidden = (256, 128) if inputs >= 100 else (128, 64)
     return MLP(in_features=inputs, out_features=outputs, hidden_sizes=hidden, dropout=0.1)
 
@@ -292,17 +324,28 @@ class FittedModel:
             return self.schema.decode_target(outputs[:, 0].double().numpy())
         return self.schema.decode_target(metric_lib.predicted_labels(outputs).numpy())
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape (rows, classes), columns in the order of ``classes``."""
+    def predict_proba(self, X: Any, tta: int = 0) -> np.ndarray:
+        """Class probabilities, shape (rows, classes), columns in the order of ``classes``.
+
+        ``tta`` (CNNs only): average over the plain images and this many augmented views of each
+        (test-time augmentation, :func:`~learnable.train.augment.tta_predict`), e.g. 8.
+        """
         if self.task == "regression":
             raise ValueError("predict_proba is for classifiers; this model predicts numbers. Use predict.")
         if isinstance(self.network, LinearSVM):
             raise ValueError("a linear SVM gives margins, not probabilities; train model='logistic' for them.")
-        outputs = self._outputs(X)
+        if tta:
+            if not isinstance(self.network, CNN):
+                raise ValueError(f"tta={tta!r} is for image models (a CNN); this model is a "
+                                 f"{type(self.network).__name__}. Leave tta at 0.")
+            probabilities = tta_predict(self, X, num_views=tta).double()  # (N, K), or (N, 1) for binary
+        elif self.task == "binary":
+            probabilities = torch.sigmoid(self._outputs(X)[:, :1].double())
+        else:
+            probabilities = torch.softmax(self._outputs(X).double(), dim=1)
         if self.task == "binary":
-            positive = torch.sigmoid(outputs[:, 0]).double().numpy()
-            return np.stack([1 - positive, positive], axis=1)
-        return torch.softmax(outputs.double(), dim=1).numpy()
+            return torch.cat([1 - probabilities, probabilities], dim=1).numpy()
+        return probabilities.numpy()
 
     def evaluate(self, X: Any, y: Any) -> dict[str, float]:
         """All the task's metrics on ``(X, y)``, in the target's units."""
@@ -331,6 +374,10 @@ class FittedModel:
     def load(cls, directory: str | Path) -> FittedModel:
         """Load a model saved by :meth:`save`; never unpickles."""
         network, info = load_model(directory)
+        kind = next((k for k in ("forecaster", "anomaly_detector", "language_model") if k in info), None)
+        if kind is not None:
+            raise ValueError(f"'{directory}' holds a {kind.replace('_', ' ')}, not a model from learnable.fit; "
+                             "load it with learnable.load.")
         if "schema" not in info:
             raise ValueError(
                 f"'{directory}' holds a bare network (saved by Learner.save), not a fitted model "
@@ -383,6 +430,23 @@ class FittedModel:
         return "\n".join(lines)
 
 
-def load(directory: str | Path) -> FittedModel:
-    """Load a fitted model saved by ``FittedModel.save`` (safetensors + JSON, no pickle)."""
+def load(directory: str | Path) -> Any:
+    """Load any saved learnable model (safetensors + JSON, no pickle), by what ``model.json`` says it is.
+
+    A model from ``fit`` comes back as a :class:`FittedModel`; a ``Forecaster``, an
+    ``AnomalyDetector`` or a ``LanguageModel`` as itself.
+    """
+    info = read_info(Path(directory))
+    if "forecaster" in info:
+        from learnable.forecast import Forecaster
+
+        return Forecaster.load(directory)
+    if "anomaly_detector" in info:
+        from learnable.anomaly import AnomalyDetector
+
+        return AnomalyDetector.load(directory)
+    if "language_model" in info:
+        from learnable.language_model import LanguageModel
+
+        return LanguageModel.load(directory)
     return FittedModel.load(directory)

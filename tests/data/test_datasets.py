@@ -16,7 +16,8 @@ def mnist():
 
 
 def test_names():
-    assert names() == ["breast-cancer", "diabetes", "digits", "iris", "mnist-sample", "wine"]
+    assert names() == ["breast-cancer", "co2", "diabetes", "digits", "iris", "mnist-sample", "reviews", "sunspots",
+                       "wine"]
 
 
 def test_mnist_sample(mnist):

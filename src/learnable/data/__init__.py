@@ -4,6 +4,7 @@ streamed from disk) and datasets."""
 from learnable.data import datasets
 from learnable.data.files import read_frame, read_table
 from learnable.data.fingerprint import fingerprint
+from learnable.data.images import as_images, read_image_folder
 from learnable.data.loader import TensorLoader
 from learnable.data.prepare import Prepared, prepare
 from learnable.data.schema import Schema
@@ -19,6 +20,7 @@ __all__ = [
     "StreamLoader",
     "TensorLoader",
     "as_features",
+    "as_images",
     "as_target",
     "check_pair",
     "datasets",
@@ -26,6 +28,7 @@ __all__ = [
     "infer_task",
     "prepare",
     "read_frame",
+    "read_image_folder",
     "read_table",
     "split_indices",
     "stream",

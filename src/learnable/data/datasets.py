@@ -7,6 +7,8 @@ as a DataFrame with named columns; class labels are the class names where the so
 - ``digits``: 1,797 handwritten digits, 8x8 pixels 0-16 (scikit-learn)
 - ``iris``, ``wine``, ``breast-cancer``: classification tables (scikit-learn)
 - ``diabetes``: a regression table (scikit-learn)
+- ``sunspots``, ``co2``: time series (statsmodels, the ``timeseries`` extra); ``y`` is the series
+- ``reviews``: 2,000 generated product reviews, a text column and a sentiment label
 
 Example:
     >>> X, y, description = load("iris")
@@ -97,6 +99,57 @@ LOADERS: dict[str, Callable[[], Dataset]] = {
         "progression one year later, a number from 25 to 346 (scikit-learn).",
     ),
 }
+
+
+# ---- time series (statsmodels' bundled data): y is the series, X its time stamps -------------------
+# For a series, ``y`` holds the values as a pandas Series with a DatetimeIndex (forecast it with
+# learnable.forecast.Forecaster) and ``X`` the same time stamps as number columns (year, month), so
+# ``learnable.fit(X, y)`` regresses on time and never sees the values it predicts.
+def _statsmodels_datasets() -> Any:
+    try:
+        import statsmodels.datasets
+    except ImportError:
+        raise ImportError(
+            'the time-series datasets come from statsmodels, which is not installed; '
+            'pip install "learnable[timeseries]" (or pip install statsmodels).'
+        ) from None
+    return statsmodels.datasets
+
+
+def _sunspots() -> Dataset:
+    frame = _statsmodels_datasets().sunspots.load_pandas().data
+    years = frame["YEAR"].to_numpy().astype(int)
+    dates = pd.DatetimeIndex(pd.to_datetime([str(year) for year in years], format="%Y"), name="date")
+    return Dataset(
+        X=pd.DataFrame({"year": years}, index=dates),
+        y=pd.Series(frame["SUNACTIVITY"].to_numpy(np.float64), index=dates, name="sunspots"),
+        description="Yearly mean sunspot numbers, 1700-2008 (309 years; an irregular cycle of about 11 "
+        "years), from the National Geophysical Data Center as bundled with statsmodels.",
+    )
+
+
+def _co2() -> Dataset:
+    weekly = _statsmodels_datasets().co2.load_pandas().data["co2"]
+    monthly = weekly.resample("MS").mean()  # weeks without a measurement are skipped by the mean
+    gaps = int(monthly.isna().sum())
+    monthly = monthly.interpolate()  # months without any measurement (5 of 526): linear between neighbours
+    dates = pd.DatetimeIndex(monthly.index, name="date")
+    return Dataset(
+        X=pd.DataFrame({"year": dates.year, "month": dates.month}, index=dates),
+        y=pd.Series(monthly.to_numpy(np.float64), index=dates, name="co2"),
+        description=f"Monthly mean atmospheric CO2 at Mauna Loa, Hawaii, in ppm, March 1958 - December 2001 "
+        f"({len(monthly)} months: a rising trend and a yearly cycle); the means of statsmodels' weekly "
+        f"samples, {gaps} months without any sample filled by linear interpolation.",
+    )
+
+
+def _reviews() -> Dataset:
+    from learnable.data.text_sets import make_reviews  # imported here: text_sets imports Dataset from this module
+
+    return make_reviews()  # 2,000 generated product reviews, one text column (see learnable.data.text_sets)
+
+
+LOADERS.update({"sunspots": _sunspots, "co2": _co2, "reviews": _reviews})  # loaders defined after the table
 
 
 def names() -> list[str]:

@@ -18,15 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from learnable.data.schema import Schema
+from learnable.data.schema import Schema, check_texts
 from learnable.data.split import split_indices
 from learnable.data.task import resolve_task
-from learnable.data.validate import as_features, as_target, check_pair
+from learnable.data.validate import as_features, as_target, check_pair, is_text_sequence
 
 
 @dataclass
 class Prepared:
-    """Encoded splits (float32 inputs, encoded targets), the raw test rows, and the schema."""
+    """Encoded splits (float32 inputs, or int64 token ids for text; encoded targets), the raw test rows,
+    and the schema."""
 
     schema: Schema
     train: tuple[np.ndarray, np.ndarray]
@@ -43,8 +44,15 @@ def prepare(
     validation: float = 0.1,
     test: float = 0.1,
     seed: int = 0,
+    text: bool | None = None,
 ) -> Prepared:
-    """Validate ``X`` and ``y``, split them and encode every split with the training schema."""
+    """Validate ``X`` and ``y``, split them and encode every split with the training schema.
+
+    ``text``: None finds out whether X is text (a list of strings, or one column of free text),
+    True requires text (for a text model), False reads X as a table; see :meth:`Schema.learn`.
+    """
+    if text is None and is_text_sequence(X):
+        text = True  # a plain list of strings can only be texts
     shape = np.shape(X) if isinstance(X, np.ndarray) or hasattr(X, "dim") else ()
     image_shape = tuple(shape[1:]) if len(shape) > 2 else None
     features, target = as_features(X), as_target(y)
@@ -52,7 +60,9 @@ def prepare(
     task = resolve_task(target, task)
     labels = None if task == "regression" else target.astype(str).to_numpy()
     parts = split_indices(len(target), validation=validation, test=test, labels=labels, seed=seed)
-    schema = Schema.learn(features.iloc[parts.train], target.iloc[parts.train], task, image_shape)
+    schema = Schema.learn(features.iloc[parts.train], target.iloc[parts.train], task, image_shape, text=text)
+    if schema.text is not None:
+        check_texts(features[schema.text])  # every split, so an error names the row as given
 
     def encode(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if len(rows) == 0:

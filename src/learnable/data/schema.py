@@ -5,12 +5,20 @@ The schema records feature names and order, which columns are numbers and which 
 scale. It is learned on the training split only, saved as JSON next to the weights, and turns raw
 rows into the model's input at predict time: columns are matched by name, so their order may differ.
 
+Text is the one other kind of input: X that is a single column of free text (or a plain list of
+strings) gets a word-level :class:`~learnable.data.tokenizer.Tokenizer` and a length in tokens,
+and :meth:`Schema.transform` gives int64 token ids (rows, max_length) for a text model. Free text
+mixed with other columns is refused with an error that says so.
+
 Example:
     >>> import pandas as pd
     >>> X = pd.DataFrame({"size": [1.0, 2.0, 3.0], "color": ["red", "blue", "red"]})
     >>> schema = Schema.learn(X, pd.Series([0, 1, 0], name="label"), task="binary")
     >>> schema.transform(X[["color", "size"]]).shape   # 1 number + 2 one-hot columns
     (3, 3)
+    >>> reviews = pd.DataFrame({"review": ["not good at all", "good, not bad"]})
+    >>> Schema.learn(reviews, pd.Series([0, 1]), task="binary").transform(["good at all"])  # token ids
+    array([[2, 6, 5, 0]])
 """
 
 from __future__ import annotations
@@ -21,9 +29,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from learnable.data.tokenizer import Tokenizer
 from learnable.data.validate import as_features, as_target, check_features, plain
 
 MAX_CATEGORIES = 100
+MAX_TEXT_TOKENS = 256  # longest text a text model reads, in words and punctuation marks; longer ones are cut
+MAX_VOCABULARY = 20_000
+MIN_TEXT_WORDS = 3  # a string column is free text when its values are mostly unique and this long (median)
+RARE_WORD_ROWS = 1000  # from this many training texts on, words seen once map to <unk>, so the model learns it
 
 
 @dataclass
@@ -41,15 +54,38 @@ class Schema:
     target_mean: float = 0.0
     target_std: float = 1.0
     image_shape: list[int] | None = None
+    text: str | None = None  # the free-text column of a text model (then the only column)
+    tokenizer: dict[str, Any] | None = None  # Tokenizer.to_dict(), learned on the training texts
+    max_length: int = 0  # tokens per text the model reads (padded with 0, longer texts cut)
+
+    def __post_init__(self) -> None:
+        self._tokens = Tokenizer.from_dict(self.tokenizer) if self.tokenizer is not None else None
 
     # ---- learning ---------------------------------------------------------------------------
     @classmethod
-    def learn(cls, X: pd.DataFrame, y: pd.Series, task: str, image_shape: Any = None) -> Schema:
+    def learn(cls, X: pd.DataFrame, y: pd.Series, task: str, image_shape: Any = None,
+              text: bool | None = None) -> Schema:
         """Learn the encoding of ``X`` and ``y`` (the training split only) for ``task``.
 
         For images (``image_shape`` given, X holding the flattened pixels) every pixel shares one
         mean and standard deviation: a per-pixel scale would blow up rarely-inked border pixels.
+
+        ``text`` says whether X is text: None finds out (one column of free text is), True
+        requires it (a text model was asked for), False never treats it so (a table model).
         """
+        column = find_text_column(X, text)
+        schema = cls._learn_text(X[column], task) if column is not None else cls._learn_table(X, task, image_shape)
+        schema.target_name = str(y.name)
+        if task == "regression":
+            target = y.to_numpy(dtype=np.float64)
+            schema.target_mean = float(target.mean())
+            schema.target_std = float(target.std()) or 1.0
+        else:
+            schema.classes = _sorted_classes(y)
+        return schema
+
+    @classmethod
+    def _learn_table(cls, X: pd.DataFrame, task: str, image_shape: Any) -> Schema:
         numeric, categories = [], {}
         for name in X.columns:
             column = X[name]
@@ -66,32 +102,49 @@ class Schema:
         _check_scale(numeric if image_shape is None else ["(all pixels)"], mean, std)
         if image_shape is not None:
             mean, std = mean.repeat(len(numeric)), std.repeat(len(numeric))
-        schema = cls(
+        return cls(
             feature_names=list(X.columns),
             task=task,
-            target_name=str(y.name),
             numeric=numeric,
             categories=categories,
             mean=mean.tolist(),
             std=np.where(std > 0, std, 1.0).tolist(),
             image_shape=list(image_shape) if image_shape is not None else None,
         )
-        if task == "regression":
-            target = y.to_numpy(dtype=np.float64)
-            schema.target_mean = float(target.mean())
-            schema.target_std = float(target.std()) or 1.0
-        else:
-            schema.classes = _sorted_classes(y)
-        return schema
+
+    @classmethod
+    def _learn_text(cls, column: pd.Series, task: str) -> Schema:
+        """A word-level vocabulary of the training texts and the length (in tokens) the model reads."""
+        texts = column.tolist()
+        min_count = 2 if len(texts) >= RARE_WORD_ROWS else 1
+        try:
+            tokenizer = Tokenizer.learn(texts, level="word", max_tokens=MAX_VOCABULARY, min_count=min_count)
+        except ValueError:
+            raise ValueError(
+                f"column '{column.name}' holds no words: all {len(texts)} training texts are empty or blank; "
+                "a text model needs words to learn from. Check that the right column was read."
+            ) from None
+        longest = max(len(tokenizer.split(text)) for text in texts)
+        return cls(feature_names=[str(column.name)], task=task, text=str(column.name),
+                   tokenizer=tokenizer.to_dict(), max_length=int(np.clip(longest, 1, MAX_TEXT_TOKENS)))
 
     # ---- features ---------------------------------------------------------------------------
     @property
     def num_features(self) -> int:
-        """Width of the encoded input: numbers plus one column per category."""
+        """Width of the encoded input: numbers plus one column per category (tokens per text for text)."""
+        if self.text is not None:
+            return self.max_length
         return len(self.numeric) + sum(len(c) for c in self.categories.values())
+
+    @property
+    def vocab_size(self) -> int:
+        """Token ids a text model embeds (padding and unknown included); 0 for tables."""
+        return len(self._tokens) if self._tokens is not None else 0
 
     def encoded_names(self) -> list[str]:
         """A name for each column of the encoded input: the numbers, then ``column=category`` per category."""
+        if self.text is not None:
+            return [f"token{i}" for i in range(self.max_length)]
         if self.image_shape is not None:
             return [f"pixel{i}" for i in range(self.num_features)]
         return list(self.numeric) + [f"{name}={c}" for name, cats in self.categories.items() for c in cats]
@@ -103,7 +156,7 @@ class Schema:
 
     def align(self, X: Any) -> pd.DataFrame:
         """Return ``X`` as a DataFrame with the training columns, in the training order."""
-        frame = as_features(X)
+        frame = as_features(self._text_frame(X) if self.text is not None else X)
         missing = [name for name in self.feature_names if name not in frame.columns]
         if missing and _is_positional(frame) and frame.shape[1] == len(self.feature_names):
             frame.columns = self.feature_names  # a plain array: columns are matched by position
@@ -116,10 +169,25 @@ class Schema:
             )
         return frame[self.feature_names]
 
+    def _text_frame(self, X: Any) -> Any:
+        """A list or Series of texts as a one-column table; a table (DataFrame, dict) as it is."""
+        if isinstance(X, (pd.DataFrame, dict)):
+            return X
+        if isinstance(X, (list, tuple, pd.Series)) or (isinstance(X, np.ndarray) and X.ndim == 1):
+            return pd.DataFrame({self.text: list(X)})  # a value that is no string is named by transform
+        what = "one string" if isinstance(X, str) else type(X).__name__
+        raise TypeError(
+            f"this model reads texts, but got {what}; pass a list of strings (model.predict(['great value'])) "
+            f"or a DataFrame with a '{self.text}' column."
+        )
+
     def transform(self, X: Any) -> np.ndarray:
-        """Encode raw rows into the model's float32 input, shape (rows, num_features)."""
+        """Encode raw rows into the model's input: float32 (rows, num_features) for tables, or int64
+        token ids (rows, max_length), padded with 0, for text."""
         frame = self.align(X)
         check_features(frame)
+        if self.text is not None:
+            return self._tokens.encode_batch(check_texts(frame[self.text]), self.max_length)
         parts = [_standardise(frame, self.numeric, self.mean, self.std)]
         for name, categories in self.categories.items():
             parts.append(_one_hot(frame[name], categories))
@@ -159,6 +227,59 @@ class Schema:
         return cls(**data)
 
 
+def find_text_column(X: pd.DataFrame, text: bool | None = None) -> str | None:
+    """The column a text model reads, or None for a table of numbers and categories.
+
+    With ``text=None`` X is text when its only column is free text (:func:`is_free_text`); free text
+    next to other columns is refused. ``text=True`` requires one column of strings; False: None.
+    """
+    if text is False:
+        return None
+    found = [name for name in X.columns if is_free_text(X[name])]
+    if found and X.shape[1] > 1:
+        others = [name for name in X.columns if name != found[0]]
+        raise ValueError(
+            f"column '{found[0]}' holds free text, and X has {len(others)} other column(s) {others[:5]}; "
+            "learnable's text models read one text column alone. Train on the text alone "
+            f"(X[['{found[0]}']]), or drop '{found[0]}' to train on the other columns."
+        )
+    if text is None or found:
+        return found[0] if found else None
+    if X.shape[1] != 1 or pd.api.types.is_numeric_dtype(X.iloc[:, 0]):
+        kinds = sorted({str(X[name].dtype) for name in X.columns})
+        raise ValueError(
+            f"a text model needs X to be one column of texts, but X has {X.shape[1]} column(s) "
+            f"{list(X.columns)[:5]} of type {', '.join(kinds)}; pass a list of strings or a one-column "
+            "DataFrame of text, or use a table model (model='auto' or 'mlp')."
+        )
+    check_texts(X.iloc[:, 0])  # every value a string, or a clear error
+    return X.columns[0]
+
+
+def is_free_text(column: pd.Series) -> bool:
+    """Strings, mostly unique, with a median of at least ``MIN_TEXT_WORDS`` words: sentences, not categories."""
+    if not (pd.api.types.is_object_dtype(column) or isinstance(column.dtype, pd.StringDtype)):
+        return False
+    values = column.dropna()
+    if len(values) == 0 or not all(isinstance(v, str) for v in values):
+        return False
+    words = values.str.split().str.len()
+    return bool(values.nunique() >= 0.5 * len(values) and words.median() >= MIN_TEXT_WORDS)
+
+
+def check_texts(column: pd.Series) -> list[str]:
+    """The column's values, every one a string, or a TypeError naming the first that is not."""
+    odd = column.map(lambda v: not isinstance(v, str)).to_numpy()
+    if odd.any():
+        position = int(np.flatnonzero(odd)[0])
+        value, row = plain(column.iloc[position]), column.index[position]  # the row in the data as given
+        raise TypeError(
+            f"column '{column.name}' holds text, but row {row} is {type(value).__name__} {value!r:.40}; "
+            f"a text model needs a string in every row. Convert it (X['{column.name}'].astype(str)) or drop it."
+        )
+    return column.tolist()
+
+
 def _is_number(column: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(column):
         return True
@@ -186,7 +307,8 @@ def _categories(column: pd.Series) -> list[str]:
             f"column '{column.name}' has {len(categories)} distinct text values "
             f"(for example {categories[:3]}); learnable one-hot encodes text columns with at most "
             f"{MAX_CATEGORIES} categories. It looks like an identifier or free text: drop it, or "
-            "convert it to numbers if it is one."
+            "convert it to numbers if it is one (free text of a few words per row can be trained on alone, "
+            f"as X[['{column.name}']] or a list of strings)."
         )
     return categories
 

@@ -31,7 +31,8 @@ def _to_numpy(data: Any) -> Any:
 def as_features(X: Any) -> pd.DataFrame:
     """Return the features as a DataFrame with string column names (x0, x1, ... for arrays).
 
-    A dict is read as columns (``{"age": [30, 40]}``) or, with scalar values, as one row.
+    A dict is read as columns (``{"age": [30, 40]}``) or, with scalar values, as one row. A plain
+    list, 1-D array or Series of strings is one column of texts (named "text", or the Series' name).
 
     Arrays with more than two dimensions (images) are flattened to one row per sample.
     """
@@ -40,6 +41,9 @@ def as_features(X: Any) -> pd.DataFrame:
             f"X is a string ({X!r}); expected a 2-D array, a DataFrame or a list of rows. "
             "To train on a file, pass its path with the target column: learnable.fit('data.csv', 'price')."
         )
+    if is_text_sequence(X):
+        name = str(X.name) if isinstance(X, pd.Series) and X.name is not None else "text"
+        return pd.DataFrame({name: list(X)})
     if isinstance(X, pd.Series):
         raise ValueError(
             f"X is a single pandas Series '{X.name}' ({len(X)} values); learnable needs a 2-D table "
@@ -66,6 +70,12 @@ def as_features(X: Any) -> pd.DataFrame:
     if array.ndim > 2:
         array = array.reshape(array.shape[0], -1)  # (N, H, W) -> (N, H*W)
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+
+def is_text_sequence(X: Any) -> bool:
+    """Whether ``X`` is a plain list, tuple, 1-D array or Series of strings: texts, one per row."""
+    one_dimensional = isinstance(X, (list, tuple, pd.Series)) or (isinstance(X, np.ndarray) and X.ndim == 1)
+    return one_dimensional and len(X) > 0 and all(isinstance(value, str) for value in X)
 
 
 def as_target(y: Any) -> pd.Series:

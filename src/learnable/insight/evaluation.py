@@ -45,7 +45,7 @@ def evaluate_examples(model: Any, X: Any, y: Any) -> dict[str, Any]:
     result["worst"] = [_example(i, X, inputs, result, schema) for i in worst.tolist()]
     for key in ("predicted_values", "targets", "confidence"):  # per-row lists: only the worst rows are kept
         result.pop(key, None)
-    if schema.num_features == 2 and not schema.categories and schema.image_shape is None:
+    if schema.num_features == 2 and not schema.categories and schema.image_shape is None and schema.text is None:
         result["surface"] = _surface(model, inputs, target, schema)
     return result
 

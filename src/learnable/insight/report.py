@@ -152,6 +152,10 @@ def _data(data: dict[str, Any]) -> str:
     facts.update({f"{k} rows": v for k, v in (data.get("rows") or {}).items() if v})
     if data.get("image_shape"):
         facts["image shape"] = " x ".join(map(str, data["image_shape"]))
+    if data.get("text"):  # a text model: the features are token positions
+        text = data["text"]
+        facts["features"] = f"text column '{text['column']}', read as up to {text['max_length']} tokens"
+        facts["vocabulary"] = f"{text['vocabulary']} tokens"
     facts["inputs standardised by learnable"] = "yes" if data.get("standardized") else "no"
     duplicates = data.get("duplicates") or {}
     facts.update({f"{k} rows also in training": v for k, v in duplicates.items() if k != "train_repeats"})

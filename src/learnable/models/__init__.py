@@ -1,5 +1,6 @@
 """Models: ``nn.Module`` classes built from a config dataclass, rebuildable from JSON."""
 
+from learnable.models.autoencoder import Autoencoder, AutoencoderConfig, ConvAutoencoder, ConvAutoencoderConfig
 from learnable.models.base import REGISTRY, ConfigModule, build, describe, register
 from learnable.models.cnn import CNN, CNNConfig
 from learnable.models.linear import (
@@ -10,10 +11,22 @@ from learnable.models.linear import (
     LogisticRegression,
 )
 from learnable.models.mlp import MLP, MLPConfig
+from learnable.models.recurrent_lm import LSTMLanguageModel, LSTMLanguageModelConfig
+from learnable.models.rnn import RNN, RNNConfig
+from learnable.models.text import TextClassifier, TextClassifierConfig
+from learnable.models.transformer import GPT, GPTConfig
 
 __all__ = [
+    "Autoencoder",
+    "AutoencoderConfig",
+    "ConvAutoencoder",
+    "ConvAutoencoderConfig",
     "CNN",
     "CNNConfig",
+    "GPT",
+    "GPTConfig",
+    "LSTMLanguageModel",
+    "LSTMLanguageModelConfig",
     "MLP",
     "REGISTRY",
     "ConfigModule",
@@ -23,6 +36,10 @@ __all__ = [
     "LinearSVM",
     "LogisticRegression",
     "MLPConfig",
+    "RNN",
+    "RNNConfig",
+    "TextClassifier",
+    "TextClassifierConfig",
     "build",
     "describe",
     "register",

@@ -1,0 +1,34 @@
+"""learnable.load: one call loads every kind of saved model as what it was saved as."""
+
+import numpy as np
+import pytest
+
+import learnable
+from learnable import AnomalyDetector, FittedModel, Forecaster
+from learnable.language_model import LanguageModel, train_language_model
+from learnable.models import GPTConfig
+
+
+def test_load_returns_each_kind_as_itself(tmp_path, iris):
+    series = np.sin(np.arange(200) / 4.0)
+    forecaster = Forecaster(window=8, num_epochs=1, hidden_size=4).fit(series)
+    detector = AnomalyDetector("dense", num_epochs=1, latent_size=2).fit(np.random.default_rng(0).normal(size=(80, 5)))
+    language = train_language_model("abcd" * 200, model=GPTConfig(0, context_length=8, embed_dim=8,
+                                    num_heads=2, num_layers=1), num_epochs=1)
+    fitted = learnable.fit(*iris, num_epochs=1)
+    models = {"forecaster": forecaster, "detector": detector, "language": language, "fitted": fitted}
+    for name, model in models.items():
+        model.save(tmp_path / name)
+    assert isinstance(learnable.load(tmp_path / "forecaster"), Forecaster)
+    assert isinstance(learnable.load(tmp_path / "detector"), AnomalyDetector)
+    assert isinstance(learnable.load(tmp_path / "language"), LanguageModel)
+    assert isinstance(learnable.load(tmp_path / "fitted"), FittedModel)
+    np.testing.assert_array_equal(learnable.load(tmp_path / "forecaster").predict(series[-8:]),
+                                  forecaster.predict(series[-8:]))
+    assert learnable.load(tmp_path / "language").score("abcdabcd") == language.score("abcdabcd")
+
+
+def test_a_fitted_model_loader_names_what_the_folder_holds(tmp_path):
+    Forecaster(window=8, num_epochs=1, hidden_size=4).fit(np.sin(np.arange(200) / 4.0)).save(tmp_path / "f")
+    with pytest.raises(ValueError, match="holds a forecaster, not a model from learnable.fit; load it with learnable"):
+        FittedModel.load(tmp_path / "f")
