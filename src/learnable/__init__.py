@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 
 from learnable import anomaly, callbacks, data, datasets, language_model, losses, metrics, models, optim
 from learnable.anomaly import AnomalyDetector
-from learnable.estimator import FittedModel, fit, load, lr_find
+from learnable.estimator import fit, lr_find
+from learnable.fitted_model import FittedModel, load
 from learnable.forecast import Forecaster
 from learnable.language_model import LanguageModel, train_language_model
 from learnable.train import Learner, seed_everything

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from learnable.data.files import read_table
@@ -31,13 +30,12 @@ from learnable.data.loader import check_batch_size
 from learnable.data.prepare import prepare
 from learnable.data.schema import Schema
 from learnable.data.task import check_task_name
+from learnable.fitted_model import FittedModel, metrics_for
 from learnable.insight.data_summary import summarize_data
 from learnable.insight.evaluation import evaluate_examples
-from learnable.model_file import load_model, read_info, save_model
 from learnable.models import CNN, MLP, LinearRegression, LinearSVM, LogisticRegression, TextClassifier
 from learnable.runs.recorder import learner_data_summary
-from learnable.train import metrics as metric_lib
-from learnable.train.augment import Augment, tta_predict
+from learnable.train.augment import Augment
 from learnable.train.callbacks import EarlyStopping, LRSchedule
 from learnable.train.events import Callback
 from learnable.train.learner import Learner, check_num_epochs
@@ -201,7 +199,7 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
         optimizer=OptimizerConfig("adamw", lr=recipe.lr if lr is None else lr, weight_decay=recipe.weight_decay),
         batch_size=size,
         validation=data.validation,
-        metrics=_metrics_for(name, data.schema.task),
+        metrics=metrics_for(name, data.schema.task),
         callbacks=[*schedule, *([stopper] if stopper else []), *callbacks],
         device=device,
         seed=seed,
@@ -268,185 +266,3 @@ def _loss_for(name: str, task: str) -> str:
     if name == "svm":
         return "hinge"
     return {"regression": "mse", "binary": "bce_with_logits", "multiclass": "cross_entropy"}[task]
-
-
-def _metrics_for(name: str, task: str) -> list[str]:
-    if task == "regression":
-        return ["rmse", "mae", "r2"]
-    names = ["accuracy", "balanced_accuracy", "precision", "recall", "f1"]
-    if task == "binary":
-        names.append("roc_auc")
-    if name != "svm":
-        names.append("log_loss")
-    return names
-
-
-class FittedModel:
-    """A trained network with the schema that turns raw rows into its inputs.
-
-    Attributes:
-        network: the trained ``nn.Module`` (on the CPU, in eval mode).
-        schema: the :class:`Schema` learned on the training split.
-        task, classes: the task and, for classification, the class names.
-        metrics: test-split metrics in the target's own units (empty without a test split).
-        history: one dict of metrics per training epoch.
-    """
-
-    def __init__(self, network: nn.Module, schema: Schema, history: list | None = None) -> None:
-        self.network = network.cpu().eval()
-        self.schema = schema
-        self.history = history or []
-        self.metrics: dict[str, float] = {}
-        self.training: dict[str, Any] = {}
-        self.data_summary: dict[str, Any] = {}  # what the doctor knows of the training data (not saved)
-        self.evaluation: dict[str, Any] = {}  # test-split confusion matrix or residuals, worst examples (not saved)
-
-    @property
-    def task(self) -> str:
-        return self.schema.task
-
-    @property
-    def classes(self) -> list[Any] | None:
-        return self.schema.classes
-
-    def _outputs(self, X: Any) -> torch.Tensor:
-        return self.forward(torch.from_numpy(self.schema.transform(X)))
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """The network's raw outputs for already-encoded inputs (rows, features), in chunks, without gradients."""
-        with torch.no_grad():
-            return torch.cat([self.network(chunk) for chunk in inputs.split(4096)])
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted values (regression) or class names, one per row of ``X``."""
-        outputs = self._outputs(X)
-        if self.task == "regression":
-            return self.schema.decode_target(outputs[:, 0].double().numpy())
-        return self.schema.decode_target(metric_lib.predicted_labels(outputs).numpy())
-
-    def predict_proba(self, X: Any, tta: int = 0) -> np.ndarray:
-        """Class probabilities, shape (rows, classes), columns in the order of ``classes``.
-
-        ``tta`` (CNNs only): average over the plain images and this many augmented views of each
-        (test-time augmentation, :func:`~learnable.train.augment.tta_predict`), e.g. 8.
-        """
-        if self.task == "regression":
-            raise ValueError("predict_proba is for classifiers; this model predicts numbers. Use predict.")
-        if isinstance(self.network, LinearSVM):
-            raise ValueError("a linear SVM gives margins, not probabilities; train model='logistic' for them.")
-        if tta:
-            if not isinstance(self.network, CNN):
-                raise ValueError(f"tta={tta!r} is for image models (a CNN); this model is a "
-                                 f"{type(self.network).__name__}. Leave tta at 0.")
-            probabilities = tta_predict(self, X, num_views=tta).double()  # (N, K), or (N, 1) for binary
-        elif self.task == "binary":
-            probabilities = torch.sigmoid(self._outputs(X)[:, :1].double())
-        else:
-            probabilities = torch.softmax(self._outputs(X).double(), dim=1)
-        if self.task == "binary":
-            return torch.cat([1 - probabilities, probabilities], dim=1).numpy()
-        return probabilities.numpy()
-
-    def evaluate(self, X: Any, y: Any) -> dict[str, float]:
-        """All the task's metrics on ``(X, y)``, in the target's units."""
-        outputs, target = self._outputs(X), torch.as_tensor(np.array(self.schema.encode_target(y)))
-        if self.task == "regression":
-            outputs = outputs * self.schema.target_std + self.schema.target_mean
-            target = target.double() * self.schema.target_std + self.schema.target_mean
-        results = {}
-        for metric_name in _metrics_for(getattr(self.network, "name", ""), self.task):
-            metric = metric_lib.get(metric_name)
-            metric.update(outputs.double(), target)
-            results[metric_name] = metric.compute()
-        return results
-
-    def score(self, X: Any, y: Any) -> float:
-        """Accuracy for classification, R2 for regression (as scikit-learn's ``score``)."""
-        return self.evaluate(X, y)["r2" if self.task == "regression" else "accuracy"]
-
-    def save(self, directory: str | Path) -> Path:
-        """Save as ``model.safetensors`` + ``model.json`` in ``directory`` (atomically)."""
-        info = {"schema": self.schema.to_dict(), "metrics": self.metrics,
-                "training": self.training, "history": self.history}
-        return save_model(directory, self.network, info)
-
-    @classmethod
-    def load(cls, directory: str | Path) -> FittedModel:
-        """Load a model saved by :meth:`save`; never unpickles."""
-        network, info = load_model(directory)
-        kind = next((k for k in ("forecaster", "anomaly_detector", "language_model") if k in info), None)
-        if kind is not None:
-            raise ValueError(f"'{directory}' holds a {kind.replace('_', ' ')}, not a model from learnable.fit; "
-                             "load it with learnable.load.")
-        if "schema" not in info:
-            raise ValueError(
-                f"'{directory}' holds a bare network (saved by Learner.save), not a fitted model "
-                "with a schema; load it with learnable.model_file.load_model."
-            )
-        try:
-            schema = Schema.from_dict(info["schema"])
-        except TypeError as error:
-            raise ValueError(f"'{directory}' has a damaged schema in model.json: {error}") from None
-        fitted = cls(network, schema, history=info.get("history"))
-        fitted.metrics = info.get("metrics", {})
-        fitted.training = info.get("training", {})
-        return fitted
-
-    def record(self) -> dict[str, Any]:
-        """This model's training as the doctor and the report read a run (no step losses)."""
-        return {"name": self.training.get("model", "model"), "status": "finished", "epochs": self.history,
-                "steps": [], "data": self.data_summary, "config": {}, "versions": {},
-                "summary": {"test": self.metrics, **self.training}, "details": {"evaluation": self.evaluation}}
-
-    def diagnose(self) -> list[Any]:
-        """The doctor's findings on how this model trained (see :func:`learnable.insight.diagnose`)."""
-        from learnable.insight import diagnose
-
-        return diagnose(self.record())
-
-    def report(self, path: str | Path) -> Path:
-        """Write the HTML report of this model's training to ``path`` (an .html file)."""
-        from learnable.insight import write_report
-
-        return write_report(self.record(), path)
-
-    def best_epoch_metrics(self) -> dict[str, float]:
-        """The history entry of the epoch whose weights were kept (the last one without early stopping)."""
-        epoch = self.training.get("best_epoch") or len(self.history)
-        return self.history[epoch - 1] if self.history else {}
-
-    def summary(self) -> str:
-        """A few lines on what was trained and how well it does on the test split."""
-        lines = [f"task: {self.task}" + (f" ({len(self.classes)} classes)" if self.classes else "")]
-        if self.training:
-            t = self.training
-            lines.append(f"model: {t['model']}, {t['epochs']} epochs, {t['seconds']:.1f}s")
-        if self.history:
-            best = self.best_epoch_metrics()
-            lines.append(f"kept epoch {best['epoch']}: " + ", ".join(
-                f"{k} {v:.4f}" for k, v in best.items() if k in ("train_loss", "val_loss")))
-        if self.metrics:
-            lines.append("test: " + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items()))
-        return "\n".join(lines)
-
-
-def load(directory: str | Path) -> Any:
-    """Load any saved learnable model (safetensors + JSON, no pickle), by what ``model.json`` says it is.
-
-    A model from ``fit`` comes back as a :class:`FittedModel`; a ``Forecaster``, an
-    ``AnomalyDetector`` or a ``LanguageModel`` as itself.
-    """
-    info = read_info(Path(directory))
-    if "forecaster" in info:
-        from learnable.forecast import Forecaster
-
-        return Forecaster.load(directory)
-    if "anomaly_detector" in info:
-        from learnable.anomaly import AnomalyDetector
-
-        return AnomalyDetector.load(directory)
-    if "language_model" in info:
-        from learnable.language_model import LanguageModel
-
-        return LanguageModel.load(directory)
-    return FittedModel.load(directory)
