@@ -32,3 +32,17 @@ def test_a_fitted_model_loader_names_what_the_folder_holds(tmp_path):
     Forecaster(window=8, num_epochs=1, hidden_size=4).fit(np.sin(np.arange(200) / 4.0)).save(tmp_path / "f")
     with pytest.raises(ValueError, match="holds a forecaster, not a model from learnable.fit; load it with learnable"):
         FittedModel.load(tmp_path / "f")
+
+
+def test_cli_predict_names_a_language_model_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from learnable.cli import app
+
+    train_language_model("abcd" * 200, model=GPTConfig(0, context_length=8, embed_dim=8, num_heads=2, num_layers=1),
+                         num_epochs=1).save(tmp_path / "lm")
+    (tmp_path / "rows.csv").write_text("a,b\n1,2\n")
+    result = CliRunner().invoke(app, ["predict", str(tmp_path / "lm"), str(tmp_path / "rows.csv")])
+    assert result.exit_code == 1
+    assert "holds a language model, not a model from learnable.fit" in result.stderr
+    assert "learnable generate" in result.stderr

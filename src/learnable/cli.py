@@ -264,12 +264,12 @@ def predict(
     proba: bool = typer.Option(False, help="Add one probability column per class."),
 ) -> None:
     """Predict for every row of DATA_FILE with a saved model."""
-    import learnable
+    from learnable import FittedModel
     from learnable.data import read_frame
 
     if out is not None:
         _check_output_file(out)
-    fitted = learnable.load(model_dir)
+    fitted = FittedModel.load(model_dir)  # a forecaster, detector or language model: a clear error
     frame = read_frame(data_file)
     target = fitted.schema.target_name
     table = _predictions(fitted, frame.drop(columns=[target], errors="ignore"), proba)

@@ -135,7 +135,8 @@ class FittedModel:
         kind = next((k for k in ("forecaster", "anomaly_detector", "language_model") if k in info), None)
         if kind is not None:
             raise ValueError(f"'{directory}' holds a {kind.replace('_', ' ')}, not a model from learnable.fit; "
-                             "load it with learnable.load.")
+                             "load it with learnable.load in Python" + (" or use `learnable generate` / `learnable "
+                             "score`." if kind == "language_model" else "."))
         if "schema" not in info:
             raise ValueError(
                 f"'{directory}' holds a bare network (saved by Learner.save), not a fitted model "
