@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from learnable.data.split import split_indices
 from learnable.model_file import load_model, save_model
 from learnable.models.autoencoder import Autoencoder, ConvAutoencoder
 from learnable.train.callbacks import EarlyStopping
+from learnable.train.events import Callback
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
 from learnable.train.speed import set_memory_format
@@ -113,8 +115,11 @@ class AnomalyDetector:
                  "patience", "seed", "device")
         return {name: getattr(self, name) for name in names}
 
-    def fit(self, X: Any) -> AnomalyDetector:
-        """Train on normal rows ``X`` ((N, features) or images (N, C, H, W) / (N, H, W)); returns self."""
+    def fit(self, X: Any, callbacks: Sequence[Callback] = ()) -> AnomalyDetector:
+        """Train on normal rows ``X`` ((N, features) or images (N, C, H, W) / (N, H, W)); returns self.
+
+        ``callbacks`` go to the :class:`~learnable.train.Learner`, e.g. ``RecordRun`` to record the run.
+        """
         start = time.perf_counter()
         self._check_settings()
         rows = as_rows(X)
@@ -124,7 +129,7 @@ class AnomalyDetector:
         scaling = Scaling.learn(rows[train], scaling)  # from the training part only
         seed_everything(self.seed)  # the initial weights
         network = _build(kind, rows.shape[1:], self.latent_size)
-        learner = self._train(network, scaling.transform(rows[train]), scaling.transform(rows[held_out]))
+        learner = self._train(network, scaling.transform(rows[train]), scaling.transform(rows[held_out]), callbacks)
         # The learned state is set only now: a failed fit leaves an already fitted detector as it was.
         self.model_, self.scaling_, self.input_shape_ = learner.model, scaling, tuple(rows.shape[1:])
         self.history_, self.validation_rows_ = learner.history, held_out
@@ -133,12 +138,14 @@ class AnomalyDetector:
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
-    def _train(self, network: torch.nn.Module, train: np.ndarray, validation: np.ndarray) -> Learner:
+    def _train(self, network: torch.nn.Module, train: np.ndarray, validation: np.ndarray,
+               callbacks: Sequence[Callback]) -> Learner:
         """Fit ``network`` to rebuild the scaled training rows, with early stopping on the validation rows."""
         train, validation = torch.from_numpy(train), torch.from_numpy(validation)  # the target is the input
         learner = Learner(network, (train, train), loss="mse", optimizer="adam", lr=self.lr, batch_size=self.batch_size,
                           validation=(validation, validation), device=self.device, seed=self.seed,
-                          callbacks=[EarlyStopping(patience=self.patience)], progress=False, statistics=None)
+                          callbacks=[EarlyStopping(patience=self.patience), *callbacks], progress=False,
+                          statistics=None)
         learner.fit(self.num_epochs)  # the best epoch's weights are restored at the end
         learner.model.cpu().eval()
         set_memory_format(learner.model, torch.contiguous_format)  # as a loaded model has it: the same scores

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from learnable.data.windows import (
 from learnable.model_file import load_model, save_model
 from learnable.models.rnn import CELLS, RNN
 from learnable.train.callbacks import EarlyStopping, GradientClipping
+from learnable.train.events import Callback
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.optim import OptimizerConfig
 from learnable.train.seed import seed_everything
@@ -89,8 +91,11 @@ class Forecaster:
         return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
 
     # ---- training ---------------------------------------------------------------------------------
-    def fit(self, series: Any) -> Forecaster:
+    def fit(self, series: Any, callbacks: Sequence[Callback] = ()) -> Forecaster:
         """Train on ``series`` (a 1-D array, list or pandas Series in time order) and test on its last block.
+
+        ``callbacks`` go to the :class:`~learnable.train.Learner`, e.g. ``RecordRun`` to record the run
+        (its epochs, statistics and report) in a run store.
 
         Example:
             >>> Forecaster(window=12, num_epochs=3).fit(np.sin(np.arange(300) / 3))   # doctest: +SKIP
@@ -105,7 +110,7 @@ class Forecaster:
         parts = split_windows(self._scale(values), self.window, self.horizon, validation=self.validation,
                               test=self.test)
         start = time.perf_counter()
-        learner = self._learner(parts)
+        learner = self._learner(parts, callbacks)
         learner.fit(self.num_epochs)
         self.model_ = learner.model.cpu().eval()
         self.history_ = learner.history
@@ -113,7 +118,7 @@ class Forecaster:
         self.metrics_ = self.evaluate(values[b - self.window:]) if b < len(values) else {}
         return self
 
-    def _learner(self, parts: WindowSplit) -> Learner:
+    def _learner(self, parts: WindowSplit, extra: Sequence[Callback]) -> Learner:
         seed_everything(self.seed)  # the initial weights
         model = RNN(in_features=1, out_features=self.horizon, cell=self.cell, hidden_size=self.hidden_size,
                     num_layers=self.num_layers, dropout=self.dropout)
@@ -121,6 +126,7 @@ class Forecaster:
         callbacks = [GradientClipping(1.0)]  # a recurrent network's gradient can spike (it is a deep net in time)
         if validation is not None:
             callbacks.append(EarlyStopping(patience=self.patience, restore_best=True))
+        callbacks += list(extra)
         return Learner(model, self._examples(*parts.train), loss="mse", optimizer=OptimizerConfig("adamw", lr=self.lr),
                        batch_size=self.batch_size, validation=validation, callbacks=callbacks, device=self.device,
                        seed=self.seed, progress=self.progress)
