@@ -237,3 +237,32 @@ def test_a_missing_extra_is_one_error_line(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "statsmodels.datasets", None)
     result = runner.invoke(app, ["train", "--data", "sunspots", "--runs-dir", str(tmp_path / "runs")])
     _assert_user_error(result, 'pip install "learnable[timeseries]"')
+
+
+def test_forecast_trains_saves_and_records_a_series_forecaster(tmp_path):
+    t = np.arange(240)
+    pd.DataFrame({"t": t, "level": np.sin(2 * np.pi * t / 12) + 0.02 * t}).to_csv(tmp_path / "s.csv", index=False)
+    result = runner.invoke(app, ["forecast", "--data", str(tmp_path / "s.csv"), "--column", "level", "--window", "12",
+                                 "--season", "12", "--epochs", "30", "--out", str(tmp_path / "f"),
+                                 "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    forecaster = learnable.load(tmp_path / "f")
+    line = next(x for x in result.output.splitlines() if x.startswith("test MAE"))
+    assert f"{forecaster.metrics_['mae']:.4g} (lstm), naive last value {forecaster.metrics_['naive_mae']:.4g}" in line
+    assert forecaster.metrics_["mae"] < forecaster.metrics_["naive_mae"]
+    assert (tmp_path / "runs").is_dir() and "report:" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "iris"], "'iris' is not a series; the built-in series are sunspots and co2"),
+    (["--data", "FILE"], "--column is required with a file: name the column holding the series, one of ['a']"),
+    (["--data", "FILE", "--column", "b"], "there is no column 'b'"),
+    (["--cell", "transformer"], "cell='transformer' is not known"),
+    (["--window", "0"], "window"),
+])
+def test_forecast_mistakes_are_one_error_line(tmp_path, args, message):
+    (tmp_path / "f.csv").write_text("a\n1\n2\n3\n")
+    args = [str(tmp_path / "f.csv") if a == "FILE" else a for a in args]
+    result = runner.invoke(app, ["forecast", *args, "--runs-dir", str(tmp_path / "runs")])
+    _assert_user_error(result, message)
+    assert not (tmp_path / "runs").exists()  # refused before a run was recorded

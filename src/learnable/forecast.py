@@ -100,7 +100,7 @@ class Forecaster:
         Example:
             >>> Forecaster(window=12, num_epochs=3).fit(np.sin(np.arange(300) / 3))   # doctest: +SKIP
         """
-        self._check_settings()
+        self.check_settings()
         values = self._as_series(series, "series")
         # Cut once unscaled, only for its clear errors on blocks too short, before anything is learned.
         split_windows(values, self.window, self.horizon, validation=self.validation, test=self.test)
@@ -243,7 +243,8 @@ class Forecaster:
                 "this Forecaster is not fitted yet; call .fit(series) or Forecaster.load(directory) first."
             )
 
-    def _check_settings(self) -> None:
+    def check_settings(self) -> None:
+        """Raise a clear ValueError/TypeError on a setting ``fit`` would refuse (before any data is read)."""
         check_window(self.window, self.horizon)
         if self.cell not in CELLS:
             raise ValueError(f"cell={self.cell!r} is not known; choose one of {sorted(CELLS)}.")
