@@ -385,3 +385,12 @@ def test_copies_in_data_with_few_distinct_rows_are_not_leakage():
     assert diagnose(record) == []
     record["data"]["duplicates"]["train_repeats"] = 10
     assert _codes(diagnose(record)) == ["duplicates_validation"]
+
+
+def test_still_improving_is_not_reported_when_the_schedule_annealed_to_zero():
+    falling = [1.0, 0.8, 0.6, 0.5, 0.4, 0.3]
+    constant = [{**e, "lr": 1e-3} for e in _epochs(falling, falling)]
+    assert "still_improving" in _codes(diagnose({"epochs": constant}))
+    annealed = [{**e, "lr": lr} for e, lr in zip(_epochs(falling, falling), [1e-3, 1e-2, 8e-3, 4e-3, 1e-3, 1e-6],
+                                                  strict=True)]
+    assert "still_improving" not in _codes(diagnose({"epochs": annealed}))  # one-cycle's planned end

@@ -186,6 +186,9 @@ def still_improving(record: dict[str, Any]) -> list[Finding]:
         return []
     if not np.isfinite(loss).all() or loss[-1] > loss.min() or loss[-1] > 0.98 * loss[-4] or loss[-4] - loss[-1] < 1e-3:
         return []
+    lr = series(record, "lr")
+    if len(lr) == len(loss) and np.isfinite(lr).all() and lr[-1] <= 0.05 * lr.max():
+        return []  # a schedule that anneals to ~0 (one-cycle, cosine) always ends at its best: planned, not cut short
     return [Finding(
         "still_improving", "info", "Still improving when training ended",
         f"the {'validation' if loss is val else 'training'} loss fell from {fmt(loss[-4])} to {fmt(loss[-1])} "
