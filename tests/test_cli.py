@@ -266,3 +266,11 @@ def test_forecast_mistakes_are_one_error_line(tmp_path, args, message):
     result = runner.invoke(app, ["forecast", *args, "--runs-dir", str(tmp_path / "runs")])
     _assert_user_error(result, message)
     assert not (tmp_path / "runs").exists()  # refused before a run was recorded
+
+
+def test_forecast_refuses_a_text_column_before_recording_a_run(tmp_path):
+    (tmp_path / "f.csv").write_text("a\nx\ny\nz\n")
+    result = runner.invoke(app, ["forecast", "--data", str(tmp_path / "f.csv"), "--column", "a",
+                                 "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 1 and result.stderr.startswith("error: ")
+    assert not (tmp_path / "runs").exists()

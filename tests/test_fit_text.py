@@ -220,3 +220,9 @@ def test_short_category_strings_stay_a_table(iris):
     model = learnable.fit(X, y, num_epochs=2)
     assert model.training["model"] == "mlp" and model.schema.text is None
     assert model.schema.categories == {"colour": ["dark blue", "light red"]}
+
+
+def test_a_one_column_array_of_texts_predicts_as_it_was_trained(gru, reviews):
+    array = reviews.X.to_numpy()[:20]  # (20, 1) object array: the text column by position
+    assert array.shape == (20, 1)
+    np.testing.assert_array_equal(gru.predict(array), gru.predict(reviews.X.head(20)))

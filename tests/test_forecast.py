@@ -182,7 +182,7 @@ def no_training(monkeypatch):
         ({"window": 4}, "1,2,3", TypeError, r"series is a string"),
         ({"horizon": 0}, np.arange(99.0), ValueError, r"horizon=0 must be a whole number >= 1"),
         ({"window": 8, "season": 12}, np.arange(99.0), ValueError, r"season=12 is longer than window=8"),
-        ({"season": 0}, np.arange(99.0), ValueError, r"window=0 must be a whole number"),
+        ({"season": 0}, np.arange(99.0), ValueError, r"season=0 must be a whole number of steps >= 1"),
         ({"cell": "transformer"}, np.arange(99.0), ValueError, r"cell='transformer' is not known"),
         ({"hidden_size": -1}, np.arange(99.0), ValueError, r"RNN hidden_size=-1 must be a positive whole number"),
         ({"num_epochs": 0}, np.arange(99.0), ValueError, r"num_epochs=0 must be a whole number >= 1"),
@@ -207,3 +207,18 @@ def test_predict_needs_a_fitted_forecaster_and_a_full_window(fitted):
         forecaster.predict(np.r_[np.zeros(23), np.nan])
     with pytest.raises(ValueError, match=r"series_part has 20 steps; evaluate needs at least window \+ horizon = 30"):
         forecaster.evaluate(np.zeros(20))
+
+
+def test_a_failed_refit_leaves_the_fitted_forecaster_as_it_was():
+    from learnable.train.events import Callback
+
+    class Fail(Callback):
+        def before_fit(self, learner):
+            raise RuntimeError("stop")
+
+    series = np.sin(np.arange(200) / 4.0)
+    forecaster = Forecaster(window=8, num_epochs=2, hidden_size=4).fit(series)
+    before = forecaster.predict(series[-8:])
+    with pytest.raises(RuntimeError, match="stop"):
+        forecaster.fit(series * 1000 + 5000, callbacks=[Fail()])
+    np.testing.assert_array_equal(forecaster.predict(series[-8:]), before)

@@ -569,10 +569,12 @@ def forecast(
     """Train an RNN forecaster on a series, test it on the last 20% against the naive forecasts, save it."""
     from learnable import Forecaster
     from learnable.data import fingerprint
+    from learnable.data.windows import as_series
     from learnable.model_file import check_replaceable
     from learnable.runs import RecordRun, RunStore
 
     series, name = _load_series(data, column)
+    as_series(series)  # a column of text or with gaps: refused before a run is recorded
     forecaster = Forecaster(window, horizon, cell=cell, season=season, num_epochs=epochs, seed=seed,
                             progress=not quiet)
     forecaster.check_settings()  # before a run is recorded
@@ -585,6 +587,9 @@ def forecast(
     try:
         forecaster.fit(series, callbacks=[RecordRun(store, run_id, finish=False)])
         path = forecaster.save(out)
+    except KeyboardInterrupt:
+        store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
+        raise typer.Exit(130) from None
     except BaseException as error:
         store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
         raise

@@ -106,13 +106,14 @@ class Forecaster:
         split_windows(values, self.window, self.horizon, validation=self.validation, test=self.test)
         a, b = chronological_bounds(len(values), self.validation, self.test)
         train = values[:a]  # the scaling is learned on the training block only
-        self.scaling_ = {"mean": float(train.mean()), "std": float(train.std()) or 1.0}
-        parts = split_windows(self._scale(values), self.window, self.horizon, validation=self.validation,
+        scaling = {"mean": float(train.mean()), "std": float(train.std()) or 1.0}
+        parts = split_windows(self._scale(values, scaling), self.window, self.horizon, validation=self.validation,
                               test=self.test)
         start = time.perf_counter()
         learner = self._learner(parts, callbacks)
         learner.fit(self.num_epochs)
-        self.model_ = learner.model.cpu().eval()
+        # Set only now, together: a failed refit leaves a fitted forecaster exactly as it was.
+        self.model_, self.scaling_ = learner.model.cpu().eval(), scaling
         self.history_ = learner.history
         self.training_ = _training_summary(learner, time.perf_counter() - start, len(values), parts)
         self.metrics_ = self.evaluate(values[b - self.window:]) if b < len(values) else {}
@@ -223,8 +224,9 @@ class Forecaster:
         return forecaster
 
     # ---- checks -------------------------------------------------------------------------------------
-    def _scale(self, values: np.ndarray) -> np.ndarray:
-        return (values - self.scaling_["mean"]) / self.scaling_["std"]
+    def _scale(self, values: np.ndarray, scaling: dict[str, float] | None = None) -> np.ndarray:
+        scaling = self.scaling_ if scaling is None else scaling
+        return (values - scaling["mean"]) / scaling["std"]
 
     def _as_series(self, series: Any, name: str) -> np.ndarray:
         values = as_series(series, name)
@@ -249,7 +251,8 @@ class Forecaster:
         if self.cell not in CELLS:
             raise ValueError(f"cell={self.cell!r} is not known; choose one of {sorted(CELLS)}.")
         if self.season is not None:
-            check_window(self.season, 1)  # a season is a whole number of steps >= 1
+            if not isinstance(self.season, (int, np.integer)) or isinstance(self.season, bool) or self.season < 1:
+                raise ValueError(f"season={self.season!r} must be a whole number of steps >= 1, e.g. 12 for months.")
             if self.season > self.window:
                 raise ValueError(
                     f"season={self.season} is longer than window={self.window}; the seasonal-naive baseline reads "

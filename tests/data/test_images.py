@@ -232,3 +232,12 @@ def test_exif_orientation_is_applied_before_sizes_are_compared(tmp_path):
     images, _, _ = read_image_folder(tmp_path)
     assert images.shape == (2, 1, 6, 4)
     np.testing.assert_array_equal(images[0, 0], np.rot90(pixels, k=-1))
+
+
+def test_32_bit_float_images_are_refused_with_the_file_named(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "a").mkdir()
+    Image.fromarray(np.full((4, 4), 0.5, dtype=np.float32), mode="F").save(tmp_path / "a" / "x.tif")
+    with pytest.raises(TypeError, match=r"image 'a/x.tif' has 32-bit float pixels \(Pillow mode F\)"):
+        read_image_folder(tmp_path)

@@ -147,3 +147,26 @@ def test_cuda_tensors_stay_on_the_gpu_with_the_cpu_order():
     batches = list(TensorLoader(X.cuda(), y.cuda(), batch_size=4, seed=2))
     assert all(t.is_cuda for batch in batches for t in batch)
     assert [b[1].tolist() for b in batches] == cpu_order
+
+
+def test_a_second_checkpoint_in_a_resumed_epoch_still_reproduces_it():
+    def batches(loader, skip=0):
+        it = iter(loader)
+        for _ in range(skip):
+            next(it)
+        return [yb.tolist() for _, yb in it]
+
+    original = TensorLoader(*_data(30), batch_size=4, seed=3)
+    _epoch(original)
+    it = iter(original)
+    next(it), next(it)
+    first = original.state_dict()  # mid-epoch: 2 batches handed out
+    expected = [yb.tolist() for _, yb in it]  # the rest of that epoch
+    resumed = TensorLoader(*_data(30), batch_size=4, seed=99)
+    resumed.load_state_dict(first)
+    it = iter(resumed)
+    next(it)
+    second = resumed.state_dict()  # a checkpoint taken again, one batch into the resumed part
+    again = TensorLoader(*_data(30), batch_size=4, seed=7)
+    again.load_state_dict(second)
+    assert [yb.tolist() for _, yb in again] == expected[1:]

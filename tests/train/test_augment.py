@@ -380,3 +380,16 @@ def test_turns_keep_angles_on_non_square_images():
     in_pixels = half[:, None] * theta[:, :, :2] / half[None, :]  # diag(half) @ A @ diag(1/half), (16, 2, 2)
     torch.testing.assert_close(in_pixels @ in_pixels.transpose(1, 2), torch.eye(2).expand(16, 2, 2))
     assert in_pixels[:, 0, 1].abs().max() > 0.3  # turned by more than a few degrees
+
+
+def test_a_restored_state_is_kept_until_the_first_batch():
+    images = torch.rand(6, 1, 8, 8)
+    learner = type("FakeLearner", (), {"model": nn.Identity(), "seed": 3})()
+    first = Augment(rotate=30)
+    first.before_fit(learner)
+    learner.xb = images
+    first.before_batch(learner)
+    state = first.state_dict()
+    second = Augment(rotate=30)
+    second.load_state_dict(state)
+    assert torch.equal(second.state_dict()["generator"], state["generator"])  # a checkpoint before any batch

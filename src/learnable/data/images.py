@@ -170,6 +170,11 @@ def _decode(file: Path, root: Path, grey: bool, size: tuple[int, int]) -> np.nda
             image = ImageOps.exif_transpose(image)
             if image.mode.startswith("I;16"):  # 16-bit grey: keep the top 8 bits, not a clipped copy
                 image = Image.fromarray((np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8))
+            if image.mode in ("I", "F"):  # 32-bit integers or floats: no fixed range to map to 0-255
+                kind = "float" if image.mode == "F" else "integer"
+                raise TypeError(f"image '{file.relative_to(root)}' has 32-bit {kind}"
+                                f" pixels (Pillow mode {image.mode}), which have no fixed range to read as 0-255; "
+                                "save it as an 8-bit (or 16-bit) image first.")
             image = image.convert("L" if grey else "RGB")
             if image.size != (size[1], size[0]):
                 image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)

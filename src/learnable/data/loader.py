@@ -79,6 +79,7 @@ class BatchOrder:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """The next epoch is the one :meth:`state_dict` described, from the batch after ``position``."""
         self.generator.set_state(state["generator"])
+        self.epoch_state = state["generator"].clone()  # a second checkpoint in the resumed epoch saves it again
         self.resume_at = int(state.get("position", 0))
 
 

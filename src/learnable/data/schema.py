@@ -171,8 +171,8 @@ class Schema:
 
     def _text_frame(self, X: Any) -> Any:
         """A list or Series of texts as a one-column table; a table (DataFrame, dict) as it is."""
-        if isinstance(X, (pd.DataFrame, dict)):
-            return X
+        if isinstance(X, (pd.DataFrame, dict)) or (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 1):
+            return X  # a one-column array is matched to the text column by position, as in training
         if isinstance(X, (list, tuple, pd.Series)) or (isinstance(X, np.ndarray) and X.ndim == 1):
             return pd.DataFrame({self.text: list(X)})  # a value that is no string is named by transform
         what = "one string" if isinstance(X, str) else type(X).__name__

@@ -69,6 +69,7 @@ class WindowLoader:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.set_state(state["generator"])
+        self.epoch_state = state["generator"].clone()  # a second checkpoint in the resumed epoch saves it again
         self.resume_at, self.position = int(state["position"]), 0
 
 

@@ -181,8 +181,8 @@ class Augment(Callback):
         learner.xb = self.transform(learner.xb, self._generator(learner.xb.device))
 
     def state_dict(self) -> dict:
-        if self.generator is None:  # no batch augmented yet: a resumed run seeds afresh, as this one would
-            return {}
+        if self.generator is None:  # no batch augmented yet: the restored state (if any) is still the next one
+            return dict(self._resumed) if self._resumed else {}
         return {"generator": self.generator.get_state(), "device": self.generator.device.type}
 
     def load_state_dict(self, state: dict) -> None:
