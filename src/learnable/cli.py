@@ -14,6 +14,7 @@ User mistakes end with a one-line ``error: ...`` message and exit status 1, neve
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
@@ -21,6 +22,7 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -474,6 +476,19 @@ def _load_text(data: str) -> tuple[str, str]:
                          "a language model learns from a plain text file.") from None
 
 
+@contextlib.contextmanager
+def _ending_recorded(store: Any, run_id: str) -> Iterator[None]:
+    """Record a run that ends early as interrupted (Ctrl-C or SIGTERM: exit status 130) or failed."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
+        raise typer.Exit(130) from None
+    except BaseException as error:
+        store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
+        raise
+
+
 def _train_language_model(store: Any, settings: dict[str, Any], quiet: bool) -> None:
     """Check, record, train, save and report a language model (`train --task language-model`)."""
     import hashlib
@@ -497,16 +512,10 @@ def _train_language_model(store: Any, settings: dict[str, Any], quiet: bool) -> 
     run_id = store.create(settings["name"] or f"{corpus}-lm", config=settings, seed=settings["seed"],
                           dataset=hashlib.sha256(text.encode()).hexdigest()[:16])
     typer.echo(f"run {run_id}: {corpus}, {len(text):,} characters; holding out the last 10% for validation")
-    try:
+    with _ending_recorded(store, run_id):
         model = train_language_model(text, **options, seed=settings["seed"], progress=not quiet,
                                      callbacks=[RecordRun(store, run_id, finish=False)])
         path = model.save(out)
-    except KeyboardInterrupt:
-        store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
-        raise typer.Exit(130) from None
-    except BaseException as error:
-        store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
-        raise
     store.add_artifact(run_id, "model", path.resolve())
     store.finish(run_id, "finished", summary={**model.metrics_, **model.training_})
     metrics, t = model.metrics_, model.training_
@@ -584,15 +593,9 @@ def forecast(
     settings = {"data": data, "column": column, **forecaster.get_params(), "out": str(out)}
     run_id = store.create(f"{name}-forecast", config=settings, seed=seed, dataset=fingerprint(series.to_frame()))
     typer.echo(f"run {run_id}: {name}, {len(series)} steps; the last 20% is the test block, 10% before it validation")
-    try:
+    with _ending_recorded(store, run_id):
         forecaster.fit(series, callbacks=[RecordRun(store, run_id, finish=False)])
         path = forecaster.save(out)
-    except KeyboardInterrupt:
-        store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
-        raise typer.Exit(130) from None
-    except BaseException as error:
-        store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
-        raise
     store.add_artifact(run_id, "model", path.resolve())
     store.finish(run_id, "finished", summary={"test": forecaster.metrics_, **forecaster.training_})
     m = forecaster.metrics_
