@@ -14,15 +14,12 @@ User mistakes end with a one-line ``error: ...`` message and exit status 1, neve
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import json
 import os
-import shlex
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +115,12 @@ def train(
     if checkpoint_every < 0:
         raise ValueError(f"--checkpoint-every {checkpoint_every}: give a number of steps >= 0 (0: epoch ends only).")
     if task == LANGUAGE_MODEL:
+        from learnable.cli_models import check_language_model_options, train_language_model_run
+
         settings = {"task": task, "data": data, "model": model, "epochs": epochs, "lr": lr, "batch_size": batch_size,
                     "seed": seed, "out": str(out) if out else None, "name": name, "deterministic": deterministic}
-        _check_language_model_options(target=target, checkpoint_every=checkpoint_every, resume=resume)
-        _train_language_model(RunStore(runs_dir), settings, quiet)
+        check_language_model_options(target=target, checkpoint_every=checkpoint_every, resume=resume)
+        train_language_model_run(RunStore(runs_dir), settings, quiet)
         return
     if model == "lstm":
         raise ValueError("--model lstm is a language model: add --task language-model (with --data a text file).")
@@ -190,11 +189,11 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
     except KeyboardInterrupt:
         store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
         typer.echo(f"interrupted: continue with `learnable train --resume {run_id}`", err=True)
-        _write_run_report(store, run_id)
+        write_run_report(store, run_id)
         raise typer.Exit(130) from None
     except BaseException as error:
         store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
-        _write_run_report(store, run_id)
+        write_run_report(store, run_id)
         raise
     store.add_artifact(run_id, "model", path.resolve())
     store.add_artifact(run_id, "checkpoints", checkpoints.resolve())
@@ -203,10 +202,10 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
     store.finish(run_id, "finished", summary={"test": fitted.metrics, **fitted.training})
     _print_summary(fitted, time.perf_counter() - start, path)
     typer.echo(f"run recorded as {run_id} in {store.path}")
-    _write_run_report(store, run_id)
+    write_run_report(store, run_id)
 
 
-def _write_run_report(store: Any, run_id: str) -> None:
+def write_run_report(store: Any, run_id: str) -> None:
     """Write the run's report at the end of `train`; a failure to write it never fails the training."""
     try:
         path = _write_report(store, run_id, store.directory / run_id / "report.html")
@@ -439,189 +438,6 @@ def report(
 
 
 # ---- language models: train --task language-model, generate, score -------------------------------------
-def _check_language_model_options(*, target: str | None, checkpoint_every: int, resume: str | None) -> None:
-    given = [flag for flag, value in (("--target", target), ("--checkpoint-every", checkpoint_every),
-                                      ("--resume", resume)) if value]
-    if given:
-        verb, pronoun = ("does", "it") if len(given) == 1 else ("do", "them")
-        raise ValueError(f"{' and '.join(given)} {verb} not apply to --task language-model (it learns a whole text, "
-                         f"and is not checkpointed); drop {pronoun}.")
-
-
-def _language_model_kind(model: str) -> str:
-    from learnable.language_model import MODEL_NAMES
-
-    if model == "auto":
-        return "transformer"
-    if model not in MODEL_NAMES:
-        raise ValueError(f"--model {model} does not train a language model; with --task language-model use "
-                         f"auto (a transformer), {' or '.join(MODEL_NAMES)}.")
-    return model
-
-
-def _load_text(data: str) -> tuple[str, str]:
-    """The text to learn and its name: a text file, a shipped corpus by name, or (the default) Shakespeare."""
-    from learnable.language_model import corpus_names, load_corpus
-
-    if data == DEFAULT_DATA or (data in corpus_names() and not Path(data).exists()):
-        name = "shakespeare" if data == DEFAULT_DATA else data
-        return load_corpus(name), name
-    path = Path(data)
-    if not path.is_file():
-        raise ValueError(f"--data '{data}' is not a file; give a UTF-8 text file or a shipped corpus {corpus_names()}.")
-    try:
-        return path.read_text(encoding="utf-8"), path.stem
-    except UnicodeDecodeError as error:
-        raise ValueError(f"--data '{data}' is not UTF-8 text ({error.reason} at byte {error.start}); "
-                         "a language model learns from a plain text file.") from None
-
-
-@contextlib.contextmanager
-def _ending_recorded(store: Any, run_id: str) -> Iterator[None]:
-    """Record a run that ends early as interrupted (Ctrl-C or SIGTERM: exit status 130) or failed."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
-        raise typer.Exit(130) from None
-    except BaseException as error:
-        store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
-        raise
-
-
-def _train_language_model(store: Any, settings: dict[str, Any], quiet: bool) -> None:
-    """Check, record, train, save and report a language model (`train --task language-model`)."""
-    import hashlib
-
-    import torch
-
-    from learnable.language_model import check_settings, train_language_model
-    from learnable.model_file import check_replaceable
-    from learnable.runs import RecordRun
-
-    start = time.perf_counter()
-    kind = _language_model_kind(settings["model"])
-    text, corpus = _load_text(settings["data"])
-    options = {"model": kind, "num_epochs": settings["epochs"], "lr": settings["lr"],
-               "batch_size": settings["batch_size"]}
-    check_settings(text, **options)  # before a run is recorded
-    out = Path(settings["out"] or Path("models") / f"{corpus}-lm")
-    check_replaceable(out)  # fail now, not after training
-    settings["out"] = str(out)
-    torch.use_deterministic_algorithms(bool(settings["deterministic"]))
-    run_id = store.create(settings["name"] or f"{corpus}-lm", config=settings, seed=settings["seed"],
-                          dataset=hashlib.sha256(text.encode()).hexdigest()[:16])
-    typer.echo(f"run {run_id}: {corpus}, {len(text):,} characters; holding out the last 10% for validation")
-    with _ending_recorded(store, run_id):
-        model = train_language_model(text, **options, seed=settings["seed"], progress=not quiet,
-                                     callbacks=[RecordRun(store, run_id, finish=False)])
-        path = model.save(out)
-    store.add_artifact(run_id, "model", path.resolve())
-    store.finish(run_id, "finished", summary={**model.metrics_, **model.training_})
-    metrics, t = model.metrics_, model.training_
-    typer.echo(f"model: {t['model']}, {t['parameters']:,} parameters, context {t['context_length']} characters; "
-               f"epochs run: {t['epochs']}, kept epoch {t['best_epoch']}")
-    typer.echo(f"validation bits per character: {metrics['val_bits_per_char']:.3f} "
-               f"(unigram baseline: {metrics['unigram_bits_per_char']:.3f})")
-    typer.echo(f"time: {time.perf_counter() - start:.1f}s")
-    prompt = shlex.quote(text.lstrip().split("\n")[0][:20] or "The")  # the text's first line, as an example
-    typer.echo(f"model saved to {path}  (try `learnable generate {shlex.quote(str(path))} --prompt {prompt}`)")
-    typer.echo(f"run recorded as {run_id} in {store.path}")
-    _write_run_report(store, run_id)
-
-
-@app.command()
-@user_errors
-def generate(
-    model_dir: Path = typer.Argument(..., help="A directory written by `learnable train --task language-model`."),
-    prompt: str = typer.Option(..., help="The text to continue."),
-    length: int = typer.Option(200, help="Characters to write after the prompt."),
-    temperature: float = typer.Option(1.0, help="1: as the model predicts; lower: safer; 0: the likeliest always."),
-    top_k: int = typer.Option(None, help="Draw only from the K likeliest characters."),
-    seed: int = typer.Option(None, help="Seed for repeatable text."),
-) -> None:
-    """Write text with a language model: the prompt, then LENGTH more characters."""
-    from learnable.language_model import LanguageModel
-
-    typer.echo(LanguageModel.load(model_dir).generate(prompt, length, temperature, top_k, seed))
-
-
-@app.command()
-@user_errors
-def score(
-    model_dir: Path = typer.Argument(..., help="A directory written by `learnable train --task language-model`."),
-    text: str = typer.Argument(..., help="The sentence to score (at least 2 characters)."),
-) -> None:
-    """How likely a language model finds TEXT: mean log-likelihood per character (nats), then bits per character."""
-    from learnable.language_model import LanguageModel
-
-    nats, bits = LanguageModel.load(model_dir).score(text)
-    typer.echo(f"mean log-likelihood per character (nats): {nats:.4f}")
-    typer.echo(f"bits per character: {bits:.4f}")
-
-
-@app.command()
-@user_errors
-def forecast(
-    data: str = typer.Option("sunspots", help="A built-in series (sunspots, co2) or a CSV/Parquet file in time order."),
-    column: str = typer.Option(None, help="The column holding the series (required for files)."),
-    window: int = typer.Option(24, help="Past values each forecast reads."),
-    horizon: int = typer.Option(1, help="Future values each forecast gives."),
-    cell: str = typer.Option("lstm", help="lstm, gru or rnn."),
-    season: int = typer.Option(None, help="The season length for the seasonal-naive baseline (e.g. 12 for months)."),
-    epochs: int = typer.Option(200, help="Most epochs (early stopping on the validation block may end sooner)."),
-    seed: int = SEED,
-    out: Path = typer.Option(None, help="Where to save the forecaster (default: models/<data name>-forecast)."),
-    runs_dir: Path = RUNS_DIR,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-epoch lines."),
-) -> None:
-    """Train an RNN forecaster on a series, test it on the last 20% against the naive forecasts, save it."""
-    from learnable import Forecaster
-    from learnable.data import fingerprint
-    from learnable.data.windows import as_series
-    from learnable.model_file import check_replaceable
-    from learnable.runs import RecordRun, RunStore
-
-    series, name = _load_series(data, column)
-    as_series(series)  # a column of text or with gaps: refused before a run is recorded
-    forecaster = Forecaster(window, horizon, cell=cell, season=season, num_epochs=epochs, seed=seed,
-                            progress=not quiet)
-    forecaster.check_settings()  # before a run is recorded
-    out = Path(out or Path("models") / f"{name}-forecast")
-    check_replaceable(out)
-    store = RunStore(runs_dir)
-    settings = {"data": data, "column": column, **forecaster.get_params(), "out": str(out)}
-    run_id = store.create(f"{name}-forecast", config=settings, seed=seed, dataset=fingerprint(series.to_frame()))
-    typer.echo(f"run {run_id}: {name}, {len(series)} steps; the last 20% is the test block, 10% before it validation")
-    with _ending_recorded(store, run_id):
-        forecaster.fit(series, callbacks=[RecordRun(store, run_id, finish=False)])
-        path = forecaster.save(out)
-    store.add_artifact(run_id, "model", path.resolve())
-    store.finish(run_id, "finished", summary={"test": forecaster.metrics_, **forecaster.training_})
-    m = forecaster.metrics_
-    typer.echo(f"test MAE: {m['mae']:.4g} ({cell}), naive last value {m['naive_mae']:.4g}"
-               + (f", seasonal naive {m['seasonal_naive_mae']:.4g}" if "seasonal_naive_mae" in m else ""))
-    typer.echo(f"model saved to {path}; run recorded as {run_id} in {store.path}")
-    _write_run_report(store, run_id)
-
-
-def _load_series(data: str, column: str | None) -> tuple[Any, str]:
-    """A built-in series by name, or one column of a CSV/Parquet file, as a pandas Series."""
-    import pandas as pd
-
-    from learnable import datasets
-    from learnable.data import read_frame
-
-    if data in datasets.names() and not Path(data).exists():
-        dataset = datasets.load(data)
-        if not isinstance(dataset.y.index, pd.DatetimeIndex):
-            raise ValueError(f"'{data}' is not a series; the built-in series are sunspots and co2.")
-        return dataset.y, data
-    frame = read_frame(data)
-    if column is None or column not in frame.columns:
-        given = "--column is required with a file" if column is None else f"there is no column {column!r}"
-        raise ValueError(f"{given}: name the column holding the series, one of {list(frame.columns)[:20]}.")
-    return frame[column], Path(data).stem
 
 
 @app.command()
@@ -634,10 +450,15 @@ def version() -> None:
     typer.echo(f"learnable {learnable.__version__} (torch {torch.__version__})")
 
 
+from learnable import cli_models  # noqa: E402, F401 - registers generate, score and forecast on the app
+
+
 def main() -> None:
     """Entry point of the ``learnable`` console script."""
     app()
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # python -m learnable.cli: the installed module's app, with every command registered
+    from learnable.cli import main as installed_main
+
+    installed_main()
