@@ -16,13 +16,17 @@ def test_load_returns_each_kind_as_itself(tmp_path, iris):
     language = train_language_model("abcd" * 200, model=GPTConfig(0, context_length=8, embed_dim=8,
                                     num_heads=2, num_layers=1), num_epochs=1)
     fitted = learnable.fit(*iris, num_epochs=1)
-    models = {"forecaster": forecaster, "detector": detector, "language": language, "fitted": fitted}
+    kmeans, pca = learnable.classic.KMeans(3, n_init=1).fit(iris[0]), learnable.classic.PCA(2).fit(iris[0])
+    models = {"forecaster": forecaster, "detector": detector, "language": language, "fitted": fitted,
+              "kmeans": kmeans, "pca": pca}
     for name, model in models.items():
         model.save(tmp_path / name)
     assert isinstance(learnable.load(tmp_path / "forecaster"), Forecaster)
     assert isinstance(learnable.load(tmp_path / "detector"), AnomalyDetector)
     assert isinstance(learnable.load(tmp_path / "language"), LanguageModel)
     assert isinstance(learnable.load(tmp_path / "fitted"), FittedModel)
+    np.testing.assert_array_equal(learnable.load(tmp_path / "kmeans").predict(iris[0]), kmeans.predict(iris[0]))
+    np.testing.assert_array_equal(learnable.load(tmp_path / "pca").transform(iris[0]), pca.transform(iris[0]))
     np.testing.assert_array_equal(learnable.load(tmp_path / "forecaster").predict(series[-8:]),
                                   forecaster.predict(series[-8:]))
     assert learnable.load(tmp_path / "language").score("abcdabcd") == language.score("abcdabcd")

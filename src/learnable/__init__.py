@@ -14,7 +14,7 @@ Example:
 
 __version__ = "0.1.0"
 
-from learnable import anomaly, callbacks, data, datasets, language_model, losses, metrics, models, optim
+from learnable import anomaly, callbacks, classic, data, datasets, language_model, losses, metrics, models, optim
 from learnable.anomaly import AnomalyDetector
 from learnable.estimator import fit, lr_find
 from learnable.fitted_model import FittedModel, load
@@ -31,6 +31,7 @@ __all__ = [
     "__version__",
     "anomaly",
     "callbacks",
+    "classic",
     "data",
     "datasets",
     "fit",

@@ -36,6 +36,7 @@ import torch
 
 from learnable.data.loader import check_batch_size
 from learnable.data.split import split_indices
+from learnable.data.validate import as_rows
 from learnable.model_file import load_model, save_model
 from learnable.models.autoencoder import Autoencoder, ConvAutoencoder
 from learnable.train.callbacks import EarlyStopping
@@ -268,38 +269,6 @@ def _build(kind: str, row_shape: tuple[int, ...], latent_size: int) -> Autoencod
 
 
 # ---- input checks ---------------------------------------------------------------------------------
-def as_rows(X: Any, name: str = "X") -> np.ndarray:
-    """``X`` as a float32 array of rows, (N, features) or images (N, C, H, W), after checking it.
-
-    (N, H, W) images get one channel. Raises a clear error for 1-D, empty, non-numeric or
-    non-finite input.
-    """
-    if hasattr(X, "to_numpy"):  # pandas
-        X = X.to_numpy()
-    elif isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
-    array = np.asarray(X)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}; encode text columns first.")
-    if array.ndim == 1 or array.ndim == 0 or array.ndim > 4:
-        raise ValueError(
-            f"{name} has shape {array.shape}; expected rows (N, features), or images (N, C, H, W) or (N, H, W). "
-            "For a single feature use X.reshape(-1, 1); for a single row use X.reshape(1, -1)."
-        )
-    if array.ndim == 3:
-        array = array[:, None]  # (N, H, W) -> (N, 1, H, W)
-    if len(array) == 0 or array[0].size == 0:
-        raise ValueError(f"{name} has shape {array.shape}, with no rows or no values per row; pass some data.")
-    array = array.astype(np.float32, copy=False)
-    bad = ~np.isfinite(array.reshape(len(array), -1)).all(1)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        shown = ", ".join(str(row) for row in rows[:5]) + (", ..." if len(rows) > 5 else "")
-        raise ValueError(f"{name} has {len(rows)} row(s) with NaN or infinite values (rows [{shown}]); drop or impute "
-                         "them first.")
-    return array
-
-
 def match_shape(rows: np.ndarray, row_shape: tuple[int, ...]) -> np.ndarray:
     """``rows`` in the training rows' shape: flat rows and images with the same values per row are
     reshaped; any other shape is an error."""

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,15 @@ from learnable.model_file import load_model, read_info, save_model
 from learnable.models import CNN, LinearSVM
 from learnable.train import metrics as metric_lib
 from learnable.train.augment import tta_predict
+
+# What else a model folder can hold: the model.json entry that says so -> (module, class) that loads it.
+KINDS = {
+    "forecaster": ("learnable.forecast", "Forecaster"),
+    "anomaly_detector": ("learnable.anomaly", "AnomalyDetector"),
+    "language_model": ("learnable.language_model", "LanguageModel"),
+    "kmeans": ("learnable.classic.kmeans", "KMeans"),
+    "pca": ("learnable.classic.pca", "PCA"),
+}
 
 
 def metrics_for(name: str, task: str) -> list[str]:
@@ -132,7 +142,7 @@ class FittedModel:
     def load(cls, directory: str | Path) -> FittedModel:
         """Load a model saved by :meth:`save`; never unpickles."""
         network, info = load_model(directory)
-        kind = next((k for k in ("forecaster", "anomaly_detector", "language_model") if k in info), None)
+        kind = next((key for key in KINDS if key in info), None)
         if kind is not None:
             raise ValueError(f"'{directory}' holds a {kind.replace('_', ' ')}, not a model from learnable.fit; "
                              "load it with learnable.load in Python" + (" or use `learnable generate` / `learnable "
@@ -193,19 +203,11 @@ def load(directory: str | Path) -> Any:
     """Load any saved learnable model (safetensors + JSON, no pickle), by what ``model.json`` says it is.
 
     A model from ``fit`` comes back as a :class:`FittedModel`; a ``Forecaster``, an
-    ``AnomalyDetector`` or a ``LanguageModel`` as itself.
+    ``AnomalyDetector``, a ``LanguageModel``, a ``KMeans`` or a ``PCA`` as itself.
     """
     info = read_info(Path(directory))
-    if "forecaster" in info:
-        from learnable.forecast import Forecaster
-
-        return Forecaster.load(directory)
-    if "anomaly_detector" in info:
-        from learnable.anomaly import AnomalyDetector
-
-        return AnomalyDetector.load(directory)
-    if "language_model" in info:
-        from learnable.language_model import LanguageModel
-
-        return LanguageModel.load(directory)
-    return FittedModel.load(directory)
+    kind = next((key for key in KINDS if key in info), None)
+    if kind is None:
+        return FittedModel.load(directory)
+    module, name = KINDS[kind]
+    return getattr(importlib.import_module(module), name).load(directory)

@@ -47,18 +47,26 @@ def save_model(directory: str | Path, model: nn.Module, info: dict[str, Any]) ->
 
     An existing directory is replaced only if it holds a learnable model (or nothing).
     """
-    directory = Path(directory)
     name, config = describe(model)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return save_tensors(directory, tensors, {"model": {"name": name, "config": config}, **info})
+
+
+def save_tensors(directory: str | Path, tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> Path:
+    """Write named tensors (model.safetensors) and the JSON-ready ``info`` (model.json) atomically.
+
+    For learned state that is no ``nn.Module`` (k-means centers, PCA components). Everything is
+    written to a staging folder first and swapped into place, so a failure leaves nothing behind.
+    """
+    directory = Path(directory)
     check_replaceable(directory)
-    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(),
-                "model": {"name": name, "config": config}, **info}
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(), **info}
     text = json.dumps(document, indent=2, allow_nan=True, default=_json_default)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = directory.parent / f".{directory.name}.{uuid.uuid4().hex}.tmp"
     staging.mkdir()  # like any new folder: permissions follow the umask (mkdtemp would give 0700)
     try:
-        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        save_file(tensors, staging / WEIGHTS)
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, staging / WEIGHTS)
         (staging / INFO).write_text(text)
         _fsync_tree(staging)
         _swap_into_place(staging, directory)
@@ -66,6 +74,16 @@ def save_model(directory: str | Path, model: nn.Module, info: dict[str, Any]) ->
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def load_tensors(directory: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read what :func:`save_tensors` wrote: the named tensors and the JSON info (nothing unpickled)."""
+    directory = Path(directory)
+    info = read_info(directory)
+    try:
+        return load_file(directory / WEIGHTS), info
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ValueError(f"cannot read the tensors in '{directory / WEIGHTS}': {error}") from None
 
 
 def load_model(directory: str | Path) -> tuple[nn.Module, dict[str, Any]]:

@@ -161,3 +161,35 @@ def _others(columns: pd.Index) -> str:
     if len(columns) == 1:
         return ""
     return f"; columns {list(columns[1:4])}{' ...' if len(columns) > 4 else ''} have them too"
+
+
+def as_rows(X: Any, name: str = "X", dtype: Any = np.float32) -> np.ndarray:
+    """``X`` as an array of rows (float32 by default), (N, features) or images (N, C, H, W), after checking it.
+
+    (N, H, W) images get one channel. Raises a clear error for 1-D, empty, non-numeric or
+    non-finite input. The unsupervised estimators (k-means, PCA, the anomaly detector) read X with it.
+    """
+    if hasattr(X, "to_numpy"):  # pandas
+        X = X.to_numpy()
+    elif isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    array = np.asarray(X)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}; encode text columns first.")
+    if array.ndim == 1 or array.ndim == 0 or array.ndim > 4:
+        raise ValueError(
+            f"{name} has shape {array.shape}; expected rows (N, features), or images (N, C, H, W) or (N, H, W). "
+            "For a single feature use X.reshape(-1, 1); for a single row use X.reshape(1, -1)."
+        )
+    if array.ndim == 3:
+        array = array[:, None]  # (N, H, W) -> (N, 1, H, W)
+    if len(array) == 0 or array[0].size == 0:
+        raise ValueError(f"{name} has shape {array.shape}, with no rows or no values per row; pass some data.")
+    array = array.astype(dtype, copy=False)
+    bad = ~np.isfinite(array.reshape(len(array), -1)).all(1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(str(row) for row in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        raise ValueError(f"{name} has {len(rows)} row(s) with NaN or infinite values (rows [{shown}]); drop or impute "
+                         "them first.")
+    return array

@@ -1,0 +1,282 @@
+"""Principal component analysis (PCA) in PyTorch, so it runs on a GPU; scikit-learn's PCA is the oracle.
+
+PCA centres the rows and finds the orthogonal directions of largest variance: the right singular
+vectors of the centred data. Two solvers:
+
+- ``"full"``: an exact ``torch.linalg.svd`` of the centred (N, F) matrix.
+- ``"randomized"``: Halko, Martinsson and Tropp's randomized range finder. A Gaussian sketch of
+  ``n_components + n_oversamples`` columns is multiplied through the data, refined by ``n_iter``
+  power iterations (each re-orthonormalised by a QR factorisation, so small singular values are not
+  lost to rounding), and the small projected matrix is decomposed exactly. Much faster when only a
+  few components of a large matrix are wanted; accurate when the spectrum decays.
+- ``"auto"`` (roughly scikit-learn's rule): randomized when the data is larger than 500 in either
+  dimension and ``n_components`` is a whole number below 80% of ``min(N, F)``; otherwise full.
+
+Components are sign-fixed as scikit-learn's ``svd_flip(..., u_based_decision=False)`` does: in each
+component the entry of largest magnitude is positive, so results are reproducible across solvers,
+devices and runs.
+
+The default dtype is float64: the explained variances are squared singular values, so float32's
+about 7 significant digits leave ratios and small components accurate only to about 1e-4, while
+float64 agrees with scikit-learn to about 1e-12. Pass ``dtype=torch.float32`` for speed on a GPU.
+
+Example:
+    >>> from sklearn.datasets import load_iris
+    >>> X = load_iris().data
+    >>> pca = PCA(2).fit(X)
+    >>> pca.explained_variance_ratio_.round(3).tolist()
+    [0.925, 0.053]
+    >>> pca.transform(X).shape
+    (150, 2)
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from learnable.data.validate import as_rows
+from learnable.model_file import load_tensors, save_tensors
+from learnable.train.inputs import resolve_device
+
+SOLVERS = ("auto", "full", "randomized")
+INFO_KEY = "pca"
+LEARNED = ("components_", "explained_variance_", "explained_variance_ratio_", "singular_values_", "mean_")
+
+
+# ---- building blocks ------------------------------------------------------------------------------
+def svd_flip(U: torch.Tensor, Vt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Make the largest-magnitude entry of each row of ``Vt`` (K, F) positive; flip ``U`` (N, K) to match."""
+    rows = torch.arange(Vt.shape[0], device=Vt.device)
+    signs = torch.sign(Vt[rows, Vt.abs().argmax(dim=1)])  # (K,)
+    signs[signs == 0] = 1.0
+    return U * signs, Vt * signs[:, None]
+
+
+def randomized_svd(X: torch.Tensor, rank: int, *, n_oversamples: int, n_iter: int,
+                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The top ``rank`` singular triplets (U (N, rank), S (rank,), Vt (rank, F)) of ``X`` (N, F), randomized.
+
+    The sketch is drawn on the CPU from ``generator`` and then moved, so a seed gives the same result on any device.
+    """
+    width = min(rank + n_oversamples, *X.shape)
+    sketch = torch.randn(X.shape[1], width, generator=generator, dtype=X.dtype).to(X.device)  # (F, width)
+    Q = torch.linalg.qr(X @ sketch).Q  # (N, width): an orthonormal basis of X's range
+    for _ in range(n_iter):  # power iterations sharpen the basis towards the top singular vectors
+        Q = torch.linalg.qr(X.T @ Q).Q  # (F, width)
+        Q = torch.linalg.qr(X @ Q).Q  # (N, width)
+    U_small, S, Vt = torch.linalg.svd(Q.T @ X, full_matrices=False)  # (width, F) is small
+    return (Q @ U_small)[:, :rank], S[:rank], Vt[:rank]
+
+
+def choose_solver(solver: str, shape: tuple[int, int], n_components: Any) -> str:
+    """The solver "auto" picks for data of ``shape``: see the module docstring."""
+    if solver != "auto":
+        return solver
+    is_count = isinstance(n_components, Integral) and not isinstance(n_components, bool)
+    if max(shape) > 500 and is_count and n_components < 0.8 * min(shape):
+        return "randomized"
+    return "full"
+
+
+def as_matrix(X: Any, dtype: torch.dtype, name: str = "X") -> torch.Tensor:
+    """``X`` (array, DataFrame, tensor; images are flattened) as a CPU tensor (N, F) of ``dtype``, checked."""
+    rows = as_rows(X, name, dtype=np.float64)  # float64 first: no precision lost before the SVD
+    return torch.from_numpy(np.array(rows.reshape(len(rows), -1), order="C")).to(dtype)  # a copy: X stays as it was
+
+
+# ---- the estimator --------------------------------------------------------------------------------
+class PCA:
+    """Principal component analysis with scikit-learn's interface, computed with PyTorch.
+
+    Args:
+        n_components: None keeps all ``min(N, F)`` components; an int keeps that many; a float in
+            (0, 1) keeps the fewest components whose explained variance ratios sum to more than it.
+        svd_solver: "full" (exact SVD), "randomized" (range finder) or "auto" (see the module docstring).
+        whiten: scale the transformed columns to unit variance (divide by sqrt(explained_variance_)).
+        n_oversamples: extra sketch columns for "randomized" (more is more accurate, default 10).
+        n_iter: power iterations for "randomized" (more helps when the spectrum decays slowly, default 4).
+        seed: the seed of the randomized sketch.
+        device: where to compute ("auto": CUDA when present, else the CPU).
+        dtype: float64 by default for scikit-learn's accuracy (see the module docstring), or torch.float32.
+
+    Attributes (after ``fit``, NumPy arrays as in scikit-learn): ``components_`` (K, F),
+    ``explained_variance_`` (K,), ``explained_variance_ratio_`` (K,), ``singular_values_`` (K,),
+    ``mean_`` (F,), ``noise_variance_``, ``n_components_``, ``n_features_in_``, ``n_samples_``,
+    ``solver_`` (the solver used).
+
+    ``transform`` and ``inverse_transform`` return a tensor on ``device`` for a tensor input, else a NumPy array.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(100, 5))
+        >>> pca = PCA(whiten=True).fit(X)  # all 5 components
+        >>> bool(np.allclose(pca.inverse_transform(pca.transform(X)), X))
+        True
+    """
+
+    def __init__(self, n_components: int | float | None = None, *, svd_solver: str = "auto", whiten: bool = False,
+                 n_oversamples: int = 10, n_iter: int = 4, seed: int = 0, device: str = "auto",
+                 dtype: torch.dtype = torch.float64) -> None:
+        self.n_components, self.svd_solver, self.whiten = n_components, svd_solver, whiten
+        self.n_oversamples, self.n_iter, self.seed, self.device, self.dtype = n_oversamples, n_iter, seed, device, dtype
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments (as scikit-learn's ``get_params``)."""
+        names = ("n_components", "svd_solver", "whiten", "n_oversamples", "n_iter", "seed", "device", "dtype")
+        return {name: getattr(self, name) for name in names}
+
+    # ---- fitting ----------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None) -> PCA:
+        """Learn the components of ``X`` (N, F); returns self. ``y`` is ignored (scikit-learn's signature)."""
+        self._check_settings()
+        rows = as_matrix(X, self.dtype)
+        self._check_n_components(rows.shape)
+        solver = choose_solver(self.svd_solver, tuple(rows.shape), self.n_components)
+        device = resolve_device(self.device)
+        rows = rows.to(device)
+        mean = rows.mean(dim=0)  # (F,)
+        centred = rows - mean  # (N, F)
+        total_variance = centred.square().sum() / (len(rows) - 1)
+        if solver == "full":
+            U, S, Vt = torch.linalg.svd(centred, full_matrices=False)  # S (min(N, F),), Vt (min(N, F), F)
+        else:
+            generator = torch.Generator().manual_seed(self.seed)
+            U, S, Vt = randomized_svd(centred, self.n_components, n_oversamples=self.n_oversamples,
+                                      n_iter=self.n_iter, generator=generator)
+        U, Vt = svd_flip(U, Vt)
+        variance = S.square() / (len(rows) - 1)  # (K_all,)
+        self._set_learned(rows.shape, solver, mean, Vt, S, variance, total_variance)
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray | torch.Tensor:
+        """``fit(X)`` then ``transform(X)``."""
+        return self.fit(X).transform(X)
+
+    def _set_learned(self, shape: torch.Size, solver: str, mean: torch.Tensor, Vt: torch.Tensor, S: torch.Tensor,
+                     variance: torch.Tensor, total_variance: torch.Tensor) -> None:
+        ratio = variance / total_variance
+        count = self._count(ratio)
+        rank = min(shape)
+        # The average variance of the discarded directions (probabilistic PCA's noise); 0 when all are kept.
+        noise = (total_variance - variance[:count].sum()) / (rank - count) if count < rank else torch.zeros(())
+        as_numpy = lambda t: np.ascontiguousarray(t.detach().cpu().numpy())  # noqa: E731 (as load gives them)
+        self.components_, self.explained_variance_ = as_numpy(Vt[:count]), as_numpy(variance[:count])
+        self.explained_variance_ratio_, self.singular_values_ = as_numpy(ratio[:count]), as_numpy(S[:count])
+        self.mean_, self.noise_variance_ = as_numpy(mean), float(noise)
+        self.n_components_, self.n_samples_, self.n_features_in_, self.solver_ = count, shape[0], shape[1], solver
+
+    def _count(self, ratio: torch.Tensor) -> int:
+        """How many components to keep, given all explained variance ratios (K_all,)."""
+        if self.n_components is None:
+            return len(ratio)
+        if isinstance(self.n_components, Integral):
+            return int(self.n_components)
+        cumulative = np.cumsum(ratio.cpu().double().numpy())  # as scikit-learn: the first count above the fraction
+        return int(min(np.searchsorted(cumulative, self.n_components, side="right") + 1, len(ratio)))
+
+    # ---- using the fitted PCA ---------------------------------------------------------------------
+    def transform(self, X: Any) -> np.ndarray | torch.Tensor:
+        """Project ``X`` (N, F) onto the components: (N, n_components_), whitened if ``whiten``."""
+        self._check_fitted()
+        rows = self._inputs(X, self.n_features_in_, "features")
+        projected = (rows - self._tensor("mean_")) @ self._tensor("components_").T  # (N, K)
+        if self.whiten:
+            projected = projected / self._tensor("explained_variance_").sqrt()
+        return self._output(projected, X)
+
+    def inverse_transform(self, X: Any) -> np.ndarray | torch.Tensor:
+        """Map component scores ``X`` (N, n_components_) back to the feature space (N, F)."""
+        self._check_fitted()
+        scores = self._inputs(X, self.n_components_, "components")
+        if self.whiten:
+            scores = scores * self._tensor("explained_variance_").sqrt()
+        return self._output(scores @ self._tensor("components_") + self._tensor("mean_"), X)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "components_"):
+            raise ValueError("this PCA is not fitted yet; call fit(X) first, or PCA.load(directory).")
+
+    def _inputs(self, X: Any, width: int, what: str) -> torch.Tensor:
+        rows = as_matrix(X, self.dtype)
+        if rows.shape[1] != width:
+            raise ValueError(f"X has {rows.shape[1]} columns, but this PCA expects {width} {what} (as fitted); pass "
+                             f"rows with the same {what} as the data given to fit.")
+        return rows.to(resolve_device(self.device))
+
+    def _tensor(self, name: str) -> torch.Tensor:
+        return torch.as_tensor(getattr(self, name), dtype=self.dtype, device=resolve_device(self.device))
+
+    @staticmethod
+    def _output(result: torch.Tensor, X: Any) -> np.ndarray | torch.Tensor:
+        return result if isinstance(X, torch.Tensor) else result.cpu().numpy()
+
+    # ---- checks -----------------------------------------------------------------------------------
+    def _check_settings(self) -> None:
+        if self.svd_solver not in SOLVERS:
+            raise ValueError(f"svd_solver={self.svd_solver!r} is not known; choose one of {list(SOLVERS)}.")
+        if self.dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"dtype={self.dtype!r} is not supported; use torch.float64 (default) or torch.float32.")
+        for name, low in (("n_oversamples", 0), ("n_iter", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name}={value!r} must be a whole number >= {low}, for example 10 or 4.")
+        count = self.n_components
+        if count is None:
+            return
+        if isinstance(count, bool) or not isinstance(count, Real):
+            raise TypeError(f"n_components={count!r} must be None, a whole number or a fraction in (0, 1).")
+        if isinstance(count, Integral) and count < 1:
+            raise ValueError(f"n_components={count!r} keeps no components; pass a whole number >= 1, for example 2.")
+        if not isinstance(count, Integral) and not 0 < count < 1:
+            raise ValueError(f"n_components={count!r} is a float outside (0, 1); pass a fraction of variance to keep "
+                             "such as 0.95, or a whole number of components such as 2.")
+
+    def _check_n_components(self, shape: torch.Size) -> None:
+        if shape[0] < 2:
+            raise ValueError(f"X has {shape[0]} row; PCA needs at least 2 rows to measure variance.")
+        count, rank = self.n_components, min(shape)
+        if isinstance(count, Integral) and count > rank:
+            raise ValueError(f"n_components={count} is more than min(n_samples, n_features) = min{tuple(shape)} = "
+                             f"{rank}; pass n_components <= {rank}.")
+        if self.svd_solver == "randomized" and not isinstance(count, Integral):
+            raise ValueError(f"svd_solver='randomized' needs a whole number n_components, got {count!r}; pass one, "
+                             "or use svd_solver='full'.")
+
+    # ---- saving -----------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write the learned arrays (model.safetensors) and the settings (model.json) atomically; no pickle."""
+        if not hasattr(self, "components_"):
+            raise ValueError("this PCA is not fitted yet, so there is nothing to save; call fit first.")
+        settings = {**self.get_params(), "dtype": str(self.dtype).removeprefix("torch.")}
+        state = {"settings": settings, "noise_variance": self.noise_variance_, "n_samples": self.n_samples_,
+                 "solver": self.solver_}
+        tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(self, name))) for name in LEARNED}
+        return save_tensors(directory, tensors, {INFO_KEY: state})
+
+    @classmethod
+    def load(cls, directory: str | Path) -> PCA:
+        """Load a PCA written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
+        tensors, info = load_tensors(directory)
+        state = info.get(INFO_KEY)
+        if not isinstance(state, dict) or not {"settings", "noise_variance", "n_samples", "solver"} <= set(state):
+            raise ValueError(f"'{directory}' holds a learnable model but not a PCA (model.json has no complete "
+                             f"'{INFO_KEY}' entry).")
+        try:
+            arrays = {name: tensor.numpy() for name, tensor in tensors.items()}
+            settings = {**state["settings"], "dtype": getattr(torch, state["settings"]["dtype"])}
+            pca = cls(**settings)
+        except (TypeError, AttributeError, KeyError) as error:
+            raise ValueError(f"'{directory}' holds a damaged PCA: {error}") from None
+        if set(arrays) != set(LEARNED):
+            raise ValueError(f"'{directory}' holds tensors {sorted(arrays)}, expected {sorted(LEARNED)}.")
+        for name in LEARNED:
+            setattr(pca, name, arrays[name])
+        pca.noise_variance_, pca.n_samples_ = float(state["noise_variance"]), state["n_samples"]
+        pca.solver_ = state["solver"]
+        pca.n_components_, pca.n_features_in_ = pca.components_.shape
+        return pca
