@@ -191,7 +191,7 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
     size = int(np.clip(len(data.train[1]) // 10, 16, recipe.max_batch_size)) if batch_size is None else batch_size
     stopper = EarlyStopping(patience=recipe.patience) if data.validation else None
     schedule = [LRSchedule(recipe.schedule)] if recipe.schedule != "constant" else []
-    schedule += [Augment()] if augment and name == "cnn" else []  # shapes from the CNN's config
+    augmentation = [Augment()] if augment and name == "cnn" else []  # image shape from the CNN's config
     learner = Learner(
         network,
         data.train,
@@ -200,7 +200,7 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
         batch_size=size,
         validation=data.validation,
         metrics=metrics_for(name, data.schema.task),
-        callbacks=[*schedule, *([stopper] if stopper else []), *callbacks],
+        callbacks=[*schedule, *augmentation, *([stopper] if stopper else []), *callbacks],
         device=device,
         seed=seed,
         progress=progress,

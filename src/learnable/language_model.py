@@ -37,6 +37,7 @@ from torch import nn
 from learnable.data.loader import check_batch_size
 from learnable.data.text_windows import WindowLoader, validation_windows
 from learnable.data.tokenizer import Tokenizer
+from learnable.data.validate import is_whole
 from learnable.model_file import load_model, save_model
 from learnable.models.recurrent_lm import LSTMLanguageModel, LSTMLanguageModelConfig
 from learnable.models.transformer import GPT, GPTConfig
@@ -195,7 +196,7 @@ def _plan(text: Any, model: Any, context_length: Any, num_epochs: Any, lr: Any, 
     else:
         raise ValueError(f"unknown language model {model!r}; choose one of {list(MODEL_NAMES)}, or pass a "
                          "GPTConfig or an LSTMLanguageModelConfig.")
-    if context_length is not None and (not _whole(context_length) or context_length < 1):
+    if context_length is not None and (not is_whole(context_length) or context_length < 1):
         raise ValueError(f"context_length={context_length!r} must be a whole number >= 1, e.g. 64.")
     config = recipe.config
     if isinstance(config, GPTConfig) and context_length is not None:
@@ -213,9 +214,6 @@ def _plan(text: Any, model: Any, context_length: Any, num_epochs: Any, lr: Any, 
     check_batch_size(recipe.batch_size)
     return _Plan(recipe, context, train_text, val_text)
 
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _split(text: Any, validation: Any, context_length: int) -> tuple[str, str]:
@@ -364,16 +362,16 @@ class LanguageModel:
 def _check_generate(prompt: Any, length: Any, temperature: Any, top_k: Any, seed: Any) -> None:
     if not isinstance(prompt, str) or not prompt:
         raise ValueError(f"generate needs a prompt: the text to continue (1 character or more), got {prompt!r}.")
-    if not _whole(length) or length < 0:
+    if not is_whole(length) or length < 0:
         raise ValueError(f"length={length!r} must be a whole number of characters >= 0, e.g. 200.")
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature >= 0:
         raise ValueError(
             f"temperature={temperature!r} must be a number >= 0: 1 samples as the model predicts, lower is "
             "safer, 0 always takes the most likely character."
         )
-    if top_k is not None and (not _whole(top_k) or top_k < 1):
+    if top_k is not None and (not is_whole(top_k) or top_k < 1):
         raise ValueError(f"top_k={top_k!r} must be a whole number >= 1 (1 is greedy), or None for no limit.")
-    if seed is not None and (not _whole(seed) or seed < 0):
+    if seed is not None and (not is_whole(seed) or seed < 0):
         raise ValueError(f"seed={seed!r} must be a whole number >= 0, or None.")
 
 

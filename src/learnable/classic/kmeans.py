@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from learnable.data.validate import as_rows
+from learnable.data.validate import as_rows, is_whole
 from learnable.model_file import load_tensors, save_tensors
 from learnable.train.inputs import resolve_device
 
@@ -281,24 +281,21 @@ class KMeans:
 
     # ---- checks before fitting --------------------------------------------------------------------
     def _check_settings(self) -> None:
-        if not _whole(self.n_clusters) or self.n_clusters < 1:
+        if not is_whole(self.n_clusters) or self.n_clusters < 1:
             raise ValueError(f"n_clusters={self.n_clusters!r} must be a whole number >= 1, for example 8.")
         if isinstance(self.init, str) and self.init not in INITS:
             raise ValueError(f"init={self.init!r} is not known; choose one of {list(INITS)} or pass an array "
                              "(n_clusters, features) of starting centers.")
-        if self.n_init != "auto" and (not _whole(self.n_init) or self.n_init < 1):
+        if self.n_init != "auto" and (not is_whole(self.n_init) or self.n_init < 1):
             raise ValueError(f"n_init={self.n_init!r} must be a whole number >= 1 (for example 10) or 'auto'.")
-        if not _whole(self.max_iter) or self.max_iter < 1:
+        if not is_whole(self.max_iter) or self.max_iter < 1:
             raise ValueError(f"max_iter={self.max_iter!r} must be a whole number >= 1, for example 300.")
         if not isinstance(self.tol, (int, float)) or isinstance(self.tol, bool) or not self.tol >= 0:
             raise ValueError(f"tol={self.tol!r} must be a number >= 0, for example 1e-4.")
-        if self.batch_size is not None and (not _whole(self.batch_size) or self.batch_size < 1):
+        if self.batch_size is not None and (not is_whole(self.batch_size) or self.batch_size < 1):
             raise ValueError(f"batch_size={self.batch_size!r} must be None (full batch) or a whole number >= 1, "
                              "for example 1024.")
 
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _flat(rows: np.ndarray) -> np.ndarray:

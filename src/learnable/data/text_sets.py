@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from learnable.data.datasets import Dataset
+from learnable.data.validate import is_whole
 
 PRODUCTS = ["phone", "laptop", "blender", "jacket", "headset", "kettle", "camera", "backpack", "lamp", "chair"]
 ASPECTS = ["battery", "screen", "price", "delivery", "sound", "design", "build", "fabric", "handle", "size",
@@ -86,7 +87,7 @@ def make_reviews(num_rows: int = 2000, seed: int = 0) -> Dataset:
         a :class:`Dataset` with ``X`` a DataFrame of one text column "review" and ``y`` the Series
         "sentiment".
     """
-    if not isinstance(num_rows, int) or isinstance(num_rows, bool) or num_rows < 1:
+    if not is_whole(num_rows) or num_rows < 1:
         raise ValueError(f"num_rows={num_rows!r} must be a positive whole number, e.g. 2000.")
     rng = np.random.default_rng(seed)
     texts: dict[str, int] = {}

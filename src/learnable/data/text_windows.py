@@ -44,7 +44,7 @@ class WindowLoader:
         return math.ceil(self.num_windows / self.batch_size)
 
     def _windows(self, starts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        chunk = self.ids[starts.to(self.ids.device)[:, None] + self.offsets]  # (B, T+1)
+        chunk = self.ids[starts[:, None] + self.offsets]  # (B, T+1)
         return chunk[:, :-1], chunk[:, 1:]  # x (B, T), y (B, T)
 
     def __iter__(self):
@@ -52,7 +52,8 @@ class WindowLoader:
         if first == 0:
             self.epoch_state = self.generator.get_state()
         last_start = len(self.ids) - self.context_length - 1  # the last window ends with the last id
-        starts = torch.randint(0, last_start + 1, (self.num_windows,), generator=self.generator)  # (windows,)
+        starts = torch.randint(0, last_start + 1, (self.num_windows,), generator=self.generator)  # (windows,), CPU
+        starts = starts.to(self.ids.device)  # once an epoch, not a copy per batch
         self.position = first
         for batch in range(first, len(self)):
             self.position += 1
@@ -61,7 +62,7 @@ class WindowLoader:
 
     def peek(self, rows: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
         """The first ``rows`` windows of the stream, without drawing from the generator."""
-        return self._windows(torch.arange(min(rows, len(self.ids) - self.context_length)))
+        return self._windows(torch.arange(min(rows, len(self.ids) - self.context_length), device=self.ids.device))
 
     def state_dict(self) -> dict[str, Any]:
         state = self.epoch_state if self.position else self.generator.get_state()

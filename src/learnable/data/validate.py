@@ -193,3 +193,8 @@ def as_rows(X: Any, name: str = "X", dtype: Any = np.float32) -> np.ndarray:
         raise ValueError(f"{name} has {len(rows)} row(s) with NaN or infinite values (rows [{shown}]); drop or impute "
                          "them first.")
     return array
+
+
+def is_whole(value: Any) -> bool:
+    """A whole number for a count setting: a Python or NumPy integer, and not a bool (True is no count)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

@@ -16,6 +16,7 @@ blocks (:func:`chronological_bounds`):
 
 Example:
     >>> import numpy as np
+
     >>> X, y = sliding_windows(np.arange(6.0), window=3, horizon=2)
     >>> X[:, :, 0].tolist(), y.tolist()
     ([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0]], [[3.0, 4.0], [4.0, 5.0]])
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from learnable.data.validate import is_whole
 
 
 def as_series(series: Any, name: str = "series") -> np.ndarray:
@@ -60,7 +63,7 @@ def as_series(series: Any, name: str = "series") -> np.ndarray:
 def check_window(window: Any, horizon: Any, step: Any = 1) -> None:
     """Raise unless ``window``, ``horizon`` and ``step`` are whole numbers >= 1."""
     for name, value in (("window", window), ("horizon", horizon), ("step", step)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        if not is_whole(value) or value < 1:
             raise ValueError(f"{name}={value!r} must be a whole number >= 1 (steps of the series).")
 
 
@@ -90,7 +93,7 @@ def sliding_windows(series: Any, window: int, horizon: int = 1, step: int = 1, t
     check_window(window, horizon, step)
     values = as_series(series)
     values = values[:, None] if values.ndim == 1 else values  # (T, F)
-    if not isinstance(target, (int, np.integer)) or isinstance(target, bool) or not 0 <= target < values.shape[1]:
+    if not is_whole(target) or not 0 <= target < values.shape[1]:
         raise ValueError(f"target={target!r} must be a column index from 0 to {values.shape[1] - 1}.")
     if len(values) < window + horizon:
         raise ValueError(

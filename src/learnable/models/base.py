@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+import torch
 from torch import nn
 
 REGISTRY: dict[str, type[ConfigModule]] = {}
@@ -49,6 +50,15 @@ def check_sizes(model: str, **sizes: int) -> None:
     for name, value in sizes.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{model} {name}={value!r} must be a positive whole number.")
+
+
+def check_token_ids(model: str, ids: torch.Tensor) -> None:
+    """Raise unless ``ids`` are integer token ids shaped (batch, length), as a Tokenizer gives them."""
+    if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise TypeError(f"{model} takes token ids, int64 of shape (batch, length); got {ids.dtype} of shape "
+                        f"{tuple(ids.shape)}. Pass integer token ids: encode text with learnable.data.tokenizer.")
+    if ids.ndim != 2:
+        raise ValueError(f"{model} takes token ids shaped (batch, time), got shape {tuple(ids.shape)}.")
 
 
 def register(cls: type[ConfigModule]) -> type[ConfigModule]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from learnable.models.base import ConfigModule, check_sizes, register
+from learnable.models.base import ConfigModule, check_sizes, check_token_ids, register
 
 
 @dataclass
@@ -52,12 +52,7 @@ class LSTMLanguageModel(ConfigModule):
         self.head = nn.Linear(c.hidden_size, c.vocab_size)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
-            raise TypeError(
-                f"LSTMLanguageModel takes integer token ids (int64), got {ids.dtype}; encode text with a Tokenizer."
-            )
-        if ids.ndim != 2:
-            raise ValueError(f"LSTMLanguageModel takes token ids shaped (batch, time), got shape {tuple(ids.shape)}.")
+        check_token_ids("LSTMLanguageModel", ids)
         x = self.dropout(self.embedding(ids))  # (B, T, embed_dim)
         outputs, _ = self.lstm(x)  # (B, T, hidden_size): the top layer's state after each token
         return self.head(self.dropout(outputs))  # (B, T, vocab_size)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from learnable.models.base import ConfigModule, check_sizes, register
+from learnable.models.base import ConfigModule, check_sizes, check_token_ids, register
 
 ENCODERS = ("gru", "transformer")
 
@@ -169,11 +169,7 @@ class TextClassifier(ConfigModule):
         self.head = nn.Linear(self.encoder.out_features, c.out_features)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        if ids.is_floating_point() or ids.ndim != 2:
-            raise TypeError(
-                f"TextClassifier takes token ids, int64 of shape (batch, length); got {ids.dtype} of shape "
-                f"{tuple(ids.shape)}. Encode texts with learnable.data.tokenizer.Tokenizer.encode_batch."
-            )
+        check_token_ids("TextClassifier", ids)
         lengths = text_lengths(ids)  # (B,)
         x = self.dropout(self.embedding(ids))  # (B, L, embed_dim)
         return self.head(self.dropout(self.encoder(x, lengths)))  # (B, out_features)

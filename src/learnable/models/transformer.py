@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from learnable.models.base import ConfigModule, check_sizes, register
+from learnable.models.base import ConfigModule, check_sizes, check_token_ids, register
 
 
 @dataclass
@@ -132,10 +132,7 @@ class GPT(ConfigModule):
         return F.linear(x, self.token_embedding.weight)  # (B, T, C) @ (C, V) -> (B, T, V): the tied head
 
     def _check_input(self, ids: torch.Tensor) -> None:
-        if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
-            raise TypeError(f"GPT takes integer token ids (int64), got {ids.dtype}; encode text with a Tokenizer.")
-        if ids.ndim != 2:
-            raise ValueError(f"GPT takes token ids shaped (batch, time), got shape {tuple(ids.shape)}.")
+        check_token_ids("GPT", ids)
         if ids.shape[1] > self.config.context_length:
             raise ValueError(
                 f"GPT got {ids.shape[1]} tokens per row, but its context_length is {self.config.context_length}; "

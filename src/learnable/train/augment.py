@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from learnable.data.validate import is_whole
 from learnable.train.events import Callback
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ class Augment(Callback):
                  seed: int | None = None, **settings: Any) -> None:
         self.config = _config(config, settings)
         self.image_shape = _check_image_shape(image_shape)
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        if seed is not None and (not is_whole(seed) or seed < 0):
             raise ValueError(f"Augment seed={seed!r} must be a whole number >= 0, or None for the Learner's seed.")
         self.seed = seed
         self.generator: torch.Generator | None = None
@@ -274,7 +275,7 @@ def _check_image_shape(shape: Any) -> tuple[int, int, int] | None:
     if shape is None:
         return None
     if (not isinstance(shape, (tuple, list)) or len(shape) != 3
-            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in shape)):
+            or not all(is_whole(s) and s > 0 for s in shape)):
         raise ValueError(f"image_shape={shape!r} must be (channels, height, width), e.g. (1, 28, 28).")
     return tuple(int(s) for s in shape)
 
@@ -319,7 +320,7 @@ def tta_predict(model: Any, X: Any, augment: Augment | None = None, *, num_views
     augment = Augment() if augment is None else augment
     if not isinstance(augment, Augment):
         raise TypeError(f"augment must be an Augment, got {type(augment).__name__}; e.g. Augment(rotate=10).")
-    if not isinstance(num_views, int) or isinstance(num_views, bool) or num_views < 0:
+    if not is_whole(num_views) or num_views < 0:
         raise ValueError(f"num_views={num_views!r} must be a whole number >= 0, for example 8.")
     if hasattr(model, "schema") and hasattr(model, "network"):  # a FittedModel: encode raw rows first
         X, model = torch.from_numpy(model.schema.transform(X)), model.network
