@@ -87,12 +87,32 @@ def test_randomized_close_to_full_on_digits():
     np.testing.assert_array_equal(again.components_, randomized.components_)  # seeded: reproducible
 
 
-def test_auto_solver_rule():
+@pytest.mark.parametrize("shape, n_components", [((600, 20), 5), ((100, 20), 5), ((100, 40), 5), ((600, 80), 5),
+                                                 ((600, 80), 0.9), ((600, 80), 70), ((2000, 200), 10)])
+def test_auto_solver_rule_is_scikit_learns(shape, n_components):
     rng = np.random.default_rng(0)
-    assert PCA(5).fit(rng.normal(size=(600, 20))).solver_ == "randomized"
-    assert PCA(5).fit(rng.normal(size=(100, 20))).solver_ == "full"  # small data
-    assert PCA(0.9).fit(rng.normal(size=(600, 20))).solver_ == "full"  # a fraction needs every variance
-    assert PCA(18).fit(rng.normal(size=(600, 20))).solver_ == "full"  # most of the components
+    X = rng.normal(size=(shape[0], 8)) @ rng.normal(size=(8, shape[1])) * 3 + rng.normal(size=shape)  # rank 8 + noise
+    theirs = SklearnPCA(n_components, random_state=0).fit(X)
+    ours = PCA(n_components).fit(X)
+    assert ours.solver_ == theirs._fit_svd_solver
+    np.testing.assert_allclose(ours.explained_variance_ratio_, theirs.explained_variance_ratio_, atol=1e-5)
+
+
+def test_covariance_eigh_equals_full_svd():
+    X = datasets.load_wine().data
+    eigh = PCA(svd_solver="covariance_eigh").fit(X)
+    full = SklearnPCA(svd_solver="full").fit(X)
+    np.testing.assert_allclose(eigh.explained_variance_ratio_, full.explained_variance_ratio_, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(eigh.components_[:6], full.components_[:6], atol=1e-6)  # signs fixed the same way
+
+
+def test_dtype_follows_the_input_as_scikit_learn():
+    X = datasets.load_iris().data
+    single = PCA(2).fit(X.astype(np.float32))
+    assert single.dtype_ == torch.float32 and single.transform(X.astype(np.float32)).dtype == np.float32
+    assert PCA(2).fit(X).dtype_ == torch.float64
+    assert PCA(2).fit(X.tolist()).dtype_ == torch.float64
+    np.testing.assert_allclose(single.explained_variance_ratio_, PCA(2).fit(X).explained_variance_ratio_, atol=1e-5)
 
 
 def test_float32_and_tensor_input():
@@ -176,3 +196,15 @@ def test_images_are_read_as_flattened_rows():
     images = np.random.default_rng(0).normal(size=(40, 1, 4, 4))
     flat = PCA(3, svd_solver="full").fit(images.reshape(40, -1))
     np.testing.assert_allclose(PCA(3, svd_solver="full").fit(images).components_, flat.components_)
+
+
+def test_orthonormal_basis_spans_the_columns_and_falls_back_when_cholesky_fails():
+    from learnable.classic.pca import orthonormal_basis
+
+    Y = torch.from_numpy(np.random.default_rng(0).normal(size=(500, 6)))
+    Q = orthonormal_basis(Y)
+    torch.testing.assert_close(Q.T @ Q, torch.eye(6, dtype=Y.dtype), atol=1e-12, rtol=0)
+    torch.testing.assert_close(Q @ (Q.T @ Y), Y)  # the same column space
+    singular = torch.cat([Y, Y[:, :1]], dim=1)  # a repeated column: Y^T Y is singular, Cholesky fails
+    Q = orthonormal_basis(singular)
+    torch.testing.assert_close(Q.T @ Q, torch.eye(7, dtype=Y.dtype), atol=1e-12, rtol=0)

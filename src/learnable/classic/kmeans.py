@@ -34,38 +34,50 @@ MAX_NO_IMPROVEMENT = 10  # mini-batch: steps without a better smoothed batch ine
 
 
 # ---- distances ----------------------------------------------------------------------------------
-def squared_distances(X: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
-    """Squared Euclidean distances (N, K) between rows X (N, D) and centers (K, D), never negative."""
-    cross = X @ centers.T  # (N, K)
-    squared = X.square().sum(1, keepdim=True) - 2 * cross + centers.square().sum(1)  # (N, K)
-    return squared.clamp_min_(0)
+def squared_distances(X: torch.Tensor, centers: torch.Tensor, row_norms: torch.Tensor | None = None) -> torch.Tensor:
+    """Squared Euclidean distances (N, K) between rows X (N, D) and centers (K, D), never negative.
+    ``row_norms`` (N,), the rows' squared norms, saves a pass over X when it is known already."""
+    row_norms = X.square().sum(1) if row_norms is None else row_norms
+    partial = torch.addmm(centers.square().sum(1), X, centers.T, alpha=-2)  # (N, K): ||c||^2 - 2 x.c
+    return partial.add_(row_norms[:, None]).clamp_min_(0)
 
 
-def assign(X: torch.Tensor, centers: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The nearest center of each row (N,) and its squared distance (N,), over chunks of rows."""
+def assign(X: torch.Tensor, centers: torch.Tensor, row_norms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The nearest center of each row (N,) and its squared distance (N,), over chunks of rows.
+
+    The nearest center minimises ``||c||^2 - 2 x.c`` (one fused matrix product per chunk); the row's own
+    squared norm ``row_norms`` (N,) is added only to the winning value."""
     rows = max(1, CHUNK_VALUES // len(centers))
+    center_norms = centers.square().sum(1)  # (K,)
     labels, nearest = [], []
-    for chunk in X.split(rows):
-        best = squared_distances(chunk, centers).min(1)
+    for chunk, norms in zip(X.split(rows), row_norms.split(rows), strict=True):
+        best = torch.addmm(center_norms, chunk, centers.T, alpha=-2).min(1)
         labels.append(best.indices)
-        nearest.append(best.values)
+        nearest.append(best.values.add_(norms).clamp_min_(0))
     return torch.cat(labels), torch.cat(nearest)
 
 
 # ---- seeding ------------------------------------------------------------------------------------
-def kmeans_plus_plus(X: torch.Tensor, n_clusters: int, generator: torch.Generator) -> torch.Tensor:
+def kmeans_plus_plus(X: torch.Tensor, n_clusters: int, generator: torch.Generator,
+                     row_norms: torch.Tensor) -> torch.Tensor:
     """Greedy k-means++ (as scikit-learn): each new center is the best of ``2 + log(k)`` candidates
-    drawn with probability proportional to the squared distance to the nearest chosen center."""
+    drawn with probability proportional to the squared distance to the nearest chosen center.
+    Candidates are drawn by inverse transform sampling: uniform draws searched in the running sum
+    of the distances (float64, so a million small distances add up exactly enough)."""
     trials = 2 + int(math.log(n_clusters))
     first = torch.randint(len(X), (1,), generator=generator, device=X.device)
     centers = [X[first]]  # (1, D) each
-    closest = squared_distances(X, X[first])[:, 0]  # (N,)
+    closest = squared_distances(X, X[first], row_norms)[:, 0]  # (N,)
     for _ in range(1, n_clusters):
-        weights = closest if closest.sum() > 0 else torch.ones_like(closest)  # all rows equal: uniform
-        candidates = torch.multinomial(weights, trials, replacement=True, generator=generator)  # (T,)
-        with_candidate = torch.minimum(closest, squared_distances(X, X[candidates]).T)  # (T, N)
-        best = with_candidate.sum(1).argmin()
-        closest = with_candidate[best]
+        cumulative = closest.double().cumsum(0)  # (N,)
+        draws = torch.rand(trials, generator=generator, device=X.device, dtype=torch.float64) * cumulative[-1]
+        candidates = torch.searchsorted(cumulative, draws).clamp_max_(len(X) - 1)  # (T,)
+        if cumulative[-1] == 0:  # every row sits on a center already: any rows will do
+            candidates = torch.randint(len(X), (trials,), generator=generator, device=X.device)
+        distances = squared_distances(X, X[candidates], row_norms)  # (N, T)
+        with_candidate = torch.minimum(closest[:, None], distances)  # (N, T)
+        best = with_candidate.sum(0).argmin()
+        closest = with_candidate[:, best]
         centers.append(X[candidates[best]][None])
     return torch.cat(centers)
 
@@ -76,10 +88,11 @@ def random_rows(X: torch.Tensor, n_clusters: int, generator: torch.Generator) ->
 
 
 # ---- one run ------------------------------------------------------------------------------------
-def lloyd(X: torch.Tensor, centers: torch.Tensor, max_iter: int, tol: float) -> tuple[torch.Tensor, int]:
+def lloyd(X: torch.Tensor, centers: torch.Tensor, max_iter: int, tol: float,
+          row_norms: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Full-batch Lloyd iterations from ``centers``; stop when the squared center shift is <= tol."""
     for iteration in range(1, max_iter + 1):
-        labels, nearest = assign(X, centers)
+        labels, nearest = assign(X, centers, row_norms)
         new = _means(X, labels, len(centers), nearest)
         shift = (new - centers).square().sum().item()
         centers = new
@@ -109,8 +122,9 @@ def mini_batch(X: torch.Tensor, centers: torch.Tensor, batch_size: int, max_iter
     smoothed, best, stale = None, math.inf, 0
     alpha = min(1.0, batch_size * 2.0 / (len(X) + 1))
     for step in range(1, steps + 1):
-        batch = X[torch.randint(len(X), (batch_size,), generator=generator, device=X.device)]  # (B, D)
-        labels, nearest = assign(batch, centers)
+        picked = torch.randint(len(X), (batch_size,), generator=generator, device=X.device)  # (B,)
+        batch = X[picked]  # (B, D)
+        labels, nearest = assign(batch, centers, batch.square().sum(1))
         sums = torch.zeros_like(centers).index_add_(0, labels, batch)  # (K, D)
         seen = torch.bincount(labels, minlength=len(centers)).to(X.dtype)  # (K,)
         counts += seen
@@ -181,11 +195,12 @@ class KMeans:
         data = torch.from_numpy(rows).to(device)
         tol = self.tol * data.var(0, unbiased=False).mean().item()  # relative to the data's spread
         generator = torch.Generator(device=device).manual_seed(self.seed)
+        row_norms = data.square().sum(1)  # (N,): computed once, used by every distance
         best = None
         for _ in range(self._runs()):
-            centers = self._seed_centers(data, start, generator)
-            centers, n_iter = self._run(data, centers, tol, generator)
-            labels, nearest = assign(data, centers)
+            centers = self._seed_centers(data, start, generator, row_norms)
+            centers, n_iter = self._run(data, centers, tol, generator, row_norms)
+            labels, nearest = assign(data, centers, row_norms)
             inertia = nearest.double().sum().item()
             if best is None or inertia < best[0]:
                 best = (inertia, centers, labels, n_iter)
@@ -195,10 +210,10 @@ class KMeans:
         self.n_features_in_ = rows.shape[1]
         return self
 
-    def _run(self, data: torch.Tensor, centers: torch.Tensor, tol: float,
-             generator: torch.Generator) -> tuple[torch.Tensor, int]:
+    def _run(self, data: torch.Tensor, centers: torch.Tensor, tol: float, generator: torch.Generator,
+             row_norms: torch.Tensor) -> tuple[torch.Tensor, int]:
         if self.batch_size is None:
-            return lloyd(data, centers, self.max_iter, tol)
+            return lloyd(data, centers, self.max_iter, tol, row_norms)
         return mini_batch(data, centers, min(self.batch_size, len(data)), self.max_iter, tol, generator)
 
     def _runs(self) -> int:
@@ -206,12 +221,13 @@ class KMeans:
             return 10 if isinstance(self.init, str) and self.init == "random" else 1
         return 1 if not isinstance(self.init, str) else self.n_init
 
-    def _seed_centers(self, data: torch.Tensor, start: np.ndarray | None, generator: torch.Generator) -> torch.Tensor:
+    def _seed_centers(self, data: torch.Tensor, start: np.ndarray | None, generator: torch.Generator,
+                      row_norms: torch.Tensor) -> torch.Tensor:
         if start is not None:
             return torch.from_numpy(start).to(data.device)
         if self.init == "random":
             return random_rows(data, self.n_clusters, generator)
-        return kmeans_plus_plus(data, self.n_clusters, generator)
+        return kmeans_plus_plus(data, self.n_clusters, generator, row_norms)
 
     def _start_centers(self, features: int) -> np.ndarray | None:
         """The user's starting centers as float32 (K, features), or None for "k-means++" / "random"."""
@@ -227,7 +243,7 @@ class KMeans:
     # ---- using the fitted model -------------------------------------------------------------------
     def predict(self, X: Any) -> np.ndarray:
         """The index of the nearest center for each row, shape (N,), int64."""
-        return assign(*self._inputs(X))[0].cpu().numpy()
+        return self._nearest(X)[0].cpu().numpy()
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit on X and return ``labels_``."""
@@ -241,7 +257,11 @@ class KMeans:
 
     def score(self, X: Any, y: Any = None) -> float:
         """Minus the inertia of X under the fitted centers (higher is better, as scikit-learn)."""
-        return -assign(*self._inputs(X))[1].double().sum().item()
+        return -self._nearest(X)[1].double().sum().item()
+
+    def _nearest(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        data, centers = self._inputs(X)
+        return assign(data, centers, data.square().sum(1))
 
     def _inputs(self, X: Any) -> tuple[torch.Tensor, torch.Tensor]:
         if not hasattr(self, "cluster_centers_"):
