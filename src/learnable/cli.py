@@ -450,6 +450,7 @@ def version() -> None:
     typer.echo(f"learnable {learnable.__version__} (torch {torch.__version__})")
 
 
+import learnable.cli_classic  # noqa: E402, F401 - registers cluster and reduce on the app
 from learnable import cli_models  # noqa: E402, F401 - registers generate, score and forecast on the app
 
 

@@ -336,6 +336,20 @@ RULES: list[Callable[[dict[str, Any]], list[Finding]]] = [
 ]
 
 
+UNTRAINED = {"cluster": ("k-means clustering", "the silhouette and the cluster sizes"),
+             "reduce": ("PCA", "the explained variance of each component")}  # runs with no gradient steps
+
+
+def without_epochs(task: str) -> Finding:
+    """The one finding for a run that learns without epochs (`learnable cluster` / `learnable reduce`)."""
+    method, figures = UNTRAINED[task]
+    return Finding("no_training_curve", "info", f"This is a {method} run: it has no training curve to diagnose",
+                   f"task '{task}', no epochs recorded",
+                   f"The doctor reads losses, gradients and activations over epochs; {method} is solved directly, "
+                   "without gradient descent, so none of its rules apply.",
+                   f"Judge this run by {figures}: `learnable runs show` or `learnable report`.")
+
+
 def diagnose(run: Any) -> list[Finding]:
     """Every finding for a run, most severe first.
 
@@ -346,6 +360,9 @@ def diagnose(run: Any) -> list[Finding]:
     record = record_of(run) if not isinstance(run, dict) else run
     if "data" not in record:
         record = {**record, "data": (record.get("details") or {}).get("data")}
+    task = (record.get("config") or {}).get("task")
+    if task in UNTRAINED:
+        return [without_epochs(task)]
     findings = []
     for rule in RULES:
         try:

@@ -3,7 +3,9 @@
 Settings, a data summary, the curves, the per-layer statistics, the doctor's findings and the test
 results, with every plot embedded as a PNG data URI: the file opens offline, loads nothing from
 the network and runs no script. ``learnable train`` writes one at the end of every run;
-``learnable report RUN`` writes one for any recorded run.
+``learnable report RUN`` writes one for any recorded run. A run of ``learnable cluster`` or
+``learnable reduce`` (config task "cluster" or "reduce") has no epochs: its report shows its metrics,
+the cluster sizes or the explained variance, and the 2-D plot the command wrote.
 
 Example:
     >>> from learnable.runs import RunStore
@@ -16,6 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import itertools
 import os
 import time
 from pathlib import Path
@@ -78,6 +81,8 @@ def render(record: dict[str, Any]) -> str:
 def _render(record: dict[str, Any]) -> str:
     from learnable.insight import plots  # matplotlib is imported only when a report is made
 
+    if (record.get("config") or {}).get("task") in CLASSIC_TASKS:
+        return _page(record, _classic_sections(record))
     epochs, evaluation = record.get("epochs", []), (record.get("details") or {}).get("evaluation") or {}
     sections = [
         _header(record),
@@ -95,10 +100,65 @@ def _render(record: dict[str, Any]) -> str:
         _section("What the model gets wrong", _evaluation(evaluation)),
         _section("Versions", _table(record.get("versions") or {})),
     ]
+    return _page(record, sections)
+
+
+def _page(record: dict[str, Any], sections: list[str]) -> str:
     title = html.escape(f"learnable report: {record.get('name') or 'run'}")
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
             f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{STYLE}</style></head>"
             f"<body><main>{''.join(s for s in sections if s)}</main></body></html>")
+
+
+# ---- the runs of `learnable cluster` and `learnable reduce`: no epochs, one fit --------------------------
+CLASSIC_TASKS = ("cluster", "reduce")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _classic_sections(record: dict[str, Any]) -> list[str]:
+    """Header, results (metrics, cluster sizes or explained variance), the 2-D plot, settings, versions."""
+    summary = record.get("summary") or {}
+    plot = (record.get("artifacts") or {}).get("plot")
+    return [
+        _header(record),
+        _section("Results", _classic_results(summary)),
+        _section("The data in 2-D", _png_file(plot) if plot else "<p class=muted>No plot was recorded.</p>"),
+        _section("Settings", _table(record.get("config") or {})),
+        _section("Versions", _table(record.get("versions") or {})),
+    ]
+
+
+def _classic_results(summary: dict[str, Any]) -> str:
+    if not summary.get("metrics"):
+        return "<p class=muted>No results recorded.</p>"
+    shown = ("k", "components", "rows", "features", "iterations", "solver", "silhouette_rows", "seconds")
+    facts = {**summary["metrics"], **{k: summary[k] for k in shown if k in summary}}
+    parts = [_table({k.replace("_", " "): "-" if v is None else v for k, v in facts.items()})]
+    if summary.get("cluster_sizes"):
+        rows = summary["rows"] or 1
+        sizes = {f"cluster {i}": f"{n} rows ({n / rows:.1%})" for i, n in enumerate(summary["cluster_sizes"])}
+        parts.append("<h3>Cluster sizes</h3>" + _table(sizes))
+    if summary.get("silhouette_by_k"):
+        parts.append("<h3>Silhouette for each k tried</h3>" + _table(
+            {f"k = {k}": "-" if v is None else v for k, v in summary["silhouette_by_k"].items()}))
+    if summary.get("explained_variance_ratio"):
+        ratios = summary["explained_variance_ratio"]
+        body = "".join(f"<tr><td class=num>{i + 1}</td><td class=num>{r:.6f}</td><td class=num>{c:.6f}</td></tr>"
+                       for i, (r, c) in enumerate(zip(ratios, itertools.accumulate(ratios), strict=True)))
+        parts.append("<h3>Explained variance</h3><table><tr><th>component</th><th>ratio</th><th>cumulative</th>"
+                     f"</tr>{body}</table>")
+    return "".join(parts)
+
+
+def _png_file(path: str) -> str:
+    """A PNG file of the run embedded as a data URI (the report stays one self-contained file)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        return f"<p class=muted>The plot '{_e(path)}' cannot be read ({_e(error.strerror or error)}).</p>"
+    if not data.startswith(PNG_SIGNATURE):
+        return f"<p class=muted>The plot '{_e(path)}' is not a PNG file.</p>"
+    return f"<img alt='the data in 2-D' src='data:image/png;base64,{base64.b64encode(data).decode('ascii')}'>"
 
 
 # ---- pieces ----------------------------------------------------------------------------------

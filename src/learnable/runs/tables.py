@@ -26,11 +26,16 @@ def _number(value: Any) -> str:
 
 
 def headline(run: dict[str, Any]) -> str:
-    """The run's main result: its first test metric, else its last validation loss."""
+    """The run's main result: its first test metric, else its first metric (cluster, reduce), else its last
+    validation loss."""
     test = (run.get("summary") or {}).get("test") or {}
     if test:
         key = next(iter(test))
         return f"test {key} {_number(test[key])}"
+    metrics = (run.get("summary") or {}).get("metrics") or {}  # a run with no epochs: cluster, reduce
+    if metrics:
+        key = next(iter(metrics))
+        return f"{key} {_number(metrics[key]) if metrics[key] is not None else '-'}"
     last = run.get("last") or (run.get("epochs") or [{}])[-1]
     return f"val_loss {_number(last['val_loss'])}" if "val_loss" in last else "-"
 
@@ -56,7 +61,8 @@ def run_details(run: dict[str, Any]) -> Group:
             ("dataset", run["dataset"]), ("steps logged", run["num_steps"])]
     rows += [(f"config.{k}", v) for k, v in run["config"].items()]
     rows += [(f"versions.{k}", v) for k, v in run["versions"].items()]
-    rows += [(f"summary.{k}", v) for k, v in run["summary"].items() if k != "test"]
+    rows += [(f"summary.{k}", v) for k, v in run["summary"].items() if k not in ("test", "metrics")]
+    rows += [(f"metrics.{k}", v) for k, v in (run["summary"].get("metrics") or {}).items()]
     rows += [(f"test.{k}", v) for k, v in (run["summary"].get("test") or {}).items()]
     rows += [(f"artifact.{k}", v) for k, v in run["artifacts"].items()]
     if run.get("error"):

@@ -1,0 +1,445 @@
+"""The commands of the classic estimators: `cluster` (k-means) and `reduce` (PCA). They hang on the one
+``learnable`` app of :mod:`learnable.cli`, read data the way `train` does, and record a run that
+`learnable runs` lists and `learnable report` shows.
+
+    learnable cluster --data iris --k 3               # k-means on the 4 measurements, ARI against the species
+    learnable cluster --data blobs.csv --k 2..8       # the k with the best silhouette
+    learnable reduce --data iris --components 2       # PCA; the 2-D plot coloured by species
+
+Both read numeric columns only: a text column (other than --target) is refused with the fix, never
+one-hot encoded behind the user's back. Everything a user can get wrong is checked before a run is recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+
+from learnable.cli import RUNS_DIR, SEED, _print, _write_atomically, app, user_errors, write_run_report
+from learnable.cli_models import _ending_recorded
+
+SILHOUETTE_ROWS = 10_000  # the silhouette is O(N^2): measured on a fixed-seed sample of at most this many rows
+PLOT_ROWS = 20_000  # points drawn in a plot at most (a fixed-seed sample beyond)
+MAX_LEGEND = 20  # the 2-D plot's legend: at most this many text labels
+DATA = typer.Option(..., help="A CSV/Parquet file, or a built-in dataset name (iris, wine, digits, ...).")
+COLUMNS = typer.Option(None, help="The feature columns, comma-separated (default: every column but --target).")
+NAME = typer.Option(None, help="A name for the run (default: the data's name and the command).")
+
+
+@dataclass
+class Table:
+    """The data of a command: numeric features (N, F), the labels of --target (or None), and names."""
+
+    features: Any  # pandas DataFrame of numbers
+    labels: np.ndarray | None
+    target: str | None
+    name: str
+
+
+# ---- reading the data -------------------------------------------------------------------------------
+def load_table(data: str, target: str | None, columns: str | None, command: str) -> Table:
+    """A built-in dataset (its labels are the target) or a CSV/Parquet file, as numeric features and labels."""
+    from learnable import datasets
+    from learnable.data import read_frame
+    from learnable.data.validate import as_features, check_features
+
+    if data in datasets.names() and not Path(data).exists():
+        dataset = datasets.load(data)
+        frame, own = as_features(dataset.X), str(dataset.y.name)
+        frame[own] = dataset.y.to_numpy()
+        target, dropped, name = target or own, {own}, data
+    else:
+        frame, dropped, name = read_frame(data), set(), Path(data).stem
+    if target is not None and target not in frame.columns:
+        raise ValueError(f"--target '{target}' is not a column of '{data}'; its columns are "
+                         f"{list(frame.columns)[:20]}.")
+    features = frame.drop(columns=sorted(dropped | ({target} if target else set())))
+    features = _chosen(features, columns, data)
+    _check_numeric(features, command, target)
+    check_features(features)  # missing values: named by column and row
+    labels = None if target is None else _labels(frame[target])
+    return Table(features.astype(np.float64), labels, target, name)
+
+
+def _chosen(features: Any, columns: str | None, data: str) -> Any:
+    if columns is None:
+        return features
+    names = [c.strip() for c in columns.split(",") if c.strip()]
+    unknown = [c for c in names if c not in features.columns]
+    if unknown or not names:
+        raise ValueError(f"--columns names {unknown or 'no column'}, but the feature columns of '{data}' are "
+                         f"{list(features.columns)[:20]}; pass some of those, separated by commas.")
+    return features[names]
+
+
+def _check_numeric(features: Any, command: str, target: str | None) -> None:
+    import pandas as pd
+
+    text = [c for c in features.columns if not (pd.api.types.is_numeric_dtype(features[c])
+                                                or pd.api.types.is_bool_dtype(features[c]))]
+    if text:
+        hint = "" if target is None else f" (--target '{target}' is already left out)"
+        raise ValueError(f"column(s) {text[:10]} hold text, but `learnable {command}` reads numbers only{hint}; "
+                         f"drop them from the file, pick the numeric columns with --columns, or pass one as --target.")
+
+
+def _labels(column: Any) -> np.ndarray:
+    """The target as labels: numbers stay numbers (a colour scale), anything else becomes text."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(dtype=np.float64)
+    return column.astype(str).to_numpy()
+
+
+def standardized(X: np.ndarray) -> np.ndarray:
+    """Each column minus its mean, over its standard deviation (ddof 0, as StandardScaler; constant: 1)."""
+    spread = X.std(0)
+    return (X - X.mean(0)) / np.where(spread > 0, spread, 1.0)
+
+
+# ---- checking the options ---------------------------------------------------------------------------
+def parse_k(text: str, rows: int) -> list[int]:
+    """``--k``: one number of clusters ("3"), or a range ("2..10") to choose from by silhouette."""
+    low, dots, high = text.partition("..")
+    try:
+        bounds = [int(low), int(high) if dots else int(low)]
+    except ValueError:
+        raise ValueError(f"--k '{text}' is not a number of clusters; pass a whole number such as --k 3, or a range "
+                         "such as --k 2..10 to pick the k with the best silhouette.") from None
+    if min(bounds) < 1:
+        raise ValueError(f"--k {text}: a number of clusters must be >= 1; pass for example --k 3.")
+    if max(bounds) > rows:
+        raise ValueError(f"--k {text} is more than the {rows} rows of the data; pass --k at most {rows}.")
+    if dots and not 2 <= bounds[0] < bounds[1] <= rows - 1:
+        raise ValueError(f"--k {text}: a range is chosen by silhouette, which needs 2 <= k <= rows - 1 = {rows - 1} "
+                         "and a low end below the high end; pass for example --k 2..10.")
+    return list(range(bounds[0], bounds[1] + 1))
+
+
+def _check_outputs(out: Path | None, files: dict[str, Path | None]) -> None:
+    """--out (a model directory) and the output files (--plot: .png, the others: .csv), before a run is recorded."""
+    from learnable.model_file import check_replaceable
+
+    for flag, path in files.items():
+        suffix = ".png" if flag == "--plot" else ".csv"
+        if path is None:
+            continue
+        if path.suffix.lower() != suffix:
+            raise ValueError(f"{flag} '{path}' must end in {suffix}.")
+        if path.is_dir():
+            raise ValueError(f"{flag} '{path}' is a directory; give a file name such as {path / ('out' + suffix)}.")
+        if not path.parent.is_dir():
+            raise ValueError(f"{flag} '{path}': the folder '{path.parent}' does not exist; create it first.")
+    if out is not None:
+        check_replaceable(out)  # fail now, not after fitting
+
+
+# ---- measuring ----------------------------------------------------------------------------------------
+def silhouette(X: np.ndarray, labels: np.ndarray, seed: int) -> float | None:
+    """scikit-learn's silhouette score on a fixed-seed sample of at most SILHOUETTE_ROWS rows; None if undefined."""
+    from sklearn.metrics import silhouette_score
+
+    if not 2 <= len(np.unique(labels)) <= len(X) - 1:
+        return None  # one cluster, or one row per cluster: the silhouette is not defined
+    sample = SILHOUETTE_ROWS if len(X) > SILHOUETTE_ROWS else None
+    return float(silhouette_score(X, labels, sample_size=sample, random_state=seed))
+
+
+def fit_best_k(X: np.ndarray, ks: list[int], settings: dict[str, Any]) -> tuple[Any, dict[str, float | None]]:
+    """Fit k-means for each k; keep the one with the best silhouette (the only one for a single k)."""
+    from learnable.classic import KMeans
+
+    best, scores = None, {}
+    for k in ks:
+        model = KMeans(k, n_init=settings["n_init"], batch_size=settings["batch_size"], seed=settings["seed"]).fit(X)
+        scores[str(k)] = silhouette(X, model.labels_, settings["seed"])
+        if best is None or _ranked(scores[str(k)]) > _ranked(scores[str(best.n_clusters)]):
+            best = model
+    return best, scores
+
+
+def _ranked(score: float | None) -> float:
+    return -2.0 if score is None else score  # an undefined silhouette ranks below any defined one (>= -1)
+
+
+def _sample(rows: int, seed: int) -> np.ndarray:
+    if rows <= PLOT_ROWS:
+        return np.arange(rows)
+    return np.sort(np.random.default_rng(seed).choice(rows, PLOT_ROWS, replace=False))
+
+
+# ---- plots --------------------------------------------------------------------------------------------
+def write_png(figure: Any, path: Path) -> Path:
+    """Write a matplotlib figure as a PNG beside ``path``, then move it into place (never half a file)."""
+    import os
+
+    staging = path.with_name(f".{path.name}.tmp")
+    try:
+        figure.savefig(staging, format="png", dpi=100)
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def cluster_figure(X: np.ndarray, model: Any, seed: int) -> Any:
+    """The rows in 2-D (PCA of the clustered features), coloured by cluster, the centers marked."""
+    from learnable.classic import PCA
+    from learnable.insight import plot_embedding
+
+    rows, flat = _sample(len(X), seed), min(X.shape) < 2
+    if flat:  # one feature (or one row): the first feature against nothing
+        points = np.column_stack([X[rows, 0], np.zeros(len(rows))])
+        centers = np.column_stack([model.cluster_centers_[:, 0], np.zeros(model.n_clusters)])
+    else:
+        pca = PCA(2, seed=seed).fit(X)
+        points, centers = pca.transform(X[rows]), pca.transform(model.cluster_centers_.astype(np.float64))
+    title = f"k-means: {model.n_clusters} clusters" + ("" if flat else " (first two principal components)")
+    figure = plot_embedding(points, labels=model.labels_[rows], title=title)
+    axes = figure.axes[0]
+    axes.scatter(centers[:, 0], centers[:, 1], marker="X", s=160, c="black", edgecolors="white", label="centers")
+    if axes.get_legend() is not None:  # one entry per cluster, and the centers
+        axes.legend(fontsize=8, title="cluster")
+    axes.set(xlabel="feature 1" if flat else "component 1", ylabel="" if flat else "component 2")
+    return figure
+
+
+def reduce_figure(points: np.ndarray, table: Table, seed: int) -> Any:
+    """The first two components of every row (a sample beyond PLOT_ROWS), coloured by the target if given."""
+    from learnable.insight import plot_embedding
+
+    rows = _sample(len(points), seed)
+    labels = None if table.labels is None else table.labels[rows]
+    coloured = f", coloured by '{table.target}'" if table.target else ""
+    figure = plot_embedding(points[rows, :2], labels=labels, title=f"PCA of {table.name}{coloured}")
+    figure.axes[0].set(xlabel="component 1", ylabel="component 2")
+    if figure.axes[0].get_legend() is not None:
+        figure.axes[0].get_legend().set_title(table.target)
+    elif table.target and len(figure.axes) > 1:  # many numeric labels: a colour bar
+        figure.axes[1].set_ylabel(table.target)
+    return figure
+
+
+def _check_legend(table: Table) -> None:
+    if table.labels is not None and table.labels.dtype.kind == "U" and len(np.unique(table.labels)) > MAX_LEGEND:
+        raise ValueError(f"--target '{table.target}' has {len(np.unique(table.labels))} distinct text values, but "
+                         f"the plot's legend shows at most {MAX_LEGEND}; pick a column with fewer classes, or none.")
+
+
+def _check_components(components: int, shape: tuple[int, int], X: np.ndarray) -> None:
+    rank = min(shape)
+    if shape[0] < 2:
+        raise ValueError(f"the data has {shape[0]} row; PCA needs at least 2 rows to measure variance.")
+    if not 1 <= components <= rank:
+        raise ValueError(f"--components {components}: pass a whole number from 1 to {rank}, the smaller of the "
+                         f"{shape[0]} rows and {shape[1]} features, for example --components 2.")
+    if not X.std(0).any():
+        raise ValueError("every feature column is constant, so there is no variance to explain; pass data that varies.")
+
+
+# ---- the runs -----------------------------------------------------------------------------------------
+def _matrix(table: Table, standardize: bool) -> np.ndarray:
+    X = table.features.to_numpy(dtype=np.float64, copy=True)  # (N, F), writable
+    return standardized(X) if standardize else X
+
+
+def _start(table: Table, settings: dict[str, Any], name: str | None, runs_dir: Path | None) -> tuple[Any, str]:
+    """Record a new run of ``settings["task"]`` (all checks done) and say so."""
+    from learnable.data import fingerprint
+    from learnable.runs import RunStore
+
+    store = RunStore(runs_dir)
+    run_id = store.create(name or f"{table.name}-{settings['task']}", config=settings, seed=settings["seed"],
+                          dataset=fingerprint(table.features, table.labels))
+    rows, features = table.features.shape
+    typer.echo(f"run {run_id}: {table.name}, {rows} rows, {features} features")
+    return store, run_id
+
+
+def _finish(store: Any, run_id: str, summary: dict[str, Any], artifacts: dict[str, Path]) -> None:
+    for key, path in artifacts.items():
+        store.add_artifact(run_id, key, Path(path).resolve())
+        typer.echo(f"{key} written to {path}")
+    store.finish(run_id, "finished", summary=summary)
+    typer.echo(f"run recorded as {run_id} in {store.path}")
+
+
+def _write_outputs(plot: Path, figure: Any, rows: tuple[str, Path | None, dict[str, Any]], model: Any,
+                   out: Path | None) -> dict[str, Path]:
+    """Write the plot, the per-row CSV (its artifact name, path, columns) and the model, each whole or not at all."""
+    artifacts = {} if figure is None else {"plot": write_png(figure, plot)}
+    key, path, columns = rows
+    if path is not None:
+        import pandas as pd
+
+        _write_atomically(path, pd.DataFrame(columns))
+        artifacts[key] = path
+    if out is not None:
+        artifacts["model"] = model.save(out)
+    return artifacts
+
+
+def cluster_summary(model: Any, scores: dict[str, float | None], table: Table, seconds: float) -> dict[str, Any]:
+    """What a cluster run records: metrics (silhouette, inertia, ARI), cluster sizes, shape and time."""
+    from sklearn.metrics import adjusted_rand_score
+
+    metrics = {"silhouette": scores[str(model.n_clusters)], "inertia": float(model.inertia_)}
+    if table.labels is not None:
+        metrics["adjusted_rand_index"] = float(adjusted_rand_score(table.labels, model.labels_))
+    rows, features = table.features.shape
+    summary = {"task": "cluster", "metrics": metrics, "k": model.n_clusters,
+               "cluster_sizes": np.bincount(model.labels_, minlength=model.n_clusters).tolist(),
+               "rows": rows, "features": features, "iterations": model.n_iter_, "seconds": seconds,
+               "silhouette_rows": min(rows, SILHOUETTE_ROWS)}
+    if len(scores) > 1:
+        summary["silhouette_by_k"] = scores
+    return summary
+
+
+def reduce_summary(pca: Any, table: Table, seconds: float) -> dict[str, Any]:
+    """What a reduce run records: the explained variance (ratio per component and in all), shape and time."""
+    ratios = pca.explained_variance_ratio_.tolist()
+    rows, features = table.features.shape
+    return {"task": "reduce", "metrics": {"explained_variance": float(sum(ratios))}, "components": len(ratios),
+            "explained_variance_ratio": ratios, "explained_variance": pca.explained_variance_.tolist(),
+            "rows": rows, "features": features, "solver": pca.solver_, "seconds": seconds}
+
+
+def cluster_view(summary: dict[str, Any], target: str | None) -> Any:
+    """The cluster sizes and the figures of a cluster run as rich tables."""
+    from rich.console import Group
+
+    rows = [(str(i), str(n), f"{n / summary['rows']:.1%}") for i, n in enumerate(summary["cluster_sizes"])]
+    m, shown = summary["metrics"], lambda score: "-" if score is None else f"{score:.4f}"
+    facts = {"inertia": f"{m['inertia']:.6g}", "silhouette": shown(m["silhouette"])}
+    if "adjusted_rand_index" in m:
+        facts[f"adjusted Rand index vs '{target}'"] = f"{m['adjusted_rand_index']:.4f}"
+    facts.update({f"silhouette at k={k}": shown(s) for k, s in (summary.get("silhouette_by_k") or {}).items()})
+    facts.update({"iterations": str(summary["iterations"]), "time": f"{summary['seconds']:.2f}s"})
+    return Group(_grid(f"k-means: {summary['k']} clusters", ("cluster", "rows", "share"), rows), _grid("", (), facts))
+
+
+def reduce_view(summary: dict[str, Any]) -> Any:
+    """The explained variance ratio per component, and cumulative, as a rich table."""
+    from rich.console import Group
+
+    ratios, cumulative = summary["explained_variance_ratio"], np.cumsum(summary["explained_variance_ratio"])
+    rows = [(str(i + 1), f"{ratio:.6f}", f"{cumulative[i]:.6f}") for i, ratio in enumerate(ratios)]
+    title = f"PCA: {summary['components']} of {summary['features']} features, {summary['rows']} rows"
+    facts = {"solver": summary["solver"], "time": f"{summary['seconds']:.2f}s"}
+    return Group(_grid(title, ("component", "explained variance ratio", "cumulative"), rows), _grid("", (), facts))
+
+
+def _grid(title: str, columns: tuple[str, ...], rows: Any) -> Any:
+    """A rich table with right-aligned columns; no columns: (bold key, value) pairs from a dict."""
+    from rich.table import Table as RichTable
+
+    table = RichTable(title=title or None, show_header=bool(columns))
+    if not columns:  # facts: a bold name and its value
+        table.add_column(style="bold")
+        table.add_column(justify="right")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for row in rows.items() if isinstance(rows, dict) else rows:
+        table.add_row(*row)
+    return table
+
+
+# ---- the commands -------------------------------------------------------------------------------------
+@app.command()
+@user_errors
+def cluster(
+    data: str = DATA,
+    k: str = typer.Option(..., "--k", help="The number of clusters (3), or a range (2..10) to pick by silhouette."),
+    target: str = typer.Option(None, help="A label column: left out of the features, compared by adjusted Rand index."),
+    columns: str = COLUMNS,
+    standardize: bool = typer.Option(True, "--standardize/--no-standardize",
+                                     help="Scale each column to mean 0 and variance 1 first."),
+    n_init: int = typer.Option(10, help="Runs from different seeds; the one with the lowest inertia is kept."),
+    batch_size: int = typer.Option(None, help="Mini-batch k-means with this many rows per step (default: full batch)."),
+    seed: int = SEED,
+    plot: Path = typer.Option(None, help="The 2-D plot, a .png (default: RUNS_DIR/RUN/cluster.png)."),
+    labels_out: Path = typer.Option(None, help="Write each row's cluster to this .csv file."),
+    out: Path = typer.Option(None, help="Save the fitted KMeans to this directory."),
+    name: str = NAME,
+    runs_dir: Path = RUNS_DIR,
+) -> None:
+    """Group the rows into K clusters with k-means: cluster sizes, inertia, silhouette and a 2-D plot.
+
+    Inertia and silhouette are measured on the features k-means saw (standardized unless --no-standardize);
+    the silhouette on a fixed-seed sample of at most 10,000 rows.
+    """
+    table = load_table(data, target, columns, "cluster")
+    ks = parse_k(k, len(table.features))
+    for flag, value in (("--n-init", n_init), ("--batch-size", batch_size)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} {value}: pass a whole number >= 1.")
+    _check_outputs(out, {"--plot": plot, "--labels-out": labels_out})
+    X = _matrix(table, standardize)  # (N, F)
+    settings = {"task": "cluster", "data": data, "k": k, "target": table.target, "columns": columns,
+                "standardize": standardize, "n_init": n_init, "batch_size": batch_size, "seed": seed,
+                "plot": plot and str(plot), "labels_out": labels_out and str(labels_out), "out": out and str(out)}
+    store, run_id = _start(table, settings, name, runs_dir)
+    with _ending_recorded(store, run_id):
+        start = time.perf_counter()
+        model, scores = fit_best_k(X, ks, settings)
+        summary = cluster_summary(model, scores, table, time.perf_counter() - start)
+        artifacts = _write_outputs(plot or store.directory / run_id / "cluster.png", cluster_figure(X, model, seed),
+                                   ("labels", labels_out, {"cluster": model.labels_}), model, out)
+    _print(cluster_view(summary, table.target))
+    _finish(store, run_id, summary, artifacts)
+    write_run_report(store, run_id)
+
+
+@app.command()
+@user_errors
+def reduce(
+    data: str = DATA,
+    components: int = typer.Option(2, help="Principal components to keep."),
+    target: str = typer.Option(None, help="A label column: left out of the features, colours the plot."),
+    columns: str = COLUMNS,
+    standardize: bool = typer.Option(False, "--standardize/--no-standardize",
+                                     help="Scale each column to mean 0 and variance 1 first (PCA of correlations)."),
+    whiten: bool = typer.Option(False, help="Scale each component to unit variance."),
+    seed: int = SEED,
+    plot: Path = typer.Option(None, help="The 2-D plot, a .png (default: RUNS_DIR/RUN/reduce.png)."),
+    coordinates_out: Path = typer.Option(None, help="Write each row's components to this .csv file."),
+    out: Path = typer.Option(None, help="Save the fitted PCA to this directory."),
+    name: str = NAME,
+    runs_dir: Path = RUNS_DIR,
+) -> None:
+    """Reduce the columns to a few principal components (PCA): the variance each explains, and a 2-D plot."""
+    from learnable.classic import PCA
+
+    table = load_table(data, target, columns, "reduce")
+    X = _matrix(table, standardize)  # (N, F)
+    _check_components(components, X.shape, X)
+    if plot is not None and components < 2:
+        raise ValueError(f"--plot draws the first two components, but --components is {components}; ask for 2 or more.")
+    _check_legend(table)
+    _check_outputs(out, {"--plot": plot, "--coordinates-out": coordinates_out})
+    settings = {"task": "reduce", "data": data, "components": components, "target": table.target, "columns": columns,
+                "standardize": standardize, "whiten": whiten, "seed": seed, "plot": plot and str(plot),
+                "coordinates_out": coordinates_out and str(coordinates_out), "out": out and str(out)}
+    store, run_id = _start(table, settings, name, runs_dir)
+    with _ending_recorded(store, run_id):
+        start = time.perf_counter()
+        pca = PCA(components, whiten=whiten, seed=seed).fit(X)
+        points = pca.transform(X)  # (N, components)
+        summary = reduce_summary(pca, table, time.perf_counter() - start)
+        figure = reduce_figure(points, table, seed) if components >= 2 else None
+        coordinates = {f"component_{i + 1}": points[:, i] for i in range(components)}
+        artifacts = _write_outputs(plot or store.directory / run_id / "reduce.png", figure,
+                                   ("coordinates", coordinates_out, coordinates), pca, out)
+    _print(reduce_view(summary))
+    if figure is None:
+        typer.echo("no plot: it shows the first two components; ask for --components 2 or more to get one")
+    _finish(store, run_id, summary, artifacts)
+    write_run_report(store, run_id)
