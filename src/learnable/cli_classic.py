@@ -22,9 +22,10 @@ import typer
 
 from learnable.cli import RUNS_DIR, SEED, _print, _write_atomically, app, user_errors, write_run_report
 from learnable.cli_models import _ending_recorded
+from learnable.insight.classic_plots import cluster_figure, reduce_figure
+from learnable.insight.embedding import save_png
 
 SILHOUETTE_ROWS = 10_000  # the silhouette is O(N^2): measured on a fixed-seed sample of at most this many rows
-PLOT_ROWS = 20_000  # points drawn in a plot at most (a fixed-seed sample beyond)
 MAX_LEGEND = 20  # the 2-D plot's legend: at most this many text labels
 DATA = typer.Option(..., help="A CSV/Parquet file, or a built-in dataset name (iris, wine, digits, ...).")
 COLUMNS = typer.Option(None, help="The feature columns, comma-separated (default: every column but --target).")
@@ -168,65 +169,6 @@ def _ranked(score: float | None) -> float:
     return -2.0 if score is None else score  # an undefined silhouette ranks below any defined one (>= -1)
 
 
-def _sample(rows: int, seed: int) -> np.ndarray:
-    if rows <= PLOT_ROWS:
-        return np.arange(rows)
-    return np.sort(np.random.default_rng(seed).choice(rows, PLOT_ROWS, replace=False))
-
-
-# ---- plots --------------------------------------------------------------------------------------------
-def write_png(figure: Any, path: Path) -> Path:
-    """Write a matplotlib figure as a PNG beside ``path``, then move it into place (never half a file)."""
-    import os
-
-    staging = path.with_name(f".{path.name}.tmp")
-    try:
-        figure.savefig(staging, format="png", dpi=100)
-        os.replace(staging, path)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def cluster_figure(X: np.ndarray, model: Any, seed: int) -> Any:
-    """The rows in 2-D (PCA of the clustered features), coloured by cluster, the centers marked."""
-    from learnable.classic import PCA
-    from learnable.insight import plot_embedding
-
-    rows, flat = _sample(len(X), seed), min(X.shape) < 2
-    if flat:  # one feature (or one row): the first feature against nothing
-        points = np.column_stack([X[rows, 0], np.zeros(len(rows))])
-        centers = np.column_stack([model.cluster_centers_[:, 0], np.zeros(model.n_clusters)])
-    else:
-        pca = PCA(2, seed=seed).fit(X)
-        points, centers = pca.transform(X[rows]), pca.transform(model.cluster_centers_.astype(np.float64))
-    title = f"k-means: {model.n_clusters} clusters" + ("" if flat else " (first two principal components)")
-    figure = plot_embedding(points, labels=model.labels_[rows], title=title)
-    axes = figure.axes[0]
-    axes.scatter(centers[:, 0], centers[:, 1], marker="X", s=160, c="black", edgecolors="white", label="centers")
-    if axes.get_legend() is not None:  # one entry per cluster, and the centers
-        axes.legend(fontsize=8, title="cluster")
-    axes.set(xlabel="feature 1" if flat else "component 1", ylabel="" if flat else "component 2")
-    return figure
-
-
-def reduce_figure(points: np.ndarray, table: Table, seed: int) -> Any:
-    """The first two components of every row (a sample beyond PLOT_ROWS), coloured by the target if given."""
-    from learnable.insight import plot_embedding
-
-    rows = _sample(len(points), seed)
-    labels = None if table.labels is None else table.labels[rows]
-    coloured = f", coloured by '{table.target}'" if table.target else ""
-    figure = plot_embedding(points[rows, :2], labels=labels, title=f"PCA of {table.name}{coloured}")
-    figure.axes[0].set(xlabel="component 1", ylabel="component 2")
-    if figure.axes[0].get_legend() is not None:
-        figure.axes[0].get_legend().set_title(table.target)
-    elif table.target and len(figure.axes) > 1:  # many numeric labels: a colour bar
-        figure.axes[1].set_ylabel(table.target)
-    return figure
-
-
 def _check_legend(table: Table) -> None:
     if table.labels is not None and table.labels.dtype.kind == "U" and len(np.unique(table.labels)) > MAX_LEGEND:
         raise ValueError(f"--target '{table.target}' has {len(np.unique(table.labels))} distinct text values, but "
@@ -274,7 +216,7 @@ def _finish(store: Any, run_id: str, summary: dict[str, Any], artifacts: dict[st
 def _write_outputs(plot: Path, figure: Any, rows: tuple[str, Path | None, dict[str, Any]], model: Any,
                    out: Path | None) -> dict[str, Path]:
     """Write the plot, the per-row CSV (its artifact name, path, columns) and the model, each whole or not at all."""
-    artifacts = {} if figure is None else {"plot": write_png(figure, plot)}
+    artifacts = {} if figure is None else {"plot": save_png(figure, plot)}
     key, path, columns = rows
     if path is not None:
         import pandas as pd
@@ -434,7 +376,7 @@ def reduce(
         pca = PCA(components, whiten=whiten, seed=seed).fit(X)
         points = pca.transform(X)  # (N, components)
         summary = reduce_summary(pca, table, time.perf_counter() - start)
-        figure = reduce_figure(points, table, seed) if components >= 2 else None
+        figure = reduce_figure(points, table.labels, table.target, table.name, seed) if components >= 2 else None
         coordinates = {f"component_{i + 1}": points[:, i] for i in range(components)}
         artifacts = _write_outputs(plot or store.directory / run_id / "reduce.png", figure,
                                    ("coordinates", coordinates_out, coordinates), pca, out)

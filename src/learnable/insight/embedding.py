@@ -47,7 +47,7 @@ def plot_embedding(points: Any, labels: Any = None, path: str | Path | None = No
 
     with matplotlib.rc_context({"text.parse_math": False}):  # a '$' in a label is plain text
         figure = _draw(points, labels, title)
-        return figure if path is None else _save_png(figure, Path(path))
+        return figure if path is None else save_png(figure, Path(path))
 
 
 def _draw(points: np.ndarray, labels: np.ndarray | None, title: str) -> Figure:
@@ -112,7 +112,7 @@ def _check_labels(labels: Any, count: int) -> np.ndarray | None:
     return labels
 
 
-def _save_png(figure: Figure, path: Path) -> Path:
+def save_png(figure: Figure, path: Path) -> Path:
     """Write the PNG to a temporary file beside ``path``, then move it into place (never half a file)."""
     if path.is_dir():
         raise ValueError(f"path='{path}' is a directory; pass a file name such as '{path / 'embedding.png'}'.")
