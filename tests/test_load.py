@@ -50,3 +50,29 @@ def test_cli_predict_names_a_language_model_folder(tmp_path):
     assert result.exit_code == 1
     assert "holds a language model, not a model from learnable.fit" in result.stderr
     assert "learnable generate" in result.stderr
+
+
+def test_load_returns_every_classic_estimator_as_itself(tmp_path, iris):
+    from sklearn.datasets import load_diabetes
+
+    X, y = iris[0].to_numpy(), iris[1].to_numpy()
+    Xr, yr = load_diabetes(return_X_y=True)
+    classic = learnable.classic
+    models = {"ridge": (classic.Ridge(alpha=1.0).fit(Xr, yr), Xr), "lasso": (classic.Lasso(0.1).fit(Xr, yr), Xr),
+              "logistic": (classic.LogisticRegression().fit(X, y), X), "svc": (classic.LinearSVC().fit(X, y), X),
+              "tree": (classic.DecisionTreeClassifier(max_depth=3).fit(X, y), X),
+              "regression_tree": (classic.DecisionTreeRegressor(max_depth=3).fit(Xr, yr), Xr)}
+    for name, (model, data) in models.items():
+        model.save(tmp_path / name)
+        loaded = learnable.load(tmp_path / name)
+        assert type(loaded) is type(model), name
+        expected = model.predict(data)
+        if expected.dtype.kind == "f":  # regression: the same up to rounding in the last bit
+            np.testing.assert_allclose(loaded.predict(data), expected, rtol=1e-14)
+        else:
+            np.testing.assert_array_equal(loaded.predict(data), expected)
+    clusters = classic.AgglomerativeClustering(3).fit(X)
+    clusters.save(tmp_path / "agglomerative")
+    loaded = learnable.load(tmp_path / "agglomerative")
+    assert isinstance(loaded, classic.AgglomerativeClustering)
+    np.testing.assert_array_equal(loaded.labels_, clusters.labels_)

@@ -35,6 +35,11 @@ KINDS = {
     "language_model": ("learnable.language_model", "LanguageModel"),
     "kmeans": ("learnable.classic.kmeans", "KMeans"),
     "pca": ("learnable.classic.pca", "PCA"),
+    "linear_regression": ("learnable.classic.linear", "LinearRegression"),
+    "logistic_regression": ("learnable.classic.linear_classifiers", "LogisticRegression"),
+    "linear_svc": ("learnable.classic.linear_classifiers", "LinearSVC"),
+    "decision_tree": ("learnable.classic.tree", "DecisionTree"),
+    "agglomerative": ("learnable.classic.hierarchical", "AgglomerativeClustering"),
 }
 
 
@@ -203,7 +208,9 @@ def load(directory: str | Path) -> Any:
     """Load any saved learnable model (safetensors + JSON, no pickle), by what ``model.json`` says it is.
 
     A model from ``fit`` comes back as a :class:`FittedModel`; a ``Forecaster``, an
-    ``AnomalyDetector``, a ``LanguageModel``, a ``KMeans`` or a ``PCA`` as itself.
+    ``AnomalyDetector``, a ``LanguageModel`` or any estimator of :mod:`learnable.classic` (``KMeans``,
+    ``PCA``, ``LinearRegression``/``Ridge``/``Lasso``, ``LogisticRegression``, ``LinearSVC``, a decision
+    tree, ``AgglomerativeClustering``) as itself.
     """
     info = read_info(Path(directory))
     kind = next((key for key in KINDS if key in info), None)

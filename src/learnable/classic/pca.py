@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from learnable.data.validate import as_rows
+from learnable.data.validate import as_matrix
 from learnable.model_file import load_tensors, save_tensors
 from learnable.train.inputs import resolve_device
 
@@ -113,18 +113,6 @@ def choose_solver(solver: str, shape: tuple[int, int], n_components: Any) -> str
     if max(shape) > 500 and is_count and n_components < 0.8 * min(shape):
         return "randomized"
     return "full"
-
-
-def as_matrix(X: Any, dtype: torch.dtype | None, name: str = "X") -> torch.Tensor:
-    """``X`` (array, DataFrame, tensor; images are flattened) as a CPU tensor (N, F), checked.
-
-    ``dtype`` None follows the input as scikit-learn does: float32 stays float32 (no copy), anything else
-    becomes float64. The result may share memory with ``X``: callers must not write into it.
-    """
-    if dtype is None:
-        dtype = torch.float32 if str(getattr(X, "dtype", "")).removeprefix("torch.") == "float32" else torch.float64
-    rows = as_rows(X, name, dtype=np.float32 if dtype == torch.float32 else np.float64)
-    return torch.from_numpy(np.ascontiguousarray(rows.reshape(len(rows), -1)))
 
 
 # ---- the estimator --------------------------------------------------------------------------------

@@ -66,7 +66,8 @@ def tree_rows(X: Any) -> np.ndarray:
                          "missing value but not infinity. Replace them with NaN or a large finite number.")
     rows = as_rows(np.where(missing, 0, array) if missing.any() else array)  # checks all but NaN
     rows = rows.reshape(len(rows), -1)
-    rows[missing.reshape(rows.shape)] = np.nan
+    if missing.any():  # rows is a fresh array then (np.where made it); otherwise it may be the caller's, read-only
+        rows[missing.reshape(rows.shape)] = np.nan
     return rows
 
 

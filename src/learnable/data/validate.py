@@ -195,6 +195,25 @@ def as_rows(X: Any, name: str = "X", dtype: Any = np.float32) -> np.ndarray:
     return array
 
 
+def as_matrix(X: Any, dtype: torch.dtype | None = None, name: str = "X") -> torch.Tensor:
+    """``X`` (array, DataFrame, tensor; images are flattened) as a checked CPU tensor (N, F) of ``dtype``.
+
+    ``dtype`` None follows the input as scikit-learn does: float32 stays float32, anything else becomes
+    float64. No copy is made when X already is a C-ordered NumPy array of that dtype, so the result may
+    share memory with X: callers must not write into it.
+
+    Example:
+        >>> as_matrix(np.eye(3, dtype=np.float32)).dtype, as_matrix([[1, 2]]).dtype
+        (torch.float32, torch.float64)
+    """
+    if dtype is None:
+        dtype = torch.float32 if str(getattr(X, "dtype", "")).removeprefix("torch.") == "float32" else torch.float64
+    rows = np.ascontiguousarray(as_rows(X, name, dtype=np.float32 if dtype == torch.float32 else np.float64))
+    if not rows.flags.writeable:  # torch tensors cannot be read-only (a memory map, a pandas view): copy
+        rows = rows.copy()
+    return torch.from_numpy(rows.reshape(len(rows), -1))
+
+
 def is_whole(value: Any) -> bool:
     """A whole number for a count setting: a Python or NumPy integer, and not a bool (True is no count)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

@@ -1,0 +1,232 @@
+"""What the linear estimators share: reading X and y, checking settings, L-BFGS, scoring, save and load.
+
+:mod:`learnable.classic.linear` (regression) and :mod:`learnable.classic.linear_classifiers` build on
+:class:`LinearModel`, which holds the scikit-learn contract (``get_params``, ``coef_`` / ``intercept_``
+as NumPy arrays, ``n_features_in_``, ``n_iter_``) and safe save/load (safetensors + JSON, no pickle).
+
+Example:
+    >>> import numpy as np
+    >>> as_matrix(np.eye(3), torch.float64).shape
+    torch.Size([3, 3])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from learnable.data.validate import as_matrix, is_whole
+from learnable.model_file import load_tensors, save_tensors
+from learnable.train.inputs import resolve_device
+
+DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+LBFGS_HISTORY = 20  # curvature pairs kept by L-BFGS (scipy keeps 10; more costs little next to a pass over X)
+_SHOWN = 5  # at most this many bad row numbers in an error message
+
+
+# ---- reading X and y ------------------------------------------------------------------------------
+def _rows_text(rows: np.ndarray) -> str:
+    return ", ".join(str(row) for row in rows[:_SHOWN]) + (", ..." if len(rows) > _SHOWN else "")
+
+
+def _check_length(y: Any, n_rows: int) -> None:
+    if len(y) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y has {len(y)} values; expected one target per row. Check that "
+                         "X and y come from the same table and were filtered the same way.")
+
+
+def as_values(y: Any, n_rows: int, dtype: torch.dtype) -> torch.Tensor:
+    """A numeric regression target (N,) or (N, T) as a CPU tensor of ``dtype``, checked against X's rows."""
+    array = np.asarray(y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"y must hold numbers for regression, got dtype {array.dtype}; for class labels use a "
+                        "classifier such as LogisticRegression.")
+    if array.ndim not in (1, 2) or array.size == 0:
+        raise ValueError(f"y has shape {array.shape}; expected one value per row (N,) or several targets (N, T).")
+    _check_length(array, n_rows)
+    array = array.astype(DTYPES[dtype], copy=False)
+    bad = ~np.isfinite(array.reshape(len(array), -1)).all(1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(f"y has {len(rows)} NaN or infinite value(s) (rows [{_rows_text(rows)}]); every row needs "
+                         "a finite target. Drop those rows from X and y first.")
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def as_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class labels (any values: strings, ints) as (classes (K,) sorted as ``np.unique``, codes (N,) int64)."""
+    array = np.asarray(y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise ValueError(f"y has shape {array.shape}; expected one class label per row, shape (N,).")
+    _check_length(array, n_rows)
+    missing = pd.isna(array)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(f"y has {len(rows)} missing label(s) (rows [{_rows_text(rows)}]); every row needs a "
+                         "class. Drop those rows from X and y first.")
+    try:
+        classes, codes = np.unique(array, return_inverse=True)
+    except TypeError:
+        raise TypeError("y mixes labels that cannot be sorted together (for example numbers and strings); "
+                        "give every label the same type, e.g. y.astype(str).") from None
+    if len(classes) < 2:
+        raise ValueError(f"y has only one class ({classes[0].item()!r}); a classifier needs at least 2 classes to tell "
+                         "apart.")
+    return classes, codes.reshape(-1).astype(np.int64)
+
+
+# ---- checking settings ----------------------------------------------------------------------------
+def check_choice(name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not known; choose one of {list(choices)}.")
+
+
+def check_positive(name: str, value: Any, example: str, *, allow_zero: bool = False, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    good = isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
+    if not good or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}={value!r} must be a finite number {bound}, for example {example}.")
+
+
+def check_count(name: str, value: Any, example: int) -> None:
+    if not is_whole(value) or value < 1:
+        raise ValueError(f"{name}={value!r} must be a whole number >= 1, for example {example}.")
+
+
+def check_common(model: Any) -> None:
+    """The settings every linear estimator has: fit_intercept, max_iter, tol, dtype, device."""
+    if not isinstance(model.fit_intercept, (bool, np.bool_)):
+        raise ValueError(f"fit_intercept={model.fit_intercept!r} must be True or False.")
+    check_count("max_iter", model.max_iter, 1000)
+    check_positive("tol", model.tol, "1e-4")
+    if model.dtype not in DTYPES:
+        raise TypeError(f"dtype={model.dtype!r} is not supported; use torch.float64 (default) or torch.float32.")
+    resolve_device(model.device)  # raises for a name that is no device
+
+
+# ---- solving --------------------------------------------------------------------------------------
+def lbfgs(theta: torch.Tensor, objective: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+          max_iter: int, tol: float) -> int:
+    """Minimise a smooth ``objective(theta) -> (loss, gradient)`` in place with full-batch L-BFGS and a
+    strong-Wolfe line search; stop when max |gradient| <= tol (scipy's ``gtol``). Returns the iterations.
+
+    The gradient is given analytically, so no autograd graph over X is built. It also stops when the loss
+    or the parameters change by less than the dtype's epsilon: float32 cannot resolve smaller changes.
+    """
+    theta.requires_grad_(False)
+    optimizer = torch.optim.LBFGS([theta], lr=1, max_iter=max_iter, max_eval=max_iter * 2, tolerance_grad=tol,
+                                  tolerance_change=torch.finfo(theta.dtype).eps, history_size=LBFGS_HISTORY,
+                                  line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        loss, gradient = objective(theta)
+        theta.grad = gradient
+        return loss
+
+    optimizer.step(closure)
+    return int(optimizer.state[theta].get("n_iter", 0))
+
+
+def r2_score(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """The coefficient of determination, averaged over targets (scikit-learn's ``r2_score``)."""
+    truth, predicted = truth.reshape(len(truth), -1), predicted.reshape(len(predicted), -1)
+    residual = ((truth - predicted) ** 2).sum(0)
+    total = ((truth - truth.mean(0)) ** 2).sum(0)
+    perfect = np.where(residual == 0, 1.0, 0.0)  # a constant target: 1 when predicted exactly, else 0
+    scores = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1), perfect)
+    return float(scores.mean())
+
+
+# ---- the shared estimator shell -------------------------------------------------------------------
+class LinearModel:
+    """A fitted linear map ``X @ coef_.T + intercept_``: parameters, checks, prediction input, save/load.
+
+    Subclasses set ``PARAMS`` (constructor argument names), ``INFO_KEY`` and ``NAME``, and may extend
+    :meth:`_extra_state` / :meth:`_restore_extra` to save more than the coefficients.
+    """
+
+    PARAMS: tuple[str, ...] = ()
+    INFO_KEY = ""
+    NAME = ""
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments (as scikit-learn's ``get_params``)."""
+        return {name: getattr(self, name) for name in self.PARAMS}
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise ValueError(f"this {self.NAME} is not fitted yet; call fit(X, y) first, or "
+                             f"{self.NAME}.load(directory).")
+
+    def _inputs(self, X: Any) -> torch.Tensor:
+        """Rows to predict for, checked against the fitted features, on the device (N, F)."""
+        self._check_fitted()
+        rows = as_matrix(X, self.dtype)
+        if rows.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {rows.shape[1]} features, but this {self.NAME} was fitted on "
+                             f"{self.n_features_in_}; pass rows with the same features as the training data.")
+        return rows.to(resolve_device(self.device))
+
+    def _linear(self, X: Any) -> torch.Tensor:
+        """``X @ coef_.T + intercept_`` on the device: (N,) for a 1-D ``coef_``, else (N, K)."""
+        rows = self._inputs(X)
+        device = rows.device
+        coef = torch.as_tensor(self.coef_, dtype=self.dtype, device=device)
+        intercept = torch.as_tensor(self.intercept_, dtype=self.dtype, device=device)
+        return (rows @ coef.T if coef.ndim == 2 else rows @ coef) + intercept
+
+    @staticmethod
+    def _output(result: torch.Tensor, X: Any) -> np.ndarray | torch.Tensor:
+        """A tensor (on the device) for a tensor input, else a NumPy array."""
+        return result if isinstance(X, torch.Tensor) else result.cpu().numpy()
+
+    # ---- saving -----------------------------------------------------------------------------------
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _restore_extra(self, state: dict[str, Any]) -> None:
+        pass
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the coefficients (model.safetensors) and the settings (model.json) atomically; no pickle."""
+        if not hasattr(self, "coef_"):
+            raise ValueError(f"this {self.NAME} is not fitted yet, so there is nothing to save; call fit first.")
+        settings = {**self.get_params(), "dtype": str(self.dtype).removeprefix("torch.")}
+        state = {"settings": settings, "n_iter": self.n_iter_, "n_features_in": self.n_features_in_,
+                 **self._extra_state()}
+        tensors = {name: torch.from_numpy(np.ascontiguousarray(np.asarray(getattr(self, f"{name}_"), np.float64)))
+                   for name in ("coef", "intercept")}
+        return save_tensors(directory, tensors, {self.INFO_KEY: state})
+
+    @classmethod
+    def load(cls, directory: str | Path) -> LinearModel:
+        """Load a model written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
+        return cls._load(directory)
+
+    @classmethod
+    def _load(cls, directory: str | Path) -> LinearModel:
+        tensors, info = load_tensors(directory)
+        state = info.get(cls.INFO_KEY)
+        if not isinstance(state, dict) or not {"settings", "n_iter", "n_features_in"} <= set(state):
+            raise ValueError(f"'{directory}' holds a learnable model but not a {cls.NAME} (model.json has no "
+                             f"complete '{cls.INFO_KEY}' entry).")
+        try:
+            settings = {**state["settings"], "dtype": getattr(torch, state["settings"]["dtype"])}
+            model = cls(**settings)
+            coef, intercept = tensors["coef"].numpy(), tensors["intercept"].numpy()
+            model._restore_extra(state)
+        except (TypeError, AttributeError, KeyError, ValueError) as error:
+            raise ValueError(f"'{directory}' holds a damaged {cls.NAME}: {error}") from None
+        model.coef_, model.n_iter_, model.n_features_in_ = coef, state["n_iter"], int(state["n_features_in"])
+        model.intercept_ = float(intercept) if intercept.ndim == 0 else intercept
+        return model
