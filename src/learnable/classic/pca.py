@@ -49,6 +49,7 @@ from learnable.train.inputs import resolve_device
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized")
 INFO_KEY = "pca"
+GRAM_ROWS = 16384  # rows centred at a time by centred_gram
 LEARNED = ("components_", "explained_variance_", "explained_variance_ratio_", "singular_values_", "mean_")
 
 
@@ -95,10 +96,28 @@ def randomized_svd(X: torch.Tensor, rank: int, *, n_oversamples: int, n_iter: in
     return S[:rank], Vt[:rank]
 
 
-def covariance_eigh(centred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Singular values (F,) and right singular vectors Vt (F, F) of the centred ``(N, F)`` data from the
-    eigendecomposition of the small ``(F, F)`` matrix ``X^T X``: one pass over the rows, so fast when N >> F."""
-    eigenvalues, eigenvectors = torch.linalg.eigh(centred.T @ centred)  # ascending
+def centred_gram(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The column means (F,) and the Gram matrix of the centred data ``(X - mean)^T (X - mean)`` (F, F), in
+    one pass over X, chunk by chunk, with no centred copy of X.
+
+    The rows are shifted by the mean of the first chunk (close to the true mean), summed and multiplied;
+    the small remaining shift ``d`` is removed at the end as ``- N d d^T``. Shifting first avoids the
+    cancellation of ``X^T X - N mean mean^T`` when the mean is large against the spread.
+    """
+    shift = X[:GRAM_ROWS].mean(dim=0)  # (F,)
+    gram, total = X.new_zeros(X.shape[1], X.shape[1]), X.new_zeros(X.shape[1])
+    for chunk in X.split(GRAM_ROWS):
+        shifted = chunk - shift  # (GRAM_ROWS, F)
+        gram.addmm_(shifted.T, shifted)
+        total += shifted.sum(dim=0)
+    offset = total / len(X)  # (F,): mean - shift
+    return shift + offset, gram - len(X) * torch.outer(offset, offset)
+
+
+def covariance_eigh(gram: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Singular values (F,) and right singular vectors Vt (F, F) of the centred data, from the
+    eigendecomposition of its small (F, F) Gram matrix: fast when N >> F."""
+    eigenvalues, eigenvectors = torch.linalg.eigh(gram)  # ascending
     return eigenvalues.flip(0).clamp_min(0).sqrt(), eigenvectors.flip(1).T
 
 
@@ -168,14 +187,17 @@ class PCA:
         solver = choose_solver(self.svd_solver, tuple(rows.shape), self.n_components)
         device = resolve_device(self.device)
         rows = rows.to(device)
-        mean = rows.mean(dim=0)  # (F,)
-        centred = rows - mean  # (N, F)
-        total_variance = centred.square().sum() / (len(rows) - 1)
+        if solver == "covariance_eigh":
+            mean, gram = centred_gram(rows)  # (F,), (F, F)
+            total_variance = gram.trace() / (len(rows) - 1)
+            S, Vt = covariance_eigh(gram)
+        else:
+            mean = rows.mean(dim=0)  # (F,)
+            centred = rows - mean  # (N, F)
+            total_variance = centred.square().sum() / (len(rows) - 1)
         if solver == "full":
             _, S, Vt = torch.linalg.svd(centred, full_matrices=False)  # S (min(N, F),), Vt (min(N, F), F)
-        elif solver == "covariance_eigh":
-            S, Vt = covariance_eigh(centred)
-        else:
+        elif solver == "randomized":
             generator = torch.Generator().manual_seed(self.seed)
             S, Vt = randomized_svd(centred, self.n_components, n_oversamples=self.n_oversamples,
                                    n_iter=self.n_iter, generator=generator)

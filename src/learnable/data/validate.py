@@ -186,6 +186,8 @@ def as_rows(X: Any, name: str = "X", dtype: Any = np.float32) -> np.ndarray:
     if len(array) == 0 or array[0].size == 0:
         raise ValueError(f"{name} has shape {array.shape}, with no rows or no values per row; pass some data.")
     array = array.astype(dtype, copy=False)
+    if array.dtype.kind == "f" and np.isfinite(array.sum()):  # one fast pass: all finite (else look closer)
+        return array
     bad = ~np.isfinite(array.reshape(len(array), -1)).all(1)
     if bad.any():
         rows = np.flatnonzero(bad)
