@@ -10,6 +10,7 @@ from sklearn import cluster, decomposition, linear_model, neural_network, svm, t
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine, make_blobs
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -19,7 +20,7 @@ from learnable import classic
 from learnable import sklearn as ls
 from learnable.classic import linear, linear_classifiers
 from learnable.classic import tree as classic_tree
-from learnable.sklearn import PCA, KMeans, NeuralNetClassifier, NeuralNetRegressor
+from learnable.sklearn import PCA, KMeans, NeuralNetClassifier, NeuralNetRegressor, neural
 from learnable.sklearn._adapter import as_seed
 
 # Checks an estimator cannot pass, by class name: {check name: why}; scikit-learn marks them xfail.
@@ -274,7 +275,131 @@ def test_bad_settings_are_refused_before_training(iris):
 
 
 def test_random_state_becomes_learnable_seed():
-    assert as_seed(3) == 3
-    assert as_seed(np.random.RandomState(0)) == as_seed(np.random.RandomState(0))
-    with pytest.raises(ValueError):
-        as_seed(-1)
+    assert as_seed(3) == 3 and as_seed(np.int64(4)) == 4
+    assert as_seed(np.random.RandomState(0)) == as_seed(np.random.RandomState(0)) == 209652396
+    assert 0 <= as_seed(None) < 2**31
+    for bad in (-1, 1.5, "abc", True):
+        with pytest.raises(ValueError, match=rf"random_state={bad!r} is not a seed; pass None .* a whole number >= 0"):
+            as_seed(bad)
+    with pytest.raises(ValueError, match="random_state=-1 is not a seed"):
+        KMeans(n_clusters=2, random_state=-1).fit(np.eye(4))
+
+
+@pytest.mark.parametrize(("wrapper", "message"), [
+    (ls.Ridge(alpha=-1.0), r"alpha=-1.0 must be a finite number >= 0, for example 1.0"),
+    (ls.Lasso(max_iter=0), r"max_iter=0 must be a whole number >= 1"),
+    (ls.LogisticRegression(C=0.0), r"C=0.0 must be a finite number > 0"),
+    (ls.LinearSVC(loss="log"), r"loss='log' is not known; choose one of \['squared_hinge', 'hinge'\]"),
+    (ls.LinearRegression(device="toaster"), r"device='toaster' is not a device"),
+])
+def test_wrappers_pass_on_learnables_explained_errors(wrapper, message):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match=message):
+        wrapper.fit(X, y)
+
+
+# ---- the scikit-learn contract, estimator by estimator ------------------------------------------------
+# One parameter per class to change in the get_params / set_params / clone round trip.
+NEW_SETTING = {"KMeans": ("n_clusters", 3), "PCA": ("n_components", 2),
+               "AgglomerativeClustering": ("linkage", "average"), "NeuralNetClassifier": ("hidden_sizes", (8, 4)),
+               "NeuralNetRegressor": ("lr", 0.05), "LinearRegression": ("fit_intercept", False),
+               "Ridge": ("alpha", 3.0), "Lasso": ("alpha", 0.2),
+               "LogisticRegression": ("C", 0.5), "LinearSVC": ("loss", "hinge"),
+               "DecisionTreeClassifier": ("max_depth", 3), "DecisionTreeRegressor": ("min_samples_leaf", 4)}
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda estimator: type(estimator).__name__)
+def test_get_params_set_params_and_clone_round_trip(estimator):
+    params = estimator.get_params()
+    name, value = NEW_SETTING[type(estimator).__name__]
+    assert params[name] != value
+    copy = clone(estimator)
+    assert copy is not estimator and copy.get_params() == params
+    changed = copy.set_params(**{name: value})
+    assert changed is copy and getattr(copy, name) == value
+    assert clone(changed).get_params() == {**params, name: value}
+    assert estimator.get_params() == params  # the original is untouched
+
+
+def _blobs():
+    X, y = make_blobs(n_samples=150, centers=4, cluster_std=0.6, random_state=0)
+    return X, y
+
+
+def _ari(estimator, X, y):
+    """A scorer for clusterers that cannot predict new rows: cluster the held-out rows, compare with y."""
+    return adjusted_rand_score(y, estimator.fit_predict(X))
+
+
+# (our steps, scikit-learn's same steps or None, data, a grid over one step, scoring, tolerance)
+PIPELINES = {
+    "KMeans": ([KMeans(n_init=10, random_state=0)], [cluster.KMeans(n_init=10, random_state=0)], _blobs,
+               {"kmeans__n_clusters": [2, 4]}, None, 1e-3),
+    "PCA": ([PCA(), linear_model.RidgeClassifier()], [decomposition.PCA(), linear_model.RidgeClassifier()],
+            lambda: load_iris(return_X_y=True), {"pca__n_components": [1, 3]}, None, 1e-9),
+    "AgglomerativeClustering": ([ls.AgglomerativeClustering(n_clusters=4)],
+                                [cluster.AgglomerativeClustering(n_clusters=4)], _blobs,
+                                {"agglomerativeclustering__linkage": ["ward", "single"]}, _ari, 1e-12),
+    "LinearRegression": ([ls.LinearRegression()], [linear_model.LinearRegression()], _diabetes,
+                         {"linearregression__fit_intercept": [True, False]}, None, 1e-8),
+    "Ridge": ([ls.Ridge()], [linear_model.Ridge()], _diabetes, {"ridge__alpha": [0.1, 10.0]}, None, 1e-8),
+    "Lasso": ([ls.Lasso()], [linear_model.Lasso(tol=1e-8)], _diabetes, {"lasso__alpha": [0.1, 1.0]}, None, 1e-3),
+    "LogisticRegression": ([ls.LogisticRegression()], [linear_model.LogisticRegression()],
+                           lambda: load_iris(return_X_y=True), {"logisticregression__C": [0.1, 1.0]}, None, 0.02),
+    "LinearSVC": ([ls.LinearSVC(penalize_intercept=True)], [svm.LinearSVC()], lambda: load_iris(return_X_y=True),
+                  {"linearsvc__C": [0.1, 1.0]}, None, 0.02),
+    "DecisionTreeClassifier": ([ls.DecisionTreeClassifier(random_state=0)],
+                               [tree.DecisionTreeClassifier(random_state=0)], lambda: load_wine(return_X_y=True),
+                               {"decisiontreeclassifier__max_depth": [2, 4]}, None, 0),
+    "DecisionTreeRegressor": ([ls.DecisionTreeRegressor(random_state=0)], [tree.DecisionTreeRegressor(random_state=0)],
+                              _diabetes, {"decisiontreeregressor__max_depth": [2, 4]}, None, 0),
+    "NeuralNetRegressor": ([NeuralNetRegressor(num_epochs=60, lr=0.01, random_state=0)], None, _diabetes,
+                           {"neuralnetregressor__hidden_sizes": [(8,), (32,)]}, None, None),
+    # NeuralNetClassifier: test_grid_search_scores_equal_cross_val_score_of_each_setting above
+}
+
+
+def _search(steps, grid, scoring, X, y):
+    pipeline = make_pipeline(StandardScaler(), *steps)
+    return pipeline, GridSearchCV(pipeline, grid, cv=3, scoring=scoring).fit(X, y)
+
+
+@pytest.mark.parametrize("name", list(PIPELINES))
+def test_each_estimator_in_pipeline_grid_search_and_cross_val_score(name):
+    """Pipeline + GridSearchCV + cross_val_score run, agree with each other, and score as scikit-learn's own
+    estimator does in the same place (to ``tolerance``; trees and hierarchical clustering exactly)."""
+    steps, reference_steps, data, grid, scoring, tolerance = PIPELINES[name]
+    X, y = data()
+    pipeline, search = _search(steps, grid, scoring, X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all() and len(scores) == 2
+    again = cross_val_score(clone(pipeline).set_params(**search.best_params_), X, y, cv=3, scoring=scoring)
+    assert again.mean() == pytest.approx(search.best_score_, rel=1e-12)  # the same folds give the same fits
+    if reference_steps is None:
+        assert search.best_score_ > 0.3  # NeuralNetRegressor: R^2 on diabetes (Ridge: 0.48)
+        return
+    _, reference = _search(reference_steps, grid, scoring, X, y)
+    np.testing.assert_allclose(scores, reference.cv_results_["mean_test_score"], rtol=tolerance, atol=tolerance)
+    assert search.best_params_ == reference.best_params_
+
+
+def test_neural_net_on_auto_device_trains_on_the_cpu_without_a_gpu(monkeypatch):
+    """device="auto" resolves to the CPU when CUDA is absent, and an explicit "cpu" never touches CUDA (no
+    CUDA generator is forked or seeded), so the suite's CPU tests stay on the CPU."""
+    devices = []
+
+    class Recording(neural.Learner):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            devices.append(self.device)
+
+    monkeypatch.setattr(neural, "Learner", Recording)
+    X, y = load_iris(return_X_y=True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    model = NeuralNetClassifier(num_epochs=2, random_state=0).fit(X, y)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU "present": "cpu" must still mean the CPU
+    for name in ("manual_seed", "manual_seed_all"):
+        monkeypatch.setattr(torch.cuda, name, lambda seed: pytest.fail("CUDA's generator was seeded for a CPU fit"))
+    NeuralNetClassifier(num_epochs=2, random_state=0, device="cpu").fit(X, y)
+    assert [device.type for device in devices] == ["cpu", "cpu"]
+    assert next(model.module_.parameters()).device.type == "cpu" and model.predict(X).shape == (150,)

@@ -1,5 +1,7 @@
 """LinearRegression, Ridge and Lasso against scikit-learn's as the oracle (diabetes and small synthetic tables)."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,7 @@ from sklearn import linear_model as sk
 from sklearn.datasets import load_diabetes
 from sklearn.preprocessing import StandardScaler
 
-from learnable.classic import linear
+from learnable.classic import _linear_base, linear
 from learnable.classic.linear import Lasso, LinearRegression, Ridge
 from learnable.classic.pca import PCA
 
@@ -142,13 +144,17 @@ def test_a_too_large_step_is_explained(standardised):
 
 def test_stopping_at_max_iter_warns(standardised):
     X, y = standardised
-    with pytest.warns(RuntimeWarning, match="stopped at max_iter=20"):
+    with pytest.warns(RuntimeWarning, match="stopped at max_iter=20") as caught:
         model = LinearRegression(solver="gradient-descent", max_iter=20).fit(X, y)
     assert model.n_iter_ == 20
+    assert caught[0].filename == __file__  # the warning points at the user's call to fit
+    with pytest.warns(RuntimeWarning, match="solver='proximal' stopped at max_iter=10") as caught:
+        Lasso(0.01, tol=1e-12, max_iter=10).fit(X, y)
+    assert caught[0].filename == __file__
 
 
 # ---- dtypes, devices, tensors ---------------------------------------------------------------------
-def test_float32_and_tensor_input(standardised):
+def test_float32_and_tensor_input(standardised, tmp_path):
     X, y = standardised
     reference = sk.Ridge(1.0).fit(X, y)
     ours = Ridge(1.0, dtype=torch.float32, device="cpu").fit(torch.from_numpy(X).float(), torch.from_numpy(y))
@@ -156,6 +162,10 @@ def test_float32_and_tensor_input(standardised):
     predicted = ours.predict(torch.from_numpy(X))
     assert isinstance(predicted, torch.Tensor) and predicted.dtype == torch.float32
     np.testing.assert_allclose(predicted.numpy(), reference.predict(X), rtol=1e-4, atol=1e-3)
+    ours.save(tmp_path / "float32")
+    loaded = Ridge.load(tmp_path / "float32")
+    assert loaded.dtype == torch.float32 and loaded.coef_.dtype == ours.coef_.dtype == np.float32
+    np.testing.assert_allclose(loaded.predict(X), ours.predict(X), rtol=1e-6)  # BLAS may differ in the last bit
     lasso = Lasso(0.5, dtype=torch.float32).fit(X, y)
     np.testing.assert_allclose(lasso.coef_, sk.Lasso(alpha=0.5, tol=1e-10).fit(X, y).coef_, atol=2e-2)
 
@@ -232,6 +242,10 @@ def test_bad_input_is_explained():
         Ridge().fit(X, ["a"] * 20)
     with pytest.raises(ValueError, match="expected one value per row"):
         Ridge().fit(X, np.zeros((20, 2, 2)))
+    with pytest.raises(ValueError, match=r"X has shape \(20,\); expected rows \(N, features\)"):
+        Ridge().fit(X[:, 0], y)
+    huge = np.full(20, 1e308)  # finite values whose sum overflows are no NaN
+    np.testing.assert_array_equal(_linear_base.as_values(huge, 20, torch.float64).numpy(), huge)
 
 
 def test_bad_use_after_fit_is_explained(tmp_path):
@@ -245,6 +259,22 @@ def test_bad_use_after_fit_is_explained(tmp_path):
         model.predict(X[:, :2])
     with pytest.raises(ValueError, match="X has 20 rows but y has 5 values"):
         model.score(X, X.sum(1)[:5])
+    with pytest.raises(ValueError, match=r"X has shape \(3,\).*use X.reshape\(1, -1\)"):
+        model.predict(X[0])
+
+
+def test_a_damaged_model_file_is_explained(tmp_path):
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    path = Ridge().fit(X, X.sum(1)).save(tmp_path / "model")
+    info = json.loads((path / "model.json").read_text())
+    info["linear_regression"]["settings"]["alpha"] = "much"
+    (path / "model.json").write_text(json.dumps(info))
+    with pytest.raises(ValueError, match="holds a damaged Ridge: alpha='much' must be a finite number"):
+        Ridge.load(path)
+    del info["linear_regression"]["n_iter"]
+    (path / "model.json").write_text(json.dumps(info))
+    with pytest.raises(ValueError, match="holds a learnable model but not a Ridge .*no complete 'linear_regression'"):
+        Ridge.load(path)
 
 
 @pytest.mark.gpu

@@ -21,56 +21,83 @@ import numpy as np
 import pandas as pd
 import torch
 
-from learnable.data.validate import as_matrix, is_whole
+from learnable.data.validate import as_matrix, is_whole, output_like, rows_text
 from learnable.model_file import load_tensors, save_tensors
 from learnable.train.inputs import resolve_device
 
 DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+Objective = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # theta -> (loss, gradient like theta)
 LBFGS_HISTORY = 20  # curvature pairs kept by L-BFGS (scipy keeps 10; more costs little next to a pass over X)
-_SHOWN = 5  # at most this many bad row numbers in an error message
 
 
 # ---- reading X and y ------------------------------------------------------------------------------
-def _rows_text(rows: np.ndarray) -> str:
-    return ", ".join(str(row) for row in rows[:_SHOWN]) + (", ..." if len(rows) > _SHOWN else "")
+def as_array(y: Any) -> np.ndarray:
+    """y (list, array, Series, tensor on any device) as a NumPy array, without a copy where it can.
+
+    Example:
+        >>> as_array(torch.tensor([1, 2])).tolist()
+        [1, 2]
+    """
+    return np.asarray(y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y)
 
 
-def _check_length(y: Any, n_rows: int) -> None:
+def check_length(y: Any, n_rows: int, what: str = "values") -> None:
+    """Raise unless y has one entry per row of X.
+
+    Example:
+        >>> check_length([1, 2], 3)
+        Traceback (most recent call last):
+        ValueError: X has 3 rows but y has 2 values; expected one target per row. ...
+    """
     if len(y) != n_rows:
-        raise ValueError(f"X has {n_rows} rows but y has {len(y)} values; expected one target per row. Check that "
+        raise ValueError(f"X has {n_rows} rows but y has {len(y)} {what}; expected one target per row. Check that "
                          "X and y come from the same table and were filtered the same way.")
 
 
 def as_values(y: Any, n_rows: int, dtype: torch.dtype) -> torch.Tensor:
-    """A numeric regression target (N,) or (N, T) as a CPU tensor of ``dtype``, checked against X's rows."""
-    array = np.asarray(y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    """A numeric regression target (N,) or (N, T) as a CPU tensor of ``dtype``, checked against X's rows.
+
+    Example:
+        >>> as_values([1, 2, 3], 3, torch.float64)
+        tensor([1., 2., 3.], dtype=torch.float64)
+    """
+    array = as_array(y)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"y must hold numbers for regression, got dtype {array.dtype}; for class labels use a "
                         "classifier such as LogisticRegression.")
     if array.ndim not in (1, 2) or array.size == 0:
-        raise ValueError(f"y has shape {array.shape}; expected one value per row (N,) or several targets (N, T).")
-    _check_length(array, n_rows)
+        raise ValueError(f"y has shape {array.shape}; expected one value per row (N,) or several targets (N, T). "
+                         "Pass a 1-D target, or one column per target.")
+    check_length(array, n_rows)
     array = array.astype(DTYPES[dtype], copy=False)
-    bad = ~np.isfinite(array.reshape(len(array), -1)).all(1)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise ValueError(f"y has {len(rows)} NaN or infinite value(s) (rows [{_rows_text(rows)}]); every row needs "
+    with np.errstate(over="ignore"):  # one fast pass; row by row only when something is wrong (or the sum overflowed)
+        finite = np.isfinite(array.sum())
+    rows = [] if finite else np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(1))
+    if len(rows):
+        raise ValueError(f"y has {len(rows)} NaN or infinite value(s) (rows [{rows_text(rows)}]); every row needs "
                          "a finite target. Drop those rows from X and y first.")
     return torch.from_numpy(np.ascontiguousarray(array))
 
 
 def as_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Class labels (any values: strings, ints) as (classes (K,) sorted as ``np.unique``, codes (N,) int64)."""
-    array = np.asarray(y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    """Class labels (any values: strings, ints) as (classes (K,) sorted as ``np.unique``, codes (N,) int64).
+
+    Example:
+        >>> classes, codes = as_labels(["b", "a", "b"], 3)
+        >>> classes.tolist(), codes.tolist()
+        (['a', 'b'], [1, 0, 1])
+    """
+    array = as_array(y)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 1:
-        raise ValueError(f"y has shape {array.shape}; expected one class label per row, shape (N,).")
-    _check_length(array, n_rows)
+        raise ValueError(f"y has shape {array.shape}; expected one class label per row, shape (N,). For one-hot "
+                         "labels pass y.argmax(1).")
+    check_length(array, n_rows)
     missing = pd.isna(array)
     if missing.any():
         rows = np.flatnonzero(missing)
-        raise ValueError(f"y has {len(rows)} missing label(s) (rows [{_rows_text(rows)}]); every row needs a "
+        raise ValueError(f"y has {len(rows)} missing label(s) (rows [{rows_text(rows)}]); every row needs a "
                          "class. Drop those rows from X and y first.")
     try:
         classes, codes = np.unique(array, return_inverse=True)
@@ -85,11 +112,25 @@ def as_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
 
 # ---- checking settings ----------------------------------------------------------------------------
 def check_choice(name: str, value: Any, choices: tuple) -> None:
+    """Raise unless ``value`` is one of ``choices``.
+
+    Example:
+        >>> check_choice("penalty", "l3", ("l2", "l1"))
+        Traceback (most recent call last):
+        ValueError: penalty='l3' is not known; choose one of ['l2', 'l1'].
+    """
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not known; choose one of {list(choices)}.")
 
 
 def check_positive(name: str, value: Any, example: str, *, allow_zero: bool = False, allow_none: bool = False) -> None:
+    """Raise unless ``value`` is a finite real number > 0 (>= 0 with ``allow_zero``; None with ``allow_none``).
+
+    Example:
+        >>> check_positive("C", 0, "1.0")
+        Traceback (most recent call last):
+        ValueError: C=0 must be a finite number > 0, for example 1.0.
+    """
     if value is None and allow_none:
         return
     good = isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
@@ -99,14 +140,32 @@ def check_positive(name: str, value: Any, example: str, *, allow_zero: bool = Fa
 
 
 def check_count(name: str, value: Any, example: int) -> None:
+    """Raise unless ``value`` is a whole number >= 1 (not a bool).
+
+    Example:
+        >>> check_count("max_iter", 1.5, 100)
+        Traceback (most recent call last):
+        ValueError: max_iter=1.5 must be a whole number >= 1, for example 100.
+    """
     if not is_whole(value) or value < 1:
         raise ValueError(f"{name}={value!r} must be a whole number >= 1, for example {example}.")
 
 
+def check_flag(name: str, value: Any) -> None:
+    """Raise unless ``value`` is True or False (a NumPy bool too).
+
+    Example:
+        >>> check_flag("fit_intercept", "yes")
+        Traceback (most recent call last):
+        ValueError: fit_intercept='yes' must be True or False.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}={value!r} must be True or False.")
+
+
 def check_common(model: Any) -> None:
     """The settings every linear estimator has: fit_intercept, max_iter, tol, dtype, device."""
-    if not isinstance(model.fit_intercept, (bool, np.bool_)):
-        raise ValueError(f"fit_intercept={model.fit_intercept!r} must be True or False.")
+    check_flag("fit_intercept", model.fit_intercept)
     check_count("max_iter", model.max_iter, 1000)
     check_positive("tol", model.tol, "1e-4")
     if model.dtype not in DTYPES:
@@ -115,13 +174,18 @@ def check_common(model: Any) -> None:
 
 
 # ---- solving --------------------------------------------------------------------------------------
-def lbfgs(theta: torch.Tensor, objective: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
-          max_iter: int, tol: float) -> int:
+def lbfgs(theta: torch.Tensor, objective: Objective, max_iter: int, tol: float) -> int:
     """Minimise a smooth ``objective(theta) -> (loss, gradient)`` in place with full-batch L-BFGS and a
     strong-Wolfe line search; stop when max |gradient| <= tol (scipy's ``gtol``). Returns the iterations.
 
     The gradient is given analytically, so no autograd graph over X is built. It also stops when the loss
     or the parameters change by less than the dtype's epsilon: float32 cannot resolve smaller changes.
+
+    Example (minimise ``(theta - 3)^2``):
+        >>> theta = torch.zeros(1, dtype=torch.float64)
+        >>> iterations = lbfgs(theta, lambda t: (((t - 3) ** 2).sum(), 2 * (t - 3)), max_iter=50, tol=1e-8)
+        >>> theta.item()
+        3.0
     """
     theta.requires_grad_(False)
     optimizer = torch.optim.LBFGS([theta], lr=1, max_iter=max_iter, max_eval=max_iter * 2, tolerance_grad=tol,
@@ -138,7 +202,12 @@ def lbfgs(theta: torch.Tensor, objective: Callable[[torch.Tensor], tuple[torch.T
 
 
 def r2_score(truth: np.ndarray, predicted: np.ndarray) -> float:
-    """The coefficient of determination, averaged over targets (scikit-learn's ``r2_score``)."""
+    """The coefficient of determination, averaged over targets (scikit-learn's ``r2_score``).
+
+    Example:
+        >>> r2_score(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
+        0.5
+    """
     truth, predicted = truth.reshape(len(truth), -1), predicted.reshape(len(predicted), -1)
     residual = ((truth - predicted) ** 2).sum(0)
     total = ((truth - truth.mean(0)) ** 2).sum(0)
@@ -151,8 +220,9 @@ def r2_score(truth: np.ndarray, predicted: np.ndarray) -> float:
 class LinearModel:
     """A fitted linear map ``X @ coef_.T + intercept_``: parameters, checks, prediction input, save/load.
 
-    Subclasses set ``PARAMS`` (constructor argument names), ``INFO_KEY`` and ``NAME``, and may extend
-    :meth:`_extra_state` / :meth:`_restore_extra` to save more than the coefficients.
+    Subclasses set ``PARAMS`` (constructor argument names), ``INFO_KEY`` and ``NAME``, provide
+    ``_check_settings`` (raises for a bad setting), and may extend :meth:`_extra_state` /
+    :meth:`_restore_extra` to save more than the coefficients.
     """
 
     PARAMS: tuple[str, ...] = ()
@@ -162,6 +232,9 @@ class LinearModel:
     def get_params(self) -> dict[str, Any]:
         """The constructor's arguments (as scikit-learn's ``get_params``)."""
         return {name: getattr(self, name) for name in self.PARAMS}
+
+    def _check_settings(self) -> None:
+        raise NotImplementedError
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
@@ -185,10 +258,7 @@ class LinearModel:
         intercept = torch.as_tensor(self.intercept_, dtype=self.dtype, device=device)
         return (rows @ coef.T if coef.ndim == 2 else rows @ coef) + intercept
 
-    @staticmethod
-    def _output(result: torch.Tensor, X: Any) -> np.ndarray | torch.Tensor:
-        """A tensor (on the device) for a tensor input, else a NumPy array."""
-        return result if isinstance(X, torch.Tensor) else result.cpu().numpy()
+    _output = staticmethod(output_like)
 
     # ---- saving -----------------------------------------------------------------------------------
     def _extra_state(self) -> dict[str, Any]:
@@ -204,7 +274,8 @@ class LinearModel:
         settings = {**self.get_params(), "dtype": str(self.dtype).removeprefix("torch.")}
         state = {"settings": settings, "n_iter": self.n_iter_, "n_features_in": self.n_features_in_,
                  **self._extra_state()}
-        tensors = {name: torch.from_numpy(np.ascontiguousarray(np.asarray(getattr(self, f"{name}_"), np.float64)))
+        # in the fitted dtype (a Python float intercept is float64), so a float32 model loads as float32
+        tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(self, f"{name}_")))
                    for name in ("coef", "intercept")}
         return save_tensors(directory, tensors, {self.INFO_KEY: state})
 
@@ -223,6 +294,7 @@ class LinearModel:
         try:
             settings = {**state["settings"], "dtype": getattr(torch, state["settings"]["dtype"])}
             model = cls(**settings)
+            model._check_settings()  # a hand-edited model.json is refused here, not at some later fit
             coef, intercept = tensors["coef"].numpy(), tensors["intercept"].numpy()
             model._restore_extra(state)
         except (TypeError, AttributeError, KeyError, ValueError) as error:

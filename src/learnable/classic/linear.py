@@ -72,6 +72,17 @@ class CentredData:
 
     X is never copied whole: the Gram matrix is built over chunks of rows, and without it a product
     ``Xc^T Xc W`` is ``X^T (X W)`` corrected by the means.
+
+    Example (y = 2x + 1; the solvers below all take one, and return the weights W and the iterations):
+        >>> X = torch.tensor([[0.0], [1.0], [2.0], [3.0]], dtype=torch.float64)
+        >>> data = CentredData(X, 2 * X + 1, fit_intercept=True, need_gram=True)
+        >>> data.gram.item(), data.cross.item(), data.largest_eigenvalue()
+        (5.0, 10.0, 5.0)
+        >>> closed_form(data, alpha=0.0)[0].item(), gradient_descent(data, 0.0, 1000, 1e-10, None)[0].item()
+        (2.0, 2.0)
+        >>> W, iterations = fista(data, 0.1, 1000, 1e-10, None)  # L1 shrinks the slope by n alpha / ||Xc||^2
+        >>> round(W.item(), 6), lasso_duality_gap(data, W, 0.1).abs().item() < 1e-12
+        (1.92, True)
     """
 
     def __init__(self, X: torch.Tensor, Y: torch.Tensor, fit_intercept: bool, need_gram: bool) -> None:
@@ -128,7 +139,8 @@ def _step(data: CentredData, alpha: float, lr: float | None) -> float:
 
 
 def closed_form(data: CentredData, alpha: float) -> tuple[torch.Tensor, int | None]:
-    """Solve ``(Xc^T Xc + alpha I) W = Xc^T Yc``; minimum-norm least squares when alpha is 0."""
+    """Solve ``(Xc^T Xc + alpha I) W = Xc^T Yc``; minimum-norm least squares when alpha is 0.
+    (Example: :class:`CentredData`.)"""
     if alpha > 0:
         regularised = data.gram + alpha * torch.eye(len(data.gram), dtype=data.gram.dtype, device=data.gram.device)
         factor, info = torch.linalg.cholesky_ex(regularised)
@@ -138,7 +150,12 @@ def closed_form(data: CentredData, alpha: float) -> tuple[torch.Tensor, int | No
 
 
 def least_norm_solve(gram: torch.Tensor, cross: torch.Tensor, alpha: float) -> torch.Tensor:
-    """``(gram + alpha I)^+ cross`` by an eigendecomposition, dropping eigenvalues lost in rounding."""
+    """``(gram + alpha I)^+ cross`` by an eigendecomposition, dropping eigenvalues lost in rounding.
+
+    Example (a singular Gram matrix: the minimum-norm solution splits the weight evenly):
+        >>> least_norm_solve(torch.ones(2, 2, dtype=torch.float64), torch.ones(2, 1, dtype=torch.float64), 0.0).T
+        tensor([[0.5000, 0.5000]], dtype=torch.float64)
+    """
     values, vectors = torch.linalg.eigh(gram)  # ascending (F,), (F, F)
     values = values + alpha
     cutoff = values[-1].clamp_min(0) * len(values) * torch.finfo(gram.dtype).eps
@@ -148,7 +165,8 @@ def least_norm_solve(gram: torch.Tensor, cross: torch.Tensor, alpha: float) -> t
 
 def gradient_descent(data: CentredData, alpha: float, max_iter: int, tol: float,
                      lr: float | None) -> tuple[torch.Tensor, int]:
-    """Full-batch gradient descent on ``(1/(2n)) (||Yc - Xc W||^2 + alpha ||W||^2)``."""
+    """Full-batch gradient descent on ``(1/(2n)) (||Yc - Xc W||^2 + alpha ||W||^2)``.
+    (Example: :class:`CentredData`.)"""
     step = _step(data, alpha, lr)
     W = torch.zeros_like(data.cross)  # (F, T)
     scale = (data.cross.abs().max() / data.n).item()  # the largest gradient entry at W = 0
@@ -165,11 +183,12 @@ def gradient_descent(data: CentredData, alpha: float, max_iter: int, tol: float,
 
 
 def fista(data: CentredData, alpha: float, max_iter: int, tol: float, lr: float | None) -> tuple[torch.Tensor, int]:
-    """FISTA with adaptive restart on the lasso objective ``(1/(2n)) ||Yc - Xc W||^2 + alpha ||W||_1``."""
+    """FISTA with adaptive restart on the lasso objective ``(1/(2n)) ||Yc - Xc W||^2 + alpha ||W||_1``.
+    (Example: :class:`CentredData`.)"""
     step = _step(data, 0.0, lr)
     W = torch.zeros_like(data.cross)  # (F, T)
     Z, momentum = W.clone(), torch.ones((), dtype=W.dtype, device=W.device)
-    target = tol * data.Yc.square().sum(0)  # (T,): scikit-learn's tolerance on the duality gap
+    target = (tol * data.Yc.square().sum(0)).cpu()  # (T,): scikit-learn's tolerance on the duality gap
     for iteration in range(1, max_iter + 1):
         moved = Z - step * (data.hessian_times(Z) - data.cross) / data.n
         W_new = moved.sign() * (moved.abs() - step * alpha).clamp_min(0)  # soft-thresholding
@@ -180,7 +199,7 @@ def fista(data: CentredData, alpha: float, max_iter: int, tol: float, lr: float 
         beta = torch.where(uphill, 0.0, (momentum - 1) / next_momentum)
         Z, W, momentum = W_new + beta * (W_new - W), W_new, next_momentum
         if iteration % CHECK_EVERY == 0 or iteration == max_iter:
-            gap = lasso_duality_gap(data, W, alpha)
+            gap = lasso_duality_gap(data, W, alpha).cpu()  # (T,): the one wait for the device per check
             _check_finite(gap.max().item(), "proximal")
             if bool((gap <= target).all()):
                 return W, iteration
@@ -189,7 +208,8 @@ def fista(data: CentredData, alpha: float, max_iter: int, tol: float, lr: float 
 
 
 def lasso_duality_gap(data: CentredData, W: torch.Tensor, alpha: float) -> torch.Tensor:
-    """The duality gap (T,) of the lasso at W (F, T), in scikit-learn's units (n times the objective)."""
+    """The duality gap (T,) of the lasso at W (F, T), in scikit-learn's units (n times the objective).
+    (Example: :class:`CentredData`.)"""
     product = data.hessian_times(W)  # (F, T)
     correlation = data.cross - product  # Xc^T R (F, T), R the residuals
     residual_y = data.Yc.square().sum(0) - (W * data.cross).sum(0)  # R^T Yc (T,)
@@ -208,8 +228,9 @@ def _check_finite(value: float, solver: str) -> None:
 
 
 def _warn_not_converged(solver: str, max_iter: int) -> None:
+    # stacklevel 5: the user's call to fit (fit -> _solve -> the solver -> here -> warn)
     warnings.warn(f"solver={solver!r} stopped at max_iter={max_iter} before reaching tol; the coefficients may be "
-                  "inaccurate. Raise max_iter, loosen tol, or standardise X.", RuntimeWarning, stacklevel=4)
+                  "inaccurate. Raise max_iter, loosen tol, or standardise X.", RuntimeWarning, stacklevel=5)
 
 
 # ---- the estimators -------------------------------------------------------------------------------
@@ -325,7 +346,20 @@ class LinearRegression(LinearModel):
         return cls._load(directory)  # reports what is missing
 
 
-class Ridge(LinearRegression):
+class _FixedPenalty(LinearRegression):
+    """A LinearRegression whose class fixes the penalty (``PENALTY``), with ``alpha`` first and 1.0 by default."""
+
+    PARAMS = ("alpha", "fit_intercept", "solver", "max_iter", "tol", "lr", "device", "dtype")
+    PENALTY = ""
+
+    def __init__(self, alpha: float = 1.0, *, fit_intercept: bool = True, solver: str = "auto", max_iter: int = 10_000,
+                 tol: float = 1e-6, lr: float | None = None, device: str = "auto",
+                 dtype: torch.dtype = torch.float64) -> None:
+        super().__init__(alpha=alpha, penalty=self.PENALTY, fit_intercept=fit_intercept, solver=solver,
+                         max_iter=max_iter, tol=tol, lr=lr, device=device, dtype=dtype)
+
+
+class Ridge(_FixedPenalty):
     """Least squares with an L2 penalty: minimises ``||y - Xw - b||^2 + alpha ||w||^2`` (scikit-learn's Ridge).
 
     The same as ``LinearRegression(penalty="l2", alpha=alpha)``; see :class:`LinearRegression` for the arguments.
@@ -337,17 +371,11 @@ class Ridge(LinearRegression):
         (3,)
     """
 
-    PARAMS = ("alpha", "fit_intercept", "solver", "max_iter", "tol", "lr", "device", "dtype")
+    PENALTY = "l2"
     NAME = "Ridge"
 
-    def __init__(self, alpha: float = 1.0, *, fit_intercept: bool = True, solver: str = "auto", max_iter: int = 10_000,
-                 tol: float = 1e-6, lr: float | None = None, device: str = "auto",
-                 dtype: torch.dtype = torch.float64) -> None:
-        super().__init__(alpha=alpha, penalty="l2", fit_intercept=fit_intercept, solver=solver, max_iter=max_iter,
-                         tol=tol, lr=lr, device=device, dtype=dtype)
 
-
-class Lasso(LinearRegression):
+class Lasso(_FixedPenalty):
     """Least squares with an L1 penalty: minimises ``(1/(2n)) ||y - Xw - b||^2 + alpha ||w||_1``
     (scikit-learn's Lasso), by FISTA. Many coefficients come out exactly 0.
 
@@ -360,11 +388,5 @@ class Lasso(LinearRegression):
         [0.0, 0.0]
     """
 
-    PARAMS = ("alpha", "fit_intercept", "solver", "max_iter", "tol", "lr", "device", "dtype")
+    PENALTY = "l1"
     NAME = "Lasso"
-
-    def __init__(self, alpha: float = 1.0, *, fit_intercept: bool = True, solver: str = "auto",
-                 max_iter: int = 10_000, tol: float = 1e-6, lr: float | None = None, device: str = "auto",
-                 dtype: torch.dtype = torch.float64) -> None:
-        super().__init__(alpha=alpha, penalty="l1", fit_intercept=fit_intercept, solver=solver, max_iter=max_iter,
-                         tol=tol, lr=lr, device=device, dtype=dtype)

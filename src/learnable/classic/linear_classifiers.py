@@ -30,7 +30,6 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,17 +38,20 @@ import torch.nn.functional as F
 
 from learnable.classic._linear_base import (
     LinearModel,
+    Objective,
+    as_array,
     as_labels,
     as_matrix,
     check_choice,
     check_common,
+    check_flag,
+    check_length,
     check_positive,
     lbfgs,
 )
 from learnable.train.inputs import resolve_device
 
 HINGE_WIDTHS = (0.5, 0.05, 0.005)  # the smoothing of the hinge, stage by stage (see the module docstring)
-Objective = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
 # ---- objectives: theta (K, F) or (K, F + 1) with the intercepts last -> (loss, gradient) ----------
@@ -172,9 +174,8 @@ class LinearClassifier(LinearModel):
     def score(self, X: Any, y: Any) -> float:
         """The accuracy: the fraction of rows whose predicted label equals y."""
         predicted = self.predict(X)
-        truth = np.asarray(y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y).reshape(-1)
-        if len(truth) != len(predicted):
-            raise ValueError(f"X has {len(predicted)} rows but y has {len(truth)} labels; expected one per row.")
+        truth = as_array(y).reshape(-1)
+        check_length(truth, len(predicted), "labels")
         return float(np.mean(predicted == truth))
 
     def _extra_state(self) -> dict[str, Any]:
@@ -291,7 +292,6 @@ class LinearSVC(LinearClassifier):
 
     def _check_settings(self) -> None:
         check_choice("loss", self.loss, ("squared_hinge", "hinge"))
-        if not isinstance(self.penalize_intercept, (bool, np.bool_)):
-            raise ValueError(f"penalize_intercept={self.penalize_intercept!r} must be True or False.")
+        check_flag("penalize_intercept", self.penalize_intercept)
         check_positive("C", self.C, "1.0")
         check_common(self)

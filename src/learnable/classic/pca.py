@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from learnable.data.validate import as_matrix
+from learnable.data.validate import as_matrix, output_like
 from learnable.model_file import load_tensors, save_tensors
 from learnable.train.inputs import resolve_device
 
@@ -265,9 +265,7 @@ class PCA:
     def _tensor(self, name: str) -> torch.Tensor:
         return torch.as_tensor(getattr(self, name), dtype=self.dtype_, device=resolve_device(self.device))
 
-    @staticmethod
-    def _output(result: torch.Tensor, X: Any) -> np.ndarray | torch.Tensor:
-        return result if isinstance(X, torch.Tensor) else result.cpu().numpy()
+    _output = staticmethod(output_like)
 
     # ---- checks -----------------------------------------------------------------------------------
     def _check_settings(self) -> None:

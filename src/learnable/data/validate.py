@@ -116,7 +116,7 @@ def check_features(X: pd.DataFrame) -> None:
             rows = np.flatnonzero(frame[column].to_numpy())
             raise ValueError(
                 f"column '{column}' has {len(rows)} missing or infinite values "
-                f"(rows {_rows(rows)}){_others(columns)}; learnable needs a finite value in every cell. "
+                f"(rows {rows_text(rows)}){_others(columns)}; learnable needs a finite value in every cell. "
                 "Fill them (for example X.fillna(X.median())) or drop those rows."
             )
 
@@ -131,7 +131,7 @@ def check_target(y: pd.Series) -> None:
     if missing.any():
         rows = np.flatnonzero(missing)
         raise ValueError(
-            f"target '{y.name}' has {len(rows)} missing or infinite values (rows {_rows(rows)}); "
+            f"target '{y.name}' has {len(rows)} missing or infinite values (rows {rows_text(rows)}); "
             "learnable needs a target for every row. Drop those rows first."
         )
 
@@ -152,7 +152,8 @@ def plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _rows(rows: np.ndarray) -> str:
+def rows_text(rows: np.ndarray) -> str:
+    """Row numbers for an error message: the first few, then "...". ``rows_text(np.arange(3))`` is '0, 1, 2'."""
     shown = ", ".join(str(int(r)) for r in rows[:_MAX_ROWS_SHOWN])
     return shown + (", ..." if len(rows) > _MAX_ROWS_SHOWN else "")
 
@@ -186,14 +187,15 @@ def as_rows(X: Any, name: str = "X", dtype: Any = np.float32) -> np.ndarray:
     if len(array) == 0 or array[0].size == 0:
         raise ValueError(f"{name} has shape {array.shape}, with no rows or no values per row; pass some data.")
     array = array.astype(dtype, copy=False)
-    if array.dtype.kind == "f" and np.isfinite(array.sum()):  # one fast pass: all finite (else look closer)
-        return array
+    if array.dtype.kind == "f":
+        with np.errstate(over="ignore"):  # a sum that overflows to inf just means: look closer
+            if np.isfinite(array.sum()):  # one fast pass: all finite
+                return array
     bad = ~np.isfinite(array.reshape(len(array), -1)).all(1)
     if bad.any():
         rows = np.flatnonzero(bad)
-        shown = ", ".join(str(row) for row in rows[:5]) + (", ..." if len(rows) > 5 else "")
-        raise ValueError(f"{name} has {len(rows)} row(s) with NaN or infinite values (rows [{shown}]); drop or impute "
-                         "them first.")
+        raise ValueError(f"{name} has {len(rows)} row(s) with NaN or infinite values (rows [{rows_text(rows)}]); "
+                         "drop or impute them first.")
     return array
 
 
@@ -214,6 +216,16 @@ def as_matrix(X: Any, dtype: torch.dtype | None = None, name: str = "X") -> torc
     if not rows.flags.writeable:  # torch tensors cannot be read-only (a memory map, a pandas view): copy
         rows = rows.copy()
     return torch.from_numpy(rows.reshape(len(rows), -1))
+
+
+def output_like(result: torch.Tensor, X: Any) -> np.ndarray | torch.Tensor:
+    """What a classic estimator returns for input X: the tensor (on the device) for a tensor X, else NumPy.
+
+    Example:
+        >>> type(output_like(torch.zeros(2), [[1.0], [2.0]])).__name__
+        'ndarray'
+    """
+    return result if isinstance(X, torch.Tensor) else result.cpu().numpy()
 
 
 def is_whole(value: Any) -> bool:

@@ -51,6 +51,9 @@ def as_seed(random_state: Any) -> int:
     """
     if is_whole(random_state) and random_state >= 0:
         return int(random_state)
+    if random_state is not None and not isinstance(random_state, np.random.RandomState):
+        raise ValueError(f"random_state={random_state!r} is not a seed; pass None (fresh randomness each fit), a whole "
+                         "number >= 0 such as 0 (repeatable fits) or a numpy RandomState.")
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 

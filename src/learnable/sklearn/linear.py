@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import MultiOutputMixin, RegressorMixin
 
 from learnable.classic import linear, linear_classifiers
 from learnable.sklearn._adapter import ClassicClassifier, ClassicWrapper
@@ -24,7 +24,7 @@ REGRESSION_LEARNED = ("coef_", "intercept_", "n_iter_")
 CLASSIFIER_LEARNED = ("coef_", "intercept_", "classes_", "n_iter_")
 
 
-class LinearRegressor(RegressorMixin, ClassicWrapper):
+class LinearRegressor(MultiOutputMixin, RegressorMixin, ClassicWrapper):
     """What the three regressions share: fit on (n_samples,) or (n_samples, n_targets) y, predict."""
 
     learned = REGRESSION_LEARNED
@@ -36,11 +36,6 @@ class LinearRegressor(RegressorMixin, ClassicWrapper):
     def predict(self, X: Any) -> np.ndarray:
         """The predicted targets, (n_samples,) or (n_samples, n_targets)."""
         return self._call("predict", X)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
 
 
 class LinearRegression(LinearRegressor):

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -46,10 +46,17 @@ PREDICT_ROWS = 65536  # rows per forward pass at predict time: bounded memory fo
 
 @contextmanager
 def seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Seed PyTorch's generators for a block and restore them afterwards (the user's global state is kept)."""
+    """Seed PyTorch's generators for a block and restore them afterwards (the user's global state is kept).
+
+    Only the CPU generator and, for a CUDA ``device``, that GPU's: ``torch.manual_seed`` would also seed
+    every GPU, which ``fork_rng`` does not restore, so a CPU fit would change the user's CUDA random state.
+    """
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+        torch.random.default_generator.manual_seed(seed)
+        if devices:
+            with torch.cuda.device(devices[0]):
+                torch.cuda.manual_seed(seed)
         yield
 
 
@@ -163,7 +170,7 @@ class NeuralNetClassifier(ClassifierMixin, NeuralNet):
         return self.classes_[indices]
 
 
-class NeuralNetRegressor(RegressorMixin, NeuralNet):
+class NeuralNetRegressor(MultiOutputMixin, RegressorMixin, NeuralNet):
     """A multilayer perceptron regressor trained with the mean squared error by learnable's Learner.
 
     The targets are standardised for training (so their scale needs no tuning of ``lr``) and the
@@ -192,8 +199,3 @@ class NeuralNetRegressor(RegressorMixin, NeuralNet):
         """The predicted targets: (n_samples,) if fitted on a 1-D y, else (n_samples, n_targets)."""
         predicted = self._outputs(X) * self.y_scale_ + self.y_mean_  # (N, T)
         return predicted[:, 0] if np.ndim(self.y_mean_) == 0 else predicted
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
 from learnable.classic import tree
@@ -68,7 +69,7 @@ class DecisionTree(ClassicWrapper):
         check_is_fitted(self)
         return self.estimator_.export_text(feature_names, **options)
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
