@@ -86,6 +86,25 @@ def load_tensors(directory: str | Path) -> tuple[dict[str, torch.Tensor], dict[s
         raise ValueError(f"cannot read the tensors in '{directory / WEIGHTS}': {error}") from None
 
 
+def load_state(directory: str | Path, key: str, what: str,
+               required: tuple[str, ...] = ("settings",)) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The tensors and the ``key`` entry of model.json for an estimator saved with :func:`save_tensors`;
+    a ValueError naming ``what`` was expected when the entry is missing or lacks a ``required`` field.
+
+    Example:
+        >>> save_tensors("/tmp/state-demo", {"w": torch.ones(2)}, {"demo": {"settings": {}}})  # doctest: +ELLIPSIS
+        PosixPath(...)
+        >>> sorted(load_state("/tmp/state-demo", "demo", "demo model")[0])
+        ['w']
+    """
+    tensors, info = load_tensors(directory)
+    state = info.get(key)
+    if not isinstance(state, dict) or not set(required) <= set(state) or not isinstance(state.get("settings"), dict):
+        raise ValueError(f"'{directory}' holds a learnable model but not {what} (model.json has no complete "
+                         f"'{key}' entry).")
+    return tensors, state
+
+
 def load_model(directory: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model saved in ``directory``; return it (in eval mode) and the JSON info."""
     directory = Path(directory)

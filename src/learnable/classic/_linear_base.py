@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from learnable.data.validate import as_matrix, is_whole, output_like, rows_text
-from learnable.model_file import load_tensors, save_tensors
+from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
 
 DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
@@ -286,11 +286,7 @@ class LinearModel:
 
     @classmethod
     def _load(cls, directory: str | Path) -> LinearModel:
-        tensors, info = load_tensors(directory)
-        state = info.get(cls.INFO_KEY)
-        if not isinstance(state, dict) or not {"settings", "n_iter", "n_features_in"} <= set(state):
-            raise ValueError(f"'{directory}' holds a learnable model but not a {cls.NAME} (model.json has no "
-                             f"complete '{cls.INFO_KEY}' entry).")
+        tensors, state = load_state(directory, cls.INFO_KEY, f"a {cls.NAME}", ("settings", "n_iter", "n_features_in"))
         try:
             settings = {**state["settings"], "dtype": getattr(torch, state["settings"]["dtype"])}
             model = cls(**settings)

@@ -31,7 +31,7 @@ from scipy.cluster import hierarchy
 from scipy.spatial.distance import pdist
 
 from learnable.data.validate import as_rows, is_whole
-from learnable.model_file import load_tensors, save_tensors
+from learnable.model_file import load_state, save_tensors
 
 INFO_KEY = "agglomerative"
 LINKAGES = ("ward", "complete", "average", "single")
@@ -161,11 +161,7 @@ class AgglomerativeClustering:
     @classmethod
     def load(cls, directory: str | Path) -> AgglomerativeClustering:
         """Load a clustering written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
-        tensors, info = load_tensors(directory)
-        state = info.get(INFO_KEY)
-        if not isinstance(state, dict) or not isinstance(state.get("settings"), dict):
-            raise ValueError(f"'{directory}' holds a learnable model but not an AgglomerativeClustering (model.json "
-                             f"has no '{INFO_KEY}' entry).")
+        tensors, state = load_state(directory, INFO_KEY, "an AgglomerativeClustering")
         try:
             model = cls(**state["settings"])
             Z, labels = tensors["linkage_matrix"].double().numpy(), tensors["labels"].long().numpy()

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from learnable.data.validate import as_rows, is_whole
-from learnable.model_file import load_tensors, save_tensors
+from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
 
 INITS = ("k-means++", "random")
@@ -285,11 +285,7 @@ class KMeans:
     @classmethod
     def load(cls, directory: str | Path) -> KMeans:
         """Load a KMeans written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
-        tensors, info = load_tensors(directory)
-        state = info.get(INFO_KEY)
-        if not isinstance(state, dict) or not isinstance(state.get("settings"), dict):
-            raise ValueError(f"'{directory}' holds a learnable model but not a KMeans (model.json has no "
-                             f"'{INFO_KEY}' entry).")
+        tensors, state = load_state(directory, INFO_KEY, "a KMeans")
         try:
             centers = tensors["cluster_centers"].float().numpy()
             model = cls(**state["settings"])

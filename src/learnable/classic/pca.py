@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from learnable.data.validate import as_matrix, output_like
-from learnable.model_file import load_tensors, save_tensors
+from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized")
@@ -314,11 +314,7 @@ class PCA:
     @classmethod
     def load(cls, directory: str | Path) -> PCA:
         """Load a PCA written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
-        tensors, info = load_tensors(directory)
-        state = info.get(INFO_KEY)
-        if not isinstance(state, dict) or not {"settings", "noise_variance", "n_samples", "solver"} <= set(state):
-            raise ValueError(f"'{directory}' holds a learnable model but not a PCA (model.json has no complete "
-                             f"'{INFO_KEY}' entry).")
+        tensors, state = load_state(directory, INFO_KEY, "a PCA", ("settings", "noise_variance", "n_samples", "solver"))
         try:
             arrays = {name: tensor.numpy() for name, tensor in tensors.items()}
             settings = {**state["settings"], "dtype": _dtype(state["settings"]["dtype"])}

@@ -41,7 +41,7 @@ from scipy.sparse import csr_matrix
 
 from learnable.classic.tree_arrays import LEAF, TreeArrays
 from learnable.data.validate import as_rows, is_whole
-from learnable.model_file import load_tensors, save_tensors
+from learnable.model_file import load_state, save_tensors
 
 INFO_KEY = "decision_tree"
 LABEL_KINDS = "biufUO"  # dtype kinds of class labels that JSON can carry: bool, ints, floats, strings
@@ -258,11 +258,7 @@ class DecisionTree:
     def load(cls, directory: str | Path) -> DecisionTree:
         """Load a tree written by :meth:`save` (JSON and raw arrays; nothing is unpickled). On
         ``DecisionTree`` itself, returns the classifier or regressor that was saved."""
-        tensors, info = load_tensors(directory)
-        state = info.get(INFO_KEY)
-        if not isinstance(state, dict) or not isinstance(state.get("settings"), dict):
-            raise ValueError(f"'{directory}' holds a learnable model but not a decision tree (model.json has no "
-                             f"'{INFO_KEY}' entry).")
+        tensors, state = load_state(directory, INFO_KEY, "a decision tree")
         kind = {c.TASK: c for c in (DecisionTreeClassifier, DecisionTreeRegressor)}.get(state.get("task"))
         if kind is None or not issubclass(kind, cls):
             raise ValueError(f"'{directory}' holds a {state.get('task')} tree, not a {cls.__name__}; load it with "
