@@ -45,8 +45,10 @@ def test_metrics_equal_sklearn_on_every_test_window(fitted):
     windows = X[:, :, 0]
     forecasts = np.stack([forecaster.predict(window) for window in windows])  # one window at a time
     m = forecaster.metrics_
-    assert m["mae"] == pytest.approx(mean_absolute_error(y, forecasts), rel=1e-9)
-    assert m["rmse"] == pytest.approx(np.sqrt(mean_squared_error(y, forecasts)), rel=1e-9)
+    # The network runs in float32, and a batch of windows may take other CPU kernels than one window
+    # (on some hosts the sums round differently, about 1e-8 apart): agreement to float32's precision.
+    assert m["mae"] == pytest.approx(mean_absolute_error(y, forecasts), rel=1e-6)
+    assert m["rmse"] == pytest.approx(np.sqrt(mean_squared_error(y, forecasts)), rel=1e-6)
     assert m["naive_mae"] == pytest.approx(np.abs(y - windows[:, -1:]).mean(), rel=1e-12)
     assert m["seasonal_naive_mae"] == pytest.approx(np.abs(y - windows[:, -24:-18]).mean(), rel=1e-12)
     assert forecaster.evaluate(history) == m
