@@ -451,6 +451,7 @@ def version() -> None:
 
 
 import learnable.cli_classic  # noqa: E402, F401 - registers cluster and reduce on the app
+import learnable.cli_rl  # noqa: E402, F401 - registers rl on the app
 from learnable import cli_models  # noqa: E402, F401 - registers generate, score and forecast on the app
 
 

@@ -40,6 +40,7 @@ KINDS = {
     "linear_svc": ("learnable.classic.linear_classifiers", "LinearSVC"),
     "decision_tree": ("learnable.classic.tree", "DecisionTree"),
     "agglomerative": ("learnable.classic.hierarchical", "AgglomerativeClustering"),
+    "rl_agent": ("learnable.rl", "Agent"),  # Q-learning, SARSA or DQN (needs the rl extra)
 }
 
 
@@ -210,7 +211,8 @@ def load(directory: str | Path) -> Any:
     A model from ``fit`` comes back as a :class:`FittedModel`; a ``Forecaster``, an
     ``AnomalyDetector``, a ``LanguageModel`` or any estimator of :mod:`learnable.classic` (``KMeans``,
     ``PCA``, ``LinearRegression``/``Ridge``/``Lasso``, ``LogisticRegression``, ``LinearSVC``, a decision
-    tree, ``AgglomerativeClustering``) as itself.
+    tree, ``AgglomerativeClustering``) as itself, and a reinforcement-learning agent as its ``learnable.rl``
+    class (with the ``rl`` extra).
     """
     info = read_info(Path(directory))
     kind = next((key for key in KINDS if key in info), None)

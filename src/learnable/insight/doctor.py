@@ -363,6 +363,10 @@ def diagnose(run: Any) -> list[Finding]:
     task = (record.get("config") or {}).get("task")
     if task in UNTRAINED:
         return [without_epochs(task)]
+    if task == "rl":  # reinforcement learning: episodes, not epochs
+        from learnable.insight.rl_rules import diagnose_rl
+
+        return diagnose_rl(record)
     findings = []
     for rule in RULES:
         try:

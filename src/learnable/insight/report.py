@@ -5,7 +5,8 @@ results, with every plot embedded as a PNG data URI: the file opens offline, loa
 the network and runs no script. ``learnable train`` writes one at the end of every run;
 ``learnable report RUN`` writes one for any recorded run. A run of ``learnable cluster`` or
 ``learnable reduce`` (config task "cluster" or "reduce") has no epochs: its report shows its metrics,
-the cluster sizes or the explained variance, and the 2-D plot the command wrote.
+the cluster sizes or the explained variance, and the 2-D plot the command wrote. A run of `learnable rl`
+(task "rl") has episodes instead: :mod:`learnable.insight.rl_report` draws its page.
 
 Example:
     >>> from learnable.runs import RunStore
@@ -83,6 +84,10 @@ def _render(record: dict[str, Any]) -> str:
 
     if (record.get("config") or {}).get("task") in CLASSIC_TASKS:
         return _page(record, _classic_sections(record))
+    if (record.get("config") or {}).get("task") == "rl":  # episodes, not epochs: its own page
+        from learnable.insight.rl_report import rl_sections
+
+        return _page(record, rl_sections(record))
     epochs, evaluation = record.get("epochs", []), (record.get("details") or {}).get("evaluation") or {}
     sections = [
         _header(record),

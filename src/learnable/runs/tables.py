@@ -46,9 +46,16 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
     for column in ("id", "name", "status", "epochs", "started", "result"):
         table.add_column(column)
     for run in runs:
-        table.add_row(run["id"], run["name"], run["status"], str(run.get("num_epochs", "")),
-                      _when(run["created"]), headline(run))
+        table.add_row(run["id"], run["name"], run["status"], _length(run), _when(run["created"]), headline(run))
     return table
+
+
+def _length(run: dict[str, Any], unit: str = "") -> str:
+    """Epochs trained (followed by ``unit``); for a reinforcement-learning run (no epochs), its episodes."""
+    episodes = (run.get("summary") or {}).get("episodes_trained")
+    if not run.get("num_epochs") and episodes is not None:
+        return f"{episodes} episodes"
+    return f"{run.get('num_epochs', '')}{unit}"
 
 
 def run_details(run: dict[str, Any]) -> Group:
@@ -112,7 +119,8 @@ def findings_view(run: dict[str, Any], findings: list[Any]) -> Group:
     """The doctor's findings for one run, most severe first (or a line saying nothing was found)."""
     from rich.text import Text
 
-    head = Text(f"run {run['id']} ({run['name']}, {run['status']}, {len(run['epochs'])} epochs)", style="bold")
+    length = _length({**run, "num_epochs": len(run["epochs"])}, unit=" epochs")
+    head = Text(f"run {run['id']} ({run['name']}, {run['status']}, {length})", style="bold")
     if not findings:
         return Group(head, Text("Nothing found: no sign of the problems the doctor checks for.", style="green"))
     parts: list[Any] = [head, Text(f"{len(findings)} finding(s):")]

@@ -1,0 +1,325 @@
+"""The command of reinforcement learning: `learnable rl`. It hangs on the one ``learnable`` app of
+:mod:`learnable.cli`, trains an agent of :mod:`learnable.rl` on a Gymnasium environment, and records a run
+that `learnable runs` lists, `learnable report` draws and `learnable doctor` diagnoses.
+
+    learnable rl FrozenLake-v1 --steps 200000          # tabular Q-learning (discrete observations)
+    learnable rl CartPole-v1 --record cartpole.gif     # DQN (continuous observations), a GIF of an episode
+    learnable rl evaluate last --episodes 1000         # the saved agent's greedy policy: mean return
+
+One command takes both forms (ENV_ID, or the word `evaluate` and a RUN): Typer cannot give a command
+group an ENV_ID argument and an `evaluate` subcommand at once. Everything a user can get wrong is
+checked before a run is recorded; Gymnasium is needed only here (`pip install 'learnable[rl]'`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from learnable.cli import RUNS_DIR, _store, app, user_errors, write_run_report
+from learnable.cli_models import _ending_recorded
+
+ALGOS = ("auto", "dqn", "q-learning", "sarsa")
+TABULAR = ("q-learning", "sarsa")
+EVALUATE = "evaluate"
+DEFAULTS = {"steps": 100_000, "seed": 0, "num_envs": 1, "eval_episodes": 100, "checkpoint_every": 0}
+PROGRESS_LINES = 10  # progress lines printed over a training run
+
+
+# ---- checking the options -------------------------------------------------------------------------------
+def _check_counts(options: dict[str, Any]) -> None:
+    """--steps, --num-envs, --eval-episodes >= 1 and --checkpoint-every >= 0, as whole numbers."""
+    for key, low in (("steps", 1), ("num_envs", 1), ("eval_episodes", 1), ("checkpoint_every", 0)):
+        if options[key] < low:
+            flag = "--" + key.replace("_", "-")
+            raise ValueError(f"{flag} {options[key]}: pass a whole number >= {low}, for example {flag} "
+                             f"{max(low, DEFAULTS[key])}.")
+
+
+def check_record(record: Path | None) -> None:
+    """--record: a .gif file in a folder that exists."""
+    if record is None:
+        return
+    # pygame draws the frames off screen; without a display its default video driver prints a stray
+    # "error: XDG_RUNTIME_DIR ..." line that reads like learnable's own. The dummy driver renders the same.
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    if record.suffix.lower() != ".gif":
+        raise ValueError(f"--record '{record}' must end in .gif: the episode is written as an animated GIF; "
+                         f"pass for example --record {record.with_suffix('.gif')}.")
+    if record.is_dir():
+        raise ValueError(f"--record '{record}' is a directory; give a file name such as {record / 'episode.gif'}.")
+    if not record.parent.is_dir():
+        raise ValueError(f"--record '{record}': the folder '{record.parent}' does not exist; create it first.")
+
+
+def space_kinds(env_id: str, record: bool) -> tuple[str, str]:
+    """The kind of the environment's observations ("discrete", "box" or another space's class name) and their
+    short description; refuses continuous actions. Makes the environment once (checking that it renders
+    rgb_array frames when an episode is to be recorded)."""
+    import gymnasium
+
+    from learnable.rl import make_env
+
+    env = make_env(env_id, render_mode="rgb_array" if record else None)
+    try:
+        spaces = env.observation_space, env.action_space
+    finally:
+        env.close()
+    kinds = {gymnasium.spaces.Discrete: "discrete", gymnasium.spaces.Box: "box"}
+    observation, action = (kinds.get(type(space), type(space).__name__) for space in spaces)
+    if action != "discrete":
+        raise ValueError(f"{env_id} has a continuous action space ({spaces[1]}); learnable's agents (Q-learning, "
+                         "SARSA, DQN) choose among discrete actions. Pick an environment with Discrete actions, "
+                         "such as CartPole-v1, Acrobot-v1, MountainCar-v0, FrozenLake-v1 or Taxi-v4.")
+    shape = getattr(spaces[0], "shape", None)
+    return observation, f"Box{shape}" if observation == "box" else str(spaces[0])
+
+
+def choose_algo(algo: str, env_id: str, observation: tuple[str, str]) -> str:
+    """--algo as given, or for auto: Q-learning for Discrete observations, DQN for Box; refuse a mismatch."""
+    kind, space = observation
+    if algo not in ALGOS:
+        raise ValueError(f"--algo '{algo}' is not one of {', '.join(ALGOS)}; pass for example --algo auto.")
+    if algo == "auto":
+        if kind not in ("discrete", "box"):
+            raise ValueError(f"{env_id} observes {space}; learnable's agents read Discrete (Q-learning, SARSA) or "
+                             "Box (DQN) observations. Pick another environment.")
+        return "q-learning" if kind == "discrete" else "dqn"
+    if algo in TABULAR and kind != "discrete":
+        raise ValueError(f"--algo {algo} keeps a table with one row per observation, but {env_id} observes {space}, "
+                         "which is continuous; use --algo dqn (or auto).")
+    if algo == "dqn" and kind != "box":
+        raise ValueError(f"--algo dqn reads vector observations, but {env_id} observes {space}; use --algo q-learning "
+                         "or sarsa (or auto).")
+    return algo
+
+
+def build_agent(algo: str, env_id: str, seed: int, num_envs: int) -> Any:
+    """The agent of ``algo`` on ``env_id`` (its constructor checks its own settings)."""
+    from learnable.rl import Agent
+
+    klass = Agent.algorithms[algo]
+    options: dict[str, Any] = {"seed": seed}
+    if num_envs > 1:
+        if "num_envs" not in inspect.signature(klass).parameters:
+            raise ValueError(f"--num-envs {num_envs}: {algo} steps one environment at a time; leave out --num-envs, "
+                             "or use --algo dqn for vectorised environments.")
+        options["num_envs"] = num_envs
+    return klass(env_id, **options)
+
+
+def _check_checkpoints(agent: Any, every: int) -> None:
+    if every and "checkpoint_every" not in inspect.signature(agent.learn).parameters:
+        raise ValueError(f"--checkpoint-every: {agent.algo} agents do not write checkpoints during training; "
+                         "leave it out.")
+
+
+def _reward_threshold(env_id: str) -> float | None:
+    import gymnasium
+
+    threshold = gymnasium.spec(env_id).reward_threshold
+    return None if threshold is None else float(threshold)
+
+
+# ---- training -------------------------------------------------------------------------------------------
+class Progress:
+    """A callback printing about PROGRESS_LINES lines over the run: steps, episodes, recent return, epsilon."""
+
+    def __init__(self, total_steps: int, start_step: int = 0) -> None:
+        self.every = max(1, total_steps // PROGRESS_LINES)
+        self.next, self.total, self.start = start_step + self.every, start_step + total_steps, start_step
+        self.clock = time.perf_counter()
+        self.returns: list[float] = []
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        self.returns.append(record["return"])
+        if record["step"] < self.next:
+            return
+        recent = self.returns[-100:]
+        rate = (record["step"] - self.start) / max(time.perf_counter() - self.clock, 1e-9)
+        typer.echo(f"step {record['step']:,}/{self.total:,}  episode {record['episode']:,}  "
+                   f"return (last {len(recent)}) {sum(recent) / len(recent):.3f}  epsilon {record['epsilon']:.3f}  "
+                   f"({rate:,.0f} steps/s)")
+        self.next = record["step"] + self.every
+
+
+def train_agent(agent: Any, options: dict[str, Any], checkpoints: Path) -> float:
+    """Train for --steps (with checkpoints when asked); return the seconds it took."""
+    extra = {}
+    if options["checkpoint_every"]:
+        extra = {"checkpoint_every": options["checkpoint_every"], "checkpoint_dir": checkpoints}
+    start = time.perf_counter()
+    agent.learn(options["steps"], callbacks=[Progress(options["steps"], agent.steps_done)], **extra)
+    return time.perf_counter() - start
+
+
+def rl_summary(agent: Any, evaluation: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """What an RL run records: the greedy evaluation (metrics first: `learnable runs` shows the first), the
+    training's steps, episodes, throughput and time, and the environment's 'solved' threshold."""
+    metrics = {"mean_return": evaluation["mean_return"]}
+    if evaluation.get("success_rate") is not None:
+        metrics["success_rate"] = evaluation["success_rate"]
+    return {"task": "rl", "metrics": metrics, "evaluation": evaluation, "env_id": agent.env_id, "algo": agent.algo,
+            "steps": int(agent.steps_done), "episodes_trained": len(agent.history),
+            "steps_per_second": agent.steps_done / max(seconds, 1e-9), "seconds": seconds,
+            "reward_threshold": _reward_threshold(agent.env_id), **_kept(agent)}
+
+
+def _kept(agent: Any) -> dict[str, Any]:
+    """For a DQN that keeps its best evaluated network: its evaluations during training and which one acts."""
+    if not getattr(agent, "keep_best", False) or not getattr(agent, "evaluations_", None):
+        return {}
+    return {"evaluations": agent.evaluations_, "kept_network": {"step": agent.best_step_, "score": agent.best_score_,
+                                                            "episodes": agent.eval_episodes}}
+
+
+def print_evaluation(evaluation: dict[str, Any]) -> None:
+    """The lines of a greedy evaluation: `mean return X` (and `success rate X` where the env has a goal)."""
+    typer.echo(f"evaluation over {evaluation['episodes']} episodes (greedy, no exploration):")
+    typer.echo(f"mean return {evaluation['mean_return']:.4f}")
+    typer.echo(f"std return {evaluation['std_return']:.4f}")
+    typer.echo(f"mean length {evaluation['mean_length']:.2f}")
+    if evaluation.get("success_rate") is not None:
+        typer.echo(f"success rate {evaluation['success_rate']:.4f}")
+
+
+def train_run(env_id: str, options: dict[str, Any]) -> None:
+    """Check everything, record the run, train, evaluate, save the agent and write the report."""
+    from learnable.model_file import check_replaceable
+
+    _check_counts(options)
+    check_record(options["record"])
+    if options["out"] is not None:
+        check_replaceable(options["out"])  # fail now, not after training
+    observation = space_kinds(env_id, options["record"] is not None)
+    algo = choose_algo(options["algo"], env_id, observation)
+    agent = build_agent(algo, env_id, options["seed"], options["num_envs"])
+    _check_checkpoints(agent, options["checkpoint_every"])
+    settings = {"task": "rl", "env_id": env_id, **{k: _plain(v) for k, v in options.items() if k != "runs_dir"},
+                "algo": algo,
+                **{k: v for k, v in agent.settings.items() if k not in options}}
+    store = _store(options["runs_dir"])
+    run_id = store.create(options["name"] or f"{env_id}-{algo}", config=settings, seed=options["seed"])
+    typer.echo(f"run {run_id}: {algo} on {env_id} ({observation[1]} observations), {options['steps']:,} steps")
+    folder = store.directory / run_id
+    with _ending_recorded(store, run_id):
+        try:
+            seconds = train_agent(agent, options, folder / "checkpoints")
+        finally:  # an interrupted or failed run keeps the episodes it played
+            store.set_detail(run_id, "history", agent.history)
+        evaluation = agent.evaluate(options["eval_episodes"], record=options["record"])
+        artifacts = {"model": agent.save(options["out"] or folder / "agent")}
+    _finish_run(store, run_id, rl_summary(agent, evaluation, seconds), artifacts, options)
+
+
+def _finish_run(store: Any, run_id: str, summary: dict[str, Any], artifacts: dict[str, Path],
+                options: dict[str, Any]) -> None:
+    if options["record"] is not None:
+        artifacts["recording"] = options["record"]
+    if options["checkpoint_every"]:
+        artifacts["checkpoints"] = store.directory / run_id / "checkpoints"
+    typer.echo(f"trained {summary['steps']:,} steps, {summary['episodes_trained']:,} episodes in "
+               f"{summary['seconds']:.1f}s ({summary['steps_per_second']:,.0f} env steps/s)")
+    if "kept_network" in summary:
+        kept = summary["kept_network"]
+        typer.echo(f"acting with the best network evaluated during training: step {kept['step']:,}, mean return "
+                   f"{kept['score']:.1f} over {kept['episodes']} episodes (keep_best)")
+    print_evaluation(summary["evaluation"])
+    for key, path in artifacts.items():
+        store.add_artifact(run_id, key, Path(path).resolve())
+    typer.echo(f"agent saved to {artifacts['model']}")
+    if options["record"] is not None:
+        typer.echo(f"episode recorded to {options['record']}")
+    store.finish(run_id, "finished", summary=summary)
+    typer.echo(f"run recorded as {run_id} in {store.path}")
+    write_run_report(store, run_id)
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value
+
+
+# ---- evaluating a recorded run ------------------------------------------------------------------------
+def evaluate_run(run: str, episodes: int, record: Path | None, runs_dir: Path | None) -> None:
+    """Load the agent a run saved and print its greedy evaluation."""
+    from learnable.rl import load
+
+    if episodes < 1:
+        raise ValueError(f"--episodes {episodes}: pass a whole number >= 1, for example --episodes 100.")
+    check_record(record)
+    found = _store(runs_dir).get(run)
+    if (found.get("config") or {}).get("task") != "rl":
+        raise ValueError(f"run {found['id']} ({found['name']}) is not a `learnable rl` run; pass the id or name of "
+                         "one (`learnable runs` lists them).")
+    path = (found.get("artifacts") or {}).get("model")
+    if path is None or not Path(path).is_dir():
+        raise ValueError(f"run {found['id']} saved no agent that can be found (status {found['status']}, "
+                         f"agent folder {path or 'not recorded'}); train it again with `learnable rl`.")
+    agent = load(path)
+    typer.echo(f"run {found['id']}: {agent.algo} on {agent.env_id}, trained {agent.steps_done:,} steps")
+    print_evaluation(agent.evaluate(episodes, record=record))
+    if record is not None:
+        typer.echo(f"episode recorded to {record}")
+
+
+def _refuse_training_options(given: dict[str, Any]) -> None:
+    flags = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None and v != "auto"]
+    if flags:
+        raise ValueError(f"{', '.join(flags)} set(s) up training, but `learnable rl evaluate RUN` only evaluates a "
+                         "saved agent (with --episodes, --record, --runs-dir); drop them.")
+
+
+# ---- the command ----------------------------------------------------------------------------------------
+@app.command("rl")
+@user_errors
+def rl(
+    env_id: str = typer.Argument(..., metavar="ENV_ID | evaluate",
+                                 help="A Gymnasium id (FrozenLake-v1, Taxi-v4, CartPole-v1, ...), or `evaluate`."),
+    run: str = typer.Argument(None, metavar="[RUN]", help="After `evaluate`: a run id, prefix, name or `last`."),
+    algo: str = typer.Option("auto", help="auto (Discrete observations: q-learning; Box: dqn), dqn, q-learning, "
+                             "sarsa."),
+    steps: int = typer.Option(None, help="Environment steps to train, counting every env (default 100000)."),
+    seed: int = typer.Option(None, help="One seed for the environment, exploration and weights (default 0)."),
+    num_envs: int = typer.Option(None, help="Environments stepped together (vectorised; DQN) (default 1)."),
+    eval_episodes: int = typer.Option(None, help="Greedy evaluation episodes after training (default 100)."),
+    episodes: int = typer.Option(None, help="With `evaluate`: greedy evaluation episodes (default 100)."),
+    record: Path = typer.Option(None, help="Write the first evaluation episode as an animated .gif."),
+    checkpoint_every: int = typer.Option(None, help="Checkpoint every N steps to RUNS_DIR/RUN/checkpoints (DQN)."),
+    name: str = typer.Option(None, help="A name for the run (default: ENV_ID-ALGO)."),
+    out: Path = typer.Option(None, help="Save the trained agent to this directory (default: RUNS_DIR/RUN/agent)."),
+    runs_dir: Path = RUNS_DIR,
+) -> None:
+    """Train an agent on a Gymnasium environment, or evaluate a trained one.
+
+    `learnable rl ENV_ID` trains (tabular Q-learning/SARSA for Discrete observations, DQN for Box ones),
+    evaluates the greedy policy, saves the agent and records the run (`learnable runs`, `report`, `doctor`).
+
+    `learnable rl evaluate RUN` (RUN: an id, a name or `last`) loads the agent a run saved and prints
+    `mean return X` (and `success rate X` where the environment has a goal). One command takes both
+    forms: the first argument is either an environment id or the word `evaluate`.
+    """
+    if env_id == EVALUATE:
+        if run is None:
+            raise ValueError("`learnable rl evaluate` needs a RUN: an id, a name or `last`; for example "
+                             "`learnable rl evaluate last`.")
+        _refuse_training_options({"algo": algo, "steps": steps, "seed": seed, "num_envs": num_envs,
+                                  "eval_episodes": eval_episodes, "checkpoint_every": checkpoint_every,
+                                  "name": name, "out": out})
+        evaluate_run(run, 100 if episodes is None else episodes, record, runs_dir)
+        return
+    if run is not None:
+        raise ValueError(f"unexpected argument '{run}' after {env_id}: a RUN goes only after `evaluate` "
+                         f"(`learnable rl evaluate {run}`).")
+    if episodes is not None:
+        raise ValueError("--episodes is for `learnable rl evaluate`; when training, --eval-episodes sets the "
+                         "evaluation after training.")
+    given = {"steps": steps, "seed": seed, "num_envs": num_envs, "eval_episodes": eval_episodes,
+             "checkpoint_every": checkpoint_every}
+    options = {**{k: DEFAULTS[k] if v is None else v for k, v in given.items()}, "algo": algo, "record": record,
+               "name": name, "out": out, "runs_dir": runs_dir}
+    train_run(env_id, options)

@@ -1,0 +1,237 @@
+"""Tabular Q-learning and SARSA: value iteration (NumPy) as the oracle for the learned Q table, the
+classic cliff-walking contrast between the two, exact targets, resume, saving and user mistakes."""
+
+import json
+
+import numpy as np
+import pytest
+
+gymnasium = pytest.importorskip("gymnasium")
+
+from learnable.rl import SARSA, Agent, QLearning, load  # noqa: E402
+
+DETERMINISTIC = {"is_slippery": False}
+
+
+def value_iteration(env_id, discount, env_kwargs=None, sweeps=2_000):
+    """Q* (n_states, n_actions) from the environment's own transition model ``P`` (toy-text envs)."""
+    model = gymnasium.make(env_id, **(env_kwargs or {})).unwrapped.P
+    q = np.zeros((len(model), len(model[0])))
+    for _ in range(sweeps):
+        values = q.max(1)
+        new = np.array([[sum(p * (r + (0.0 if done else discount * values[s2])) for p, s2, r, done in model[s][a])
+                         for a in range(q.shape[1])] for s in range(q.shape[0])])
+        if np.abs(new - q).max() < 1e-12:
+            break
+        q = new
+    return q
+
+
+def test_q_learning_finds_q_star_on_the_deterministic_lake():
+    """With a deterministic environment and learning_rate 1, each update is a Bellman backup: enough
+    random exploration gives Q* exactly (holes and the goal are never acted from: their rows stay 0)."""
+    agent = QLearning("FrozenLake-v1", learning_rate=1.0, epsilon_start=1.0, epsilon_end=1.0, exploration_steps=0,
+                      seed=0, env_kwargs=DETERMINISTIC).learn(20_000)
+    np.testing.assert_allclose(agent.q_table, value_iteration("FrozenLake-v1", 0.99, DETERMINISTIC), atol=1e-12)
+    result = agent.evaluate(episodes=5)
+    assert result["success_rate"] == 1.0 and result["mean_length"] == 6  # the shortest path
+
+
+def policy_value(env_id, policy, discount):
+    """The exact discounted value (n_states,) of a deterministic policy, by solving V = R + discount P V."""
+    model = gymnasium.make(env_id).unwrapped.P
+    n = len(model)
+    transitions, rewards = np.zeros((n, n)), np.zeros(n)
+    for s in range(n):
+        for p, s2, r, done in model[s][int(policy[s])]:
+            rewards[s] += p * r
+            transitions[s, s2] += 0.0 if done else p
+    return np.linalg.solve(np.eye(n) - discount * transitions, rewards)
+
+
+@pytest.fixture(scope="module")
+def slippery_agent():
+    return QLearning("FrozenLake-v1", learning_rate=0.05, exploration_steps=25_000, seed=0).learn(40_000)
+
+
+def test_slippery_lake_greedy_policy_close_to_optimal(slippery_agent):
+    """A short run already reaches most of the optimal success rate (0.74 within the 100-step limit)."""
+    assert slippery_agent.evaluate(episodes=300, seed=0)["success_rate"] >= 0.6
+
+
+def test_slippery_lake_policy_value_close_to_the_optimum(slippery_agent):
+    """The exact value of the learned greedy policy from the start is within 5% of V* (value iteration)."""
+    optimum = value_iteration("FrozenLake-v1", 0.99).max(1)[0]
+    learned = policy_value("FrozenLake-v1", slippery_agent.q_table.argmax(1), 0.99)[0]
+    assert optimum == pytest.approx(0.542, abs=1e-3)
+    assert 0.95 * optimum <= learned <= optimum + 1e-12
+
+
+def test_cliff_walking_q_learning_takes_the_edge_and_sarsa_the_safe_path():
+    """Sutton and Barto's example 6.6: with epsilon 0.1 the on-policy SARSA learns a path away from the
+    cliff (17 steps), while off-policy Q-learning learns the optimal one along its edge (13 steps)."""
+    settings = dict(learning_rate=0.5, epsilon_start=0.1, epsilon_end=0.1, exploration_steps=0, seed=0,
+                    env_kwargs={"max_episode_steps": 100})
+    q_learning = QLearning("CliffWalking-v1", **settings).learn(10_000).evaluate(episodes=1)
+    sarsa = SARSA("CliffWalking-v1", **settings).learn(10_000).evaluate(episodes=1)
+    assert q_learning["mean_return"] == -13 and q_learning["success_rate"] == 1.0
+    assert sarsa["mean_return"] == -17 and sarsa["success_rate"] == 1.0
+
+
+# ---- the targets: no bootstrap after terminated, bootstrap after truncated ------------------------------
+def _one_step_agent(algo, q_row_0, env_kwargs, q_row_1=None):
+    agent = algo("FrozenLake-v1", learning_rate=0.1, discount=0.99, epsilon_start=0.0, epsilon_end=0.0,
+                 exploration_steps=0, env_kwargs=env_kwargs)
+    agent.q_table[0] = q_row_0
+    if q_row_1 is not None:
+        agent.q_table[1] = q_row_1
+    return agent.learn(1)
+
+
+@pytest.mark.parametrize("algo", [QLearning, SARSA])
+def test_terminated_step_adds_no_future_value(algo):
+    # map "SH/FG": moving right from the start falls into the hole (terminated, reward 0); the hole's row
+    # holds a made-up value 5 that must not be used
+    agent = _one_step_agent(algo, [0, 0, 1, 0], {"desc": ["SH", "FG"], **DETERMINISTIC}, q_row_1=[5, 5, 5, 5])
+    assert agent.q_table[0, 2] == pytest.approx(1 + 0.1 * (0 - 1))
+    assert agent.history[0]["length"] == 1 and agent.history[0]["return"] == 0.0
+
+
+@pytest.mark.parametrize("algo", [QLearning, SARSA])
+def test_truncated_step_adds_the_next_states_value(algo):
+    # "up" from the start stays there; the one-step time limit truncates: the target is 0.99 * max Q[0]
+    agent = _one_step_agent(algo, [0, 0, 0, 1], {"desc": ["SF", "FG"], "max_episode_steps": 1, **DETERMINISTIC})
+    assert agent.q_table[0, 3] == pytest.approx(1 + 0.1 * (0.99 * 1 - 1))
+
+
+def test_ties_are_broken_at_random_while_training():
+    """All Q-values start at 0: a greedy learner that always took the first action would never move."""
+    agent = QLearning("FrozenLake-v1", epsilon_start=0.0, epsilon_end=0.0, exploration_steps=0, seed=0,
+                      env_kwargs=DETERMINISTIC).learn(2_000)
+    assert len(agent.history) > 20  # episodes end in holes or at the goal instead of at the time limit
+    assert (agent.q_table != 0).any()
+
+
+def test_epsilon_decays_linearly_then_stays():
+    agent = QLearning("FrozenLake-v1", epsilon_start=1.0, epsilon_end=0.1, exploration_steps=1_000, seed=0)
+    assert agent.epsilon == 1.0
+    agent.learn(500)
+    assert agent.epsilon == pytest.approx(0.55)
+    agent.learn(1_000)
+    assert agent.epsilon == pytest.approx(0.1)
+    assert agent.history[0]["epsilon"] > agent.history[-1]["epsilon"]
+
+
+# ---- history, callbacks, resume, save and load --------------------------------------------------------
+def test_history_records_and_callbacks():
+    seen = []
+    agent = SARSA("FrozenLake-v1", seed=0).learn(3_000, callbacks=[seen.append])
+    assert seen == agent.history and len(seen) > 10
+    assert [r["episode"] for r in seen] == list(range(1, len(seen) + 1))
+    assert sum(r["length"] for r in seen) <= 3_000 and seen[-1]["step"] <= 3_000
+    assert set(seen[0]) == {"episode", "step", "return", "length", "epsilon", "td_loss", "q_mean", "q_max"}
+    json.dumps(seen)  # plain numbers only
+    assert all(r["td_loss"] is not None and r["td_loss"] >= 0 for r in seen)
+
+
+@pytest.mark.parametrize("algo", [QLearning, SARSA])
+def test_learning_in_two_calls_equals_one_call(algo):
+    straight = algo("Taxi-v4", seed=3).learn(10_000)
+    halves = algo("Taxi-v4", seed=3).learn(5_000).learn(5_000)
+    np.testing.assert_array_equal(straight.q_table, halves.q_table)
+    assert straight.history == halves.history and halves.steps_done == 10_000
+
+
+@pytest.mark.parametrize("algo", [QLearning, SARSA])
+def test_save_load_and_resume_exactly(algo, tmp_path):
+    straight = algo("Taxi-v4", seed=1).learn(10_000)
+    first = algo("Taxi-v4", seed=1).learn(5_000)
+    first.save(tmp_path / "agent")
+    loaded = Agent.load(tmp_path / "agent")
+    assert type(loaded) is algo and loaded.steps_done == 5_000 and loaded.history == first.history
+    np.testing.assert_array_equal(loaded.q_table, first.q_table)
+    loaded.learn(5_000)
+    np.testing.assert_array_equal(loaded.q_table, straight.q_table)
+    assert loaded.history == straight.history
+
+
+def test_saved_files_hold_the_settings_and_load_by_class(tmp_path):
+    agent = QLearning("FrozenLake-v1", learning_rate=0.2, seed=4, env_kwargs={"map_name": "8x8"}).learn(500)
+    agent.save(tmp_path / "agent")
+    info = json.loads((tmp_path / "agent" / "model.json").read_text())["rl_agent"]
+    assert info["algo"] == "q-learning" and info["env_id"] == "FrozenLake-v1"
+    assert info["settings"]["learning_rate"] == 0.2 and info["settings"]["env_kwargs"] == {"map_name": "8x8"}
+    again = load(tmp_path / "agent")
+    assert again.settings == agent.settings and again.q_table.shape == (64, 4)
+    assert QLearning.load(tmp_path / "agent").seed == 4
+    with pytest.raises(ValueError, match="holds a q-learning agent, not a sarsa one"):
+        SARSA.load(tmp_path / "agent")
+
+
+def test_evaluate_records_a_gif(tmp_path):
+    from PIL import Image
+
+    agent = QLearning("FrozenLake-v1", learning_rate=1.0, seed=0, env_kwargs=DETERMINISTIC).learn(5_000)
+    result = agent.evaluate(episodes=2, record=tmp_path / "lake.gif")
+    with Image.open(tmp_path / "lake.gif") as gif:
+        assert gif.n_frames == result["mean_length"] + 1  # the start and one frame per step
+        assert gif.info["duration"] == 250  # FrozenLake renders at 4 frames per second
+
+
+def test_evaluation_is_greedy_and_reproducible():
+    agent = QLearning("Taxi-v4", seed=0).learn(3_000)
+    assert agent.evaluate(episodes=20, seed=5) == agent.evaluate(episodes=20, seed=5)
+    assert agent.act(0) == int(np.argmax(agent.q_table[0]))
+
+
+# ---- user mistakes -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Blackjack-v1"])
+def test_refuses_environments_without_numbered_states(env_id):
+    with pytest.raises(ValueError, match="needs Discrete observations and actions.*use algo dqn"):
+        QLearning(env_id)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [({"learning_rate": 0.0}, r"learning_rate must be a number in \(0.0, 1.0\]"),
+     ({"discount": 1.5}, r"discount must be a number in \[0.0, 1.0\]"),
+     ({"epsilon_end": -0.1}, "epsilon_end must be"), ({"epsilon_start": "high"}, "epsilon_start must be"),
+     ({"exploration_steps": 0.5}, "exploration_steps must be a whole number"),
+     ({"seed": 1.5}, "seed must be a whole number")],
+)
+def test_bad_settings_are_refused(setting, message):
+    with pytest.raises(ValueError, match=message):
+        SARSA("FrozenLake-v1", **setting)
+
+
+@pytest.mark.parametrize("steps", [0, -5, 2.5, "100"])
+def test_bad_step_counts_are_refused(steps):
+    with pytest.raises(ValueError, match="total_steps must be a whole number of at least 1"):
+        QLearning("FrozenLake-v1").learn(steps)
+
+
+def test_bad_observation_and_unknown_files(tmp_path):
+    agent = QLearning("FrozenLake-v1")
+    with pytest.raises(ValueError, match="observation 16 is no state of FrozenLake-v1"):
+        agent.act(16)
+    with pytest.raises(ValueError, match="evaluate|episodes must be a whole number"):
+        agent.evaluate(episodes=0)
+    with pytest.raises(FileNotFoundError, match="no model directory"):
+        Agent.load(tmp_path / "missing")
+
+
+# ---- the issue's targets (slow) ------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", [QLearning, SARSA])
+def test_frozen_lake_target(algo):
+    """Issue 8: FrozenLake-v1 4x4 slippery, greedy success rate >= 0.70 over 1,000 episodes."""
+    agent = algo("FrozenLake-v1", learning_rate=0.05, exploration_steps=50_000, seed=0).learn(100_000)
+    assert agent.evaluate(episodes=1_000)["success_rate"] >= 0.70
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", [QLearning, SARSA])
+def test_taxi_target(algo):
+    """Issue 8: Taxi mean return >= 7 over 100 episodes (v4 in Gymnasium 1.4: v3's dynamics, fixed options)."""
+    agent = algo("Taxi-v4", seed=0).learn(200_000)
+    assert agent.evaluate(episodes=100)["mean_return"] >= 7
