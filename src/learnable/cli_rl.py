@@ -27,6 +27,7 @@ from learnable.cli_models import _ending_recorded
 ALGOS = ("auto", "dqn", "q-learning", "sarsa")
 TABULAR = ("q-learning", "sarsa")
 EVALUATE = "evaluate"
+RESUME = "resume"
 DEFAULTS = {"steps": 100_000, "seed": 0, "num_envs": 1, "eval_episodes": 100, "checkpoint_every": 0}
 PROGRESS_LINES = 10  # progress lines printed over a training run
 
@@ -206,7 +207,15 @@ def train_run(env_id: str, options: dict[str, Any]) -> None:
     store = _store(options["runs_dir"])
     run_id = store.create(options["name"] or f"{env_id}-{algo}", config=settings, seed=options["seed"])
     typer.echo(f"run {run_id}: {algo} on {env_id} ({observation[1]} observations), {options['steps']:,} steps")
+    _train_and_finish(store, run_id, agent, options)
+
+
+def _train_and_finish(store: Any, run_id: str, agent: Any, options: dict[str, Any]) -> None:
+    """Train for options["steps"] more steps, evaluate, save, and record the ending of the run."""
     folder = store.directory / run_id
+    if options["checkpoint_every"]:
+        typer.echo(f"checkpoints every {options['checkpoint_every']:,} steps in {folder / 'checkpoints'}; continue "
+                   f"an interrupted run with `learnable rl resume {run_id}`")
     with _ending_recorded(store, run_id):
         try:
             seconds = train_agent(agent, options, folder / "checkpoints")
@@ -244,6 +253,40 @@ def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, Path) else value
 
 
+# ---- resuming an interrupted run ----------------------------------------------------------------------
+def resume_run(run: str, runs_dir: Path | None) -> None:
+    """Continue an interrupted or failed run from its newest checkpoint, with its recorded settings, up to
+    its recorded --steps: the result equals the run that never stopped."""
+    from learnable.rl import load
+
+    store = _store(runs_dir)
+    found = _rl_run(store, run)
+    if found["status"] in ("finished", "running"):
+        raise ValueError(f"run {found['id']} is {found['status']}; only an interrupted or failed run can be resumed. "
+                         "Start a new run instead.")
+    checkpoints = store.directory / found["id"] / "checkpoints"
+    if not (checkpoints / "model.json").is_file():
+        raise ValueError(f"run {found['id']} has no checkpoint in '{checkpoints}' (it ran without --checkpoint-every, "
+                         "or stopped before the first one); start it again.")
+    config = found["config"]
+    options = {key: config[key] for key in ("steps", "eval_episodes", "checkpoint_every")}
+    options.update({key: None if config.get(key) is None else Path(config[key]) for key in ("record", "out")})
+    agent = load(checkpoints)
+    options["steps"] -= agent.steps_done
+    store.reopen(found["id"])
+    typer.echo(f"resuming run {found['id']} ({agent.algo} on {agent.env_id}) at step {agent.steps_done:,}: "
+               f"{options['steps']:,} steps to go, with its recorded settings")
+    _train_and_finish(store, found["id"], agent, options)
+
+
+def _rl_run(store: Any, run: str) -> dict[str, Any]:
+    found = store.get(run)
+    if (found.get("config") or {}).get("task") != "rl":
+        raise ValueError(f"run {found['id']} ({found['name']}) is not a `learnable rl` run; pass the id or name of "
+                         "one (`learnable runs` lists them).")
+    return found
+
+
 # ---- evaluating a recorded run ------------------------------------------------------------------------
 def evaluate_run(run: str, episodes: int, record: Path | None, runs_dir: Path | None) -> None:
     """Load the agent a run saved and print its greedy evaluation."""
@@ -252,10 +295,7 @@ def evaluate_run(run: str, episodes: int, record: Path | None, runs_dir: Path | 
     if episodes < 1:
         raise ValueError(f"--episodes {episodes}: pass a whole number >= 1, for example --episodes 100.")
     check_record(record)
-    found = _store(runs_dir).get(run)
-    if (found.get("config") or {}).get("task") != "rl":
-        raise ValueError(f"run {found['id']} ({found['name']}) is not a `learnable rl` run; pass the id or name of "
-                         "one (`learnable runs` lists them).")
+    found = _rl_run(_store(runs_dir), run)
     path = (found.get("artifacts") or {}).get("model")
     if path is None or not Path(path).is_dir():
         raise ValueError(f"run {found['id']} saved no agent that can be found (status {found['status']}, "
@@ -267,20 +307,23 @@ def evaluate_run(run: str, episodes: int, record: Path | None, runs_dir: Path | 
         typer.echo(f"episode recorded to {record}")
 
 
-def _refuse_training_options(given: dict[str, Any]) -> None:
+def _refuse_training_options(given: dict[str, Any], form: str = EVALUATE) -> None:
     flags = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None and v != "auto"]
     if flags:
-        raise ValueError(f"{', '.join(flags)} set(s) up training, but `learnable rl evaluate RUN` only evaluates a "
-                         "saved agent (with --episodes, --record, --runs-dir); drop them.")
+        what = ("only evaluates a saved agent (with --episodes, --record, --runs-dir)" if form == EVALUATE else
+                "continues the run with its recorded settings (only --runs-dir applies)")
+        raise ValueError(f"{', '.join(flags)} set(s) up training, but `learnable rl {form} RUN` {what}; drop them.")
 
 
 # ---- the command ----------------------------------------------------------------------------------------
 @app.command("rl")
 @user_errors
 def rl(
-    env_id: str = typer.Argument(..., metavar="ENV_ID | evaluate",
-                                 help="A Gymnasium id (FrozenLake-v1, Taxi-v4, CartPole-v1, ...), or `evaluate`."),
-    run: str = typer.Argument(None, metavar="[RUN]", help="After `evaluate`: a run id, prefix, name or `last`."),
+    env_id: str = typer.Argument(..., metavar="ENV_ID | evaluate | resume",
+                                 help="A Gymnasium id (FrozenLake-v1, Taxi-v4, CartPole-v1, ...), `evaluate` or "
+                                 "`resume`."),
+    run: str = typer.Argument(None, metavar="[RUN]", help="After `evaluate` or `resume`: a run id, prefix, name or "
+                              "`last`."),
     algo: str = typer.Option("auto", help="auto (Discrete observations: q-learning; Box: dqn), dqn, q-learning, "
                              "sarsa."),
     steps: int = typer.Option(None, help="Environment steps to train, counting every env (default 100000)."),
@@ -300,9 +343,21 @@ def rl(
     evaluates the greedy policy, saves the agent and records the run (`learnable runs`, `report`, `doctor`).
 
     `learnable rl evaluate RUN` (RUN: an id, a name or `last`) loads the agent a run saved and prints
-    `mean return X` (and `success rate X` where the environment has a goal). One command takes both
-    forms: the first argument is either an environment id or the word `evaluate`.
+    `mean return X` (and `success rate X` where the environment has a goal).
+
+    `learnable rl resume RUN` continues an interrupted run from its newest checkpoint (written with
+    --checkpoint-every), exactly as if it had never stopped. One command takes the three forms: the
+    first argument is an environment id, or the word `evaluate` or `resume`.
     """
+    if env_id == RESUME:
+        if run is None:
+            raise ValueError("`learnable rl resume` needs a RUN: an id, a name or `last`; for example "
+                             "`learnable rl resume last`.")
+        _refuse_training_options({"algo": algo, "steps": steps, "seed": seed, "num_envs": num_envs,
+                                  "eval_episodes": eval_episodes, "checkpoint_every": checkpoint_every,
+                                  "name": name, "out": out, "episodes": episodes, "record": record}, RESUME)
+        resume_run(run, runs_dir)
+        return
     if env_id == EVALUATE:
         if run is None:
             raise ValueError("`learnable rl evaluate` needs a RUN: an id, a name or `last`; for example "

@@ -162,3 +162,41 @@ def test_learnable_load_returns_the_saved_agent(frozen_lake):
     agent = learnable.load(frozen_lake["run"]["artifacts"]["model"])
     assert isinstance(agent, QLearning) and agent.steps_done == STEPS
     np.testing.assert_array_equal(agent.q_table, QLearning.load(frozen_lake["run"]["artifacts"]["model"]).q_table)
+
+
+def test_resume_finishes_an_interrupted_dqn_run_exactly_as_an_unbroken_one(tmp_path, monkeypatch):
+    import torch
+
+    from learnable.rl import DQN
+
+    args = ["rl", "CartPole-v1", "--steps", 1_300, "--checkpoint-every", 600, "--eval-episodes", 3]
+    _ok(args + ["--runs-dir", tmp_path / "straight"])
+    after_step = DQN._after_step
+
+    def interrupted(self, before):  # Ctrl-C after the first checkpoint, before the second
+        after_step(self, before)
+        if self.steps_done >= 900:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(DQN, "_after_step", interrupted)
+    assert runner.invoke(app, [str(a) for a in args + ["--runs-dir", tmp_path / "broken"]]).exit_code == 130
+    monkeypatch.undo()
+    assert RunStore(tmp_path / "broken").get("last")["status"] == "interrupted"
+    output = _ok(["rl", "resume", "last", "--runs-dir", tmp_path / "broken"])
+    assert "at step 600: 700 steps to go" in output
+    straight, resumed = (RunStore(tmp_path / kind).get("last") for kind in ("straight", "broken"))
+    assert resumed["status"] == "finished" and resumed["summary"]["evaluation"] == straight["summary"]["evaluation"]
+    a, b = load(straight["artifacts"]["model"]), load(resumed["artifacts"]["model"])
+    assert a.steps_done == b.steps_done == 1_300 and a.history == b.history
+    for x, y in zip(a.q_network_.parameters(), b.q_network_.parameters(), strict=True):
+        assert torch.equal(x, y)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["rl", "resume"], "needs a RUN"),
+    (["rl", "resume", "last", "--steps", "5"], r"--steps set\(s\) up training, but `learnable rl resume RUN`"),
+    (["rl", "resume", "lake"], "is finished; only an interrupted or failed run can be resumed"),
+])
+def test_resume_mistakes(frozen_lake, args, message):
+    result = runner.invoke(app, args + ["--runs-dir", str(frozen_lake["runs"])])
+    assert result.exit_code != 0 and re.search(message, result.output), result.output
