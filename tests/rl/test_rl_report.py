@@ -194,6 +194,16 @@ def test_return_curve_draws_the_raw_and_the_smoothed_returns_against_env_steps()
     assert return_curve([]) is None
 
 
+def test_return_curve_marks_the_evaluations_during_training_and_the_kept_network():
+    evaluations = [{"step": 100, "mean_return": 20.0}, {"step": 200, "mean_return": 90.0},
+                   {"step": 300, "mean_return": 40.0}]
+    lines = return_curve(_healthy(), evaluations, {"step": 200, "score": 90.0}).axes[0].get_lines()
+    points, kept = lines[-2:]
+    assert points.get_xdata().tolist() == [100, 200, 300] and points.get_ydata().tolist() == [20.0, 90.0, 40.0]
+    assert (kept.get_xdata().tolist(), kept.get_ydata().tolist()) == ([200], [90.0])
+    assert kept.get_label() == "the kept network (it acts)"
+
+
 def _images(page):
     return re.findall(r"<img alt='([^']*)' src='data:image/(png|gif);base64,([^']*)'>", page)
 

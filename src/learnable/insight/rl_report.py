@@ -68,8 +68,11 @@ def _finish(figure: Figure, axes: Any, title: str, ylabel: str) -> Figure:
 
 
 # ---- the plots ----------------------------------------------------------------------------------------
-def return_curve(history: list[dict[str, Any]]) -> Figure | None:
-    """Each training episode's return (faint) and its moving average, against environment steps."""
+def return_curve(history: list[dict[str, Any]], evaluations: list[dict[str, Any]] | None = None,
+                 kept: dict[str, Any] | None = None) -> Figure | None:
+    """Each training episode's return (faint) and its moving average, against environment steps; with
+    ``evaluations`` ({"step", "mean_return"} of a DQN's greedy checks during training), those as points and
+    the ``kept`` one ({"step", "score"}: the network that acts) ringed."""
     steps, returns = _points(history, "return")
     if not len(steps):
         return None
@@ -80,6 +83,12 @@ def return_curve(history: list[dict[str, Any]]) -> Figure | None:
     if window > 1:
         axes.plot(steps[window - 1:], moving_average(returns, window), color="tab:blue", lw=2,
                   label=f"moving average of {window} episodes")
+    if evaluations:
+        axes.plot([e["step"] for e in evaluations], [e["mean_return"] for e in evaluations], "o", color="tab:orange",
+                  label="greedy evaluation during training")
+    if kept:
+        axes.plot([kept["step"]], [kept["score"]], "o", ms=14, mfc="none", mec="black", mew=2,
+                  label="the kept network (it acts)")
     return _finish(figure, axes, "Episode return", "return")
 
 
@@ -145,7 +154,9 @@ def rl_sections(record: dict[str, Any]) -> list[str]:
     from learnable.insight.doctor import diagnose
 
     history = rl_history(record)
-    curves = report._figures(return_curve(history), episode_lengths(history), epsilon_curve(history),
+    summary = record.get("summary") or {}
+    returns = return_curve(history, summary.get("evaluations"), summary.get("kept_network"))
+    curves = report._figures(returns, episode_lengths(history), epsilon_curve(history),
                              td_loss_curve(history), q_values(history))
     return [
         report._header(record),
