@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from learnable.insight.data_rules import class_imbalance, constant_features, leakage, perfect_predictor, unscaled_inputs
-from learnable.insight.finding import SEVERITIES, Finding, fmt, last_stats, series, stats_epochs
+from learnable.insight.finding import SEVERITIES, Finding, apply_rules, fmt, last_stats, series, stats_epochs
 
 # Losses whose value for the best constant prediction is known from the data summary.
 BASELINES = {"CrossEntropyLoss": "entropy", "BCEWithLogitsLoss": "entropy", "MSELoss": "variance"}
@@ -367,18 +367,8 @@ def diagnose(run: Any) -> list[Finding]:
         from learnable.insight.rl_rules import diagnose_rl
 
         return diagnose_rl(record)
-    findings = []
-    for rule in RULES:
-        try:
-            findings += rule(record)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:  # an odd record
-            findings.append(Finding(
-                "unreadable", "info", f"The doctor could not apply the rule '{rule.__name__}'",
-                f"{type(error).__name__}: {error}", "Part of this run's record is missing or malformed.",
-                "Record runs with `learnable train` or RecordRun so the record is complete."))
-    explained = {symptom for f in findings for symptom in EXPLAINS.get(f.code, ())}
-    findings = [f for f in findings if f.code not in explained]
-    return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))
+    return apply_rules(record, RULES, EXPLAINS,
+                       "Record runs with `learnable train` or RecordRun so the record is complete.")
 
 
 def record_of(learner: Any) -> dict[str, Any]:

@@ -48,3 +48,28 @@ def stats_epochs(record: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
 
 def fmt(value: float) -> str:
     return f"{value:.3g}"
+
+
+def apply_rules(record: dict[str, Any], rules: Any, explains: dict[str, tuple[str, ...]],
+                how_to_record: str) -> list[Finding]:
+    """Every finding of ``rules`` (functions of a run record) for ``record``, most severe first.
+
+    A rule that cannot read an odd record gives an "unreadable" info finding instead of an error (the
+    fix says ``how_to_record``); a finding whose code ``explains`` lists as the cause of others hides them.
+
+    Example:
+        >>> apply_rules({}, [lambda record: []], {}, "Record it with `learnable train`.")
+        []
+    """
+    findings: list[Finding] = []
+    for rule in rules:
+        try:
+            findings += rule(record)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:  # an odd record
+            findings.append(Finding(
+                "unreadable", "info", f"The doctor could not apply the rule '{rule.__name__}'",
+                f"{type(error).__name__}: {error}", "Part of this run's record is missing or malformed.",
+                how_to_record))
+    explained = {symptom for f in findings for symptom in explains.get(f.code, ())}
+    findings = [f for f in findings if f.code not in explained]
+    return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))

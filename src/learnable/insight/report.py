@@ -155,15 +155,21 @@ def _classic_results(summary: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _png_file(path: str) -> str:
-    """A PNG file of the run embedded as a data URI (the report stays one self-contained file)."""
+def embedded_file(path: str, kind: str, signatures: tuple[bytes, ...], alt: str, what: str) -> str:
+    """An image file of the run (``kind`` "png" or "gif") embedded as a data URI, so the report stays one
+    self-contained file; a short note instead when the file cannot be read or is not of that kind."""
     try:
         data = Path(path).read_bytes()
     except OSError as error:
-        return f"<p class=muted>The plot '{_e(path)}' cannot be read ({_e(error.strerror or error)}).</p>"
-    if not data.startswith(PNG_SIGNATURE):
-        return f"<p class=muted>The plot '{_e(path)}' is not a PNG file.</p>"
-    return f"<img alt='the data in 2-D' src='data:image/png;base64,{base64.b64encode(data).decode('ascii')}'>"
+        return f"<p class=muted>The {what} '{_e(path)}' cannot be read ({_e(error.strerror or error)}).</p>"
+    if not data.startswith(signatures):
+        return f"<p class=muted>The {what} '{_e(path)}' is not a {kind.upper()} file.</p>"
+    return f"<img alt='{alt}' src='data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}'>"
+
+
+def _png_file(path: str) -> str:
+    """The 2-D plot of a cluster or reduce run, embedded."""
+    return embedded_file(path, "png", (PNG_SIGNATURE,), "the data in 2-D", "plot")
 
 
 # ---- pieces ----------------------------------------------------------------------------------

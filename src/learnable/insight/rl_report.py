@@ -16,8 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import base64
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -193,15 +191,11 @@ def _results(record: dict[str, Any], episodes: int) -> str:
 
 def _recording(path: str | None) -> str:
     """The GIF of an evaluation episode (``--record``), embedded so the report stays one file."""
+    from learnable.insight import report
+
     if not path:
         return "<p class=muted>No episode was recorded (pass --record FILE.gif to `learnable rl`).</p>"
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        return f"<p class=muted>The recording '{_e(path)}' cannot be read ({_e(error.strerror or error)}).</p>"
-    if not data.startswith(GIF_SIGNATURE):
-        return f"<p class=muted>The recording '{_e(path)}' is not a GIF file.</p>"
-    return f"<img alt='an evaluation episode' src='data:image/gif;base64,{base64.b64encode(data).decode('ascii')}'>"
+    return report.embedded_file(path, "gif", GIF_SIGNATURE, "an evaluation episode", "recording")
 
 
 def _e(value: Any) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from learnable.insight.finding import SEVERITIES, Finding, fmt
+from learnable.insight.finding import Finding, apply_rules, fmt
 
 MIN_EPISODES = 20  # fewer finished episodes than this: too few to learn from or to judge
 FLAT_EPISODES = 50  # the flat-return rule compares fifths, so it needs at least this many episodes
@@ -238,18 +238,7 @@ RL_EXPLAINS = {
 
 def diagnose_rl(record: dict[str, Any]) -> list[Finding]:
     """Every finding for an RL run's record (see :func:`rl_history`), most severe first."""
-    findings: list[Finding] = []
-    for rule in RL_RULES:
-        try:
-            findings += rule(record)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:  # an odd record
-            findings.append(Finding(
-                "unreadable", "info", f"The doctor could not apply the rule '{rule.__name__}'",
-                f"{type(error).__name__}: {error}", "Part of this run's record is missing or malformed.",
-                "Record RL runs with `learnable rl` so the record is complete."))
-    explained = {symptom for f in findings for symptom in RL_EXPLAINS.get(f.code, ())}
-    findings = [f for f in findings if f.code not in explained]
-    return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))
+    return apply_rules(record, RL_RULES, RL_EXPLAINS, "Record RL runs with `learnable rl` so the record is complete.")
 
 
 def record_of_agent(agent: Any) -> dict[str, Any]:
