@@ -47,19 +47,26 @@ class UpdateStats:
     def reset(self) -> None:
         self.count, self.td_loss, self.q_mean, self.q_max = 0, 0.0, 0.0, 0.0
 
-    def add(self, td_loss: float, q_mean: float, q_max: float) -> None:
-        """Count one update: its loss (mean squared / Huber TD error) and its Q-value mean and maximum."""
+    def add(self, td_loss: Any, q_mean: Any, q_max: Any) -> None:
+        """Count one update: its loss (mean squared / Huber TD error) and its Q-value mean and maximum.
+
+        Numbers or 0-d tensors: tensors are summed where they live (no wait for a GPU per update) and read
+        once, by :meth:`flush` or :meth:`totals`."""
         self.count += 1
-        self.td_loss += float(td_loss)
-        self.q_mean += float(q_mean)
-        self.q_max += float(q_max)
+        self.td_loss += td_loss
+        self.q_mean += q_mean
+        self.q_max += q_max
+
+    def totals(self) -> list[float]:
+        """[count, the three sums] as plain numbers (for a checkpoint)."""
+        return [self.count, float(self.td_loss), float(self.q_mean), float(self.q_max)]
 
     def flush(self) -> dict[str, float | None]:
         """The means since the last flush (None when there were no updates); then start again."""
         if self.count == 0:
             means = {"td_loss": None, "q_mean": None, "q_max": None}
         else:
-            means = {name: getattr(self, name) / self.count for name in ("td_loss", "q_mean", "q_max")}
+            means = {name: float(getattr(self, name)) / self.count for name in ("td_loss", "q_mean", "q_max")}
         self.reset()
         return means
 

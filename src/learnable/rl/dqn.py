@@ -289,7 +289,8 @@ class DQN(Agent):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.q_network_.parameters(), self.max_grad_norm)
         self.optimizer_.step()
-        self._record_update(*torch.stack([loss.detach(), q.detach().mean(), q.detach().max()]).tolist())
+        q = q.detach()
+        self._record_update(loss.detach(), q.mean(), q.max())  # summed on the device, read once an episode
 
     def _update_target(self) -> None:
         with torch.no_grad():
@@ -315,11 +316,10 @@ class DQN(Agent):
 
     def _state(self) -> dict[str, Any]:
         self._check_learned()
-        stats = self._update_stats
         return {"rng": rng_state(self._rng), "env": env_state(self.env_), "returns": self._returns.tolist(),
                 "lengths": self._lengths.tolist(), "resetting": self._resetting.tolist(),
                 "param_groups": self.optimizer_.state_dict()["param_groups"],
-                "update_stats": [stats.count, stats.td_loss, stats.q_mean, stats.q_max],
+                "update_stats": self._update_stats.totals(),
                 "evaluations": self.evaluations_, "best": [self.best_score_, self.best_step_]}
 
     def _restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
