@@ -349,26 +349,21 @@ def rl(
     --checkpoint-every), exactly as if it had never stopped. One command takes the three forms: the
     first argument is an environment id, or the word `evaluate` or `resume`.
     """
-    if env_id == RESUME:
+    if env_id in (EVALUATE, RESUME):
         if run is None:
-            raise ValueError("`learnable rl resume` needs a RUN: an id, a name or `last`; for example "
-                             "`learnable rl resume last`.")
-        _refuse_training_options({"algo": algo, "steps": steps, "seed": seed, "num_envs": num_envs,
-                                  "eval_episodes": eval_episodes, "checkpoint_every": checkpoint_every,
-                                  "name": name, "out": out, "episodes": episodes, "record": record}, RESUME)
-        resume_run(run, runs_dir)
-        return
-    if env_id == EVALUATE:
-        if run is None:
-            raise ValueError("`learnable rl evaluate` needs a RUN: an id, a name or `last`; for example "
-                             "`learnable rl evaluate last`.")
-        _refuse_training_options({"algo": algo, "steps": steps, "seed": seed, "num_envs": num_envs,
-                                  "eval_episodes": eval_episodes, "checkpoint_every": checkpoint_every,
-                                  "name": name, "out": out})
-        evaluate_run(run, 100 if episodes is None else episodes, record, runs_dir)
+            raise ValueError(f"`learnable rl {env_id}` needs a RUN: an id, a name or `last`; for example "
+                             f"`learnable rl {env_id} last`.")
+        training = {"algo": algo, "steps": steps, "seed": seed, "num_envs": num_envs, "eval_episodes": eval_episodes,
+                    "checkpoint_every": checkpoint_every, "name": name, "out": out}
+        if env_id == RESUME:
+            _refuse_training_options({**training, "episodes": episodes, "record": record}, RESUME)
+            resume_run(run, runs_dir)
+        else:
+            _refuse_training_options(training)
+            evaluate_run(run, 100 if episodes is None else episodes, record, runs_dir)
         return
     if run is not None:
-        raise ValueError(f"unexpected argument '{run}' after {env_id}: a RUN goes only after `evaluate` "
+        raise ValueError(f"unexpected argument '{run}' after {env_id}: a RUN goes only after `evaluate` or `resume` "
                          f"(`learnable rl evaluate {run}`).")
     if episodes is not None:
         raise ValueError("--episodes is for `learnable rl evaluate`; when training, --eval-episodes sets the "
