@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import os
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -135,13 +136,13 @@ class Progress:
         self.every = max(1, total_steps // PROGRESS_LINES)
         self.next, self.total, self.start = start_step + self.every, start_step + total_steps, start_step
         self.clock = time.perf_counter()
-        self.returns: list[float] = []
+        self.returns: deque[float] = deque(maxlen=100)  # the recent returns the line averages
 
     def __call__(self, record: dict[str, Any]) -> None:
         self.returns.append(record["return"])
         if record["step"] < self.next:
             return
-        recent = self.returns[-100:]
+        recent = self.returns
         rate = (record["step"] - self.start) / max(time.perf_counter() - self.clock, 1e-9)
         typer.echo(f"step {record['step']:,}/{self.total:,}  episode {record['episode']:,}  "
                    f"return (last {len(recent)}) {sum(recent) / len(recent):.3f}  epsilon {record['epsilon']:.3f}  "
@@ -360,7 +361,7 @@ def rl(
             resume_run(run, runs_dir)
         else:
             _refuse_training_options(training)
-            evaluate_run(run, 100 if episodes is None else episodes, record, runs_dir)
+            evaluate_run(run, DEFAULTS["eval_episodes"] if episodes is None else episodes, record, runs_dir)
         return
     if run is not None:
         raise ValueError(f"unexpected argument '{run}' after {env_id}: a RUN goes only after `evaluate` or `resume` "

@@ -116,16 +116,17 @@ class AgglomerativeClustering:
         n_clusters = self.n_clusters
         if n_clusters is None:
             n_clusters = clusters_below(Z[:, 2], self.distance_threshold)
-        self._learn(Z, cut_tree(Z[:, :2].astype(np.int64), len(rows), n_clusters), rows.shape[1])
+        children = Z[:, :2].astype(np.int64)  # (N - 1, 2): the two nodes each merge joins
+        self._learn(Z, children, cut_tree(children, len(rows), n_clusters), rows.shape[1])
         return self
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit on X and return ``labels_`` (N,)."""
         return self.fit(X).labels_
 
-    def _learn(self, Z: np.ndarray, labels: np.ndarray, n_features: int) -> None:
+    def _learn(self, Z: np.ndarray, children: np.ndarray, labels: np.ndarray, n_features: int) -> None:
         self.linkage_matrix_, self.labels_ = Z, labels
-        self.children_, self.distances_ = Z[:, :2].astype(np.int64), Z[:, 2].copy()
+        self.children_, self.distances_ = children, Z[:, 2].copy()
         self.n_leaves_, self.n_features_in_ = len(Z) + 1, int(n_features)
         self.n_clusters_ = int(labels.max()) + 1
 
@@ -167,7 +168,7 @@ class AgglomerativeClustering:
             Z, labels = tensors["linkage_matrix"].double().numpy(), tensors["labels"].long().numpy()
             if Z.ndim != 2 or Z.shape[1] != 4 or labels.shape != (len(Z) + 1,) or labels.min() < 0:
                 raise ValueError(f"linkage_matrix {tuple(Z.shape)} and labels {tuple(labels.shape)} do not fit")
-            model._learn(Z, labels, int(state["n_features_in"]))
+            model._learn(Z, Z[:, :2].astype(np.int64), labels, int(state["n_features_in"]))
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"'{directory}' has a damaged AgglomerativeClustering: {error}") from None
         return model

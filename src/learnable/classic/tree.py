@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from scipy.sparse import csr_matrix
 
+from learnable.classic._linear_base import r2_score
 from learnable.classic.tree_arrays import LEAF, TreeArrays
 from learnable.data.validate import as_rows, is_whole
 from learnable.model_file import load_state, save_tensors
@@ -435,9 +436,7 @@ class DecisionTreeRegressor(DecisionTree):
         """The coefficient of determination R2 on X, y (as scikit-learn's ``score``: 1.0 for a perfect fit,
         0.0 when y is constant and the fit is not perfect)."""
         predicted = self.predict(X)
-        target = self._target(y, len(predicted))
-        residual, spread = ((target - predicted) ** 2).sum(), ((target - target.mean()) ** 2).sum()
-        return float(1 - residual / spread) if spread else float(residual == 0)
+        return r2_score(self._target(y, len(predicted)), predicted)
 
     def _leaf_text(self, node: int, decimals: int, show_weights: bool) -> str:
         return f" value: [{self.tree_.value[node, 0, 0]:.{decimals}f}]"

@@ -372,8 +372,14 @@ def diagnose(run: Any) -> list[Finding]:
 
 
 def record_of(learner: Any) -> dict[str, Any]:
-    """The doctor's view of a trained :class:`Learner` (its history; no step losses or data summary)."""
+    """The doctor's view of a trained :class:`Learner` (its history; no step losses or data summary), or of a
+    trained reinforcement-learning agent (``learnable.rl``: it has an ``algo``)."""
     from learnable.runs.recorder import learner_data_summary, learner_summary
+
+    if hasattr(learner, "algo"):
+        from learnable.insight.rl_rules import record_of_agent
+
+        return record_of_agent(learner)
 
     return {"epochs": learner.history, "steps": [], "data": learner_data_summary(learner),
             "status": learner.outcome, "error": learner.error, "summary": learner_summary(learner)}

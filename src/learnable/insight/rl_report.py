@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from learnable.insight import plots
 from learnable.insight.rl_rules import rl_history
 
 WIDE, SHORT = (7.5, 3.6), (7.5, 2.8)
@@ -57,30 +58,35 @@ def _points(history: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.nda
 
 
 def _finish(figure: Figure, axes: Any, title: str, ylabel: str) -> Figure:
-    axes.set(title=title, xlabel="environment steps", ylabel=ylabel)
-    axes.grid(alpha=0.3)
-    if axes.get_legend_handles_labels()[0]:
-        axes.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
+    return plots._finish(figure, axes, title, "environment steps", ylabel)
 
 
 # ---- the plots ----------------------------------------------------------------------------------------
+def _raw_and_smoothed(history: list[dict[str, Any]], key: str, size: tuple[float, float], colour: str,
+                      alpha: float) -> tuple[Figure, Any] | None:
+    """Each episode's ``key`` (faint) and its moving average against env steps; None when nothing to draw."""
+    steps, values = _points(history, key)
+    if not len(steps):
+        return None
+    figure = Figure(figsize=size)
+    axes = figure.add_subplot()
+    axes.plot(steps, values, color=colour, alpha=alpha, lw=0.8, label="each episode")
+    window = smoothing_window(len(values))
+    if window > 1:
+        axes.plot(steps[window - 1:], moving_average(values, window), color=colour, lw=2,
+                  label=f"moving average of {window} episodes")
+    return figure, axes
+
+
 def return_curve(history: list[dict[str, Any]], evaluations: list[dict[str, Any]] | None = None,
                  kept: dict[str, Any] | None = None) -> Figure | None:
     """Each training episode's return (faint) and its moving average, against environment steps; with
     ``evaluations`` ({"step", "mean_return"} of a DQN's greedy checks during training), those as points and
     the ``kept`` one ({"step", "score"}: the network that acts) ringed."""
-    steps, returns = _points(history, "return")
-    if not len(steps):
+    drawn = _raw_and_smoothed(history, "return", WIDE, "tab:blue", alpha=0.25)
+    if drawn is None:
         return None
-    figure = Figure(figsize=WIDE)
-    axes = figure.add_subplot()
-    axes.plot(steps, returns, color="tab:blue", alpha=0.25, lw=0.8, label="each episode")
-    window = smoothing_window(len(returns))
-    if window > 1:
-        axes.plot(steps[window - 1:], moving_average(returns, window), color="tab:blue", lw=2,
-                  label=f"moving average of {window} episodes")
+    figure, axes = drawn
     if evaluations:
         axes.plot([e["step"] for e in evaluations], [e["mean_return"] for e in evaluations], "o", color="tab:orange",
                   label="greedy evaluation during training")
@@ -92,16 +98,10 @@ def return_curve(history: list[dict[str, Any]], evaluations: list[dict[str, Any]
 
 def episode_lengths(history: list[dict[str, Any]]) -> Figure | None:
     """Each training episode's length in steps (and its moving average)."""
-    steps, lengths = _points(history, "length")
-    if not len(steps):
+    drawn = _raw_and_smoothed(history, "length", SHORT, "tab:green", alpha=0.3)
+    if drawn is None:
         return None
-    figure = Figure(figsize=SHORT)
-    axes = figure.add_subplot()
-    axes.plot(steps, lengths, color="tab:green", alpha=0.3, lw=0.8, label="each episode")
-    window = smoothing_window(len(lengths))
-    if window > 1:
-        axes.plot(steps[window - 1:], moving_average(lengths, window), color="tab:green", lw=2,
-                  label=f"moving average of {window} episodes")
+    figure, axes = drawn
     return _finish(figure, axes, "Episode length", "steps")
 
 
@@ -196,9 +196,3 @@ def _recording(path: str | None) -> str:
     if not path:
         return "<p class=muted>No episode was recorded (pass --record FILE.gif to `learnable rl`).</p>"
     return report.embedded_file(path, "gif", GIF_SIGNATURE, "an evaluation episode", "recording")
-
-
-def _e(value: Any) -> str:
-    from learnable.insight.report import _e as escape
-
-    return escape(value)

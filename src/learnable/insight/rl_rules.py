@@ -75,8 +75,7 @@ def _max_abs_reward(record: dict[str, Any], history: list[dict[str, Any]]) -> tu
 # ---- the rules ----------------------------------------------------------------------------------------
 def non_finite_q(record: dict[str, Any]) -> list[Finding]:
     history = rl_history(record)
-    bad = {key: int(np.sum(np.isinf(v) | _recorded_nan(history, key)))
-           for key in ("q_mean", "q_max", "td_loss") for v in [_values(history, key)]}
+    bad = {key: sum(_not_finite(h.get(key)) for h in history) for key in ("q_mean", "q_max", "td_loss")}
     bad = {k: n for k, n in bad.items() if n}
     if not bad:
         return []
@@ -89,10 +88,6 @@ def non_finite_q(record: dict[str, Any]) -> list[Finding]:
         "network updated too often, no gradient clipping) end like this.",
         "Lower the learning rate 3-10x, update the target network less often (or use Polyak averaging), "
         "and keep gradient clipping and the Huber loss on.")]
-
-
-def _recorded_nan(history: list[dict[str, Any]], key: str) -> np.ndarray:
-    return np.array([isinstance(h.get(key), float) and np.isnan(h[key]) for h in history], dtype=bool)
 
 
 def _not_finite(value: Any) -> bool:
@@ -158,12 +153,19 @@ def flat_return(record: dict[str, Any]) -> list[Finding]:
         "for sparse rewards (FrozenLake) keep epsilon high until the goal has been reached a few times.")]
 
 
+def _evaluation_and_threshold(record: dict[str, Any]) -> tuple[float, float] | None:
+    """The final evaluation's mean return and the environment's 'solved' threshold, when both are recorded."""
+    summary = record.get("summary") or {}
+    threshold, mean = summary.get("reward_threshold"), (summary.get("metrics") or {}).get("mean_return")
+    if isinstance(threshold, (int, float)) and isinstance(mean, (int, float)):
+        return float(mean), float(threshold)
+    return None
+
+
 def _solved(record: dict[str, Any]) -> bool:
     """The final evaluation reached the environment's reward threshold: a flat curve is then a plateau at the top."""
-    summary = record.get("summary") or {}
-    threshold = summary.get("reward_threshold")
-    mean = (summary.get("metrics") or {}).get("mean_return")
-    return isinstance(threshold, (int, float)) and isinstance(mean, (int, float)) and mean >= threshold
+    found = _evaluation_and_threshold(record)
+    return found is not None and found[0] >= found[1]
 
 
 def epsilon_schedule(record: dict[str, Any]) -> list[Finding]:
@@ -203,10 +205,10 @@ def too_few_episodes(record: dict[str, Any]) -> list[Finding]:
 
 
 def unsolved(record: dict[str, Any]) -> list[Finding]:
-    summary = record.get("summary") or {}
-    threshold, mean = summary.get("reward_threshold"), (summary.get("metrics") or {}).get("mean_return")
-    if not isinstance(threshold, (int, float)) or not isinstance(mean, (int, float)) or mean >= threshold:
+    found = _evaluation_and_threshold(record)
+    if found is None or found[0] >= found[1]:
         return []
+    mean, threshold = found
     return [Finding(
         "below_threshold", "info", "The environment is not solved yet",
         f"greedy evaluation mean return {fmt(mean)}; the environment counts {fmt(threshold)} as solved",

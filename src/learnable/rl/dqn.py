@@ -276,7 +276,10 @@ class DQN(Agent):
         self.evaluations_.append({"step": self.steps_done, "mean_return": score})
         if score >= self.best_score_:  # ties: the later network, trained on more
             self.best_score_, self.best_step_ = score, self.steps_done
-            self.best_network_ = copy.deepcopy(self.q_network_).requires_grad_(False)
+            if self.best_network_ is None:
+                self.best_network_ = copy.deepcopy(self.q_network_).requires_grad_(False)
+            else:  # copy into the kept module: no new network each time CartPole sits at 500
+                self.best_network_.load_state_dict(self.q_network_.state_dict())
 
     def _update(self) -> None:
         """One gradient step on the Huber TD loss of a replay batch."""

@@ -89,14 +89,13 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Cl
 
 
 class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClassicWrapper):
-    """Principal component analysis (:class:`learnable.classic.PCA`, computed with PyTorch in float64)
-    with scikit-learn's ``PCA`` parameters.
+    """Principal component analysis (:class:`learnable.classic.PCA`, computed with PyTorch in the input's
+    dtype as scikit-learn does: float32 stays float32, else float64) with scikit-learn's ``PCA`` parameters.
 
     Args:
         n_components: None (all), a whole number, or a fraction in (0, 1) of the variance to keep.
         whiten: scale the transformed columns to unit variance.
-        svd_solver: "auto", "full" or "randomized" (scikit-learn's "arpack" and "covariance_eigh" are not
-            offered).
+        svd_solver: "auto", "full", "covariance_eigh" or "randomized" (scikit-learn's "arpack" is not offered).
         iterated_power, n_oversamples: the power iterations and extra sketch columns of "randomized".
         random_state: None, a whole number or a ``RandomState``: seeds the randomized sketch.
         device: "auto" (CUDA when present), "cpu" or "cuda".
