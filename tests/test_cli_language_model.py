@@ -118,7 +118,7 @@ def test_train_mistakes_are_one_line_and_record_no_run(arguments, message, tmp_p
     (tmp_path / "binary.txt").write_bytes(b"\xff\xfe\x00 not text")
     (tmp_path / "text.txt").write_text(TEXT)
     (tmp_path / "occupied").mkdir()
-    (tmp_path / "occupied" / "notes.txt").write_text("mine")
+    (tmp_path / "occupied" / "model.json").write_text('{"mine": true}')  # another program's: never overwritten
     paths = {name: str(tmp_path / file) for name, file in
              [("short", "short.txt"), ("binary", "binary.txt"), ("text", "text.txt"), ("occupied", "occupied")]}
     before = len(RunStore(runs_directory).list(1000))

@@ -99,14 +99,14 @@ def test_load_refuses_a_model_that_is_not_a_forecaster(tmp_path, iris_model):
         Forecaster.load(tmp_path / "iris")
 
 
-def test_save_refuses_to_replace_a_folder_that_is_not_a_model(fitted, tmp_path):
+def test_save_refuses_to_replace_a_model_json_of_another_program(fitted, tmp_path):
     forecaster, _ = fitted
     (tmp_path / "notes").mkdir()
-    (tmp_path / "notes" / "todo.txt").write_text("keep me")
-    with pytest.raises(ValueError, match=r"exists and is not a learnable model directory"):
+    (tmp_path / "notes" / "model.json").write_text('{"keep": "me"}')
+    with pytest.raises(ValueError, match=r"holds a 'model.json' that learnable did not write"):
         forecaster.save(tmp_path / "notes")
-    assert [p.name for p in (tmp_path / "notes").iterdir()] == ["todo.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]  # no half-written folder beside it
+    assert [p.name for p in (tmp_path / "notes").iterdir()] == ["model.json"]  # nothing half-written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]
 
 
 def test_without_validation_or_test_it_trains_every_epoch_and_measures_nothing():

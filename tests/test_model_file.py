@@ -67,13 +67,13 @@ def test_load_in_a_fresh_process_gives_identical_predictions(tmp_path, iris, iri
 # ---- saving: refusals and atomic replacement -----------------------------------------------------
 
 
-def test_save_refuses_a_directory_that_is_not_a_model(tmp_path, iris_model):
+def test_save_into_a_folder_of_other_files_keeps_them(tmp_path, iris_model):
     folder = tmp_path / "thesis"
     folder.mkdir()
     (folder / "chapter1.txt").write_text("precious")
-    with pytest.raises(ValueError, match="exists and is not a learnable model directory; refusing"):
-        iris_model.save(folder)
-    assert _listing(folder) == {"chapter1.txt": b"precious"}
+    iris_model.save(folder)
+    assert sorted(_listing(folder)) == ["chapter1.txt", "model.json", "model.safetensors"]
+    assert _listing(folder)["chapter1.txt"] == b"precious"
     assert os.listdir(tmp_path) == ["thesis"]
 
 
@@ -112,7 +112,7 @@ def test_failed_save_keeps_the_previous_model(tmp_path, monkeypatch, iris, iris_
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(learnable.model_file, "save_file", disk_full)
+    monkeypatch.setattr(learnable.model_file, "serialize", disk_full)
     with pytest.raises(OSError, match="No space left on device"):
         other_model.save(path)
     assert os.listdir(tmp_path) == ["model"]

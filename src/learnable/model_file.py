@@ -1,8 +1,12 @@
 """Model files: ``model.safetensors`` (weights) + ``model.json`` (architecture and everything else).
 
 Loading reads JSON and raw tensors only: it never unpickles and never runs code from the files.
-Saving is atomic: the files are written into a temporary directory beside the target, flushed and
-then moved into place, so a crash leaves either the old model or the new one, never half of one.
+
+A save replaces only the two files a model owns and leaves everything else in the folder alone (a
+model folder may hold notes, predictions, data; ``--out .`` may be a project folder). Each file is
+written whole beside its target and moved into place (:func:`learnable.utils.write_atomically`'s
+temporary files); model.json records the weights' SHA-256 and size, and loading checks them, so new
+JSON is never silently paired with old weights or the other way round (see :func:`save_tensors`).
 
 Example:
     >>> from learnable.models import MLP
@@ -14,21 +18,22 @@ Example:
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as serialize
 from torch import nn
 
 from learnable.models.base import build, describe
+from learnable.utils.files import fsync_directory, move_into_place, staged_file, write_atomically
 
 FORMAT = "learnable-model"
 FORMAT_VERSION = 1
@@ -43,9 +48,9 @@ def versions() -> dict[str, str]:
 
 
 def save_model(directory: str | Path, model: nn.Module, info: dict[str, Any]) -> Path:
-    """Write ``model`` and the JSON-ready ``info`` to ``directory`` atomically; return the path.
+    """Write ``model`` and the JSON-ready ``info`` to ``directory``; return the path.
 
-    An existing directory is replaced only if it holds a learnable model (or nothing).
+    Only model.json and model.safetensors are replaced; other files in the folder stay (see :func:`save_tensors`).
     """
     name, config = describe(model)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -53,27 +58,51 @@ def save_model(directory: str | Path, model: nn.Module, info: dict[str, Any]) ->
 
 
 def save_tensors(directory: str | Path, tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> Path:
-    """Write named tensors (model.safetensors) and the JSON-ready ``info`` (model.json) atomically.
+    """Write named tensors (model.safetensors) and the JSON-ready ``info`` (model.json) into ``directory``.
 
-    For learned state that is no ``nn.Module`` (k-means centers, PCA components). Everything is
-    written to a staging folder first and swapped into place, so a failure leaves nothing behind.
+    For learned state that is no ``nn.Module`` (k-means centers, PCA components). Only those two files
+    are replaced: the folder's other files and folders stay, and it is never swapped out whole (that
+    would take them with it). Which folders are refused: :func:`check_replaceable`.
+
+    How a save stays sound without a folder swap: both files are first written whole beside their
+    targets under temporary names and fsynced; then model.json and model.safetensors are each moved
+    into place with ``os.replace``. model.json records the SHA-256 and size of the weights it
+    describes, and loading checks them, so a reader can never pair new JSON with old weights (or old
+    JSON with new weights) without noticing. A failure while writing leaves the old model as it was;
+    an exception between the two moves puts the old model.json back; only a power cut or SIGKILL in
+    the instant between them leaves a folder that refuses to load, saying the save was interrupted.
+
+    Example:
+        >>> save_tensors("/tmp/tensors-demo", {"w": torch.ones(2)}, {"note": "hi"}).name
+        'tensors-demo'
     """
     directory = Path(directory)
     check_replaceable(directory)
-    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(), **info}
+    weights = serialize({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
+    files = {WEIGHTS: {"sha256": hashlib.sha256(weights).hexdigest(), "size": len(weights)}}
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(), **info, "files": files}
     text = json.dumps(document, indent=2, allow_nan=True, default=_json_default)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = directory.parent / f".{directory.name}.{uuid.uuid4().hex}.tmp"
-    staging.mkdir()  # like any new folder: permissions follow the umask (mkdtemp would give 0700)
-    try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, staging / WEIGHTS)
-        (staging / INFO).write_text(text)
-        _fsync_tree(staging)
-        _swap_into_place(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    directory.mkdir(parents=True, exist_ok=True)  # like any new folder: permissions follow the umask
+    _move_both_into_place(directory, text, weights)
     return directory
+
+
+def _move_both_into_place(directory: Path, text: str, weights: bytes) -> None:
+    """Stage both files, then move model.json and the weights into place; an exception between the moves
+    puts the previous model.json back (or removes the new one when there was none)."""
+    info_path = directory / INFO
+    previous = info_path.read_bytes() if info_path.is_file() else None
+    with staged_file(directory / WEIGHTS, weights) as staged_weights, staged_file(info_path, text) as staged_info:
+        move_into_place(staged_info, info_path)
+        try:
+            move_into_place(staged_weights, directory / WEIGHTS)
+        except BaseException:
+            if previous is None:
+                info_path.unlink(missing_ok=True)
+            else:
+                write_atomically(info_path, previous)
+            raise
+    fsync_directory(directory)
 
 
 def load_tensors(directory: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -81,9 +110,11 @@ def load_tensors(directory: str | Path) -> tuple[dict[str, torch.Tensor], dict[s
     directory = Path(directory)
     info = read_info(directory)
     try:
-        return load_file(directory / WEIGHTS), info
+        tensors = load_file(directory / WEIGHTS)
     except (SafetensorError, OSError, ValueError) as error:
         raise ValueError(f"cannot read the tensors in '{directory / WEIGHTS}': {error}") from None
+    check_weights(directory, info)
+    return tensors, info
 
 
 def load_state(directory: str | Path, key: str, what: str,
@@ -120,6 +151,7 @@ def load_model(directory: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         weights = load_file(directory / WEIGHTS)
     except (SafetensorError, OSError, ValueError) as error:
         raise ValueError(f"cannot read the weights in '{directory / WEIGHTS}': {error}") from None
+    check_weights(directory, info)
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as error:
@@ -155,46 +187,89 @@ def read_info(directory: Path) -> dict[str, Any]:
     return info
 
 
+def check_weights(directory: str | Path, info: dict[str, Any]) -> None:
+    """Raise unless model.safetensors has the SHA-256 and size that model.json records for it.
+
+    Catches damaged weights and a folder whose two files come from different saves (a save cut off
+    between its two moves, or one file copied in by hand). Models saved before learnable recorded
+    them (no ``files`` entry) load as before.
+
+    Example:
+        >>> path = save_tensors("/tmp/weights-demo", {"w": torch.ones(2)}, {})
+        >>> check_weights(path, read_info(path))
+    """
+    directory = Path(directory)
+    files = info.get("files")
+    if files is None:
+        return
+    recorded = files.get(WEIGHTS) if isinstance(files, dict) else None
+    if not isinstance(recorded, dict):
+        raise ValueError(f"'{directory / INFO}' has a 'files' entry without the SHA-256 and size of {WEIGHTS}; "
+                         "it was not written by learnable. Save the model again.")
+    found = {"sha256": _sha256(directory / WEIGHTS), "size": (directory / WEIGHTS).stat().st_size}
+    if found != {"sha256": recorded.get("sha256"), "size": recorded.get("size")}:
+        raise ValueError(
+            f"'{directory / WEIGHTS}' does not match the weights that '{directory / INFO}' describes (SHA-256 "
+            f"{found['sha256'][:12]}, {found['size']} bytes; recorded {str(recorded.get('sha256'))[:12]}, "
+            f"{recorded.get('size')} bytes): the weights were damaged, or the two files come from different "
+            "saves (a save interrupted between them, or one file copied in by hand). Save the model again, or "
+            "restore both files from one save."
+        )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def check_replaceable(directory: str | Path) -> None:
-    """Raise unless ``directory`` is absent, empty, or a learnable model (which a save replaces)."""
+    """Raise unless a model can be saved into ``directory`` without destroying anything that is not a model's.
+
+    A save replaces model.json and model.safetensors only, so a folder is fine when it is absent,
+    empty, a learnable model, or holds other files (notes, data, code: they stay). Refused, before
+    any work: a path that is a file; a folder whose model.json or model.safetensors is someone else's
+    (a model.json without learnable's format, weights without a model.json, or not a plain file),
+    which a save would overwrite; and a folder that cannot be written to.
+
+    Example:
+        >>> check_replaceable("/tmp/a-new-model-folder")
+    """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"cannot save a model to '{directory}': it is a file, not a directory.")
-    if not directory.is_dir() or not any(directory.iterdir()):
-        return
+    nearest = next(folder for folder in (directory, *directory.parents) if folder.exists())
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"cannot save a model to '{directory}': the folder '{nearest}' is not "
+                                            "writable. Choose another output directory, or change its permissions.")
+    foreign = _foreign_model_file(directory) if directory.is_dir() else None
+    if foreign is not None:
+        name, reason = foreign
+        raise ValueError(f"'{directory}' holds a '{name}' that learnable did not write ({reason}); refusing to "
+                         "replace it. Move it away, or choose another output directory.")
+
+
+def _foreign_model_file(directory: Path) -> tuple[str, str] | None:
+    """The name under which ``directory`` holds a file that is not a learnable model's, and why; else None."""
+    info, weights = directory / INFO, directory / WEIGHTS
+    for path in (info, weights):
+        if os.path.lexists(path) and not path.is_file():
+            return path.name, "it is not a plain file"
+    if info.is_file():
+        return None if _is_learnable_info(info) else (INFO, f"it is not a learnable model file: no format '{FORMAT}'")
+    if weights.is_file():
+        return WEIGHTS, f"there is no {INFO} beside it, so it is no learnable model's"
+    return None
+
+
+def _is_learnable_info(path: Path) -> bool:
     try:
-        read_info(directory)
-    except ValueError:
-        raise ValueError(
-            f"'{directory}' exists and is not a learnable model directory; refusing to replace "
-            "its contents. Choose another output directory."
-        ) from None
-
-
-def _swap_into_place(staging: Path, directory: Path) -> None:
-    if not directory.exists():
-        os.replace(staging, directory)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-    os.replace(directory, retired / "model")
-    try:
-        os.replace(staging, directory)
-    except BaseException:
-        os.replace(retired / "model", directory)  # put the previous model back
-        shutil.rmtree(retired, ignore_errors=True)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-def _fsync_tree(path: Path) -> None:
-    for file in path.iterdir():
-        with open(file, "rb") as handle:
-            os.fsync(handle.fileno())
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        document = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(document, dict) and document.get("format") == FORMAT
 
 
 def _json_default(value: Any) -> Any:

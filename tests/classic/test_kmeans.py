@@ -119,8 +119,8 @@ def test_save_and_load_give_identical_predictions(blobs, tmp_path):
     assert loaded.get_params() == model.get_params() and loaded.inertia_ == model.inertia_
     model.save(path)  # replacing a saved model is allowed
     (tmp_path / "other").mkdir()
-    (tmp_path / "other" / "notes.txt").write_text("keep me")
-    with pytest.raises(ValueError, match="not a learnable model directory"):
+    (tmp_path / "other" / "model.json").write_text('{"keep": "me"}')  # another program's file: never overwritten
+    with pytest.raises(ValueError, match="is not a learnable model file.*refusing to replace"):
         model.save(tmp_path / "other")
 
 

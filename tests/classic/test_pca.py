@@ -133,7 +133,7 @@ def test_save_and_load_give_identical_transform(tmp_path):
     assert loaded.noise_variance_ == pca.noise_variance_ and loaded.solver_ == pca.solver_
     pca.save(tmp_path / "pca")  # replacing a saved PCA is allowed
     (tmp_path / "other").mkdir()
-    (tmp_path / "other" / "notes.txt").write_text("mine")
+    (tmp_path / "other" / "model.json").write_text('{"mine": true}')  # another program's file: never overwritten
     with pytest.raises(ValueError, match="refusing to replace"):
         pca.save(tmp_path / "other")
 
