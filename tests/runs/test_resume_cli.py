@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 from learnable.runs import RunStore
 
 LEARNABLE = Path(sys.executable).parent / "learnable"
-ARGS = ["train", "--data", "wine", "--model", "mlp", "--epochs", "12", "--checkpoint-every", "1", "--quiet",
+ARGS = ["train", "--data", "wine", "--model", "mlp", "--epochs", "12", "--checkpoint-every", "1",
         "--deterministic"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -49,7 +49,7 @@ def _stop_then_resume(tmp_path, reference, how):
         assert process.returncode == 130 and "--resume" in stderr and status == "interrupted"
     else:
         assert process.returncode == -9 and status == "running"  # killed: nothing could record it
-    resumed = _learnable("train", "--resume", "last", "--runs-dir", str(runs), "--quiet")
+    resumed = _learnable("train", "--resume", "last", "--runs-dir", str(runs))  # progress on, as users run it
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming run" in resumed.stdout
     weights = load_file(out / "model.safetensors")

@@ -239,7 +239,8 @@ class ProgressBar(Callback):
         self.epoch_start = time.perf_counter()
         if self.progress is not None:
             label = f"epoch {learner.epoch + 1}/{learner.num_epochs_planned}"
-            self.task = self.progress.add_task(label, total=len(learner.train_loader))
+            total = len(learner.train_loader)  # a resumed epoch starts where its checkpoint left it
+            self.task = self.progress.add_task(label, total=total, completed=min(learner.epoch_batches, total))
 
     def after_batch(self, learner: Learner) -> None:
         if self.progress is not None:

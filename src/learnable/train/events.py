@@ -15,7 +15,8 @@ from __future__ import annotations
 
 EVENTS = (
     "before_fit",  # 1. initialize: model, optimizer and data are on the device
-    "before_epoch",
+    "before_epoch",  # every epoch this process trains, a resumed one too: then learner.epoch_batches
+    # counts the batches done before the checkpoint, and state restored from it must be kept
     "before_batch",
     "after_predict",  # 2. predict: learner.output holds the model's output
     "after_loss",  # 3. loss: learner.loss holds the batch loss

@@ -257,9 +257,10 @@ class Learner:
         check_num_epochs(num_epochs)
         self._initialize(num_epochs)  # 1. initialize
         if resume is not None:
-            from learnable.train.checkpoint import load_checkpoint
+            from learnable.train.checkpoint import Checkpoint, load_checkpoint
 
-            self.load_state_dict(load_checkpoint(resume), num_epochs)
+            run_id = next((c.run_id for c in self.callbacks if isinstance(c, Checkpoint)), None)
+            self.load_state_dict(load_checkpoint(resume, run_id=run_id), num_epochs)  # only this run's
         self.outcome, self.error = "running", ""
         try:
             self._event("before_fit")
@@ -300,7 +301,7 @@ class Learner:
             self.metrics = {"epoch": self.epoch + 1}
             self.epoch_losses.clear()
             self.epoch_skipped = 0
-            self._event("before_epoch")
+        self._event("before_epoch")  # a resumed epoch too: learner.epoch_batches says how far it had got
         move = not isinstance(self.train_loader, TensorLoader)
         for batch in self.train_loader:
             xb, yb = self._to_device(batch) if move else batch
@@ -438,8 +439,6 @@ class Learner:
 
     def load_state_dict(self, state: dict[str, Any], num_epochs: int | None = None) -> None:
         """Restore :meth:`state_dict` output (called by ``fit(resume=...)`` after initializing)."""
-        from learnable.train.checkpoint import set_rng_state
-
         planned = state["num_epochs_planned"] - state["fit_start_epoch"]
         if num_epochs is not None and num_epochs != planned:
             raise ValueError(
@@ -457,6 +456,23 @@ class Learner:
         self.epoch, self.step = state["epoch"], state["step"]
         self.fit_start_epoch, self.num_epochs_planned = state["fit_start_epoch"], state["num_epochs_planned"]
         self.epoch_batches, self.metrics = state["epoch_batches"], dict(state["metrics"])
+        if self.epoch_batches and not hasattr(self.train_loader, "load_state_dict"):
+            raise ValueError(
+                "the checkpoint was taken mid-epoch, but this loader cannot restart mid-epoch (it has no "
+                "load_state_dict); resume from an epoch-end checkpoint, or train from (X, y) arrays."
+            )
+        try:
+            self._restore_position(state)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as error:
+            raise ValueError(
+                "the checkpoint is damaged: its loader, RNG or callback state cannot be restored "
+                f"({type(error).__name__}: {str(error)[:200]}); resume from an older checkpoint."
+            ) from None
+
+    def _restore_position(self, state: dict[str, Any]) -> None:
+        """The step losses, loader position, callback state and RNGs of a checkpoint."""
+        from learnable.train.checkpoint import set_rng_state
+
         if "epoch_losses" in state:
             self.epoch_losses.load_state_dict(state["epoch_losses"], self.device)
         else:  # a checkpoint written before the step losses were kept holds only their sum
@@ -464,11 +480,6 @@ class Learner:
         self.skipped_steps, self.epoch_skipped = state["skipped_steps"], state["epoch_skipped"]
         if hasattr(self.train_loader, "load_state_dict"):
             self.train_loader.load_state_dict(state["loader"])
-        elif self.epoch_batches:
-            raise ValueError(
-                "the checkpoint was taken mid-epoch, but this loader cannot restart mid-epoch (it has no "
-                "load_state_dict); resume from an epoch-end checkpoint, or train from (X, y) arrays."
-            )
         for i, callback in enumerate(self.callbacks):
             saved = state["callbacks"].get(f"{i}:{type(callback).__name__}")
             if saved is not None:
