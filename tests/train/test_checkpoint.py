@@ -267,3 +267,68 @@ def test_a_mid_epoch_checkpoint_cannot_resume_a_loader_without_state(tmp_path):
     learner = Learner(model, data, loss="cross_entropy", lr=1e-2, progress=False)
     with pytest.raises(ValueError, match=r"taken mid-epoch, but this loader cannot restart mid-epoch"):
         learner.fit(EPOCHS, resume=tmp_path)
+
+
+def _run_learner(directory, run_id, **kwargs):
+    learner = _learner(directory, **kwargs)
+    next(c for c in learner.callbacks if isinstance(c, Checkpoint)).run_id = run_id
+    return learner
+
+
+def _copy_newest(source, target):
+    newest = sorted(source.glob("ckpt-*.pt"))[-1]
+    for path in (newest, newest.with_suffix(".json")):
+        (target / path.name).write_bytes(path.read_bytes())
+
+
+def test_another_runs_checkpoint_copied_in_is_skipped(tmp_path, uninterrupted):
+    with pytest.raises(SystemExit):
+        _run_learner(tmp_path / "mine", "run-B", crash=Crash(step=7)).fit(EPOCHS)
+    _run_learner(tmp_path / "theirs", "run-A").fit(EPOCHS)  # newer steps, a valid checksum
+    _copy_newest(tmp_path / "theirs", tmp_path / "mine")
+    resumed = _run_learner(tmp_path / "mine", "run-B")
+    with pytest.warns(UserWarning, match=r"belongs to run 'run-A', not to run run-B"):
+        resumed.fit(EPOCHS, resume=tmp_path / "mine")
+    _assert_same_state(resumed, uninterrupted)
+    only_theirs = tmp_path / "only"
+    only_theirs.mkdir()
+    _copy_newest(tmp_path / "theirs", only_theirs)
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="none usable for run run-B"):
+        _run_learner(tmp_path / "x", "run-B").fit(EPOCHS, resume=only_theirs)
+
+
+@pytest.mark.parametrize("newest", ["minimal", "unreadable", "mistyped"])
+def test_a_newest_checkpoint_with_a_valid_checksum_that_cannot_resume_falls_back(tmp_path, uninterrupted, newest):
+    with pytest.raises(SystemExit):
+        _learner(tmp_path, crash=Crash(step=7)).fit(EPOCHS)
+    if newest == "minimal":  # written through save_checkpoint: its checksum is right
+        save_checkpoint(tmp_path, {"format": "learnable-checkpoint", "step": 99, "epoch": 9})
+    elif newest == "mistyped":
+        save_checkpoint(tmp_path, {**load_checkpoint(tmp_path), "step": 99, "epoch_batches": "3"})
+    else:
+        path = save_checkpoint(tmp_path, {"step": 99, "epoch": 9})
+        path.write_bytes(b"\x00not a checkpoint" * 50)
+        meta = json.loads(path.with_suffix(".json").read_text())
+        import hashlib
+
+        meta["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        path.with_suffix(".json").write_text(json.dumps(meta))
+    resumed = _learner(tmp_path)
+    with pytest.warns(UserWarning, match=r"skipping checkpoint '.*ckpt-000000099"):
+        resumed.fit(EPOCHS, resume=tmp_path)
+    _assert_same_state(resumed, uninterrupted)
+
+
+def test_a_minimal_checkpoint_named_directly_is_a_clear_error(tmp_path):
+    path = save_checkpoint(tmp_path, {"format": "learnable-checkpoint", "step": 1, "epoch": 0})
+    with pytest.raises(ValueError, match=r"lacks or mistypes model, optimizer.*damaged or crafted"):
+        _learner(tmp_path / "x").fit(1, resume=path)
+
+
+def test_damaged_callback_state_is_a_clear_error(tmp_path):
+    _learner(tmp_path).fit(1)
+    state = load_checkpoint(tmp_path)
+    state["rng"] = {"python": None}
+    path = save_checkpoint(tmp_path / "bad", state)
+    with pytest.raises(ValueError, match=r"the checkpoint is damaged: its loader, RNG or callback state"):
+        _learner(tmp_path / "y").fit(1, resume=path)

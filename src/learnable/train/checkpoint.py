@@ -133,9 +133,15 @@ def _prune(directory: Path, keep: int) -> None:
 def _is_complete(path: Path) -> bool:
     try:
         meta = json.loads(path.with_suffix(".json").read_text())
-        return meta.get("file") == path.name and meta.get("sha256") == _sha256(path)
-    except (OSError, ValueError):
+        return isinstance(meta, dict) and meta.get("file") == path.name and meta.get("sha256") == _sha256(path)
+    except (OSError, ValueError, RecursionError):
         return False
+
+
+# What Learner.load_state_dict reads from a checkpoint, and the type each must have.
+FIELDS = {"model": dict, "optimizer": dict, "epoch": int, "step": int, "fit_start_epoch": int,
+          "num_epochs_planned": int, "epoch_batches": int, "metrics": dict, "skipped_steps": int,
+          "epoch_skipped": int, "loader": dict, "rng": dict, "callbacks": dict}
 
 
 def find_checkpoint(location: str | Path) -> Path:
@@ -145,9 +151,7 @@ def find_checkpoint(location: str | Path) -> Path:
         if not _is_complete(location):
             raise ValueError(f"checkpoint '{location}' is incomplete or corrupt (its checksum does not match).")
         return location
-    if not location.is_dir():
-        raise FileNotFoundError(f"no checkpoint at '{location}'; expected a checkpoint file or folder.")
-    candidates = sorted(location.glob("ckpt-*.pt"), reverse=True)
+    candidates = _candidates(location)
     for candidate in candidates:
         if _is_complete(candidate):
             return candidate
@@ -155,15 +159,52 @@ def find_checkpoint(location: str | Path) -> Path:
     raise ValueError(f"no complete checkpoint in '{location}' ({len(candidates)} found, none intact).")
 
 
-def load_checkpoint(location: str | Path) -> dict[str, Any]:
-    """Load the newest complete checkpoint safely (``weights_only=True``: no code runs)."""
-    path = find_checkpoint(location)
+def load_checkpoint(location: str | Path, run_id: str | None = None) -> dict[str, Any]:
+    """Load the newest usable checkpoint safely (``weights_only=True``: no code runs).
+
+    In a folder, a checkpoint that is incomplete, unreadable, lacks a field a resume needs, or (when
+    ``run_id`` is given) was written by another run is skipped with a warning in favour of the next
+    older one; a single file given by name must be usable itself.
+    """
+    location = Path(location)
+    if location.is_file():
+        return _read_checkpoint(location, run_id)
+    candidates, reasons = _candidates(location), []
+    for candidate in candidates:
+        try:
+            return _read_checkpoint(candidate, run_id)
+        except ValueError as error:
+            warnings.warn(f"skipping checkpoint '{candidate}': {error}", stacklevel=2)
+            reasons.append(str(error))
+    newest = f"; the newest: {reasons[0]}" if reasons else ""
+    raise ValueError(f"no complete checkpoint in '{location}' ({len(candidates)} found, none usable"
+                     f"{f' for run {run_id}' if run_id else ''}{newest}). Start the run again without resuming.")
+
+
+def _candidates(location: Path) -> list[Path]:
+    if not location.is_dir():
+        raise FileNotFoundError(f"no checkpoint at '{location}'; expected a checkpoint file or folder.")
+    return sorted(location.glob("ckpt-*.pt"), reverse=True)
+
+
+def _read_checkpoint(path: Path, run_id: str | None) -> dict[str, Any]:
+    """One checkpoint file, checked: checksum, safe unpickling, every field a resume reads, the run."""
+    if not _is_complete(path):
+        raise ValueError(f"checkpoint '{path}' is incomplete or corrupt (its checksum does not match).")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # the unpickler refuses anything that is not tensors and plain values
-        raise ValueError(f"refusing to load '{path}': it is not a safe learnable checkpoint ({error}).") from None
+        raise ValueError(f"refusing to load '{path}': it is not a safe learnable checkpoint "
+                         f"({str(error).splitlines()[0][:200]}).") from None
     if not isinstance(state, dict) or state.get("format") != "learnable-checkpoint":
         raise ValueError(f"'{path}' is not a learnable checkpoint.")
+    wrong = [k for k, kind in FIELDS.items() if not isinstance(state.get(k), kind) or isinstance(state.get(k), bool)]
+    if wrong or not ("epoch_losses" in state or "epoch_loss_sum" in state):
+        raise ValueError(f"checkpoint '{path}' lacks or mistypes {', '.join(wrong) or 'epoch_losses'}; it was not "
+                         "written by Learner.state_dict (damaged or crafted).")
+    if run_id is not None and state.get("run_id") != run_id:
+        raise ValueError(f"checkpoint '{path}' belongs to run {str(state.get('run_id'))[:80]!r}, not to run "
+                         f"{run_id} (copied in from another run?).")
     return state
 
 
