@@ -103,10 +103,11 @@ def staged_file(path: str | Path, content: Content) -> Iterator[Path]:
     except OSError as error:
         raise _error(path, error) from None
     try:
-        _write(descriptor, content)
+        try:
+            _write(descriptor, content)
+        except OSError as error:
+            raise _error(path, error) from None
         yield temporary
-    except OSError as error:
-        raise _error(path, error) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)  # still there only if it was not moved into place
@@ -126,12 +127,22 @@ def write_atomically(path: str | Path, content: Content) -> Path:
     """
     path = Path(path)
     with staged_file(path, content) as temporary:
-        try:
-            os.replace(temporary, path)
-        except OSError as error:
-            raise _error(path, error) from None
+        move_into_place(temporary, path)
     fsync_directory(path.parent)
     return path
+
+
+def move_into_place(temporary: str | Path, path: str | Path) -> None:
+    """``os.replace(temporary, path)``, with an error that names ``path`` and says how to fix it.
+
+    Example:
+        >>> with staged_file("/tmp/learnable-moved.txt", "x") as temporary:
+        ...     move_into_place(temporary, "/tmp/learnable-moved.txt")
+    """
+    try:
+        os.replace(temporary, path)
+    except OSError as error:
+        raise _error(Path(path), error) from None
 
 
 def fsync_directory(directory: str | Path) -> None:
