@@ -4,8 +4,9 @@ A checkpoint is ``Learner.state_dict()`` (weights, optimizer, loader position an
 RNG, epoch and step, callback state) written with ``torch.save`` and read back with
 ``torch.load(weights_only=True)``: only tensors and plain values, never arbitrary pickled objects.
 
-Writing is atomic: a temporary file in the same folder, flushed and fsynced, moved into place with
-``os.replace``, then the folder is fsynced. A sidecar ``.json`` holds the file's SHA-256; the
+Writing is atomic (:func:`learnable.utils.write_atomically`): a new temporary file in the same
+folder (never a link planted there), flushed and fsynced, moved into place with ``os.replace``, then
+the folder is fsynced. A sidecar ``.json`` holds the file's SHA-256; the
 ``latest`` pointer moves only after both are complete; the newest ``keep`` checkpoints are kept.
 A truncated or corrupt newest checkpoint is skipped with a warning in favour of the newest good one.
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import signal
 import threading
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from learnable.train.events import Callback
+from learnable.utils import write_atomically
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -73,28 +74,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _write_atomically(path: Path, write) -> None:
-    """Call ``write(handle)`` on a temporary file beside ``path``, fsync it, then move it into place."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(directory: str | Path, state: dict[str, Any], *, keep: int = 3) -> Path:
     """Write ``state`` as ``ckpt-<step><a|b>.pt`` (+ ``.json`` with its SHA-256) and move ``latest`` to it.
 
@@ -105,17 +84,16 @@ def save_checkpoint(directory: str | Path, state: dict[str, Any], *, keep: int =
     directory.mkdir(parents=True, exist_ok=True)
     kind = "a" if state.get("epoch_batches", 0) else "b"
     path = directory / f"ckpt-{state['step']:09d}{kind}.pt"
-    try:
-        _write_atomically(path, lambda handle: torch.save(state, handle))
+    try:  # each file whole (learnable.utils.write_atomically: fsynced, then the folder too), latest last
+        write_atomically(path, lambda handle: torch.save(state, handle))
         meta = {"file": path.name, "sha256": _sha256(path), "step": state["step"], "epoch": state["epoch"]}
-        _write_atomically(path.with_suffix(".json"), lambda handle: handle.write(json.dumps(meta).encode()))
-        _fsync_directory(directory)
-        _write_atomically(directory / LATEST, lambda handle: handle.write(path.name.encode()))
-        _fsync_directory(directory)
+        write_atomically(path.with_suffix(".json"), json.dumps(meta))
+        write_atomically(directory / LATEST, path.name)
     except OSError as error:
+        cause = error.__cause__ if isinstance(error.__cause__, OSError) else error  # the disk's own words
         raise OSError(
             error.errno,
-            f"could not write checkpoint '{path}': {error.strerror or error}. The previous checkpoint is "
+            f"could not write checkpoint '{path}': {cause.strerror or cause}. The previous checkpoint is "
             "intact; free some space (or fix the disk) and resume from it.",
         ) from None
     _prune(directory, keep)

@@ -49,7 +49,10 @@ _FIXES = {
 
 
 def _error(path: Path, error: OSError) -> OSError:
-    """``error`` restated for the user: which file, what went wrong, that it is unchanged, how to fix it."""
+    """``error`` restated for the user: which file, what went wrong, that it is unchanged, how to fix it.
+
+    Raised ``from error``, so a caller that words its own message finds the disk's words in ``__cause__``.
+    """
     fix = _FIXES.get(error.errno, "check the path and the disk, then try again")
     return OSError(error.errno, f"cannot write '{path}': {error.strerror or error}. The file is unchanged and "
                                 f"nothing was left behind; {fix}.")  # OSError(errno, ...) keeps the subclass
@@ -101,12 +104,12 @@ def staged_file(path: str | Path, content: Content) -> Iterator[Path]:
     try:
         temporary, descriptor = _create_temporary(path)
     except OSError as error:
-        raise _error(path, error) from None
+        raise _error(path, error) from error
     try:
         try:
             _write(descriptor, content)
         except OSError as error:
-            raise _error(path, error) from None
+            raise _error(path, error) from error
         yield temporary
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -142,7 +145,7 @@ def move_into_place(temporary: str | Path, path: str | Path) -> None:
     try:
         os.replace(temporary, path)
     except OSError as error:
-        raise _error(Path(path), error) from None
+        raise _error(Path(path), error) from error
 
 
 def fsync_directory(directory: str | Path) -> None:
