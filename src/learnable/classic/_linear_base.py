@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from learnable.data.labels import labels_dtype
 from learnable.data.validate import as_matrix, is_whole, output_like, rows_text
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
@@ -104,6 +105,7 @@ def as_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     except TypeError:
         raise TypeError("y mixes labels that cannot be sorted together (for example numbers and strings); "
                         "give every label the same type, e.g. y.astype(str).") from None
+    labels_dtype(classes)  # refuses labels a saved model could not hold (bytes, dates)
     if len(classes) < 2:
         raise ValueError(f"y has only one class ({classes[0].item()!r}); a classifier needs at least 2 classes to tell "
                          "apart.")

@@ -49,6 +49,7 @@ from learnable.classic._linear_base import (
     check_positive,
     lbfgs,
 )
+from learnable.data.labels import labels_array
 from learnable.train.inputs import resolve_device
 
 HINGE_WIDTHS = (0.5, 0.05, 0.005)  # the smoothing of the hinge, stage by stage (see the module docstring)
@@ -179,10 +180,10 @@ class LinearClassifier(LinearModel):
         return float(np.mean(predicted == truth))
 
     def _extra_state(self) -> dict[str, Any]:
-        return {"classes": self.classes_.tolist()}
+        return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
 
     def _restore_extra(self, state: dict[str, Any]) -> None:
-        self.classes_ = np.asarray(state["classes"])
+        self.classes_ = labels_array(state["classes"], state.get("classes_dtype"))  # none in older files
 
 
 # ---- the estimators -------------------------------------------------------------------------------

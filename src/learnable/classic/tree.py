@@ -41,11 +41,11 @@ from scipy.sparse import csr_matrix
 
 from learnable.classic._linear_base import r2_score
 from learnable.classic.tree_arrays import LEAF, TreeArrays
+from learnable.data.labels import labels_array, labels_dtype
 from learnable.data.validate import as_rows, is_whole
 from learnable.model_file import load_state, save_tensors
 
 INFO_KEY = "decision_tree"
-LABEL_KINDS = "biufUO"  # dtype kinds of class labels that JSON can carry: bool, ints, floats, strings
 
 
 # ---- reading inputs -----------------------------------------------------------------------------
@@ -339,6 +339,11 @@ class DecisionTreeClassifier(DecisionTree):
 
         return SklearnTree(**self._sklearn_settings())
 
+    def _target(self, y: Any, n_rows: int) -> np.ndarray:
+        target = super()._target(y, n_rows)
+        labels_dtype(target)  # refuses labels a saved tree could not hold (bytes, dates), before it grows
+        return target
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """The fraction of training rows of each class in each row's leaf, shape (N, n_classes)."""
         return self._leaf_values(X)
@@ -375,14 +380,13 @@ class DecisionTreeClassifier(DecisionTree):
 
     @classmethod
     def _from_json(cls, state: dict[str, Any]) -> DecisionTree:
-        settings, dtype = dict(state["settings"]), np.dtype(state["classes_dtype"])
-        if dtype.kind not in LABEL_KINDS:
-            raise ValueError(f"class labels of dtype {dtype} cannot be read back")
+        settings = dict(state["settings"])
+        classes = labels_array(state["classes"], state["classes_dtype"])
         if isinstance(settings.get("class_weight"), dict):
             settings["class_weight"] = {_hashable(label): weight for label, weight in settings["class_weight"]["pairs"]}
         model = cls(**settings)
         model.n_features_in_ = int(state["n_features_in"])
-        model.classes_ = np.array(state["classes"], dtype=dtype)
+        model.classes_ = classes
         return model
 
 

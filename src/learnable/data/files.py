@@ -29,13 +29,27 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     try:
         if kind == "parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+        separator = "\t" if path.suffix.lower() == ".tsv" else ","
+        _check_header(path, separator)
+        return pd.read_csv(path, sep=separator)
     except ImportError as error:
         raise ValueError(
             f"reading Parquet needs pyarrow: pip install 'learnable[parquet]' ({error})"
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
         raise ValueError(f"cannot read '{path}' as {kind}: {error}") from None
+
+
+def _check_header(path: Path, separator: str) -> None:
+    """Refuse a header that names a column twice: pandas would silently rename the second 'a' to 'a.1'."""
+    header = pd.read_csv(path, sep=separator, header=None, nrows=1, dtype=str, keep_default_na=False)
+    names = pd.Index(header.iloc[0] if len(header) else [])
+    duplicated = sorted(set(names[names.duplicated()]))
+    if duplicated:
+        raise ValueError(
+            f"'{path}' has duplicated column names {duplicated} in its header; learnable matches columns by "
+            "name, so each must be unique. Rename or drop the repeated columns in the file."
+        )
 
 
 def read_table(path: str | Path, target: str) -> tuple[pd.DataFrame, pd.Series]:

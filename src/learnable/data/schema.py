@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from learnable.data.labels import labels_array, labels_dtype
 from learnable.data.tokenizer import Tokenizer
-from learnable.data.validate import as_features, as_target, check_features, plain
+from learnable.data.validate import as_features, as_target, check_cells, check_features, plain
 
 MAX_CATEGORIES = 100
 MAX_TEXT_TOKENS = 256  # longest text a text model reads, in words and punctuation marks; longer ones are cut
@@ -51,6 +52,7 @@ class Schema:
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     classes: list[Any] | None = None
+    classes_dtype: str | None = None  # the NumPy dtype of the labels (``dtype.str``): predict returns it
     target_mean: float = 0.0
     target_std: float = 1.0
     image_shape: list[int] | None = None
@@ -78,9 +80,12 @@ class Schema:
         schema.target_name = str(y.name)
         if task == "regression":
             target = y.to_numpy(dtype=np.float64)
-            schema.target_mean = float(target.mean())
-            schema.target_std = float(target.std()) or 1.0
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean, std = target.mean(), target.std()
+            _check_scale([f"target '{schema.target_name}'"], np.array([mean]), np.array([std]), "it")
+            schema.target_mean, schema.target_std = float(mean), float(std) or 1.0
         else:
+            schema.classes_dtype = labels_dtype(y, f"target '{y.name}'").str
             schema.classes = _sorted_classes(y)
         return schema
 
@@ -99,7 +104,7 @@ class Schema:
         with np.errstate(over="ignore", invalid="ignore"):
             std = values.std(axis=0) if len(values) else np.ones(len(numeric))
             mean = values.mean(axis=0) if len(values) else np.zeros(len(numeric))
-        _check_scale(numeric if image_shape is None else ["(all pixels)"], mean, std)
+        _check_scale([f"column '{name}'" for name in (numeric if image_shape is None else ["(all pixels)"])], mean, std)
         if image_shape is not None:
             mean, std = mean.repeat(len(numeric)), std.repeat(len(numeric))
         return cls(
@@ -211,10 +216,11 @@ class Schema:
         return codes
 
     def decode_target(self, values: np.ndarray) -> np.ndarray:
-        """Map class indices back to class names, or standardised values back to target units."""
+        """Map class indices back to class labels (an array of the training labels' dtype), or
+        standardised values back to target units."""
         if self.task == "regression":
             return values * self.target_std + self.target_mean
-        return np.asarray(self.classes, dtype=object)[values]
+        return labels_array(self.classes, self.classes_dtype)[values]
 
     # ---- persistence ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -294,12 +300,14 @@ def _is_number(column: pd.Series) -> bool:
 
 
 def _categories(column: pd.Series) -> list[str]:
-    bad = column.map(lambda v: isinstance(v, (list, dict, set, tuple, bytes)))
+    check_cells(column)  # lists or arrays in a cell
+    bad = column.map(lambda v: isinstance(v, bytes))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValueError(
-            f"column '{column.name}' holds {type(column.iloc[row]).__name__} values (row {row}); "
-            "learnable needs numbers or categories in each cell. Expand or drop that column."
+            f"column '{column.name}' holds bytes values (row {row}), for example {column.iloc[row]!r:.40}; "
+            "learnable needs numbers or text categories. Decode them to str first: "
+            f"X['{column.name}'].str.decode('utf-8')."
         )
     categories = sorted(column.astype(str).unique().tolist())
     if len(categories) > MAX_CATEGORIES:
@@ -313,13 +321,17 @@ def _categories(column: pd.Series) -> list[str]:
     return categories
 
 
-def _check_scale(names: list[str], mean: np.ndarray, std: np.ndarray) -> None:
+def _check_scale(names: list[str], mean: np.ndarray, std: np.ndarray, it: str = "that column") -> None:
+    """Raise when a mean or standard deviation overflowed: standardising those values is impossible.
+
+    ``names`` are what the message calls each value (e.g. "column 'price'"), ``it`` what it asks to rescale.
+    """
     bad = ~(np.isfinite(mean) & np.isfinite(std))
     if bad.any():
         name = names[int(np.flatnonzero(bad)[0])]
         raise ValueError(
-            f"column '{name}' has values too large to use: its mean or spread overflows; rescale that "
-            "column (e.g. to other units) before training."
+            f"{name} has values too large to use: its mean or spread overflows float64; rescale {it} "
+            "(e.g. to other units, or take the log of a positive target) before training."
         )
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 _MAX_ROWS_SHOWN = 5
+NESTED = (list, tuple, dict, set, frozenset, np.ndarray)  # cells that hold several values, not one
 
 
 def _to_numpy(data: Any) -> Any:
@@ -58,7 +59,7 @@ def as_features(X: Any) -> pd.DataFrame:
         duplicated = frame.columns[frame.columns.duplicated()].tolist()
         if duplicated:
             raise ValueError(f"X has duplicated column names {duplicated}; give each column a unique name.")
-        return frame
+        return _cells_checked(frame)
     array = np.asarray(_to_numpy(X))
     if array.ndim == 0:
         raise ValueError(f"X is a single value ({array!r}); expected a 2-D array of shape (rows, features).")
@@ -69,7 +70,41 @@ def as_features(X: Any) -> pd.DataFrame:
         )
     if array.ndim > 2:
         array = array.reshape(array.shape[0], -1)  # (N, H, W) -> (N, H*W)
-    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+    return _cells_checked(pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])]))
+
+
+def _cells_checked(frame: pd.DataFrame) -> pd.DataFrame:
+    for name, dtype in frame.dtypes.items():
+        if pd.api.types.is_object_dtype(dtype):  # only object columns can hold lists
+            check_cells(frame[name], "column")
+    return frame
+
+
+def check_cells(column: pd.Series, what: str = "column") -> None:
+    """Raise if ``column`` holds lists, arrays, dicts or sets: learnable reads one value per cell.
+
+    Such columns come from nested Parquet files or JSON records. ``what`` names the column in the
+    message: "column" for a feature, "target" for y.
+
+    Example:
+        >>> check_cells(pd.Series([[1, 2], [3, 4]], name="pixels"))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ValueError: column 'pixels' holds list values (row 0), for example [1, 2]; ...
+    """
+    if not pd.api.types.is_object_dtype(column.dtype):
+        return
+    if pd.api.types.infer_dtype(column, skipna=True) not in ("mixed", "mixed-integer"):
+        return  # all strings, numbers, bools or dates: a fast check in C
+    nested = column.map(lambda value: isinstance(value, NESTED)).to_numpy(dtype=bool)
+    if nested.any():
+        row = int(np.flatnonzero(nested)[0])
+        value = column.iloc[row]
+        fix = (f"Expand or drop that column: pd.DataFrame(X['{column.name}'].tolist()) makes one column per "
+               "element." if what == "column" else "Pass one label or number per row.")
+        raise ValueError(
+            f"{what} '{column.name}' holds {type(value).__name__} values (row {row}), for example {value!r:.40}; "
+            f"learnable needs one number or category in each cell. {fix}"
+        )
 
 
 def is_text_sequence(X: Any) -> bool:
@@ -88,7 +123,9 @@ def as_target(y: Any) -> pd.Series:
             )
         y = y.iloc[:, 0]
     if isinstance(y, pd.Series):
-        return y.reset_index(drop=True).rename(str(y.name) if y.name is not None else "target")
+        target = y.reset_index(drop=True).rename(str(y.name) if y.name is not None else "target")
+        check_cells(target, "target")
+        return target
     array = np.asarray(_to_numpy(y))
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
@@ -97,7 +134,9 @@ def as_target(y: Any) -> pd.Series:
             f"y has shape {array.shape}; expected one target value per row, shape (rows,). "
             "learnable predicts a single target column."
         )
-    return pd.Series(array, name="target")
+    target = pd.Series(array, name="target")
+    check_cells(target, "target")
+    return target
 
 
 def check_features(X: pd.DataFrame) -> None:

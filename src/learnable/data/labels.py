@@ -1,0 +1,82 @@
+"""Class labels: the NumPy dtype predictions come back in, and how model.json stores them.
+
+A classifier predicts its training labels, so they go into model.json, which holds bools, numbers and
+strings. Labels of any other type (bytes, dates, tuples) are refused when the model is fitted, not
+when it is saved. The labels' dtype is stored next to them, so a model predicts, before and after
+``save``/``load``, an array of the dtype of its training labels, as scikit-learn's ``classes_`` does:
+int labels give an int array, strings a ``<U`` array, never an object array that ``np.save`` can
+write only with pickle.
+
+Example:
+    >>> import numpy as np
+    >>> dtype = labels_dtype(np.array([2, 0, 5], dtype=np.int32))
+    >>> labels_array([0, 2, 5], dtype.str)
+    array([0, 2, 5], dtype=int32)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from learnable.data.validate import plain
+
+LABEL_KINDS = "biufUO"  # dtype kinds JSON can carry: bools, ints, floats, strings, and objects holding those
+JSON_LABELS = (bool, int, float, str)
+
+
+def labels_dtype(labels: Any, name: str = "y") -> np.dtype:
+    """The dtype of predicted labels for training labels ``labels`` (array, Series or Index).
+
+    Bools and numbers keep their own dtype (pandas' nullable ones their NumPy one), strings are ``<U``
+    and a mix of strings and numbers is object. Raises a TypeError naming the labels' type when
+    model.json could not store them (bytes, dates, tuples).
+
+    Example:
+        >>> labels_dtype(pd.Series(["cat", "dog"], dtype=object)), labels_dtype(pd.Series([1, 0], dtype="Int64"))
+        (dtype('<U3'), dtype('int64'))
+    """
+    dtype = getattr(labels, "dtype", None)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return labels_dtype(dtype.categories, name)
+    dtype = getattr(dtype, "numpy_dtype", dtype)  # pandas' Int64 / boolean / Float64 -> int64 / bool / float64
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        return dtype
+    values = [plain(value) for value in pd.unique(np.asarray(labels, dtype=object).ravel())]
+    odd = next((value for value in values if not isinstance(value, JSON_LABELS)), None)
+    if odd is not None:
+        raise TypeError(_refusal(odd, name))
+    kinds = {bool if isinstance(v, bool) else str if isinstance(v, str) else float for v in values}
+    if kinds == {str}:
+        return np.asarray(values).dtype
+    if len(kinds) > 1:
+        return np.dtype(object)
+    return np.dtype(bool) if kinds == {bool} else np.asarray(values).dtype  # int64 or float64
+
+
+def labels_array(classes: list[Any], dtype: str | None) -> np.ndarray:
+    """The labels read from model.json as an array of their saved ``dtype`` (from the values when None).
+
+    Example:
+        >>> labels_array(["a", "b"], None).dtype, labels_array([1.0, 2.0], "<f4").dtype
+        (dtype('<U1'), dtype('float32'))
+    """
+    if dtype is None:  # a model saved before the dtype was recorded
+        dtype = labels_dtype(np.array(classes, dtype=object), "classes").str
+    kind = np.dtype(dtype).kind
+    if kind not in LABEL_KINDS:
+        raise ValueError(f"class labels of dtype {dtype} cannot be read back; expected one of the kinds "
+                         f"{LABEL_KINDS!r} (bools, numbers, strings). The model file is damaged: train it again.")
+    return np.array(classes, dtype=dtype)
+
+
+def _refusal(value: Any, name: str) -> str:
+    kind = type(value).__name__
+    if isinstance(value, bytes):
+        fix = "decode them to str first, e.g. y.str.decode('utf-8') or [label.decode() for label in y]"
+    else:
+        fix = "convert them to str (y.astype(str)) or to numbers first"
+    return (f"{name}: labels are {kind} (for example {value!r:.40}); a classifier's labels must be bools, numbers "
+            f"or strings, which the saved model can store. Please {fix}.")
