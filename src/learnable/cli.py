@@ -18,6 +18,7 @@ import functools
 import inspect
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -456,8 +457,17 @@ from learnable import cli_models  # noqa: E402, F401 - registers generate, score
 
 
 def main() -> None:
-    """Entry point of the ``learnable`` console script."""
+    """Entry point of the ``learnable`` console script.
+
+    SIGTERM stops any command as Ctrl-C does (a training saves a checkpoint at its next step first), so
+    the run it records ends 'interrupted' and resumable, never left 'running' by a default kill.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
     app()
+
+
+def _interrupt(number: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(number).name}")
 
 
 if __name__ == "__main__":  # python -m learnable.cli: the installed module's app, with every command registered

@@ -200,3 +200,26 @@ def test_resume_finishes_an_interrupted_dqn_run_exactly_as_an_unbroken_one(tmp_p
 def test_resume_mistakes(frozen_lake, args, message):
     result = runner.invoke(app, args + ["--runs-dir", str(frozen_lake["runs"])])
     assert result.exit_code != 0 and re.search(message, result.output), result.output
+
+
+def test_sigterm_marks_an_rl_run_interrupted_not_running(tmp_path):
+    """A default `kill` (SIGTERM) stops `learnable rl` as Ctrl-C does: exit 130, the run recorded as
+    interrupted (and so resumable), never left 'running' forever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    learnable = Path(sys.executable).parent / "learnable"
+    runs = tmp_path / "runs"
+    process = subprocess.Popen([str(learnable), "rl", "FrozenLake-v1", "--steps", "100000000", "--runs-dir", str(runs)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 120
+    while not list(runs.glob("*/")) and time.time() < deadline:  # the run is recorded: training has begun
+        time.sleep(0.1)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert RunStore(runs).get("last")["status"] == "interrupted"
