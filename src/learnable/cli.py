@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import typer
 
+from learnable.terminal import say
+
 app = typer.Typer(
     help="Train learnable models on your data, and watch them learn.",
     add_completion=False,
@@ -58,7 +60,7 @@ def user_errors(command):
         except (ValueError, TypeError, OSError, ImportError) as error:  # ImportError: a missing extra
             if os.environ.get("LEARNABLE_DEBUG"):
                 raise
-            typer.echo(f"error: {error}", err=True)
+            say(f"error: {error}", err=True)  # the message may quote user input: control characters escaped
             raise typer.Exit(1) from None
 
     return run
@@ -135,7 +137,7 @@ def train(
         return
     run = store.get(resume)
     _check_resumable(run, options)
-    typer.echo(f"resuming run {run['id']} with the settings it was started with")
+    say(f"resuming run {run['id']} with the settings it was started with")
     _train(store, run["config"], run, quiet)
 
 
@@ -178,7 +180,7 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
         store.reopen(run_id)
     checkpoints = store.directory / run_id / "checkpoints"
     torch.use_deterministic_algorithms(bool(settings["deterministic"]))
-    typer.echo(f"run {run_id}: {data_name}, {len(y)} rows; holding out 10% for validation and 10% for the test")
+    say(f"run {run_id}: {data_name}, {len(y)} rows; holding out 10% for validation and 10% for the test")
     try:
         callbacks = [RecordRun(store, run_id),
                      Checkpoint(checkpoints, every_steps=settings["checkpoint_every"], keep=2, run_id=run_id)]
@@ -189,7 +191,7 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
         path = fitted.save(out)
     except KeyboardInterrupt:
         store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
-        typer.echo(f"interrupted: continue with `learnable train --resume {run_id}`", err=True)
+        say(f"interrupted: continue with `learnable train --resume {run_id}`", err=True)
         write_run_report(store, run_id)
         raise typer.Exit(130) from None
     except BaseException as error:
@@ -202,7 +204,7 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
         store.set_detail(run_id, "evaluation", fitted.evaluation)
     store.finish(run_id, "finished", summary={"test": fitted.metrics, **fitted.training})
     _print_summary(fitted, time.perf_counter() - start, path)
-    typer.echo(f"run recorded as {run_id} in {store.path}")
+    say(f"run recorded as {run_id} in {store.path}")
     write_run_report(store, run_id)
 
 
@@ -211,12 +213,12 @@ def write_run_report(store: Any, run_id: str) -> None:
     try:
         path = _write_report(store, run_id, store.directory / run_id / "report.html")
     except KeyboardInterrupt:  # a second Ctrl-C while the report is drawn: skip it
-        typer.echo("(no report: interrupted; write it with `learnable report`)")
+        say("(no report: interrupted; write it with `learnable report`)")
         return
     except Exception as error:  # noqa: BLE001 - the model is saved; a report problem must not hide that
-        typer.echo(f"(no report: {type(error).__name__}: {error}; try `learnable report {run_id}`)")
+        say(f"(no report: {type(error).__name__}: {error}; try `learnable report {run_id}`)")
         return
-    typer.echo(f"report: {path}  (the doctor: `learnable doctor {run_id}`)")  # stdout: stderr keeps one error line
+    say(f"report: {path}  (the doctor: `learnable doctor {run_id}`)")  # stdout: stderr keeps one error line
 
 
 def _write_report(store: Any, run: str, out: Path) -> Path:
@@ -247,15 +249,15 @@ def _check_same_run(run: dict[str, Any], dataset: str, checkpoints: Path) -> Non
 def _print_summary(fitted: Any, seconds: float, path: Path) -> None:
     t, best = fitted.training, fitted.best_epoch_metrics()
     classes = f" ({len(fitted.classes)} classes)" if fitted.classes else ""
-    typer.echo(f"task: {fitted.task}{classes}; model: {t['model']}")
+    say(f"task: {fitted.task}{classes}; model: {t['model']}")
     stop = f" (stopped early: {t['stop_reason']})" if t["stop_reason"] else ""
-    typer.echo(f"epochs run: {t['epochs']}{stop}")
-    typer.echo(f"kept the weights of epoch {best['epoch']}: train loss {best['train_loss']:.4f}, "
+    say(f"epochs run: {t['epochs']}{stop}")
+    say(f"kept the weights of epoch {best['epoch']}: train loss {best['train_loss']:.4f}, "
                f"validation loss {best.get('val_loss', float('nan')):.4f}")
     for key, value in fitted.metrics.items():
-        typer.echo(f"test {key.replace('_', ' ')}: {value:.4f}")
-    typer.echo(f"time: {seconds:.1f}s")
-    typer.echo(f"model saved to {path}")
+        say(f"test {key.replace('_', ' ')}: {value:.4f}")
+    say(f"time: {seconds:.1f}s")
+    say(f"model saved to {path}")
 
 
 @app.command()
@@ -282,7 +284,7 @@ def predict(
         table.to_csv(sys.stdout, index=False)
         return
     _write_atomically(out, table)
-    typer.echo(f"{len(table)} predictions written to {out}", err=True)
+    say(f"{len(table)} predictions written to {out}", err=True)
 
 
 def _check_output_file(out: Path) -> None:
@@ -298,9 +300,9 @@ def _report_score(fitted: Any, frame: Any, target: str) -> None:
     try:
         score = fitted.score(frame.drop(columns=[target]), frame[target])
     except ValueError as error:  # e.g. labels the model never saw: still give the predictions
-        typer.echo(f"warning: no score on the '{target}' column: {error}", err=True)
+        say(f"warning: no score on the '{target}' column: {error}", err=True)
         return
-    typer.echo(f"score on the '{target}' column: {score:.4f}", err=True)
+    say(f"score on the '{target}' column: {score:.4f}", err=True)
 
 
 def _write_atomically(out: Path, table: Any) -> None:
@@ -346,11 +348,11 @@ def lr_find_command(
     X, y, data_name = _load_data(data, target)
     result = learnable.lr_find(X, y, model=model, task=task, batch_size=batch_size, seed=seed, num_steps=steps)
     for index in np.linspace(0, len(result.lrs) - 1, num=min(12, len(result.lrs))).astype(int):
-        typer.echo(f"lr {result.lrs[index]:9.2e}  loss {result.losses[index]:.4f}")
-    typer.echo(f"suggested learning rate: {result.suggestion:.2e} (steepest fall of the loss on {data_name})")
+        say(f"lr {result.lrs[index]:9.2e}  loss {result.losses[index]:.4f}")
+    say(f"suggested learning rate: {result.suggestion:.2e} (steepest fall of the loss on {data_name})")
     if plot is not None:
         result.plot(str(plot))
-        typer.echo(f"plot saved to {plot}")
+        say(f"plot saved to {plot}")
 
 
 runs_app = typer.Typer(help="List, show, compare and delete recorded runs.", no_args_is_help=False)
@@ -395,7 +397,7 @@ def runs_delete(
     runs_dir: Path = RUNS_DIR,
 ):
     """Delete a run's records and its folder in the runs directory (saved models elsewhere stay)."""
-    typer.echo(f"deleted run {_store(runs_dir).delete(run, force=force)}")
+    say(f"deleted run {_store(runs_dir).delete(run, force=force)}")
 
 
 def _store(runs_dir: Path | None):
@@ -405,11 +407,13 @@ def _store(runs_dir: Path | None):
 
 
 def _print(renderable: Any) -> None:
+    """Print a rich renderable whose user text is :func:`learnable.terminal.as_text`; strings are never markup."""
     from rich.console import Console
 
-    console = Console(highlight=False)
+    plain = {"highlight": False, "markup": False, "emoji": False}
+    console = Console(**plain)
     if not console.is_terminal:  # a pipe or a file: do not squeeze tables into 80 columns
-        console = Console(highlight=False, width=200)
+        console = Console(**plain, width=200)
     console.print(renderable)
 
 
@@ -435,7 +439,7 @@ def report(
     store = _store(runs_dir)
     run_id = store.resolve(run)
     path = _write_report(store, run_id, out or store.directory / run_id / "report.html")
-    typer.echo(f"report written to {path}")
+    say(f"report written to {path}")
 
 
 # ---- language models: train --task language-model, generate, score -------------------------------------
@@ -448,7 +452,7 @@ def version() -> None:
 
     import learnable
 
-    typer.echo(f"learnable {learnable.__version__} (torch {torch.__version__})")
+    say(f"learnable {learnable.__version__} (torch {torch.__version__})")
 
 
 import learnable.cli_classic  # noqa: E402, F401 - registers cluster and reduce on the app

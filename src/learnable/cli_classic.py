@@ -24,6 +24,7 @@ from learnable.cli import RUNS_DIR, SEED, _print, _write_atomically, app, user_e
 from learnable.cli_models import _ending_recorded
 from learnable.insight.classic_plots import cluster_figure, reduce_figure
 from learnable.insight.embedding import save_png
+from learnable.terminal import say
 
 SILHOUETTE_ROWS = 10_000  # the silhouette is O(N^2): measured on a fixed-seed sample of at most this many rows
 MAX_LEGEND = 20  # the 2-D plot's legend: at most this many text labels
@@ -201,16 +202,16 @@ def _start(table: Table, settings: dict[str, Any], name: str | None, runs_dir: P
     run_id = store.create(name or f"{table.name}-{settings['task']}", config=settings, seed=settings["seed"],
                           dataset=fingerprint(table.features, table.labels))
     rows, features = table.features.shape
-    typer.echo(f"run {run_id}: {table.name}, {rows} rows, {features} features")
+    say(f"run {run_id}: {table.name}, {rows} rows, {features} features")
     return store, run_id
 
 
 def _finish(store: Any, run_id: str, summary: dict[str, Any], artifacts: dict[str, Path]) -> None:
     for key, path in artifacts.items():
         store.add_artifact(run_id, key, Path(path).resolve())
-        typer.echo(f"{key} written to {path}")
+        say(f"{key} written to {path}")
     store.finish(run_id, "finished", summary=summary)
-    typer.echo(f"run recorded as {run_id} in {store.path}")
+    say(f"run recorded as {run_id} in {store.path}")
 
 
 def _write_outputs(plot: Path, figure: Any, rows: tuple[str, Path | None, dict[str, Any]], model: Any,
@@ -280,17 +281,20 @@ def reduce_view(summary: dict[str, Any]) -> Any:
 
 
 def _grid(title: str, columns: tuple[str, ...], rows: Any) -> Any:
-    """A rich table with right-aligned columns; no columns: (bold key, value) pairs from a dict."""
+    """A rich table with right-aligned columns; no columns: (bold key, value) pairs from a dict. Every cell is
+    plain text (a key may quote the --target column's name)."""
     from rich.table import Table as RichTable
 
-    table = RichTable(title=title or None, show_header=bool(columns))
+    from learnable.terminal import as_text
+
+    table = RichTable(title=as_text(title) if title else None, show_header=bool(columns))
     if not columns:  # facts: a bold name and its value
         table.add_column(style="bold")
         table.add_column(justify="right")
     for column in columns:
-        table.add_column(column, justify="right")
+        table.add_column(as_text(column), justify="right")
     for row in rows.items() if isinstance(rows, dict) else rows:
-        table.add_row(*row)
+        table.add_row(*(as_text(cell) for cell in row))
     return table
 
 
@@ -382,6 +386,6 @@ def reduce(
                                    ("coordinates", coordinates_out, coordinates), pca, out)
     _print(reduce_view(summary))
     if figure is None:
-        typer.echo("no plot: it shows the first two components; ask for --components 2 or more to get one")
+        say("no plot: it shows the first two components; ask for --components 2 or more to get one")
     _finish(store, run_id, summary, artifacts)
     write_run_report(store, run_id)

@@ -20,6 +20,7 @@ from typing import Any
 import typer
 
 from learnable.cli import DEFAULT_DATA, RUNS_DIR, SEED, app, user_errors, write_run_report
+from learnable.terminal import say
 
 
 def check_language_model_options(*, target: str | None, checkpoint_every: int, resume: str | None) -> None:
@@ -94,7 +95,7 @@ def train_language_model_run(store: Any, settings: dict[str, Any], quiet: bool) 
     torch.use_deterministic_algorithms(bool(settings["deterministic"]))
     run_id = store.create(settings["name"] or f"{corpus}-lm", config=settings, seed=settings["seed"],
                           dataset=hashlib.sha256(text.encode()).hexdigest()[:16])
-    typer.echo(f"run {run_id}: {corpus}, {len(text):,} characters; holding out the last 10% for validation")
+    say(f"run {run_id}: {corpus}, {len(text):,} characters; holding out the last 10% for validation")
     with _ending_recorded(store, run_id):
         model = train_language_model(text, **options, seed=settings["seed"], progress=not quiet,
                                      callbacks=[RecordRun(store, run_id, finish=False)])
@@ -102,14 +103,14 @@ def train_language_model_run(store: Any, settings: dict[str, Any], quiet: bool) 
     store.add_artifact(run_id, "model", path.resolve())
     store.finish(run_id, "finished", summary={**model.metrics_, **model.training_})
     metrics, t = model.metrics_, model.training_
-    typer.echo(f"model: {t['model']}, {t['parameters']:,} parameters, context {t['context_length']} characters; "
+    say(f"model: {t['model']}, {t['parameters']:,} parameters, context {t['context_length']} characters; "
                f"epochs run: {t['epochs']}, kept epoch {t['best_epoch']}")
-    typer.echo(f"validation bits per character: {metrics['val_bits_per_char']:.3f} "
+    say(f"validation bits per character: {metrics['val_bits_per_char']:.3f} "
                f"(unigram baseline: {metrics['unigram_bits_per_char']:.3f})")
-    typer.echo(f"time: {time.perf_counter() - start:.1f}s")
+    say(f"time: {time.perf_counter() - start:.1f}s")
     prompt = shlex.quote(text.lstrip().split("\n")[0][:20] or "The")  # the text's first line, as an example
-    typer.echo(f"model saved to {path}  (try `learnable generate {shlex.quote(str(path))} --prompt {prompt}`)")
-    typer.echo(f"run recorded as {run_id} in {store.path}")
+    say(f"model saved to {path}  (try `learnable generate {shlex.quote(str(path))} --prompt {prompt}`)")
+    say(f"run recorded as {run_id} in {store.path}")
     write_run_report(store, run_id)
 
 
@@ -139,8 +140,8 @@ def score(
     from learnable.language_model import LanguageModel
 
     nats, bits = LanguageModel.load(model_dir).score(text)
-    typer.echo(f"mean log-likelihood per character (nats): {nats:.4f}")
-    typer.echo(f"bits per character: {bits:.4f}")
+    say(f"mean log-likelihood per character (nats): {nats:.4f}")
+    say(f"bits per character: {bits:.4f}")
 
 
 @app.command()
@@ -175,16 +176,16 @@ def forecast(
     store = RunStore(runs_dir)
     settings = {"data": data, "column": column, **forecaster.get_params(), "out": str(out)}
     run_id = store.create(f"{name}-forecast", config=settings, seed=seed, dataset=fingerprint(series.to_frame()))
-    typer.echo(f"run {run_id}: {name}, {len(series)} steps; the last 20% is the test block, 10% before it validation")
+    say(f"run {run_id}: {name}, {len(series)} steps; the last 20% is the test block, 10% before it validation")
     with _ending_recorded(store, run_id):
         forecaster.fit(series, callbacks=[RecordRun(store, run_id, finish=False)])
         path = forecaster.save(out)
     store.add_artifact(run_id, "model", path.resolve())
     store.finish(run_id, "finished", summary={"test": forecaster.metrics_, **forecaster.training_})
     m = forecaster.metrics_
-    typer.echo(f"test MAE: {m['mae']:.4g} ({cell}), naive last value {m['naive_mae']:.4g}"
+    say(f"test MAE: {m['mae']:.4g} ({cell}), naive last value {m['naive_mae']:.4g}"
                + (f", seasonal naive {m['seasonal_naive_mae']:.4g}" if "seasonal_naive_mae" in m else ""))
-    typer.echo(f"model saved to {path}; run recorded as {run_id} in {store.path}")
+    say(f"model saved to {path}; run recorded as {run_id} in {store.path}")
     write_run_report(store, run_id)
 
 

@@ -24,6 +24,7 @@ import typer
 
 from learnable.cli import RUNS_DIR, _store, app, user_errors, write_run_report
 from learnable.cli_models import _ending_recorded
+from learnable.terminal import say
 
 ALGOS = ("auto", "dqn", "q-learning", "sarsa")
 TABULAR = ("q-learning", "sarsa")
@@ -144,7 +145,7 @@ class Progress:
             return
         recent = self.returns
         rate = (record["step"] - self.start) / max(time.perf_counter() - self.clock, 1e-9)
-        typer.echo(f"step {record['step']:,}/{self.total:,}  episode {record['episode']:,}  "
+        say(f"step {record['step']:,}/{self.total:,}  episode {record['episode']:,}  "
                    f"return (last {len(recent)}) {sum(recent) / len(recent):.3f}  epsilon {record['epsilon']:.3f}  "
                    f"({rate:,.0f} steps/s)")
         self.next = record["step"] + self.every
@@ -182,12 +183,12 @@ def _kept(agent: Any) -> dict[str, Any]:
 
 def print_evaluation(evaluation: dict[str, Any]) -> None:
     """The lines of a greedy evaluation: `mean return X` (and `success rate X` where the env has a goal)."""
-    typer.echo(f"evaluation over {evaluation['episodes']} episodes (greedy, no exploration):")
-    typer.echo(f"mean return {evaluation['mean_return']:.4f}")
-    typer.echo(f"std return {evaluation['std_return']:.4f}")
-    typer.echo(f"mean length {evaluation['mean_length']:.2f}")
+    say(f"evaluation over {evaluation['episodes']} episodes (greedy, no exploration):")
+    say(f"mean return {evaluation['mean_return']:.4f}")
+    say(f"std return {evaluation['std_return']:.4f}")
+    say(f"mean length {evaluation['mean_length']:.2f}")
     if evaluation.get("success_rate") is not None:
-        typer.echo(f"success rate {evaluation['success_rate']:.4f}")
+        say(f"success rate {evaluation['success_rate']:.4f}")
 
 
 def train_run(env_id: str, options: dict[str, Any]) -> None:
@@ -207,7 +208,7 @@ def train_run(env_id: str, options: dict[str, Any]) -> None:
                 **{k: v for k, v in agent.settings.items() if k not in options}}
     store = _store(options["runs_dir"])
     run_id = store.create(options["name"] or f"{env_id}-{algo}", config=settings, seed=options["seed"])
-    typer.echo(f"run {run_id}: {algo} on {env_id} ({observation[1]} observations), {options['steps']:,} steps")
+    say(f"run {run_id}: {algo} on {env_id} ({observation[1]} observations), {options['steps']:,} steps")
     _train_and_finish(store, run_id, agent, options)
 
 
@@ -215,7 +216,7 @@ def _train_and_finish(store: Any, run_id: str, agent: Any, options: dict[str, An
     """Train for options["steps"] more steps, evaluate, save, and record the ending of the run."""
     folder = store.directory / run_id
     if options["checkpoint_every"]:
-        typer.echo(f"checkpoints every {options['checkpoint_every']:,} steps in {folder / 'checkpoints'}; continue "
+        say(f"checkpoints every {options['checkpoint_every']:,} steps in {folder / 'checkpoints'}; continue "
                    f"an interrupted run with `learnable rl resume {run_id}`")
     with _ending_recorded(store, run_id):
         try:
@@ -233,20 +234,20 @@ def _finish_run(store: Any, run_id: str, summary: dict[str, Any], artifacts: dic
         artifacts["recording"] = options["record"]
     if options["checkpoint_every"]:
         artifacts["checkpoints"] = store.directory / run_id / "checkpoints"
-    typer.echo(f"trained {summary['steps']:,} steps, {summary['episodes_trained']:,} episodes in "
+    say(f"trained {summary['steps']:,} steps, {summary['episodes_trained']:,} episodes in "
                f"{summary['seconds']:.1f}s ({summary['steps_per_second']:,.0f} env steps/s)")
     if "kept_network" in summary:
         kept = summary["kept_network"]
-        typer.echo(f"acting with the best network evaluated during training: step {kept['step']:,}, mean return "
+        say(f"acting with the best network evaluated during training: step {kept['step']:,}, mean return "
                    f"{kept['score']:.1f} over {kept['episodes']} episodes (keep_best)")
     print_evaluation(summary["evaluation"])
     for key, path in artifacts.items():
         store.add_artifact(run_id, key, Path(path).resolve())
-    typer.echo(f"agent saved to {artifacts['model']}")
+    say(f"agent saved to {artifacts['model']}")
     if options["record"] is not None:
-        typer.echo(f"episode recorded to {options['record']}")
+        say(f"episode recorded to {options['record']}")
     store.finish(run_id, "finished", summary=summary)
-    typer.echo(f"run recorded as {run_id} in {store.path}")
+    say(f"run recorded as {run_id} in {store.path}")
     write_run_report(store, run_id)
 
 
@@ -275,7 +276,7 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
     agent = load(checkpoints)
     options["steps"] -= agent.steps_done
     store.reopen(found["id"])
-    typer.echo(f"resuming run {found['id']} ({agent.algo} on {agent.env_id}) at step {agent.steps_done:,}: "
+    say(f"resuming run {found['id']} ({agent.algo} on {agent.env_id}) at step {agent.steps_done:,}: "
                f"{options['steps']:,} steps to go, with its recorded settings")
     _train_and_finish(store, found["id"], agent, options)
 
@@ -302,10 +303,10 @@ def evaluate_run(run: str, episodes: int, record: Path | None, runs_dir: Path | 
         raise ValueError(f"run {found['id']} saved no agent that can be found (status {found['status']}, "
                          f"agent folder {path or 'not recorded'}); train it again with `learnable rl`.")
     agent = load(path)
-    typer.echo(f"run {found['id']}: {agent.algo} on {agent.env_id}, trained {agent.steps_done:,} steps")
+    say(f"run {found['id']}: {agent.algo} on {agent.env_id}, trained {agent.steps_done:,} steps")
     print_evaluation(agent.evaluate(episodes, record=record))
     if record is not None:
-        typer.echo(f"episode recorded to {record}")
+        say(f"episode recorded to {record}")
 
 
 def _refuse_training_options(given: dict[str, Any], form: str = EVALUATE) -> None:

@@ -1,6 +1,8 @@
 """Runs as tables for the terminal: the list, one run in full, and two runs side by side.
 
-Each function takes what :class:`RunStore` returns and gives a rich renderable.
+Each function takes what :class:`RunStore` returns and gives a rich renderable. Every value in them (run
+names, ids, settings, metric and column names) is a :func:`learnable.terminal.as_text`: shown as text,
+never parsed as markup, its control characters escaped.
 
 Example:
     >>> from rich.console import Console
@@ -15,6 +17,9 @@ from typing import Any
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
+
+from learnable.terminal import as_text
 
 
 def _when(timestamp: float | None) -> str:
@@ -23,6 +28,16 @@ def _when(timestamp: float | None) -> str:
 
 def _number(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _row(table: Table, *values: Any) -> None:
+    """Add a row of plain-text cells (numbers to 4 decimals)."""
+    table.add_row(*(as_text(_number(value)) for value in values))
+
+
+def _columns(table: Table, *names: Any, **options: Any) -> None:
+    for name in names:
+        table.add_column(as_text(name), **options)
 
 
 def headline(run: dict[str, Any]) -> str:
@@ -43,10 +58,9 @@ def headline(run: dict[str, Any]) -> str:
 def runs_table(runs: list[dict[str, Any]]) -> Table:
     """One line per run, newest first."""
     table = Table(title=f"{len(runs)} run(s), newest first")
-    for column in ("id", "name", "status", "epochs", "started", "result"):
-        table.add_column(column)
+    _columns(table, "id", "name", "status", "epochs", "started", "result")
     for run in runs:
-        table.add_row(run["id"], run["name"], run["status"], _length(run), _when(run["created"]), headline(run))
+        _row(table, run["id"], run["name"], run["status"], _length(run), _when(run["created"]), headline(run))
     return table
 
 
@@ -60,7 +74,7 @@ def _length(run: dict[str, Any], unit: str = "") -> str:
 
 def run_details(run: dict[str, Any]) -> Group:
     """Settings, status, versions, test results, metrics per epoch and artifacts of one run."""
-    facts = Table(show_header=False, title=f"run {run['id']}")
+    facts = Table(show_header=False, title=as_text(f"run {run['id']}"))
     facts.add_column(style="bold")
     facts.add_column()
     rows = [("name", run["name"]), ("status", run["status"]), ("started", _when(run["created"])),
@@ -75,7 +89,7 @@ def run_details(run: dict[str, Any]) -> Group:
     if run.get("error"):
         rows.append(("error", run["error"]))
     for key, value in rows:
-        facts.add_row(key, _number(value) if value is not None else "-")
+        _row(facts, key, value if value is not None else "-")
     return Group(facts, epochs_table(run["epochs"]))
 
 
@@ -83,32 +97,29 @@ def epochs_table(epochs: list[dict[str, Any]]) -> Table:
     """The per-epoch metrics as a table."""
     table = Table(title="metrics per epoch")
     keys = list(dict.fromkeys(k for epoch in epochs for k, v in epoch.items() if not isinstance(v, dict)))
-    for key in keys:
-        table.add_column(key, justify="right")
+    _columns(table, *keys, justify="right")
     for epoch in epochs:
-        table.add_row(*(_number(epoch.get(k, "")) for k in keys))
+        _row(table, *(epoch.get(k, "") for k in keys))
     return table
 
 
 def compare_runs(first: dict[str, Any], second: dict[str, Any]) -> Table:
     """The settings that differ and the final metrics of two runs, side by side."""
-    table = Table(title=f"{first['id']} vs {second['id']}")
-    table.add_column("")
-    table.add_column(first["id"])
-    table.add_column(second["id"])
+    table = Table(title=as_text(f"{first['id']} vs {second['id']}"))
+    _columns(table, "", first["id"], second["id"])
     for key in ("name", "status", "seed", "dataset"):
-        table.add_row(key, str(first[key]), str(second[key]))
+        _row(table, key, str(first[key]), str(second[key]))
     for key in sorted(set(first["config"]) | set(second["config"])):
         a, b = first["config"].get(key), second["config"].get(key)
         if a != b:
-            table.add_row(f"config.{key}", str(a), str(b))
+            _row(table, f"config.{key}", str(a), str(b))
     last_a = first["epochs"][-1] if first["epochs"] else {}
     last_b = second["epochs"][-1] if second["epochs"] else {}
     for key in dict.fromkeys(k for k, v in [*last_a.items(), *last_b.items()] if not isinstance(v, dict)):
-        table.add_row(f"last {key}", _number(last_a.get(key, "-")), _number(last_b.get(key, "-")))
+        _row(table, f"last {key}", last_a.get(key, "-"), last_b.get(key, "-"))
     test_a, test_b = first["summary"].get("test") or {}, second["summary"].get("test") or {}
     for key in dict.fromkeys([*test_a, *test_b]):
-        table.add_row(f"test {key}", _number(test_a.get(key, "-")), _number(test_b.get(key, "-")))
+        _row(table, f"test {key}", test_a.get(key, "-"), test_b.get(key, "-"))
     return table
 
 
@@ -117,16 +128,14 @@ SEVERITY_STYLE = {"critical": "bold red", "warning": "bold yellow", "info": "bol
 
 def findings_view(run: dict[str, Any], findings: list[Any]) -> Group:
     """The doctor's findings for one run, most severe first (or a line saying nothing was found)."""
-    from rich.text import Text
-
     length = _length({**run, "num_epochs": len(run["epochs"])}, unit=" epochs")
-    head = Text(f"run {run['id']} ({run['name']}, {run['status']}, {length})", style="bold")
+    head = as_text(f"run {run['id']} ({run['name']}, {run['status']}, {length})", style="bold")
     if not findings:
         return Group(head, Text("Nothing found: no sign of the problems the doctor checks for.", style="green"))
     parts: list[Any] = [head, Text(f"{len(findings)} finding(s):")]
-    for finding in findings:
-        parts += [Text(""), Text.assemble((f"[{finding.severity}] ", SEVERITY_STYLE[finding.severity]),
-                                          (finding.title, "bold")),
-                  Text(f"  evidence: {finding.evidence}"), Text(f"  why: {finding.explanation}"),
-                  Text(f"  fix: {finding.fix}")]
+    for finding in findings:  # evidence quotes the data: class and column names
+        parts += [Text(""), Text.assemble(as_text(f"[{finding.severity}] ", SEVERITY_STYLE[finding.severity]),
+                                          as_text(finding.title, "bold")),
+                  as_text(f"  evidence: {finding.evidence}"), as_text(f"  why: {finding.explanation}"),
+                  as_text(f"  fix: {finding.fix}")]
     return Group(*parts)
