@@ -164,10 +164,12 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
     from learnable.model_file import check_replaceable
     from learnable.runs import RecordRun
     from learnable.train.checkpoint import Checkpoint
+    from learnable.utils import check_output_path
 
     start = time.perf_counter()
     X, y, data_name = _load_data(settings["data"], settings["target"])
     out = Path(settings["out"] or Path("models") / data_name)
+    check_output_path(out, inputs=[settings["data"]])
     check_replaceable(out)  # fail now, not after training
     if run is None:
         settings["out"] = str(out)
@@ -271,9 +273,10 @@ def predict(
     """Predict for every row of DATA_FILE with a saved model."""
     from learnable import FittedModel
     from learnable.data import read_frame
+    from learnable.model_file import INFO, WEIGHTS
 
     if out is not None:
-        _check_output_file(out)
+        _check_output_file(out, inputs=[data_file, model_dir / INFO, model_dir / WEIGHTS])
     fitted = FittedModel.load(model_dir)  # a forecaster, detector or language model: a clear error
     frame = read_frame(data_file)
     target = fitted.schema.target_name
@@ -283,11 +286,15 @@ def predict(
     if out is None:
         table.to_csv(sys.stdout, index=False)
         return
-    _write_atomically(out, table)
+    _write_table(out, table)
     say(f"{len(table)} predictions written to {out}", err=True)
 
 
-def _check_output_file(out: Path) -> None:
+def _check_output_file(out: Path, inputs: list[Path]) -> None:
+    """--out of `predict`: a .csv or .json file in a folder that exists, and none of the files it reads."""
+    from learnable.utils import check_output_path
+
+    check_output_path(out, inputs=inputs)
     if out.suffix.lower() not in (".csv", ".json"):
         raise ValueError(f"--out '{out}' must end in .csv or .json.")
     if out.is_dir():
@@ -305,17 +312,14 @@ def _report_score(fitted: Any, frame: Any, target: str) -> None:
     say(f"score on the '{target}' column: {score:.4f}", err=True)
 
 
-def _write_atomically(out: Path, table: Any) -> None:
-    temporary = out.with_name(f".{out.name}.tmp")
-    try:
-        if out.suffix.lower() == ".json":
-            temporary.write_text(json.dumps(table.to_dict(orient="records"), default=str))
-        else:
-            table.to_csv(temporary, index=False)
-        os.replace(temporary, out)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+def _write_table(out: Path, table: Any) -> None:
+    """Write a DataFrame to ``out`` whole or not at all: .json as a list of records, anything else as CSV."""
+    from learnable.utils import write_atomically
+
+    if out.suffix.lower() == ".json":
+        write_atomically(out, json.dumps(table.to_dict(orient="records"), default=str))
+    else:
+        write_atomically(out, table.to_csv(index=False))
 
 
 def _predictions(fitted: Any, features: Any, proba: bool):
@@ -342,9 +346,12 @@ def lr_find_command(
 ) -> None:
     """Sweep the learning rate exponentially for the model `train` would fit, and suggest one."""
     import learnable
+    from learnable.utils import check_output_path
 
     if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ValueError(f"--plot '{plot}' must end in .png, .svg or .pdf.")
+    if plot is not None:
+        check_output_path(plot, inputs=[data], flag="--plot")
     X, y, data_name = _load_data(data, target)
     result = learnable.lr_find(X, y, model=model, task=task, batch_size=batch_size, seed=seed, num_steps=steps)
     for index in np.linspace(0, len(result.lrs) - 1, num=min(12, len(result.lrs))).astype(int):
@@ -436,8 +443,12 @@ def report(
     runs_dir: Path = RUNS_DIR,
 ) -> None:
     """Write a run's report: one self-contained HTML file with its curves, statistics and diagnoses."""
+    from learnable.utils import check_output_path
+
     store = _store(runs_dir)
     run_id = store.resolve(run)
+    if out is not None:
+        check_output_path(out, inputs=[store.path])
     path = _write_report(store, run_id, out or store.directory / run_id / "report.html")
     say(f"report written to {path}")
 

@@ -12,6 +12,7 @@ one-hot encoded behind the user's back. Everything a user can get wrong is check
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import typer
 
-from learnable.cli import RUNS_DIR, SEED, _print, _write_atomically, app, user_errors, write_run_report
+from learnable.cli import RUNS_DIR, SEED, _print, _write_table, app, user_errors, write_run_report
 from learnable.cli_models import _ending_recorded
 from learnable.insight.classic_plots import cluster_figure, reduce_figure
 from learnable.insight.embedding import save_png
@@ -124,10 +125,16 @@ def parse_k(text: str, rows: int) -> list[int]:
     return list(range(bounds[0], bounds[1] + 1))
 
 
-def _check_outputs(out: Path | None, files: dict[str, Path | None]) -> None:
-    """--out (a model directory) and the output files (--plot: .png, the others: .csv), before a run is recorded."""
+def _check_outputs(out: Path | None, files: dict[str, Path | None], data: str) -> None:
+    """--out (a model directory) and the output files (--plot: .png, the others: .csv), before a run is recorded:
+    each in a folder that exists, none of them the --data file, no two of them one path."""
     from learnable.model_file import check_replaceable
+    from learnable.utils import check_output_path
 
+    for flag, path in {"--out": out, **files}.items():
+        if path is not None:
+            check_output_path(path, inputs=[data], flag=flag)
+    _check_distinct({"--out": out, **files})
     for flag, path in files.items():
         suffix = ".png" if flag == "--plot" else ".csv"
         if path is None:
@@ -140,6 +147,18 @@ def _check_outputs(out: Path | None, files: dict[str, Path | None]) -> None:
             raise ValueError(f"{flag} '{path}': the folder '{path.parent}' does not exist; create it first.")
     if out is not None:
         check_replaceable(out)  # fail now, not after fitting
+
+
+def _check_distinct(outputs: dict[str, Path | None]) -> None:
+    """Refuse two options that would write to one path (the second would replace the first)."""
+    seen: dict[str, str] = {}
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        where = os.path.realpath(path)
+        if where in seen:
+            raise ValueError(f"{seen[where]} and {flag} name the same path '{path}'; give each output its own path.")
+        seen[where] = flag
 
 
 # ---- measuring ----------------------------------------------------------------------------------------
@@ -222,7 +241,7 @@ def _write_outputs(plot: Path, figure: Any, rows: tuple[str, Path | None, dict[s
     if path is not None:
         import pandas as pd
 
-        _write_atomically(path, pd.DataFrame(columns))
+        _write_table(path, pd.DataFrame(columns))
         artifacts[key] = path
     if out is not None:
         artifacts["model"] = model.save(out)
@@ -327,7 +346,7 @@ def cluster(
     for flag, value in (("--n-init", n_init), ("--batch-size", batch_size)):
         if value is not None and value < 1:
             raise ValueError(f"{flag} {value}: pass a whole number >= 1.")
-    _check_outputs(out, {"--plot": plot, "--labels-out": labels_out})
+    _check_outputs(out, {"--plot": plot, "--labels-out": labels_out}, data)
     X = _matrix(table, standardize)  # (N, F)
     settings = {"task": "cluster", "data": data, "k": k, "target": table.target, "columns": columns,
                 "standardize": standardize, "n_init": n_init, "batch_size": batch_size, "seed": seed,
@@ -370,7 +389,7 @@ def reduce(
     if plot is not None and components < 2:
         raise ValueError(f"--plot draws the first two components, but --components is {components}; ask for 2 or more.")
     _check_legend(table)
-    _check_outputs(out, {"--plot": plot, "--coordinates-out": coordinates_out})
+    _check_outputs(out, {"--plot": plot, "--coordinates-out": coordinates_out}, data)
     settings = {"task": "reduce", "data": data, "components": components, "target": table.target, "columns": columns,
                 "standardize": standardize, "whiten": whiten, "seed": seed, "plot": plot and str(plot),
                 "coordinates_out": coordinates_out and str(coordinates_out), "out": out and str(out)}

@@ -82,6 +82,7 @@ def train_language_model_run(store: Any, settings: dict[str, Any], quiet: bool) 
     from learnable.language_model import check_settings, train_language_model
     from learnable.model_file import check_replaceable
     from learnable.runs import RecordRun
+    from learnable.utils import check_output_path
 
     start = time.perf_counter()
     kind = _language_model_kind(settings["model"])
@@ -90,6 +91,7 @@ def train_language_model_run(store: Any, settings: dict[str, Any], quiet: bool) 
                "batch_size": settings["batch_size"]}
     check_settings(text, **options)  # before a run is recorded
     out = Path(settings["out"] or Path("models") / f"{corpus}-lm")
+    check_output_path(out, inputs=[settings["data"]])
     check_replaceable(out)  # fail now, not after training
     settings["out"] = str(out)
     torch.use_deterministic_algorithms(bool(settings["deterministic"]))
@@ -165,6 +167,7 @@ def forecast(
     from learnable.data.windows import as_series
     from learnable.model_file import check_replaceable
     from learnable.runs import RecordRun, RunStore
+    from learnable.utils import check_output_path
 
     series, name = _load_series(data, column)
     as_series(series)  # a column of text or with gaps: refused before a run is recorded
@@ -172,6 +175,7 @@ def forecast(
                             progress=not quiet)
     forecaster.check_settings()  # before a run is recorded
     out = Path(out or Path("models") / f"{name}-forecast")
+    check_output_path(out, inputs=[data])
     check_replaceable(out)
     store = RunStore(runs_dir)
     settings = {"data": data, "column": column, **forecaster.get_params(), "out": str(out)}

@@ -72,8 +72,7 @@ def test_a_directory_as_path_is_refused(tmp_path):
 
 def test_a_failed_save_leaves_nothing(tmp_path, monkeypatch):
     def broken(self, *args, **kwargs):
-        with open(args[0], "wb") as handle:
-            handle.write(b"\x89PNG half")  # a partial file, then the failure
+        args[0].write(b"\x89PNG half")  # a partial file (savefig is given the open handle), then the failure
         raise OSError("disk full")
 
     monkeypatch.setattr(Figure, "savefig", broken)

@@ -14,12 +14,12 @@ Example:
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from learnable.utils import write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -117,11 +117,4 @@ def save_png(figure: Figure, path: Path) -> Path:
     if path.is_dir():
         raise ValueError(f"path='{path}' is a directory; pass a file name such as '{path / 'embedding.png'}'.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        figure.savefig(staging, format="png", dpi=100)
-        os.replace(staging, path)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda handle: figure.savefig(handle, format="png", dpi=100))

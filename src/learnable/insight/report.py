@@ -20,12 +20,12 @@ import base64
 import html
 import io
 import itertools
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from learnable.insight.doctor import Finding, diagnose
+from learnable.utils import write_atomically
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
@@ -60,15 +60,7 @@ def write_report(record: dict[str, Any], out: str | Path) -> Path:
         raise ValueError(f"'{out}' is a directory; give a file name such as {out / 'report.html'}.")
     if not out.parent.is_dir():
         raise ValueError(f"cannot write the report to '{out}': the folder '{out.parent}' does not exist.")
-    page = render(record)
-    temporary = out.with_name(f".{out.name}.tmp")
-    try:
-        temporary.write_text(page, encoding="utf-8")
-        os.replace(temporary, out)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return out
+    return write_atomically(out, render(record))
 
 
 def render(record: dict[str, Any]) -> str:

@@ -18,8 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,6 +28,7 @@ import torch
 from learnable.data.validate import is_whole
 from learnable.model_file import load_tensors, save_tensors
 from learnable.rl.envs import is_success, make_env
+from learnable.utils import write_atomically
 
 INFO_KEY = "rl_agent"
 ENV_ATTRIBUTES = ("s", "state", "lastaction", "last_u", "steps_beyond_terminated", "fickle_step", "taxi_orientation",
@@ -152,15 +151,9 @@ def record_gif(frames: list[np.ndarray], path: str | Path, *, fps: float = 30.0)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     images = [Image.fromarray(np.asarray(frame, dtype=np.uint8)) for frame in frames]
-    staging = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     duration = max(20, round(1000 / fps))  # milliseconds per frame; browsers clamp below 20 ms
-    try:
-        images[0].save(staging, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
-        os.replace(staging, path)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda handle: images[0].save(handle, format="GIF", save_all=True,
+                                                                 append_images=images[1:], duration=duration, loop=0))
 
 
 # ---- the agent ----------------------------------------------------------------------------------

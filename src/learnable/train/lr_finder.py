@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,12 +39,14 @@ class LRFinderResult:
     losses: list[float]
     suggestion: float
 
-    def plot(self, path: str) -> None:
-        """Save the loss-against-rate curve (log scale) as an image."""
+    def plot(self, path: str | Path) -> None:
+        """Save the loss-against-rate curve (log scale) as an image (.png, .svg or .pdf), whole or not at all."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+
+        from learnable.utils import write_atomically
 
         figure, axes = plt.subplots(figsize=(6, 4))
         axes.plot(self.lrs, self.losses)
@@ -51,8 +54,10 @@ class LRFinderResult:
         axes.set(xscale="log", xlabel="learning rate", ylabel="training loss (smoothed)")
         axes.legend()
         figure.tight_layout()
-        figure.savefig(path)
-        plt.close(figure)
+        try:
+            write_atomically(path, lambda handle: figure.savefig(handle, format=Path(path).suffix[1:].lower() or "png"))
+        finally:
+            plt.close(figure)
 
 
 class LRFinder(Callback):

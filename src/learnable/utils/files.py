@@ -54,8 +54,9 @@ def _error(path: Path, error: OSError) -> OSError:
     Raised ``from error``, so a caller that words its own message finds the disk's words in ``__cause__``.
     """
     fix = _FIXES.get(error.errno, "check the path and the disk, then try again")
-    return OSError(error.errno, f"cannot write '{path}': {error.strerror or error}. The file is unchanged and "
-                                f"nothing was left behind; {fix}.")  # OSError(errno, ...) keeps the subclass
+    message = (f"cannot write '{path}': {error.strerror or error}. The file is unchanged and nothing was left "
+               f"behind; {fix}.")
+    return OSError(message) if error.errno is None else OSError(error.errno, message)  # errno: keeps the subclass
 
 
 def _create_temporary(path: Path) -> tuple[Path, int]:
