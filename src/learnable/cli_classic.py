@@ -12,7 +12,6 @@ one-hot encoded behind the user's back. Everything a user can get wrong is check
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,12 +128,12 @@ def _check_outputs(out: Path | None, files: dict[str, Path | None], data: str) -
     """--out (a model directory) and the output files (--plot: .png, the others: .csv), before a run is recorded:
     each in a folder that exists, none of them the --data file, no two of them one path."""
     from learnable.model_file import check_replaceable
-    from learnable.utils import check_output_path
+    from learnable.utils import check_distinct_outputs, check_output_path
 
     for flag, path in {"--out": out, **files}.items():
         if path is not None:
             check_output_path(path, inputs=[data], flag=flag)
-    _check_distinct({"--out": out, **files})
+    check_distinct_outputs({"--out": out, **files})
     for flag, path in files.items():
         suffix = ".png" if flag == "--plot" else ".csv"
         if path is None:
@@ -147,18 +146,6 @@ def _check_outputs(out: Path | None, files: dict[str, Path | None], data: str) -
             raise ValueError(f"{flag} '{path}': the folder '{path.parent}' does not exist; create it first.")
     if out is not None:
         check_replaceable(out)  # fail now, not after fitting
-
-
-def _check_distinct(outputs: dict[str, Path | None]) -> None:
-    """Refuse two options that would write to one path (the second would replace the first)."""
-    seen: dict[str, str] = {}
-    for flag, path in outputs.items():
-        if path is None:
-            continue
-        where = os.path.realpath(path)
-        if where in seen:
-            raise ValueError(f"{seen[where]} and {flag} name the same path '{path}'; give each output its own path.")
-        seen[where] = flag
 
 
 # ---- measuring ----------------------------------------------------------------------------------------

@@ -194,9 +194,11 @@ def print_evaluation(evaluation: dict[str, Any]) -> None:
 def train_run(env_id: str, options: dict[str, Any]) -> None:
     """Check everything, record the run, train, evaluate, save the agent and write the report."""
     from learnable.model_file import check_replaceable
+    from learnable.utils import check_distinct_outputs
 
     _check_counts(options)
     check_record(options["record"])
+    check_distinct_outputs({"--record": options["record"], "--out": options["out"]})
     if options["out"] is not None:
         check_replaceable(options["out"])  # fail now, not after training
     observation = space_kinds(env_id, options["record"] is not None)

@@ -304,6 +304,14 @@ def test_outputs_of_one_command_must_differ(project):
     assert _outside_runs(_tree(project)) == _outside_runs(before)
 
 
+def test_rl_refuses_a_gif_and_an_agent_on_one_path(tmp_path):
+    pytest.importorskip("gymnasium")
+    result = runner.invoke(app, ["rl", "CartPole-v1", "--steps", "100", "--record", str(tmp_path / "x.gif"),
+                                 "--out", str(tmp_path / "x.gif"), "--runs-dir", str(tmp_path / "runs")])
+    _refused(result, "--record and --out name the same path")
+    assert _runs(tmp_path / "runs") == 0 and not (tmp_path / "x.gif").exists()
+
+
 def test_a_model_saved_into_the_data_folder_keeps_the_data(project):
     before = _tree(project)["iris.csv"]
     result = runner.invoke(app, ["cluster", "--data", str(project / "iris.csv"), "--k", "2", "--target", "species",

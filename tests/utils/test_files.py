@@ -6,7 +6,14 @@ import stat
 import pytest
 
 import learnable.utils.files
-from learnable.utils import check_output_path, fsync_directory, same_file, staged_file, write_atomically
+from learnable.utils import (
+    check_distinct_outputs,
+    check_output_path,
+    fsync_directory,
+    same_file,
+    staged_file,
+    write_atomically,
+)
 
 
 def _listing(folder):
@@ -188,6 +195,17 @@ def test_a_hard_link_to_an_input_is_refused(data):
     os.link(data, data.parent / "hard.csv")
     with pytest.raises(ValueError, match="is a link or another name for the input"):
         check_output_path(data.parent / "hard.csv", inputs=[None, data])
+
+
+def test_two_outputs_on_one_path_are_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    check_distinct_outputs({"--out": "model", "--labels-out": "labels.csv", "--plot": None})
+    with pytest.raises(ValueError, match="--out and --labels-out name the same path 'x.csv'; give each output"):
+        check_distinct_outputs({"--out": tmp_path / "x.csv", "--labels-out": "x.csv"})  # not there yet
+    (tmp_path / "real.gif").write_bytes(b"")
+    (tmp_path / "link.gif").symlink_to(tmp_path / "real.gif")
+    with pytest.raises(ValueError, match="--record and --out name the same path"):
+        check_distinct_outputs({"--record": "real.gif", "--out": "link.gif"})
 
 
 def test_other_outputs_pass(data):

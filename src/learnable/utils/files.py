@@ -177,6 +177,25 @@ def same_file(first: str | Path, second: str | Path) -> bool:
     return os.path.exists(first) and os.path.exists(second) and os.path.samefile(first, second)
 
 
+def check_distinct_outputs(outputs: dict[str, str | Path | None]) -> None:
+    """Raise ValueError if two of a command's outputs (``{flag: path}``, None: not given) are one path.
+
+    The later write would replace the earlier one, or fail after the work is done (a model folder
+    where a file was just written). Paths that do not exist yet are compared where they would be.
+
+    Example:
+        >>> check_distinct_outputs({"--out": "models/k", "--labels-out": "labels.csv", "--plot": None})
+    """
+    seen: dict[str, str] = {}
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        where = os.path.normcase(os.path.realpath(path))
+        if where in seen:
+            raise ValueError(f"{seen[where]} and {flag} name the same path '{path}'; give each output its own path.")
+        seen[where] = flag
+
+
 def check_output_path(out: str | Path, *, inputs: Iterable[str | Path | None], flag: str = "--out") -> None:
     """Raise ValueError if the output ``out`` is one of ``inputs`` by any name; call it before any work.
 
