@@ -170,6 +170,42 @@ def test_report_command_writes_where_asked(trained_run):
     assert len(_images(out.read_text())) >= 7
 
 
+def test_settings_left_to_defaults_show_the_values_training_used(trained_run):
+    folder, _ = trained_run
+    page = Path(load_record(RunStore(folder / "runs"), "last")["artifacts"]["report"]).read_text()
+    settings = page.split("<h2>Settings</h2>", 1)[1].split("</table>", 1)[0]
+    rows = dict(re.findall(r"<tr><th>([^<]*)</th><td class=num>([^<]*)</td></tr>", settings))
+    assert rows["lr"] == "0.001 (default)"  # the MLP's recipe
+    assert rows["batch_size"] == "16 (default)"  # a tenth of the 142 training rows, at least 16
+    assert rows["model"] == "auto (mlp)" and rows["epochs"] == "20" and rows["optimizer"] == "AdamW"
+
+
+def _drawn_figures(monkeypatch, make_report):
+    """The figures a report draws, after drawing them (so their tick labels are set)."""
+    from learnable.insight import report
+
+    drawn, draw = [], report._image
+    monkeypatch.setattr(report, "_image", lambda figure: drawn.append(figure) or draw(figure))
+    make_report()
+    return drawn
+
+
+def test_log_axes_are_labelled_in_plain_text(fitted_iris, tmp_path, monkeypatch):
+    figures = _drawn_figures(monkeypatch, lambda: fitted_iris[0].report(tmp_path / "r.html"))
+    axes = [a for figure in figures for a in figure.axes]
+    log_axes = [axis for a in axes for axis in (a.xaxis, a.yaxis) if axis.get_scale() == "log"]
+    assert len(log_axes) >= 3  # the loss, gradient norms, update ratios
+    labels = [t.get_text() for axis in log_axes for t in axis.get_ticklabels() + axis.get_ticklabels(minor=True)]
+    assert any(labels) and not [label for label in labels if "$" in label or "mathdefault" in label]
+
+
+def test_epoch_axes_tick_whole_epochs():
+    epochs = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_accuracy": 0.5 + e / 20} for e in range(1, 6)]
+    for figure in (plots.loss_curves(epochs), plots.metric_curves(epochs)):
+        ticks = figure.axes[0].get_xticks()
+        assert len(ticks) >= 3 and all(float(tick).is_integer() for tick in ticks)  # no epoch 2.5
+
+
 @pytest.mark.parametrize("args, fragment", [(["report", "nope"], "no run 'nope'"),
                                             (["report", "last", "--out", "r.pdf"], "must be an .html file"),
                                             (["doctor", "nope"], "no run 'nope'")])

@@ -137,7 +137,9 @@ def test_recorder_writes_once_per_epoch_and_samples_steps(tmp_path):
                       callbacks=[RecordRun(store, run_id, step_interval=4)])
     before = store.transactions
     learner.fit(2)  # 10 steps per epoch
-    assert store.transactions - before == 1 + 2 + 1  # the data summary, one per epoch, one to finish
+    assert store.transactions - before == 2 + 2 + 1  # the data summary and the settings, one per epoch, one to finish
+    assert store.get(run_id)["details"]["settings"] == {"lr": 1e-3, "batch_size": 64, "optimizer": "Adam",
+                                                        "weight_decay": 0.0, "loss": "CrossEntropyLoss"}
     steps = store.steps(run_id)
     assert [s for s, _ in steps] == [4, 8, 12, 16, 20]
     assert all(loss > 0 for _, loss in steps)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatter, MaxNLocator
 
 from learnable.insight.finding import stats_epochs
 
@@ -35,11 +36,40 @@ def _stats(epochs: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
     return [(e, s) for e, s in stats_epochs({"epochs": epochs}) if "parameters" in s and "activations" in s]
 
 
+class PlainLogFormatter(LogFormatter):
+    """Log-axis tick labels as plain text ("0.01", "1e-05", "300"), never mathtext.
+
+    Matplotlib labels log axes with mathtext (``$\\mathdefault{10^{-2}}$``); the report draws with math
+    parsing off, so that a '$' in a class or feature name stays a '$', and would print that source.
+    The same ticks are labelled as :class:`~matplotlib.ticker.LogFormatter` chooses them.
+
+    Example:
+        >>> axes = Figure().add_subplot(yscale="log")
+        >>> axes.yaxis.set_major_formatter(PlainLogFormatter())
+    """
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return self.fix_minus(f"{x:g}") if super().__call__(x, pos) else ""
+
+
+def plain_log_ticks(figure: Figure) -> Figure:
+    """Label every log-scale axis of ``figure`` (colour bars too) with :class:`PlainLogFormatter`; returns it."""
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            if axis.get_scale() == "log":
+                axis.set_major_formatter(PlainLogFormatter())
+                axis.set_minor_formatter(PlainLogFormatter())
+    return figure
+
+
 def _finish(figure: Figure, axes: Any, title: str, xlabel: str = "epoch", ylabel: str = "") -> Figure:
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if xlabel == "epoch":
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # no tick at epoch 2.5
     axes.grid(alpha=0.3)
     if axes.get_legend_handles_labels()[0]:
         axes.legend(fontsize=8)
+    plain_log_ticks(figure)  # before the layout, which makes room for the tick labels
     figure.tight_layout()
     return figure
 

@@ -85,7 +85,7 @@ def _render(record: dict[str, Any]) -> str:
         _header(record),
         _section("The doctor's findings", _findings(diagnose(record))),
         _section("Results", _results(record)),
-        _section("Settings", _table(record.get("config") or {})),
+        _section("Settings", _table(_settings(record))),
         _section("Data", _data(record.get("data") or {})),
         _section("Learning curves", _figures(plots.loss_curves(epochs, record.get("steps")),
                                              plots.metric_curves(epochs), plots.learning_rate(epochs))),
@@ -260,8 +260,10 @@ def _figures(*figures: Any) -> str:
 
 
 def _image(figure: Any) -> str:
+    from learnable.insight.plots import plain_log_ticks
+
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
+    plain_log_ticks(figure).savefig(buffer, format="png", dpi=100)  # math is off (render): no mathtext ticks
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     title = figure.get_suptitle() or (figure.axes[0].get_title() if figure.axes else "") or "plot"
     return f"<img alt='{_e(title or 'plot')}' src='data:image/png;base64,{data}'>"
@@ -269,6 +271,28 @@ def _image(figure: Any) -> str:
 
 def _section(title: str, body: str) -> str:
     return f"<section><h2>{_e(title)}</h2>{body}</section>" if body else ""
+
+
+def _settings(record: dict[str, Any]) -> dict[str, Any]:
+    """The settings the run was given, each one left to a default shown with the value training used.
+
+    ``details["settings"]`` (:func:`learnable.runs.recorder.learner_settings`) holds what the Learner used;
+    "auto" model and task show what they became.
+    """
+    given = dict(record.get("config") or {})
+    used = dict((record.get("details") or {}).get("settings") or {})
+    used["model"] = (record.get("summary") or {}).get("model")
+    used["task"] = (record.get("data") or {}).get("task")
+    for key, value in used.items():
+        if value is None:
+            continue
+        if key not in given:
+            given[key] = value  # e.g. the optimizer, which `learnable train` does not ask for
+        elif given[key] is None:
+            given[key] = f"{_text(value)} (default)"
+        elif given[key] == "auto" and value != "auto":
+            given[key] = f"auto ({value})"
+    return given
 
 
 def _table(values: dict[str, Any]) -> str:
@@ -279,9 +303,13 @@ def _table(values: dict[str, Any]) -> str:
 
 
 def _v(value: Any) -> str:
+    return _e(_text(value))
+
+
+def _text(value: Any) -> str:
     if isinstance(value, float):
-        return _e(f"{value:.4g}")
-    return _e("" if value is None else value)
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
 
 
 def _e(value: Any) -> str:

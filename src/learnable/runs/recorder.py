@@ -3,7 +3,8 @@
 Per-step losses are kept as device tensors every ``step_interval`` steps and read once per epoch,
 together with the epoch's metrics, in one database transaction: never a commit per step. Before the
 first step it stores a summary of the training data (:func:`learnable.insight.summarize_data`) for
-the doctor.
+the doctor, and the settings the Learner trains with (:func:`learner_settings`: the learning rate and
+batch size even where the user left them to a default) for the report.
 
 Example:
     >>> from learnable.runs import RunStore
@@ -50,6 +51,7 @@ class RecordRun(Callback):
         except (ValueError, TypeError, RuntimeError, MemoryError) as error:  # odd data must not stop training
             summary = {"error": f"no data summary: {type(error).__name__}: {error}"}
         self.store.set_detail(self.run_id, "data", summary)
+        self.store.set_detail(self.run_id, "settings", learner_settings(learner))
 
     def after_batch(self, learner: Learner) -> None:
         if learner.step % self.step_interval == 0:
@@ -75,6 +77,20 @@ def learner_summary(learner: Learner) -> dict[str, Any]:
         if isinstance(callback, EarlyStopping) and callback.restore_best and callback.best_state is not None:
             kept = callback.best_epoch
     return {"epochs": learner.epoch, "stop_reason": learner.stop_reason, "kept_epoch": kept}
+
+
+def learner_settings(learner: Learner) -> dict[str, Any]:
+    """The settings ``learner`` trains with, defaults resolved: learning rate, batch size, optimizer, loss.
+
+    Example:
+        >>> learner_settings(Learner(torch.nn.Linear(2, 1), (torch.zeros(8, 2), torch.zeros(8, 1))))  # doctest: +SKIP
+        {'lr': 0.001, 'batch_size': 64, 'optimizer': 'Adam', 'weight_decay': 0.0, 'loss': 'MSELoss'}
+    """
+    optimizer = learner.optimizer  # built before before_fit; its defaults hold the rate it was made with
+    defaults = getattr(optimizer, "defaults", {})
+    return {"lr": defaults.get("lr", learner.lr), "batch_size": getattr(learner.train_loader, "batch_size", None),
+            "optimizer": type(optimizer).__name__, "weight_decay": defaults.get("weight_decay"),
+            "loss": type(learner.loss_fn).__name__}
 
 
 def learner_data_summary(learner: Learner) -> dict[str, Any]:
