@@ -65,7 +65,10 @@ class ClassicWrapper(BaseEstimator):
         renamed: scikit-learn parameter name -> learnable argument name (``random_state`` -> ``seed``
             by default); every other parameter is passed under its own name.
         learned: the fitted attributes copied from the learnable estimator (besides ``n_features_in_``,
-            which ``validate_data`` sets); one the learnable estimator leaves None is not set.
+            which ``validate_data`` sets); one the learnable estimator leaves None is not set, unless
+            it is also in ``learned_none``.
+        learned_none: the learned attributes scikit-learn's counterpart sets even to None (Ridge's
+            ``n_iter_`` after a direct solve), so the attribute is there as in scikit-learn.
 
     After ``fit``, ``estimator_`` is the fitted learnable estimator (``estimator_.save(directory)``
     writes it without pickle).
@@ -74,6 +77,7 @@ class ClassicWrapper(BaseEstimator):
     classic_class: ClassVar[type]
     renamed: ClassVar[dict[str, str]] = {"random_state": "seed"}
     learned: ClassVar[tuple[str, ...]] = ()
+    learned_none: ClassVar[tuple[str, ...]] = ()
 
     def _classic_estimator(self) -> Any:
         """A new, unfitted learnable estimator with this wrapper's parameters."""
@@ -95,7 +99,7 @@ class ClassicWrapper(BaseEstimator):
         self.estimator_ = self._classic_estimator().fit(X, y, **weights)
         for name in self.learned:
             value = getattr(self.estimator_, name)
-            if value is not None:  # e.g. n_iter_ of a closed form: scikit-learn has no such attribute then
+            if value is not None or name in self.learned_none:  # e.g. LinearRegression has no n_iter_
                 setattr(self, name, value)
         return self
 

@@ -52,6 +52,7 @@ class Ridge(LinearRegressor):
     :class:`learnable.classic.Ridge`: "auto"/"closed-form", or "gradient-descent" (``max_iter``, ``tol``)."""
 
     classic_class = linear.Ridge
+    learned_none = ("n_iter_",)  # None after the closed form, as scikit-learn's Ridge after a direct solver
 
     def __init__(self, alpha: float = 1.0, *, fit_intercept: bool = True, solver: str = "auto", max_iter: int = 1000,
                  tol: float = 1e-6, device: str = "auto") -> None:
