@@ -177,7 +177,7 @@ def test_empty_texts_only_are_refused():
 def test_a_missing_text_is_refused_with_its_row(reviews):
     X = reviews.X.iloc[:40].copy()
     X.loc[7, "review"] = np.nan
-    with pytest.raises(ValueError, match=r"column 'review' has 1 missing or infinite values \(rows 7\)"):
+    with pytest.raises(ValueError, match=r"column 'review' has 1 missing values \(rows 7\)"):
         learnable.fit(X, reviews.y.iloc[:40], num_epochs=1)
 
 

@@ -4,6 +4,7 @@ cannot use (nested cells, bytes labels, a target too large to scale, duplicated 
 
 import io
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,19 @@ def test_a_model_json_without_the_labels_dtype_predicts_the_kind_of_its_classes(
     del info["schema"]["classes_dtype"]  # a model saved before the dtype was recorded
     info_path.write_text(json.dumps(info))
     assert learnable.load(tmp_path / "model").predict(X).dtype == np.int64
+
+
+@pytest.mark.parametrize("dtype", ["xyz", "|S3", "<M8[ns]"])
+def test_a_damaged_labels_dtype_in_model_json_is_a_clear_error(tmp_path, dtype):
+    X, codes = _table()
+    learnable.fit(X, codes, model="logistic", num_epochs=2).save(tmp_path / "model")
+    info_path = tmp_path / "model" / "model.json"
+    info = json.loads(info_path.read_text())
+    info["schema"]["classes_dtype"] = dtype
+    info_path.write_text(json.dumps(info))
+    damaged = rf"(classes_dtype' is '|class labels of dtype ){re.escape(dtype)}"  # refused at load or predict
+    with pytest.raises(ValueError, match=damaged):
+        learnable.load(tmp_path / "model").predict(X)
 
 
 @pytest.mark.parametrize("estimator", [ls.LogisticRegression(), ls.LinearSVC(), ls.DecisionTreeClassifier(),
@@ -199,3 +213,35 @@ def test_a_csv_column_that_only_looks_mangled_is_kept(tmp_path):
     (tmp_path / "data.csv").write_text("width,width.1,label\n" + rows)
     X, _ = learnable.data.read_table(tmp_path / "data.csv", target="label")
     assert list(X.columns) == ["width", "width.1"]
+
+
+# ---- more found by trying tables a user might have ------------------------------------------------
+def test_labels_that_mix_strings_and_numbers_are_refused():
+    X, codes = _table()
+    with pytest.raises(TypeError, match=r"labels mix int and str.*give every label one type.*astype\(str\)"):
+        learnable.fit(X, pd.Series(np.array([1, "two", 3], dtype=object)[codes]))
+
+
+def test_numbers_held_in_an_object_column_are_numbers():
+    X, codes = _table()
+    y = pd.Series(X[:, 0] * 3 + 1, dtype=object)  # e.g. from JSON records
+    frame = pd.DataFrame({"a": pd.Series(X[:, 0], dtype=object), "b": X[:, 1]})
+    model = learnable.fit(frame, y, num_epochs=2)
+    assert model.task == "regression" and model.schema.numeric == ["a", "b"]
+    assert model.predict(frame).dtype == np.float64
+
+
+def test_a_missing_category_is_met_with_a_hint_for_text():
+    X, codes = _table()
+    frame = pd.DataFrame({"size": X[:, 0], "city": np.array(["Oslo", "Rome", "Paris"])[codes].astype(object)})
+    frame.loc[7, "city"] = None
+    with pytest.raises(ValueError, match=r"column 'city' has 1 missing values \(rows 7\).*fillna\('missing'\)"):
+        learnable.fit(frame, codes)
+
+
+def test_a_feature_too_large_to_scale_is_not_called_a_target():
+    X, codes = _table()
+    frame = pd.DataFrame({"huge": X[:, 0] * 1e200, "b": X[:, 1]})
+    with pytest.raises(ValueError, match=r"column 'huge' has values too large") as error:
+        learnable.fit(frame, codes)
+    assert "target" not in str(error.value)

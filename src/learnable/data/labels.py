@@ -48,12 +48,22 @@ def labels_dtype(labels: Any, name: str = "y") -> np.dtype:
     odd = next((value for value in values if not isinstance(value, JSON_LABELS)), None)
     if odd is not None:
         raise TypeError(_refusal(odd, name))
+    dtype = _values_dtype(values)
+    if dtype.kind == "O":
+        examples = {type(value).__name__: value for value in reversed(values)}  # the first of each type
+        kinds = sorted(examples)
+        raise TypeError(f"{name}: labels mix {' and '.join(kinds)} (for example "
+                        f"{' and '.join(repr(examples[kind]) for kind in kinds)}); predictions take one type. "
+                        "Please give every label one type first, e.g. y.astype(str).")
+    return dtype
+
+
+def _values_dtype(values: list[Any]) -> np.dtype:
+    """bool, int64, float64 (ints and floats together) or ``<U`` for plain labels; object for any other mix."""
     kinds = {bool if isinstance(v, bool) else str if isinstance(v, str) else float for v in values}
-    if kinds == {str}:
-        return np.asarray(values).dtype
     if len(kinds) > 1:
         return np.dtype(object)
-    return np.dtype(bool) if kinds == {bool} else np.asarray(values).dtype  # int64 or float64
+    return np.dtype(bool) if kinds == {bool} else np.asarray(values).dtype
 
 
 def labels_array(classes: list[Any], dtype: str | None) -> np.ndarray:
@@ -63,9 +73,12 @@ def labels_array(classes: list[Any], dtype: str | None) -> np.ndarray:
         >>> labels_array(["a", "b"], None).dtype, labels_array([1.0, 2.0], "<f4").dtype
         (dtype('<U1'), dtype('float32'))
     """
-    if dtype is None:  # a model saved before the dtype was recorded
-        dtype = labels_dtype(np.array(classes, dtype=object), "classes").str
-    kind = np.dtype(dtype).kind
+    if dtype is None:  # a model saved before the dtype was recorded: read from the values (object for a mix)
+        dtype = _values_dtype(classes).str
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = "?"  # no dtype at all
     if kind not in LABEL_KINDS:
         raise ValueError(f"class labels of dtype {dtype} cannot be read back; expected one of the kinds "
                          f"{LABEL_KINDS!r} (bools, numbers, strings). The model file is damaged: train it again.")

@@ -82,7 +82,8 @@ class Schema:
             target = y.to_numpy(dtype=np.float64)
             with np.errstate(over="ignore", invalid="ignore"):
                 mean, std = target.mean(), target.std()
-            _check_scale([f"target '{schema.target_name}'"], np.array([mean]), np.array([std]), "it")
+            _check_scale([f"target '{schema.target_name}'"], np.array([mean]), np.array([std]),
+                         "rescale it (e.g. to other units, or take the log of a positive target)")
             schema.target_mean, schema.target_std = float(mean), float(std) or 1.0
         else:
             schema.classes_dtype = labels_dtype(y, f"target '{y.name}'").str
@@ -321,17 +322,17 @@ def _categories(column: pd.Series) -> list[str]:
     return categories
 
 
-def _check_scale(names: list[str], mean: np.ndarray, std: np.ndarray, it: str = "that column") -> None:
+def _check_scale(names: list[str], mean: np.ndarray, std: np.ndarray,
+                 fix: str = "rescale that column (e.g. to other units)") -> None:
     """Raise when a mean or standard deviation overflowed: standardising those values is impossible.
 
-    ``names`` are what the message calls each value (e.g. "column 'price'"), ``it`` what it asks to rescale.
+    ``names`` are what the message calls each value (e.g. "column 'price'"), ``fix`` how to mend it.
     """
     bad = ~(np.isfinite(mean) & np.isfinite(std))
     if bad.any():
         name = names[int(np.flatnonzero(bad)[0])]
         raise ValueError(
-            f"{name} has values too large to use: its mean or spread overflows float64; rescale {it} "
-            "(e.g. to other units, or take the log of a positive target) before training."
+            f"{name} has values too large to use: its mean or spread overflows float64; {fix} before training."
         )
 
 

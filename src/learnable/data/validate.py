@@ -21,6 +21,7 @@ import torch
 
 _MAX_ROWS_SHOWN = 5
 NESTED = (list, tuple, dict, set, frozenset, np.ndarray)  # cells that hold several values, not one
+NUMBER_KINDS = ("integer", "floating", "mixed-integer-float")  # pandas' infer_dtype names for numbers
 
 
 def _to_numpy(data: Any) -> Any:
@@ -59,7 +60,7 @@ def as_features(X: Any) -> pd.DataFrame:
         duplicated = frame.columns[frame.columns.duplicated()].tolist()
         if duplicated:
             raise ValueError(f"X has duplicated column names {duplicated}; give each column a unique name.")
-        return _cells_checked(frame)
+        return _typed_columns(frame)
     array = np.asarray(_to_numpy(X))
     if array.ndim == 0:
         raise ValueError(f"X is a single value ({array!r}); expected a 2-D array of shape (rows, features).")
@@ -70,14 +71,28 @@ def as_features(X: Any) -> pd.DataFrame:
         )
     if array.ndim > 2:
         array = array.reshape(array.shape[0], -1)  # (N, H, W) -> (N, H*W)
-    return _cells_checked(pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])]))
+    return _typed_columns(pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])]))
 
 
-def _cells_checked(frame: pd.DataFrame) -> pd.DataFrame:
+def _typed_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its object columns checked for nested cells, and those holding only numbers typed so."""
     for name, dtype in frame.dtypes.items():
-        if pd.api.types.is_object_dtype(dtype):  # only object columns can hold lists
+        if pd.api.types.is_object_dtype(dtype):  # only object columns can hold lists, or numbers untyped
             check_cells(frame[name], "column")
+            frame[name] = numbers_typed(frame[name])
     return frame
+
+
+def numbers_typed(column: pd.Series) -> pd.Series:
+    """An object column that holds only numbers (as JSON records or ``astype(object)`` give) as numbers.
+
+    Example:
+        >>> numbers_typed(pd.Series([1.5, 2], dtype=object)).dtype
+        dtype('float64')
+    """
+    if pd.api.types.is_object_dtype(column.dtype) and pd.api.types.infer_dtype(column, skipna=True) in NUMBER_KINDS:
+        return column.infer_objects()
+    return column
 
 
 def check_cells(column: pd.Series, what: str = "column") -> None:
@@ -125,7 +140,7 @@ def as_target(y: Any) -> pd.Series:
     if isinstance(y, pd.Series):
         target = y.reset_index(drop=True).rename(str(y.name) if y.name is not None else "target")
         check_cells(target, "target")
-        return target
+        return numbers_typed(target)
     array = np.asarray(_to_numpy(y))
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
@@ -136,7 +151,7 @@ def as_target(y: Any) -> pd.Series:
         )
     target = pd.Series(array, name="target")
     check_cells(target, "target")
-    return target
+    return numbers_typed(target)
 
 
 def check_features(X: pd.DataFrame) -> None:
@@ -148,15 +163,16 @@ def check_features(X: pd.DataFrame) -> None:
     numeric = X.select_dtypes(include=["number", "bool"])
     bad = numeric.isna() | np.isinf(numeric.to_numpy(dtype=float, na_value=np.nan))
     missing_elsewhere = X.drop(columns=numeric.columns).isna()
-    for frame in (bad, missing_elsewhere):
+    for frame, numbers in ((bad, True), (missing_elsewhere, False)):
         columns = frame.columns[frame.any(axis=0).to_numpy()]
         if len(columns):
             column = columns[0]
             rows = np.flatnonzero(frame[column].to_numpy())
+            what, value, fill = ("missing or infinite", "a finite value", "X.fillna(X.median())") if numbers else \
+                ("missing", "a value", f"X['{column}'].fillna('missing')")
             raise ValueError(
-                f"column '{column}' has {len(rows)} missing or infinite values "
-                f"(rows {rows_text(rows)}){_others(columns)}; learnable needs a finite value in every cell. "
-                "Fill them (for example X.fillna(X.median())) or drop those rows."
+                f"column '{column}' has {len(rows)} {what} values (rows {rows_text(rows)}){_others(columns)}; "
+                f"learnable needs {value} in every cell. Fill them (for example {fill}) or drop those rows."
             )
 
 
