@@ -177,10 +177,10 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
                               dataset=fingerprint(X, y))
         resume_from = None
     else:
-        run_id, resume_from = run["id"], store.directory / run["id"] / "checkpoints"
+        run_id, resume_from = run["id"], store.folder(run["id"]) / "checkpoints"
         _check_same_run(run, fingerprint(X, y), resume_from)
         store.reopen(run_id)
-    checkpoints = store.directory / run_id / "checkpoints"
+    checkpoints = store.folder(run_id) / "checkpoints"
     torch.use_deterministic_algorithms(bool(settings["deterministic"]))
     say(f"run {run_id}: {data_name}, {len(y)} rows; holding out 10% for validation and 10% for the test")
     try:
@@ -192,28 +192,48 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
                                augment=settings.get("augment", True))
         path = fitted.save(out)
     except KeyboardInterrupt:
-        store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
+        store.writer(run_id).finish("interrupted", error="interrupted (SIGINT/SIGTERM)")
         say(f"interrupted: continue with `learnable train --resume {run_id}`", err=True)
         write_run_report(store, run_id)
         raise typer.Exit(130) from None
     except BaseException as error:
-        store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
+        store.writer(run_id).finish("failed", error=f"{type(error).__name__}: {error}")
         write_run_report(store, run_id)
         raise
-    store.add_artifact(run_id, "model", path.resolve())
-    store.add_artifact(run_id, "checkpoints", checkpoints.resolve())
     if fitted.evaluation:
-        store.set_detail(run_id, "evaluation", fitted.evaluation)
-    store.finish(run_id, "finished", summary={"test": fitted.metrics, **fitted.training})
+        store.writer(run_id).set_detail("evaluation", fitted.evaluation)
     _print_summary(fitted, time.perf_counter() - start, path)
-    say(f"run recorded as {run_id} in {store.path}")
-    write_run_report(store, run_id)
+    end_recorded_run(store, run_id, {"test": fitted.metrics, **fitted.training},
+                     {"model": path, "checkpoints": checkpoints})
+
+
+def end_recorded_run(store: Any, run_id: str, summary: dict[str, Any], artifacts: dict[str, Path]) -> None:
+    """Record that a run finished (its ``summary`` and ``artifacts``), say where, and write its report.
+
+    Every command that records a run ends here, after its model is saved, and writes through the run's
+    :class:`~learnable.runs.writer.RunWriter`: a run store that failed on the way (locked, read-only, damaged,
+    the run deleted) was said in one warning line then; here one line says the run is not recorded.
+    """
+    writer = store.writer(run_id)
+    for name, path in artifacts.items():
+        writer.add_artifact(name, Path(path).resolve())
+    writer.finish("finished", summary=summary)
+    if writer.problem is None:
+        say(f"run recorded as {run_id} in {store.path}")
+        write_run_report(store, run_id)
+        return
+    left = writer.deleted and store.folder(run_id).exists()  # e.g. checkpoints written after the delete
+    say(f"run {run_id} is not recorded (see the warning above); its model is saved all the same"
+        + (f"; `learnable runs delete {run_id}` removes what it wrote to {store.folder(run_id)} since." if left
+           else "."))
 
 
 def write_run_report(store: Any, run_id: str) -> None:
     """Write the run's report at the end of `train`; a failure to write it never fails the training."""
+    if store.writer(run_id).problem is not None:  # not (fully) recorded: nothing to report from
+        return
     try:
-        path = _write_report(store, run_id, store.directory / run_id / "report.html")
+        path = _write_report(store, run_id, store.folder(run_id) / "report.html")
     except KeyboardInterrupt:  # a second Ctrl-C while the report is drawn: skip it
         say("(no report: interrupted; write it with `learnable report`)")
         return
@@ -449,7 +469,7 @@ def report(
     run_id = store.resolve(run)
     if out is not None:
         check_output_path(out, inputs=[store.path])
-    path = _write_report(store, run_id, out or store.directory / run_id / "report.html")
+    path = _write_report(store, run_id, out or store.folder(run_id) / "report.html")
     say(f"report written to {path}")
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import typer
 
-from learnable.cli import RUNS_DIR, SEED, _print, _write_table, app, user_errors, write_run_report
+from learnable.cli import RUNS_DIR, SEED, _print, _write_table, app, end_recorded_run, user_errors
 from learnable.cli_models import _ending_recorded
 from learnable.insight.classic_plots import cluster_figure, reduce_figure
 from learnable.insight.embedding import save_png
@@ -214,10 +214,8 @@ def _start(table: Table, settings: dict[str, Any], name: str | None, runs_dir: P
 
 def _finish(store: Any, run_id: str, summary: dict[str, Any], artifacts: dict[str, Path]) -> None:
     for key, path in artifacts.items():
-        store.add_artifact(run_id, key, Path(path).resolve())
         say(f"{key} written to {path}")
-    store.finish(run_id, "finished", summary=summary)
-    say(f"run recorded as {run_id} in {store.path}")
+    end_recorded_run(store, run_id, summary, artifacts)
 
 
 def _write_outputs(plot: Path, figure: Any, rows: tuple[str, Path | None, dict[str, Any]], model: Any,
@@ -343,11 +341,10 @@ def cluster(
         start = time.perf_counter()
         model, scores = fit_best_k(X, ks, settings)
         summary = cluster_summary(model, scores, table, time.perf_counter() - start)
-        artifacts = _write_outputs(plot or store.directory / run_id / "cluster.png", cluster_figure(X, model, seed),
+        artifacts = _write_outputs(plot or store.folder(run_id) / "cluster.png", cluster_figure(X, model, seed),
                                    ("labels", labels_out, {"cluster": model.labels_}), model, out)
     _print(cluster_view(summary, table.target))
     _finish(store, run_id, summary, artifacts)
-    write_run_report(store, run_id)
 
 
 @app.command()
@@ -388,10 +385,9 @@ def reduce(
         summary = reduce_summary(pca, table, time.perf_counter() - start)
         figure = reduce_figure(points, table.labels, table.target, table.name, seed) if components >= 2 else None
         coordinates = {f"component_{i + 1}": points[:, i] for i in range(components)}
-        artifacts = _write_outputs(plot or store.directory / run_id / "reduce.png", figure,
+        artifacts = _write_outputs(plot or store.folder(run_id) / "reduce.png", figure,
                                    ("coordinates", coordinates_out, coordinates), pca, out)
     _print(reduce_view(summary))
     if figure is None:
         say("no plot: it shows the first two components; ask for --components 2 or more to get one")
     _finish(store, run_id, summary, artifacts)
-    write_run_report(store, run_id)

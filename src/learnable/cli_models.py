@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from learnable.cli import DEFAULT_DATA, RUNS_DIR, SEED, app, user_errors, write_run_report
+from learnable.cli import DEFAULT_DATA, RUNS_DIR, SEED, app, end_recorded_run, user_errors
 from learnable.terminal import say
 
 
@@ -66,10 +66,10 @@ def _ending_recorded(store: Any, run_id: str) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
+        store.writer(run_id).finish("interrupted", error="interrupted (SIGINT/SIGTERM)")
         raise typer.Exit(130) from None
     except BaseException as error:
-        store.finish(run_id, "failed", error=f"{type(error).__name__}: {error}")
+        store.writer(run_id).finish("failed", error=f"{type(error).__name__}: {error}")
         raise
 
 
@@ -102,8 +102,6 @@ def train_language_model_run(store: Any, settings: dict[str, Any], quiet: bool) 
         model = train_language_model(text, **options, seed=settings["seed"], progress=not quiet,
                                      callbacks=[RecordRun(store, run_id, finish=False)])
         path = model.save(out)
-    store.add_artifact(run_id, "model", path.resolve())
-    store.finish(run_id, "finished", summary={**model.metrics_, **model.training_})
     metrics, t = model.metrics_, model.training_
     say(f"model: {t['model']}, {t['parameters']:,} parameters, context {t['context_length']} characters; "
                f"epochs run: {t['epochs']}, kept epoch {t['best_epoch']}")
@@ -112,8 +110,7 @@ def train_language_model_run(store: Any, settings: dict[str, Any], quiet: bool) 
     say(f"time: {time.perf_counter() - start:.1f}s")
     prompt = shlex.quote(text.lstrip().split("\n")[0][:20] or "The")  # the text's first line, as an example
     say(f"model saved to {path}  (try `learnable generate {shlex.quote(str(path))} --prompt {prompt}`)")
-    say(f"run recorded as {run_id} in {store.path}")
-    write_run_report(store, run_id)
+    end_recorded_run(store, run_id, {**metrics, **t}, {"model": path})
 
 
 @app.command()
@@ -184,13 +181,11 @@ def forecast(
     with _ending_recorded(store, run_id):
         forecaster.fit(series, callbacks=[RecordRun(store, run_id, finish=False)])
         path = forecaster.save(out)
-    store.add_artifact(run_id, "model", path.resolve())
-    store.finish(run_id, "finished", summary={"test": forecaster.metrics_, **forecaster.training_})
     m = forecaster.metrics_
     say(f"test MAE: {m['mae']:.4g} ({cell}), naive last value {m['naive_mae']:.4g}"
                + (f", seasonal naive {m['seasonal_naive_mae']:.4g}" if "seasonal_naive_mae" in m else ""))
-    say(f"model saved to {path}; run recorded as {run_id} in {store.path}")
-    write_run_report(store, run_id)
+    say(f"model saved to {path}")
+    end_recorded_run(store, run_id, {"test": m, **forecaster.training_}, {"model": path})
 
 
 def _load_series(data: str, column: str | None) -> tuple[Any, str]:

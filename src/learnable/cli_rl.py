@@ -22,7 +22,7 @@ from typing import Any
 
 import typer
 
-from learnable.cli import RUNS_DIR, _store, app, user_errors, write_run_report
+from learnable.cli import RUNS_DIR, _store, app, end_recorded_run, user_errors
 from learnable.cli_models import _ending_recorded
 from learnable.terminal import say
 
@@ -216,7 +216,7 @@ def train_run(env_id: str, options: dict[str, Any]) -> None:
 
 def _train_and_finish(store: Any, run_id: str, agent: Any, options: dict[str, Any]) -> None:
     """Train for options["steps"] more steps, evaluate, save, and record the ending of the run."""
-    folder = store.directory / run_id
+    folder = store.folder(run_id)
     if options["checkpoint_every"]:
         say(f"checkpoints every {options['checkpoint_every']:,} steps in {folder / 'checkpoints'}; continue "
                    f"an interrupted run with `learnable rl resume {run_id}`")
@@ -224,7 +224,7 @@ def _train_and_finish(store: Any, run_id: str, agent: Any, options: dict[str, An
         try:
             seconds = train_agent(agent, options, folder / "checkpoints")
         finally:  # an interrupted or failed run keeps the episodes it played
-            store.set_detail(run_id, "history", agent.history)
+            store.writer(run_id).set_detail("history", agent.history)
         evaluation = agent.evaluate(options["eval_episodes"], record=options["record"])
         artifacts = {"model": agent.save(options["out"] or folder / "agent")}
     _finish_run(store, run_id, rl_summary(agent, evaluation, seconds), artifacts, options)
@@ -235,7 +235,7 @@ def _finish_run(store: Any, run_id: str, summary: dict[str, Any], artifacts: dic
     if options["record"] is not None:
         artifacts["recording"] = options["record"]
     if options["checkpoint_every"]:
-        artifacts["checkpoints"] = store.directory / run_id / "checkpoints"
+        artifacts["checkpoints"] = store.folder(run_id) / "checkpoints"
     say(f"trained {summary['steps']:,} steps, {summary['episodes_trained']:,} episodes in "
                f"{summary['seconds']:.1f}s ({summary['steps_per_second']:,.0f} env steps/s)")
     if "kept_network" in summary:
@@ -243,14 +243,10 @@ def _finish_run(store: Any, run_id: str, summary: dict[str, Any], artifacts: dic
         say(f"acting with the best network evaluated during training: step {kept['step']:,}, mean return "
                    f"{kept['score']:.1f} over {kept['episodes']} episodes (keep_best)")
     print_evaluation(summary["evaluation"])
-    for key, path in artifacts.items():
-        store.add_artifact(run_id, key, Path(path).resolve())
     say(f"agent saved to {artifacts['model']}")
     if options["record"] is not None:
         say(f"episode recorded to {options['record']}")
-    store.finish(run_id, "finished", summary=summary)
-    say(f"run recorded as {run_id} in {store.path}")
-    write_run_report(store, run_id)
+    end_recorded_run(store, run_id, summary, artifacts)
 
 
 def _plain(value: Any) -> Any:
@@ -268,7 +264,7 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
     if found["status"] in ("finished", "running"):
         raise ValueError(f"run {found['id']} is {found['status']}; only an interrupted or failed run can be resumed. "
                          "Start a new run instead.")
-    checkpoints = store.directory / found["id"] / "checkpoints"
+    checkpoints = store.folder(found["id"]) / "checkpoints"
     if not (checkpoints / "model.json").is_file():
         raise ValueError(f"run {found['id']} has no checkpoint in '{checkpoints}' (it ran without --checkpoint-every, "
                          "or stopped before the first one); start it again.")

@@ -4,7 +4,9 @@ Per-step losses are kept as device tensors every ``step_interval`` steps and rea
 together with the epoch's metrics, in one database transaction: never a commit per step. Before the
 first step it stores a summary of the training data (:func:`learnable.insight.summarize_data`) for
 the doctor, and the settings the Learner trains with (:func:`learner_settings`: the learning rate and
-batch size even where the user left them to a default) for the report.
+batch size even where the user left them to a default) for the report. It writes through the run's
+:class:`~learnable.runs.writer.RunWriter`: a store that stays locked, breaks, or loses the run's row stops
+the recording with one line, never the training.
 
 Example:
     >>> from learnable.runs import RunStore
@@ -41,7 +43,7 @@ class RecordRun(Callback):
     def __init__(self, store: RunStore, run_id: str, *, step_interval: int = 10, finish: bool = True) -> None:
         if not isinstance(step_interval, int) or step_interval < 1:
             raise ValueError(f"step_interval={step_interval!r} must be a whole number >= 1.")
-        self.store, self.run_id = store, run_id
+        self.store, self.run_id, self.writer = store, run_id, store.writer(run_id)
         self.step_interval, self.finish = step_interval, finish
         self.pending: list[tuple[int, torch.Tensor]] = []
 
@@ -50,22 +52,24 @@ class RecordRun(Callback):
             summary = learner_data_summary(learner)
         except (ValueError, TypeError, RuntimeError, MemoryError) as error:  # odd data must not stop training
             summary = {"error": f"no data summary: {type(error).__name__}: {error}"}
-        self.store.set_detail(self.run_id, "data", summary)
-        self.store.set_detail(self.run_id, "settings", learner_settings(learner))
+        self.writer.set_detail("data", summary)
+        self.writer.set_detail("settings", learner_settings(learner))
 
     def after_batch(self, learner: Learner) -> None:
         if learner.step % self.step_interval == 0:
             self.pending.append((learner.step, learner.loss.detach()))  # stays on the device
 
     def after_epoch(self, learner: Learner) -> None:
-        losses = torch.stack([loss for _, loss in self.pending]).tolist() if self.pending else []
-        steps = [(step, loss) for (step, _), loss in zip(self.pending, losses, strict=True)]
-        self.pending = []
-        self.store.add_epoch(self.run_id, dict(learner.metrics), steps)
+        pending, self.pending = self.pending, []
+        if self.writer.problem is not None:  # no longer recorded: skip the host sync too
+            return
+        losses = torch.stack([loss for _, loss in pending]).tolist() if pending else []
+        steps = [(step, loss) for (step, _), loss in zip(pending, losses, strict=True)]
+        self.writer.add_epoch(dict(learner.metrics), steps)
 
     def after_fit(self, learner: Learner) -> None:
         if self.finish:
-            self.store.finish(self.run_id, learner.outcome, summary=learner_summary(learner), error=learner.error)
+            self.writer.finish(learner.outcome, summary=learner_summary(learner), error=learner.error)
 
 
 def learner_summary(learner: Learner) -> dict[str, Any]:

@@ -1,0 +1,380 @@
+"""The run store in hostile hands: another process holding its lock while training ends, a read-only or
+damaged database, rows whose ids are paths (``../x``, ``/tmp/x``), run folders that are links, `runs delete`
+on a live run, and a delete killed half-way.
+
+The model never depends on the run store: a store that stays unusable is said in one line and the model is
+saved. Reading commands never call a locked or read-only store damaged; a damaged one is one line naming
+the file and the fix. Nothing outside the runs directory is ever deleted or written through a run.
+"""
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+from typer.testing import CliRunner
+
+import learnable
+import learnable.runs.store
+from learnable import Learner
+from learnable.cli import app
+from learnable.runs import RecordRun, RunStore
+from learnable.train.events import Callback
+
+runner = CliRunner()
+HOLD_LOCK = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.read()  # hold the lock until the test closes stdin
+"""
+
+
+@pytest.fixture(autouse=True)
+def short_waits(monkeypatch):
+    """Give up on a lock after about half a second instead of about 17."""
+    monkeypatch.setattr(learnable.runs.store, "BUSY_SECONDS", 0.1)
+    monkeypatch.setattr(learnable.runs.store, "RETRY_PAUSES", (0.05, 0.1))
+
+
+@pytest.fixture
+def lock_holder():
+    """Start another process that holds an exclusive lock on a database until the test ends."""
+    holders = []
+
+    def hold(database):
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(database)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        assert holder.stdout.readline().strip() == "locked"
+        holders.append(holder)
+        return holder
+
+    yield hold
+    for holder in holders:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
+def _assert_one_error_line(result, *fragments):
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+def _train(tmp_path, *extra):
+    return runner.invoke(app, ["train", "--data", "iris", "--epochs", "3", "--out", str(tmp_path / "model"),
+                               "--runs-dir", str(tmp_path / "runs"), "--quiet", *extra])
+
+
+def _learner(store, run_id, *callbacks):
+    X, y = torch.randn(128, 4), torch.randint(0, 2, (128,))
+    return Learner(nn.Linear(4, 2), (X, y), validation=0.25, progress=False,
+                   callbacks=[RecordRun(store, run_id, step_interval=1), *callbacks])
+
+
+class _AtEpoch(Callback):
+    """Run ``action`` once, after the recorder has written epoch ``epoch``."""
+
+    order = 7
+
+    def __init__(self, epoch, action):
+        self.epoch, self.action = epoch, action
+
+    def after_epoch(self, learner):
+        if learner.epoch == self.epoch:
+            self.action()
+
+
+# ---- locked --------------------------------------------------------------------------------------------
+def test_a_lock_held_while_training_ends_still_saves_the_model(tmp_path, monkeypatch, lock_holder):
+    save = learnable.FittedModel.save
+
+    def lock_then_save(model, path):  # another process takes the lock as training ends
+        lock_holder(tmp_path / "runs" / "runs.sqlite")
+        return save(model, path)
+
+    monkeypatch.setattr(learnable.FittedModel, "save", lock_then_save)
+    result = _train(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert learnable.load(tmp_path / "model").predict(learnable.datasets.load("iris").X).shape == (150,)
+    assert f"model saved to {tmp_path / 'model'}" in result.stdout and "run recorded as" not in result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "is locked by another process" in warnings[0], result.stderr
+    assert "damaged" not in result.output and "Traceback" not in result.output
+    assert "is not recorded" in result.stdout
+
+
+def test_a_lock_taken_mid_training_stops_the_recording_not_the_training(tmp_path, lock_holder, capsys):
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create("locked")
+    learner = _learner(store, run_id, _AtEpoch(2, lambda: lock_holder(store.path)))
+    learner.fit(4)
+    assert learner.epoch == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is locked by another process" in err[0] and run_id in err[0]
+    assert store.writer(run_id).problem.reason == "locked"
+
+
+def test_a_lock_held_when_training_starts_is_one_line_before_any_training(tmp_path, lock_holder):
+    RunStore(tmp_path / "runs").close()
+    lock_holder(tmp_path / "runs" / "runs.sqlite")
+    result = _train(tmp_path)
+    _assert_one_error_line(result, "is locked by another process", str(tmp_path / "runs" / "runs.sqlite"))
+    assert "damaged" not in result.stderr and not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("argv", [["runs"], ["runs", "show", "last"], ["doctor", "last"]])
+def test_reading_a_locked_store_works(tmp_path, lock_holder, argv):
+    store = RunStore(tmp_path / "runs")
+    store.add_epoch(store.create("readable"), {"epoch": 1, "train_loss": 1.0})
+    lock_holder(store.path)
+    result = runner.invoke(app, [*argv, "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert "readable" in result.output
+
+
+def test_a_store_locked_even_for_readers_is_called_locked_not_damaged(tmp_path, monkeypatch):
+    RunStore(tmp_path / "runs").close()
+
+    def busy(*args, **kwargs):
+        raise _sqlite_error(sqlite3.OperationalError, "database is locked", 5)
+
+    monkeypatch.setattr(RunStore, "_connect", lambda self, mode: busy())
+    result = runner.invoke(app, ["runs", "--runs-dir", str(tmp_path / "runs")])
+    _assert_one_error_line(result, "is locked by another process", "try again")
+    assert "damaged" not in result.stderr and "move it" not in result.stderr.lower()
+
+
+def _sqlite_error(kind, message, code):
+    error = kind(message)
+    error.sqlite_errorcode = code
+    return error
+
+
+# ---- read-only -----------------------------------------------------------------------------------------
+@pytest.fixture
+def read_only(monkeypatch):
+    """Every connection to a run store opens read-only, as on a read-only file system (root ignores chmod)."""
+    connect = sqlite3.connect
+
+    def read_only_connect(database, *args, **kwargs):
+        return connect(str(database).replace("mode=rwc", "mode=ro"), *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only_connect)
+
+
+@pytest.fixture
+def recorded(tmp_path):
+    """A runs directory with one finished run of two epochs (no training needed)."""
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create("kept")
+    for epoch in (1, 2):
+        store.add_epoch(run_id, {"epoch": epoch, "train_loss": 1.0 / epoch, "val_loss": 1.0})
+    store.finish(run_id, "finished")
+    store.close()
+    return tmp_path / "runs", run_id
+
+
+@pytest.mark.parametrize("argv", [["runs"], ["runs", "show", "last"], ["runs", "compare", "last", "last"],
+                                  ["doctor", "last"]])
+def test_reading_a_read_only_store_works(recorded, read_only, argv):
+    runs, _ = recorded
+    result = runner.invoke(app, [*argv, "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    assert "kept" in result.output
+
+
+def test_training_into_a_read_only_store_is_one_line_before_any_training(recorded, read_only, tmp_path):
+    result = _train(tmp_path)
+    _assert_one_error_line(result, "cannot be written", "--runs-dir")
+    assert "damaged" not in result.stderr and not (tmp_path / "model").exists()
+
+
+def test_deleting_from_a_read_only_store_keeps_the_run_and_its_folder(recorded, read_only):
+    runs, run_id = recorded
+    result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
+    _assert_one_error_line(result, "cannot be written")
+    assert (runs / run_id).is_dir() and RunStore(runs).get(run_id)["name"] == "kept"
+
+
+# ---- damaged -------------------------------------------------------------------------------------------
+def _damage(database):
+    """Garbage over every page but the first: the header and schema read, the rows do not."""
+    size = database.stat().st_size
+    with open(database, "r+b") as file:
+        file.seek(4096)
+        file.write(os.urandom(size - 4096))
+
+
+@pytest.fixture
+def damaged(recorded):
+    runs, run_id = recorded
+    _damage(runs / "runs.sqlite")
+    return runs, run_id
+
+
+@pytest.mark.parametrize("argv", [["runs"], ["runs", "show", "last"], ["runs", "compare", "last", "last"],
+                                  ["runs", "delete", "kept"], ["doctor"], ["report"]])
+def test_a_damaged_store_is_one_line_naming_the_file_and_the_fix(damaged, argv):
+    runs, run_id = damaged
+    result = runner.invoke(app, [*argv, "--runs-dir", str(runs)])
+    _assert_one_error_line(result, str(runs / "runs.sqlite"), "damaged", "Move it aside")
+    assert (runs / run_id).is_dir()
+
+
+def test_training_into_a_damaged_store_is_refused_before_training(damaged, tmp_path):
+    result = _train(tmp_path)
+    _assert_one_error_line(result, "damaged", "Move it aside")
+    assert not (tmp_path / "model").exists()
+
+
+def test_a_store_damaged_during_training_costs_nothing_but_the_record(tmp_path, capsys):
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create("damaged later")
+    failing = store.add_epoch
+
+    def damaged_add_epoch(*args, **kwargs):  # what the store raises once its pages are garbage
+        if len(store.epochs(run_id)) >= 1:
+            raise store._error(_sqlite_error(sqlite3.DatabaseError, "database disk image is malformed", 11), 0)
+        return failing(*args, **kwargs)
+
+    store.add_epoch = damaged_add_epoch
+    learner = _learner(store, run_id)
+    learner.fit(3)
+    assert learner.epoch == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "damaged" in err[0] and "not recorded from here on" in err[0]
+
+
+# ---- odd ids and links ---------------------------------------------------------------------------------
+def _row(runs, run_id, name="planted"):
+    """A row someone else wrote straight into the database."""
+    RunStore(runs).close()
+    with sqlite3.connect(runs / "runs.sqlite") as connection:
+        connection.execute("INSERT INTO runs (id, name, status, created) VALUES (?, ?, 'finished', 1e9)",
+                           (run_id, name))
+
+
+@pytest.mark.parametrize("odd", ["../outside", "/ABSOLUTE", "a/../../outside", "..", ".hidden", "x\\..\\y"])
+def test_delete_refuses_ids_that_are_paths(tmp_path, odd):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    runs = tmp_path / "runs"
+    _row(runs, odd.replace("/ABSOLUTE", str(outside)))
+    result = runner.invoke(app, ["runs", "delete", "planted", "--runs-dir", str(runs)])
+    _assert_one_error_line(result, "not a plain folder name")
+    assert (outside / "precious.txt").read_text() == "keep me" and (runs / "runs.sqlite").is_file()
+
+
+def test_report_refuses_to_write_through_an_odd_id(tmp_path):
+    runs = tmp_path / "runs"
+    _row(runs, "../outside")
+    (tmp_path / "outside").mkdir()
+    result = runner.invoke(app, ["report", "planted", "--runs-dir", str(runs)])
+    _assert_one_error_line(result, "not a plain folder name")
+    assert not (tmp_path / "outside" / "report.html").exists()
+
+
+def test_delete_refuses_a_run_folder_that_links_outside(recorded, tmp_path):
+    runs, run_id = recorded
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    (runs / run_id).rmdir()
+    (runs / run_id).symlink_to(outside, target_is_directory=True)
+    result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
+    _assert_one_error_line(result, "is a link", "Remove the link")
+    assert (outside / "precious.txt").read_text() == "keep me" and RunStore(runs).get(run_id)
+
+
+def test_delete_removes_links_inside_a_run_folder_not_their_targets(recorded, tmp_path):
+    runs, run_id = recorded
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    (runs / run_id / "checkpoints").symlink_to(outside, target_is_directory=True)
+    result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    assert not (runs / run_id).exists() and (outside / "precious.txt").read_text() == "keep me"
+
+
+# ---- deleting a live run, and a delete killed half-way ----------------------------------------------------
+def test_a_live_run_deleted_with_force_finishes_its_training(tmp_path, capsys):
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create("live")
+    learner = _learner(store, run_id, _AtEpoch(2, lambda: RunStore(store.directory).delete(run_id, force=True)))
+    learner.fit(4)
+    assert learner.epoch == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "was deleted" in err[0] and run_id in err[0]
+    assert store.list() == [] and not (store.directory / run_id).exists()
+
+
+def test_train_survives_its_run_being_deleted_and_saves_the_model(tmp_path, monkeypatch):
+    after_epoch = RecordRun.after_epoch
+
+    def delete_at_epoch_2(recorder, learner):
+        after_epoch(recorder, learner)
+        if learner.epoch == 2:  # `learnable runs delete --force` from another shell
+            assert runner.invoke(app, ["runs", "delete", recorder.run_id, "--force",
+                                       "--runs-dir", str(tmp_path / "runs")]).exit_code == 0
+
+    monkeypatch.setattr(RecordRun, "after_epoch", delete_at_epoch_2)
+    result = _train(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert learnable.load(tmp_path / "model") is not None
+    assert "was deleted" in result.stderr and "IntegrityError" not in result.output
+    assert RunStore(tmp_path / "runs").list() == []
+    run_id = result.stdout.split()[1].rstrip(":")  # "run <id>: iris, ..."
+    assert f"`learnable runs delete {run_id}` removes what it wrote" in result.stdout  # its checkpoints since
+    result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "runs" / run_id).exists()
+
+
+def test_a_delete_killed_half_way_is_finished_by_running_it_again(recorded, monkeypatch):
+    runs, run_id = recorded
+    (runs / run_id / "checkpoints").mkdir()
+    for index in range(3):
+        (runs / run_id / "checkpoints" / f"ckpt-{index}.pt").write_bytes(b"x" * 100)
+    rmtree = learnable.runs.store.shutil.rmtree
+
+    def killed(path, onerror=None):  # removes one file, then the process dies
+        next((runs / run_id / "checkpoints").iterdir()).unlink()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(learnable.runs.store.shutil, "rmtree", killed)
+    with pytest.raises(KeyboardInterrupt):
+        RunStore(runs).delete(run_id)
+    assert RunStore(runs).get(run_id)["name"] == "kept"  # still listed: the rows go only with the folder
+    monkeypatch.setattr(learnable.runs.store.shutil, "rmtree", rmtree)
+    result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    assert RunStore(runs).list() == [] and not (runs / run_id).exists()
+
+
+def test_a_folder_left_by_a_delete_whose_rows_went_first_is_removed_by_a_rerun(recorded):
+    runs, run_id = recorded
+    with sqlite3.connect(runs / "runs.sqlite") as connection:  # what the old order left after a kill
+        connection.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+    result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    assert not (runs / run_id).exists()
+    result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
+    _assert_one_error_line(result, f"no run '{run_id}'")
+
+
+def test_the_store_error_says_which_problem(tmp_path):
+    from learnable.runs.store import RunStoreError
+
+    store = RunStore(tmp_path / "runs")
+    error = store._error(_sqlite_error(sqlite3.OperationalError, "attempt to write a readonly database", 8), 0)
+    assert isinstance(error, RunStoreError) and isinstance(error, ValueError) and error.reason == "read-only"
