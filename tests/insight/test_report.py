@@ -199,11 +199,13 @@ def test_log_axes_are_labelled_in_plain_text(fitted_iris, tmp_path, monkeypatch)
     assert any(labels) and not [label for label in labels if "$" in label or "mathdefault" in label]
 
 
-def test_epoch_axes_tick_whole_epochs():
+def test_epochs_and_row_counts_tick_whole_numbers():
     epochs = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_accuracy": 0.5 + e / 20} for e in range(1, 6)]
-    for figure in (plots.loss_curves(epochs), plots.metric_curves(epochs)):
-        ticks = figure.axes[0].get_xticks()
-        assert len(ticks) >= 3 and all(float(tick).is_integer() for tick in ticks)  # no epoch 2.5
+    residuals = plots.residuals({"residuals": {"actual": [1.0, 2.0, 3.0, 4.0], "predicted": [1.5, 2.0, 2.5, 4.5]}})
+    for axis in (plots.loss_curves(epochs).axes[0].xaxis, plots.metric_curves(epochs).axes[0].xaxis,
+                 residuals.axes[1].yaxis):
+        ticks = axis.get_ticklocs()
+        assert len(ticks) >= 3 and all(float(tick).is_integer() for tick in ticks)  # no epoch 2.5, no 1.5 rows
 
 
 @pytest.mark.parametrize("args, fragment", [(["report", "nope"], "no run 'nope'"),

@@ -66,6 +66,8 @@ def _finish(figure: Figure, axes: Any, title: str, xlabel: str = "epoch", ylabel
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if xlabel == "epoch":
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # no tick at epoch 2.5
+    if ylabel == "rows":
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count: no 1.5 rows
     axes.grid(alpha=0.3)
     if axes.get_legend_handles_labels()[0]:
         axes.legend(fontsize=8)
