@@ -23,21 +23,32 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from safetensors.torch import save as serialize
 from torch import nn
 
-from learnable.models.base import build, describe
+from learnable.model_contents import (
+    build_on_meta,
+    check_tensors,
+    expected_tensors,
+    fill,
+    quote,
+    read_header,
+    read_json,
+    read_tensors,
+)
+from learnable.models.base import describe
 from learnable.utils.files import fsync_directory, move_into_place, staged_file, write_atomically
 
 FORMAT = "learnable-model"
 FORMAT_VERSION = 1
 WEIGHTS, INFO = "model.safetensors", "model.json"
+# model.json (or its entry) -> the tensors it describes, {name: (kind, shape)}: see model_contents.check_tensors
+Expectation = Callable[[dict[str, Any]], dict[str, tuple[str, tuple]]]
 
 
 def versions() -> dict[str, str]:
@@ -105,22 +116,41 @@ def _move_both_into_place(directory: Path, text: str, weights: bytes) -> None:
     fsync_directory(directory)
 
 
-def load_tensors(directory: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Read what :func:`save_tensors` wrote: the named tensors and the JSON info (nothing unpickled)."""
+def load_tensors(directory: str | Path, expect: Expectation | None = None
+                 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read what :func:`save_tensors` wrote: the named tensors and the JSON info (nothing unpickled).
+
+    The safetensors header is checked before any tensor is read and, given ``expect`` (model.json ->
+    ``{name: (kind, shape)}``, as :func:`~learnable.model_contents.check_tensors` takes it), compared
+    with what model.json describes, so a damaged or hostile folder costs no memory.
+    """
     directory = Path(directory)
     info = read_info(directory)
-    try:
-        tensors = load_file(directory / WEIGHTS)
-    except (SafetensorError, OSError, ValueError) as error:
-        raise ValueError(f"cannot read the tensors in '{directory / WEIGHTS}': {error}") from None
+    return _checked_tensors(directory, info, None if expect is None else lambda: expect(info)), info
+
+
+def _checked_tensors(directory: Path, info: dict[str, Any], expected: Callable[[], dict] | None,
+                     what: str = "the tensors") -> dict[str, torch.Tensor]:
+    """The tensors in ``directory``, read only once their header (and ``expected()``, if given) checks out;
+    ``what`` the file should hold names it in errors ("a KMeans")."""
+    header = read_header(directory / WEIGHTS, "tensors")
+    if expected is not None:
+        try:
+            spec = expected()
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
+            raise ValueError(f"'{directory / INFO}' is damaged: {quote(str(error))}") from None
+        check_tensors(header, spec, f"'{directory / WEIGHTS}' does not hold {what} as {INFO} describes it")
+    tensors = read_tensors(directory / WEIGHTS, "tensors")
     check_weights(directory, info)
-    return tensors, info
+    return tensors
 
 
-def load_state(directory: str | Path, key: str, what: str,
-               required: tuple[str, ...] = ("settings",)) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def load_state(directory: str | Path, key: str, what: str, required: tuple[str, ...] = ("settings",),
+               expect: Expectation | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The tensors and the ``key`` entry of model.json for an estimator saved with :func:`save_tensors`;
     a ValueError naming ``what`` was expected when the entry is missing or lacks a ``required`` field.
+    ``expect`` maps the entry to the tensors it describes (see :func:`load_tensors`), checked before
+    any is read.
 
     Example:
         >>> save_tensors("/tmp/state-demo", {"w": torch.ones(2)}, {"demo": {"settings": {}}})  # doctest: +ELLIPSIS
@@ -128,39 +158,36 @@ def load_state(directory: str | Path, key: str, what: str,
         >>> sorted(load_state("/tmp/state-demo", "demo", "demo model")[0])
         ['w']
     """
-    tensors, info = load_tensors(directory)
+    directory = Path(directory)
+    info = read_info(directory)
     state = info.get(key)
     if not isinstance(state, dict) or not set(required) <= set(state) or not isinstance(state.get("settings"), dict):
         raise ValueError(f"'{directory}' holds a learnable model but not {what} (model.json has no complete "
                          f"'{key}' entry).")
-    return tensors, state
+    return _checked_tensors(directory, info, None if expect is None else lambda: expect(state), what), state
 
 
 def load_model(directory: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model saved in ``directory``; return it (in eval mode) and the JSON info."""
+    """Rebuild the model saved in ``directory``; return it (in eval mode) and the JSON info.
+
+    The network is first built on the meta device and compared with the weights' header, so a
+    model.json that does not fit its weights is refused before any memory is allocated.
+    """
     directory = Path(directory)
     info = read_info(directory)
     model_spec = info.get("model")
     if not isinstance(model_spec, dict) or "name" not in model_spec or "config" not in model_spec:
         raise ValueError(f"'{directory / INFO}' has no valid 'model' entry (name and config).")
+    header = read_header(directory / WEIGHTS)
     try:
-        model = build(model_spec["name"], model_spec["config"])
-    except TypeError as error:
+        model = build_on_meta(model_spec["name"], model_spec["config"], len(header))
+    except ValueError as error:
         raise ValueError(f"'{directory / INFO}' has an invalid model config: {error}") from None
-    try:
-        weights = load_file(directory / WEIGHTS)
-    except (SafetensorError, OSError, ValueError) as error:
-        raise ValueError(f"cannot read the weights in '{directory / WEIGHTS}': {error}") from None
+    check_tensors(header, expected_tensors(model),
+                  f"the weights in '{directory / WEIGHTS}' do not match the model described in '{directory / INFO}'")
+    weights = read_tensors(directory / WEIGHTS)
     check_weights(directory, info)
-    try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as error:
-        details = "; ".join(line.strip() for line in str(error).splitlines()[1:]) or str(error)
-        raise ValueError(
-            f"the weights in '{directory / WEIGHTS}' do not match the model described in "
-            f"'{directory / INFO}': {details}"
-        ) from None
-    return model.eval(), info
+    return fill(model, weights, model_spec["name"], model_spec["config"]).eval(), info
 
 
 def read_info(directory: Path) -> dict[str, Any]:
@@ -170,10 +197,7 @@ def read_info(directory: Path) -> dict[str, Any]:
     for name in (INFO, WEIGHTS):
         if not (directory / name).is_file():
             raise ValueError(f"'{directory}' is not a learnable model: {name} is missing.")
-    try:
-        info = json.loads((directory / INFO).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"'{directory / INFO}' is not valid JSON: {error}") from None
+    info = read_json(directory / INFO)  # at most a few MB; deep nesting is a ValueError, too
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ValueError(f"'{directory / INFO}' is not a learnable model file (no format '{FORMAT}').")
     version = info.get("format_version")

@@ -81,11 +81,11 @@ def describe(model: nn.Module) -> tuple[str, dict[str, Any]]:
 def build(name: str, config: dict[str, Any]) -> ConfigModule:
     """Rebuild a registered model from its name and config dict (as saved in model.json)."""
     if name not in REGISTRY:
-        raise ValueError(f"unknown model {name!r}; known models are {sorted(REGISTRY)}.")
+        raise ValueError(f"unknown model {str(name)[:60]!r}; known models are {sorted(REGISTRY)}.")
     cls = REGISTRY[name]
     known = {f.name for f in dataclasses.fields(cls.config_class)}
     unknown = set(config) - known
     if unknown:
-        raise ValueError(f"config for model {name!r} has unknown settings {sorted(unknown)}.")
+        raise ValueError(f"config for model {name!r} has unknown settings {str(sorted(unknown)[:5]):.200}.")
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
     return cls(cls.config_class(**fields))
