@@ -23,7 +23,10 @@ import torch
 from torch import nn
 
 from learnable.data.schema import Schema
-from learnable.model_file import load_model, read_info, save_model
+from learnable.data.schema_check import check_network
+from learnable.data.validate import is_whole
+from learnable.model_contents import brief, quote
+from learnable.model_file import INFO, load_model, read_info, save_model
 from learnable.models import CNN, LinearSVM
 from learnable.train import metrics as metric_lib
 from learnable.train.augment import tta_predict
@@ -160,8 +163,10 @@ class FittedModel:
             )
         try:
             schema = Schema.from_dict(info["schema"])
-        except TypeError as error:
-            raise ValueError(f"'{directory}' has a damaged schema in model.json: {error}") from None
+            check_network(schema, network)
+            _check_record(info)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"'{Path(directory) / INFO}' is damaged: {quote(str(error), 300)}") from None
         fitted = cls(network, schema, history=info.get("history"))
         fitted.metrics = info.get("metrics", {})
         fitted.training = info.get("training", {})
@@ -203,6 +208,19 @@ class FittedModel:
         if self.metrics:
             lines.append("test: " + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items()))
         return "\n".join(lines)
+
+
+def _check_record(info: dict[str, Any]) -> None:
+    """Raise unless model.json's metrics, training and history have the types summary() and the report read."""
+    metrics, training, history = info.get("metrics", {}), info.get("training", {}), info.get("history", [])
+    if not isinstance(metrics, dict) or not all(isinstance(v, (int, float)) for v in metrics.values()):
+        raise ValueError(f"'metrics' is {brief(metrics, 80)}; expected an object of numbers")
+    if not isinstance(history, list) or not all(isinstance(epoch, dict) for epoch in history):
+        raise ValueError(f"'history' is {brief(history, 80)}; expected a list of one object per epoch")
+    if not isinstance(training, dict) or (training and not (
+            isinstance(training.get("model"), str) and is_whole(training.get("epochs"))
+            and isinstance(training.get("seconds"), (int, float)))):
+        raise ValueError(f"'training' is {brief(training, 80)}; expected an object with the model, epochs and seconds")
 
 
 def load(directory: str | Path) -> Any:

@@ -23,13 +23,14 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from learnable.data.labels import labels_array, labels_dtype
+from learnable.data.schema_check import check_schema
 from learnable.data.tokenizer import Tokenizer
 from learnable.data.validate import as_features, as_target, check_cells, check_features, plain
 
@@ -230,7 +231,8 @@ class Schema:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Schema:
-        """Rebuild a schema from :meth:`to_dict` output."""
+        """Rebuild a schema from :meth:`to_dict` output, checked field by field (a ValueError names a damaged one)."""
+        check_schema(data, [f.name for f in fields(cls)])
         return cls(**data)
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from learnable.model_contents import brief
+
 PAD, UNKNOWN = "<pad>", "<unk>"
 LEVELS = ("char", "word")
 WORD = re.compile(r"\w+|[^\w\s]")  # words and single punctuation marks; spaces separate
@@ -43,9 +45,10 @@ class Tokenizer:
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
-            raise ValueError(f"tokenizer level={self.level!r} is not known; choose one of {list(LEVELS)}.")
+            raise ValueError(f"tokenizer level={brief(self.level, 40)} is not known; choose one of {list(LEVELS)}.")
         if list(self.tokens[:2]) != [PAD, UNKNOWN]:
-            raise ValueError(f"a tokenizer's vocabulary must start with {PAD!r}, {UNKNOWN!r}; got {self.tokens[:2]}.")
+            raise ValueError(f"a tokenizer's vocabulary must start with {PAD!r}, {UNKNOWN!r}; got "
+                             f"{brief(list(self.tokens[:2]), 80)}.")
         self.ids = {token: i for i, token in enumerate(self.tokens)}
 
     @classmethod
@@ -97,8 +100,20 @@ class Tokenizer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Tokenizer:
-        """Rebuild from :meth:`to_dict` (as saved in model.json); a damaged entry raises ValueError."""
-        try:
-            return cls(level=data["level"], lowercase=bool(data["lowercase"]), tokens=list(data["tokens"]))
-        except (KeyError, TypeError) as error:
-            raise ValueError(f"damaged tokenizer settings in model.json ({error!r}).") from None
+        """Rebuild from :meth:`to_dict` (as saved in model.json); a damaged entry raises a short ValueError.
+
+        Example:
+            >>> tokenizer = Tokenizer.from_dict({"level": "char", "lowercase": False, "tokens": [PAD, UNKNOWN, "a"]})
+            >>> tokenizer.encode("ab")
+            [2, 1]
+        """
+        tokens = data.get("tokens") if isinstance(data, dict) else None
+        if (not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens)
+                or len(set(tokens)) != len(tokens)):
+            raise ValueError("damaged tokenizer settings in model.json: 'tokens' must be a list of distinct strings "
+                             f"(the vocabulary), got {brief(tokens)}.")
+        level, lowercase = data.get("level"), data.get("lowercase")
+        if level not in LEVELS or not isinstance(lowercase, bool):
+            raise ValueError(f"damaged tokenizer settings in model.json: level={brief(level)} and lowercase="
+                             f"{brief(lowercase)}; expected one of {list(LEVELS)} and true or false.")
+        return cls(level=level, lowercase=lowercase, tokens=tokens)

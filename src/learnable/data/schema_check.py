@@ -1,0 +1,174 @@
+"""Checks of a schema read back from model.json, before a model predicts with it.
+
+A schema from a file may be damaged or crafted: ``classes: null`` would fail at predict time with an
+IndexError, a ``mean`` list shorter than the numeric columns would silently shift every column's
+scaling. :func:`check_schema` checks every field's type and that the lengths agree with each other;
+:func:`check_network` that the network reads the rows the schema encodes and gives the outputs the
+task needs. Both raise one short ValueError naming the field.
+
+Example:
+    >>> check_schema({"feature_names": ["a"], "task": "regression", "numeric": ["a"], "mean": [0.0], "std": [2.0]})
+    >>> check_schema({"feature_names": ["a"], "task": "binary", "numeric": ["a"], "mean": [0.0], "std": [2.0],
+    ...               "classes": None})
+    Traceback (most recent call last):
+    ...
+    ValueError: schema field 'classes' is None; a binary model needs 2 distinct class labels (bools, numbers, strings).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from learnable.data.tokenizer import Tokenizer
+from learnable.model_contents import brief, probe
+
+TASKS = ("regression", "binary", "multiclass")
+LABEL_TYPES = (bool, int, float, str)
+MAX_TEXT_LENGTH = 100_000  # tokens per text; learnable cuts texts far shorter (schema.MAX_TEXT_TOKENS)
+
+
+def check_schema(data: Any, fields: Collection[str] | None = None) -> None:
+    """Raise a ValueError naming the first field of ``data`` (a :meth:`Schema.to_dict`) that is wrong;
+    given ``fields``, one that is not among them, too."""
+    if not isinstance(data, dict):
+        raise ValueError(f"the schema is {type(data).__name__}, expected an object of fields")
+    unknown = sorted(str(name) for name in data if fields is not None and name not in fields)
+    if unknown:
+        raise ValueError(f"the schema has unknown fields {brief(unknown[:5], 100)}: a newer learnable wrote it (then "
+                         "upgrade learnable), or it is damaged")
+    names = _strings(data, "feature_names", distinct=True)
+    if not names:
+        raise ValueError("schema field 'feature_names' is empty; a model reads at least one column")
+    if data.get("task") not in TASKS:
+        raise ValueError(f"schema field 'task' is {brief(data.get('task'), 60)}; expected one of {list(TASKS)}")
+    if not isinstance(data.get("target_name", ""), str):
+        raise ValueError(f"schema field 'target_name' is {brief(data['target_name'], 60)}; expected a column name")
+    _check_target(data)
+    if data.get("text") is not None:
+        _check_text(data, names)
+    else:
+        _check_table(data, names)
+
+
+def _check_target(data: dict[str, Any]) -> None:
+    for name, default in (("target_mean", 0.0), ("target_std", 1.0)):
+        _number(data.get(name, default), name)
+    if not data.get("target_std", 1.0) > 0:
+        raise ValueError(f"schema field 'target_std' is {data['target_std']}; expected a number > 0")
+    task, classes = data["task"], data.get("classes")
+    if task == "regression":
+        if classes is not None:
+            raise ValueError("schema field 'classes' holds labels, but the task is regression; expected None")
+        return
+    wanted = "2" if task == "binary" else "2 or more"
+    if (not isinstance(classes, list) or not all(isinstance(c, LABEL_TYPES) for c in classes)
+            or len({_label_key(c) for c in classes}) != len(classes) or len(classes) < 2
+            or (task == "binary" and len(classes) != 2)):
+        raise ValueError(f"schema field 'classes' is {brief(classes, 80)}; a {task} model needs {wanted} distinct "
+                         "class labels (bools, numbers, strings).")
+    _check_classes_dtype(data.get("classes_dtype"), classes)
+
+
+def _label_key(label: Any) -> tuple[str, Any]:
+    return type(label).__name__, label  # 1, 1.0 and True are different labels
+
+
+def _check_classes_dtype(dtype: Any, classes: list[Any]) -> None:
+    """The labels' saved NumPy dtype must hold them exactly (and be no bigger): a ``<U9`` for 3-letter
+    labels would pad, a ``<U1`` cut them, a ``<U999999999`` allocate gigabytes."""
+    if dtype is None:
+        return
+    try:
+        parsed = np.dtype(dtype) if isinstance(dtype, str) else None
+    except TypeError:
+        parsed = None
+    if parsed is None or parsed.kind not in "biufUO":
+        raise ValueError(f"schema field 'classes_dtype' is {brief(dtype, 60)}; expected the NumPy dtype of bool, "
+                         "number or string labels, such as '<i8' or '<U5'")
+    longest = max((len(c) for c in classes if isinstance(c, str)), default=0)
+    if (parsed.kind == "U" and parsed.itemsize != 4 * longest) or (parsed.kind in "biuf" and parsed.itemsize > 16):
+        raise ValueError(f"schema field 'classes_dtype' is {brief(dtype, 60)}, which does not fit the class labels "
+                         f"{brief(classes, 80)}")
+
+
+def _check_table(data: dict[str, Any], names: list[str]) -> None:
+    numeric = _strings(data, "numeric", distinct=True)
+    categories = data.get("categories", {})
+    if not isinstance(categories, dict) or not all(
+            isinstance(values, list) and all(isinstance(v, str) for v in values) and len(set(values)) == len(values)
+            for values in categories.values()):
+        raise ValueError(f"schema field 'categories' is {brief(categories, 80)}; expected an object mapping each "
+                         "text column to its list of distinct categories")
+    if sorted(numeric + list(categories)) != sorted(names):
+        raise ValueError(f"schema fields 'numeric' {brief(numeric, 60)} and 'categories' {brief(list(categories), 60)} "
+                         f"do not split 'feature_names' {brief(names, 60)} between them")
+    for field in ("mean", "std"):
+        values = data.get(field, [])
+        if not isinstance(values, list) or len(values) != len(numeric):
+            count = len(values) if isinstance(values, list) else type(values).__name__
+            raise ValueError(f"schema field '{field}' has {count} values, but 'numeric' names {len(numeric)} columns; "
+                             "each numeric column needs one")
+        for value in values:
+            _number(value, field)
+    if any(not value > 0 for value in data.get("std", [])):
+        raise ValueError("schema field 'std' holds a value <= 0; every column's spread must be a number > 0")
+    _check_image_shape(data.get("image_shape"), len(numeric), categories)
+
+
+def _check_image_shape(shape: Any, pixels: int, categories: dict[str, Any]) -> None:
+    if shape is None:
+        return
+    if (not isinstance(shape, list) or len(shape) not in (2, 3) or categories
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
+            or math.prod(shape) != pixels):
+        raise ValueError(f"schema field 'image_shape' is {brief(shape, 60)}; expected [height, width] or [channels, "
+                         f"height, width] of whole numbers whose product is the {pixels} numeric (pixel) columns")
+
+
+def _check_text(data: dict[str, Any], names: list[str]) -> None:
+    text = data["text"]
+    if names != [text] or data.get("numeric") or data.get("categories") or data.get("mean") or data.get("std"):
+        raise ValueError(f"schema field 'text' is {brief(text, 60)}, but a text model reads that one column alone; "
+                         f"'feature_names' is {brief(names, 60)} and numeric columns or categories must be empty")
+    length = data.get("max_length")
+    if not isinstance(length, int) or isinstance(length, bool) or not 1 <= length <= MAX_TEXT_LENGTH:
+        raise ValueError(f"schema field 'max_length' is {brief(length, 60)}; expected the whole number of tokens a "
+                         f"text model reads (1 to {MAX_TEXT_LENGTH:,})")
+    Tokenizer.from_dict(data.get("tokenizer"))  # a ValueError naming what is wrong with it
+
+
+def _strings(data: dict[str, Any], field: str, distinct: bool) -> list[str]:
+    values = data.get(field, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values) or (
+            distinct and len(set(values)) != len(values)):
+        raise ValueError(f"schema field '{field}' is {brief(values, 80)}; expected a list of distinct column names")
+    return values
+
+
+def _number(value: Any, field: str) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"schema field '{field}' holds {brief(value, 60)}; expected finite numbers")
+
+
+def check_network(schema: Any, network: nn.Module) -> None:
+    """Raise unless ``network`` reads the rows ``schema`` encodes and gives the outputs its task needs.
+
+    One row goes through the network: zeros of the encoded width for a table, or the highest token id
+    of the vocabulary at every position for text (an embedding too small for the vocabulary fails).
+    """
+    if schema.text is not None:  # (1, max_length) ids, all the highest
+        what = f"the schema encodes each row as {schema.max_length} token ids below {schema.vocab_size}"
+        outputs = probe(network, (1, schema.max_length), what, schema.vocab_size - 1, torch.int64)
+    else:  # (1, features)
+        what = f"the schema encodes each row as {schema.num_features} columns"
+        outputs = probe(network, (1, schema.num_features), what)
+    if outputs.ndim != 2 or outputs.shape[1] != schema.num_outputs:
+        what = "regression" if schema.task == "regression" else f"{schema.task} task of {len(schema.classes)} classes"
+        raise ValueError(f"the network gives {tuple(outputs.shape[1:])} outputs per row, but the schema's {what} "
+                         f"needs {schema.num_outputs}")
