@@ -37,6 +37,7 @@ import torch
 from learnable.data.loader import check_batch_size
 from learnable.data.split import split_indices
 from learnable.data.validate import as_rows
+from learnable.model_contents import brief, finite, probe, quote, whole
 from learnable.model_file import load_model, save_model
 from learnable.models.autoencoder import Autoencoder, ConvAutoencoder
 from learnable.train.callbacks import EarlyStopping
@@ -209,8 +210,10 @@ class AnomalyDetector:
         try:
             detector = cls(**state["settings"])
             detector.scaling_ = Scaling(**state["scaling"])
-        except TypeError as error:
-            raise ValueError(f"'{directory}' has a damaged '{INFO_KEY}' entry in model.json: {error}") from None
+            _check_saved(detector.scaling_, state, network)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"'{directory}' has a damaged '{INFO_KEY}' entry in model.json: "
+                             f"{quote(str(error))}") from None
         detector.model_, detector.history_ = network, info.get("history", [])
         detector.input_shape_, detector.threshold_ = tuple(state["input_shape"]), float(state["threshold"])
         return detector
@@ -298,3 +301,26 @@ def embed_2d(X: Any, *, model: str = "auto", num_epochs: int = 100, seed: int = 
     """
     detector = AnomalyDetector(model, latent_size=2, num_epochs=num_epochs, seed=seed, device=device)
     return detector.fit(X).transform(X)
+
+
+def _check_saved(scaling: Scaling, state: dict[str, Any], network: torch.nn.Module) -> None:
+    """Raise unless a loaded detector's input shape, scaling and threshold fit its network (on load, not when
+    it first scores)."""
+    shape = state["input_shape"]
+    if not isinstance(shape, list) or not shape:
+        raise ValueError(f"input_shape={brief(shape, 60)}; expected the shape of one row, a list of whole numbers")
+    for size in shape:
+        whole(size, "input_shape", 1)
+    outputs = probe(network, (1, *shape), f"input_shape={shape}")  # (1, *shape): the row rebuilt
+    if outputs.numel() != math.prod(shape):
+        raise ValueError(f"input_shape={shape}, but the network rebuilds rows of shape {tuple(outputs.shape[1:])}")
+    features = math.prod(shape) if scaling.kind == "standard" else 1
+    for name in ("shift", "scale"):
+        values = getattr(scaling, name)
+        if scaling.kind not in ("standard", "minmax") or not isinstance(values, list) or len(values) != features:
+            raise ValueError(f"the {brief(scaling.kind, 40)} scaling's {name} has {brief(values, 60)}; expected "
+                             f"{features} numbers for rows of shape {shape}")
+        for value in values:
+            finite(value, f"scaling {name}", positive=name == "scale")
+    finite(state["threshold"], "threshold")
+

@@ -45,6 +45,7 @@ from learnable.data.windows import (
     sliding_windows,
     split_windows,
 )
+from learnable.model_contents import brief, finite, probe, quote, whole
 from learnable.model_file import load_model, save_model
 from learnable.models.rnn import CELLS, RNN
 from learnable.train.callbacks import EarlyStopping, GradientClipping
@@ -216,8 +217,10 @@ class Forecaster:
             )
         try:
             forecaster = cls(**saved["settings"])
-        except TypeError as error:
-            raise ValueError(f"'{directory}' has damaged forecaster settings in model.json: {error}") from None
+            _check_saved(forecaster, model, saved.get("scaling"))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"'{directory}' has damaged forecaster settings in model.json: "
+                             f"{quote(str(error))}") from None
         forecaster.model_, forecaster.scaling_ = model, dict(saved["scaling"])
         forecaster.metrics_, forecaster.training_ = saved.get("metrics", {}), saved.get("training", {})
         forecaster.history_ = info.get("history", [])
@@ -293,3 +296,19 @@ def seasonal_naive(windows: np.ndarray, horizon: int, season: int) -> np.ndarray
 
 
 __all__ = ["Forecaster", "seasonal_naive"]
+
+
+def _check_saved(forecaster: Forecaster, model: RNN, scaling: Any) -> None:
+    """Raise unless a loaded forecaster's scaling and settings fit its network (on load, not at the first forecast)."""
+    if not isinstance(scaling, dict):
+        raise ValueError(f"scaling={brief(scaling, 60)}; expected an object with the series' mean and std")
+    finite(scaling.get("mean"), "scaling mean")
+    finite(scaling.get("std"), "scaling std", positive=True)
+    window, horizon = whole(forecaster.window, "window", 1), whole(forecaster.horizon, "horizon", 1)
+    if not isinstance(forecaster.relative, bool):
+        raise ValueError(f"relative={brief(forecaster.relative, 60)} is not true or false")
+    steps = min(window, 8)  # the network reads windows of any length: a short one shows its input and output
+    outputs = probe(model, (1, steps, 1), f"the settings describe windows of {window} values")  # (1, horizon)
+    if tuple(outputs.shape) != (1, horizon):
+        raise ValueError(f"horizon={horizon}, but the network forecasts {tuple(outputs.shape[1:])} steps")
+

@@ -38,6 +38,7 @@ from learnable.data.loader import check_batch_size
 from learnable.data.text_windows import WindowLoader, validation_windows
 from learnable.data.tokenizer import Tokenizer
 from learnable.data.validate import is_whole
+from learnable.model_contents import quote, whole
 from learnable.model_file import load_model, save_model
 from learnable.models.recurrent_lm import LSTMLanguageModel, LSTMLanguageModelConfig
 from learnable.models.transformer import GPT, GPTConfig
@@ -350,13 +351,27 @@ class LanguageModel:
                 "Load it with learnable.load, or train one with `learnable train --task language-model`."
             )
         try:
-            tokenizer, context_length = Tokenizer.from_dict(settings["tokenizer"]), int(settings["context_length"])
+            tokenizer, context_length = Tokenizer.from_dict(settings["tokenizer"]), settings.get("context_length")
+            _check_saved(network, tokenizer, context_length)
             model = cls(network, tokenizer, context_length=context_length)
-        except (KeyError, TypeError) as error:
-            raise ValueError(f"'{directory}' has damaged language model settings in model.json ({error!r}).") from None
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"'{directory}' has damaged language model settings in model.json: "
+                             f"{quote(str(error))}") from None
         model.metrics_, model.training_ = info.get("metrics", {}), info.get("training", {})
         model.history_ = info.get("history", [])
         return model
+
+
+def _check_saved(network: nn.Module, tokenizer: Tokenizer, context_length: Any) -> None:
+    """Raise unless a loaded vocabulary and context fit the network: one embedding row per token, and no
+    more context than a GPT has positions (a mismatch would fail, or decode garbage, at generate time)."""
+    name, vocab_size = type(network).__name__, network.config.vocab_size
+    if len(tokenizer) != vocab_size:
+        raise ValueError(f"the vocabulary has {len(tokenizer)} tokens, but the {name} network embeds {vocab_size}")
+    whole(context_length, "context_length", 1)
+    if isinstance(network, GPT) and context_length > network.config.context_length:
+        raise ValueError(f"context_length={context_length}, but the GPT network has {network.config.context_length} "
+                         "positions")
 
 
 def _check_generate(prompt: Any, length: Any, temperature: Any, top_k: Any, seed: Any) -> None:

@@ -23,6 +23,7 @@ import torch
 
 from learnable.data.labels import labels_dtype
 from learnable.data.validate import as_matrix, is_whole, output_like, rows_text
+from learnable.model_contents import quote, whole
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
 
@@ -269,6 +270,12 @@ class LinearModel:
     def _restore_extra(self, state: dict[str, Any]) -> None:
         pass
 
+    @classmethod
+    def _layout(cls, state: dict[str, Any]) -> dict[str, tuple[str, tuple | None]]:
+        """The tensors a saved model holds (checked before they are read): a regressor's coef is
+        (features,) or (targets, features), so only :func:`_check_coefficients` checks its shape."""
+        return {"coef": ("float", None), "intercept": ("float", None)}
+
     def save(self, directory: str | Path) -> Path:
         """Write the coefficients (model.safetensors) and the settings (model.json) atomically; no pickle."""
         if not hasattr(self, "coef_"):
@@ -288,15 +295,25 @@ class LinearModel:
 
     @classmethod
     def _load(cls, directory: str | Path) -> LinearModel:
-        tensors, state = load_state(directory, cls.INFO_KEY, f"a {cls.NAME}", ("settings", "n_iter", "n_features_in"))
+        tensors, state = load_state(directory, cls.INFO_KEY, f"a {cls.NAME}", ("settings", "n_iter", "n_features_in"),
+                                    expect=cls._layout)
         try:
             settings = {**state["settings"], "dtype": getattr(torch, state["settings"]["dtype"])}
             model = cls(**settings)
             model._check_settings()  # a hand-edited model.json is refused here, not at some later fit
             coef, intercept = tensors["coef"].numpy(), tensors["intercept"].numpy()
+            _check_coefficients(coef, intercept, state["n_features_in"])
             model._restore_extra(state)
         except (TypeError, AttributeError, KeyError, ValueError) as error:
-            raise ValueError(f"'{directory}' holds a damaged {cls.NAME}: {error}") from None
+            raise ValueError(f"'{directory}' holds a damaged {cls.NAME}: {quote(str(error))}") from None
         model.coef_, model.n_iter_, model.n_features_in_ = coef, state["n_iter"], int(state["n_features_in"])
         model.intercept_ = float(intercept) if intercept.ndim == 0 else intercept
         return model
+
+
+def _check_coefficients(coef: np.ndarray, intercept: np.ndarray, n_features_in: Any) -> None:
+    """Raise a ValueError unless coef is (features,) or (rows, features) with an intercept that fits it."""
+    features = whole(n_features_in, "n_features_in", 1)
+    if coef.ndim not in (1, 2) or coef.shape[-1] != features or intercept.shape not in (coef.shape[:-1], (1,), ()):
+        raise ValueError(f"coef of shape {tuple(coef.shape)} and intercept of shape {tuple(intercept.shape)} do not "
+                         f"fit n_features_in={features}")

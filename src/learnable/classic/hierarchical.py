@@ -31,9 +31,11 @@ from scipy.cluster import hierarchy
 from scipy.spatial.distance import pdist
 
 from learnable.data.validate import as_rows, is_whole
+from learnable.model_contents import quote
 from learnable.model_file import load_state, save_tensors
 
 INFO_KEY = "agglomerative"
+LAYOUT = {"linkage_matrix": ("float", ("merges", 4)), "labels": ("int", ("rows",))}  # the tensors of a saved model
 LINKAGES = ("ward", "complete", "average", "single")
 MAX_ROWS = 20_000  # the condensed distance matrix of 20,000 rows takes 1.6 GB of float64
 # scikit-learn's metric names -> SciPy's
@@ -162,7 +164,7 @@ class AgglomerativeClustering:
     @classmethod
     def load(cls, directory: str | Path) -> AgglomerativeClustering:
         """Load a clustering written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
-        tensors, state = load_state(directory, INFO_KEY, "an AgglomerativeClustering")
+        tensors, state = load_state(directory, INFO_KEY, "an AgglomerativeClustering", expect=lambda state: LAYOUT)
         try:
             model = cls(**state["settings"])
             Z, labels = tensors["linkage_matrix"].double().numpy(), tensors["labels"].long().numpy()
@@ -170,7 +172,7 @@ class AgglomerativeClustering:
                 raise ValueError(f"linkage_matrix {tuple(Z.shape)} and labels {tuple(labels.shape)} do not fit")
             model._learn(Z, Z[:, :2].astype(np.int64), labels, int(state["n_features_in"]))
         except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"'{directory}' has a damaged AgglomerativeClustering: {error}") from None
+            raise ValueError(f"'{directory}' has a damaged AgglomerativeClustering: {quote(str(error))}") from None
         return model
 
     # ---- checks -----------------------------------------------------------------------------------

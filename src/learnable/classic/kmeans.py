@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from learnable.data.validate import as_rows, is_whole
+from learnable.model_contents import quote, whole
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
 
@@ -285,12 +286,12 @@ class KMeans:
     @classmethod
     def load(cls, directory: str | Path) -> KMeans:
         """Load a KMeans written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
-        tensors, state = load_state(directory, INFO_KEY, "a KMeans")
+        tensors, state = load_state(directory, INFO_KEY, "a KMeans", expect=_layout)
         try:
             centers = tensors["cluster_centers"].float().numpy()
             model = cls(**state["settings"])
         except (KeyError, TypeError) as error:
-            raise ValueError(f"'{directory}' has a damaged KMeans: {error}") from None
+            raise ValueError(f"'{directory}' has a damaged KMeans: {quote(str(error))}") from None
         model.cluster_centers_, model.n_features_in_ = centers, centers.shape[1]
         model.inertia_, model.n_iter_ = float(state.get("inertia", math.nan)), int(state.get("n_iter", 0))
         return model
@@ -312,6 +313,11 @@ class KMeans:
             raise ValueError(f"batch_size={self.batch_size!r} must be None (full batch) or a whole number >= 1, "
                              "for example 1024.")
 
+
+
+def _layout(state: dict[str, Any]) -> dict[str, tuple[str, tuple]]:
+    """The tensor a saved KMeans holds: its centers, one row per cluster of model.json's settings."""
+    return {"cluster_centers": ("float", (whole(state["settings"]["n_clusters"], "n_clusters", 1), "features"))}
 
 
 def _flat(rows: np.ndarray) -> np.ndarray:

@@ -50,6 +50,7 @@ from learnable.classic._linear_base import (
     lbfgs,
 )
 from learnable.data.labels import labels_array
+from learnable.model_contents import whole
 from learnable.train.inputs import resolve_device
 
 HINGE_WIDTHS = (0.5, 0.05, 0.005)  # the smoothing of the hinge, stage by stage (see the module docstring)
@@ -181,6 +182,13 @@ class LinearClassifier(LinearModel):
 
     def _extra_state(self) -> dict[str, Any]:
         return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
+
+    @classmethod
+    def _layout(cls, state: dict[str, Any]) -> dict[str, tuple[str, tuple]]:
+        """coef (1, features) for 2 classes, else (classes, features), and one intercept per row."""
+        classes, features = state["classes"], whole(state["n_features_in"], "n_features_in", 1)
+        rows = 1 if len(classes) == 2 else len(classes)
+        return {"coef": ("float", (rows, features)), "intercept": ("float", (rows,))}
 
     def _restore_extra(self, state: dict[str, Any]) -> None:
         self.classes_ = labels_array(state["classes"], state.get("classes_dtype"))  # none in older files

@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from learnable.data.validate import as_matrix, output_like
+from learnable.model_contents import quote
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
 
@@ -51,6 +52,8 @@ SOLVERS = ("auto", "full", "covariance_eigh", "randomized")
 INFO_KEY = "pca"
 GRAM_ROWS = 16384  # rows centred at a time by centred_gram
 LEARNED = ("components_", "explained_variance_", "explained_variance_ratio_", "singular_values_", "mean_")
+LAYOUT = {"components_": ("float", ("components", "features")), "mean_": ("float", ("features",)),
+          **{name: ("float", ("components",)) for name in LEARNED[1:4]}}  # what a saved PCA's tensors must be
 
 
 # ---- building blocks ------------------------------------------------------------------------------
@@ -314,14 +317,15 @@ class PCA:
     @classmethod
     def load(cls, directory: str | Path) -> PCA:
         """Load a PCA written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
-        tensors, state = load_state(directory, INFO_KEY, "a PCA", ("settings", "noise_variance", "n_samples", "solver"))
+        tensors, state = load_state(directory, INFO_KEY, "a PCA", ("settings", "noise_variance", "n_samples", "solver"),
+                                    expect=lambda state: LAYOUT)
         try:
             arrays = {name: tensor.numpy() for name, tensor in tensors.items()}
             settings = {**state["settings"], "dtype": _dtype(state["settings"]["dtype"])}
             learned_dtype = _dtype(state.get("dtype", state["settings"]["dtype"]))
             pca = cls(**settings)
         except (TypeError, AttributeError, KeyError) as error:
-            raise ValueError(f"'{directory}' holds a damaged PCA: {error}") from None
+            raise ValueError(f"'{directory}' holds a damaged PCA: {quote(str(error))}") from None
         if set(arrays) != set(LEARNED):
             raise ValueError(f"'{directory}' holds tensors {sorted(arrays)}, expected {sorted(LEARNED)}.")
         for name in LEARNED:

@@ -43,6 +43,7 @@ from learnable.classic._linear_base import r2_score
 from learnable.classic.tree_arrays import LEAF, TreeArrays
 from learnable.data.labels import labels_array, labels_dtype
 from learnable.data.validate import as_rows, is_whole
+from learnable.model_contents import quote
 from learnable.model_file import load_state, save_tensors
 
 INFO_KEY = "decision_tree"
@@ -259,7 +260,7 @@ class DecisionTree:
     def load(cls, directory: str | Path) -> DecisionTree:
         """Load a tree written by :meth:`save` (JSON and raw arrays; nothing is unpickled). On
         ``DecisionTree`` itself, returns the classifier or regressor that was saved."""
-        tensors, state = load_state(directory, INFO_KEY, "a decision tree")
+        tensors, state = load_state(directory, INFO_KEY, "a decision tree", expect=_layout)
         kind = {c.TASK: c for c in (DecisionTreeClassifier, DecisionTreeRegressor)}.get(state.get("task"))
         if kind is None or not issubclass(kind, cls):
             raise ValueError(f"'{directory}' holds a {state.get('task')} tree, not a {cls.__name__}; load it with "
@@ -271,7 +272,7 @@ class DecisionTree:
             tree.check(model.n_features_in_, 1 if classes is None else len(classes))
             model._learn(tree, model.n_features_in_, classes)
         except (KeyError, TypeError, ValueError, IndexError) as error:
-            raise ValueError(f"'{directory}' has a damaged {kind.__name__}: {error}") from None
+            raise ValueError(f"'{directory}' has a damaged {kind.__name__}: {quote(str(error))}") from None
         return model
 
     @classmethod
@@ -290,6 +291,14 @@ class DecisionTree:
             if not accepts(value):
                 raise ValueError(f"{name}={value!r} must be {expected}, for example {name}={example}.")
 
+
+
+def _layout(state: dict[str, Any]) -> dict[str, tuple[str, tuple]]:
+    """The arrays a saved tree holds, one entry per node; ``value`` has one column per class (1 for regression)."""
+    values = len(state["classes"]) if state.get("task") == "classification" else 1
+    floats = ("threshold", "impurity", "weighted_n_node_samples")
+    layout = {f.name: ("float" if f.name in floats else "int", ("nodes",)) for f in fields(TreeArrays)}
+    return {**layout, "value": ("float", ("nodes", 1, values))}
 
 
 class DecisionTreeClassifier(DecisionTree):
