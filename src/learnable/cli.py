@@ -275,7 +275,7 @@ def _print_summary(fitted: Any, seconds: float, path: Path) -> None:
     stop = f" (stopped early: {t['stop_reason']})" if t["stop_reason"] else ""
     say(f"epochs run: {t['epochs']}{stop}")
     say(f"kept the weights of epoch {best['epoch']}: train loss {best['train_loss']:.4f}, "
-               f"validation loss {best.get('val_loss', float('nan')):.4f}")
+        f"validation loss {best.get('val_loss', float('nan')):.4f}")
     for key, value in fitted.metrics.items():
         say(f"test {key.replace('_', ' ')}: {value:.4f}")
     say(f"time: {seconds:.1f}s")

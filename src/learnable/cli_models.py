@@ -104,9 +104,9 @@ def train_language_model_run(store: Any, settings: dict[str, Any], quiet: bool) 
         path = model.save(out)
     metrics, t = model.metrics_, model.training_
     say(f"model: {t['model']}, {t['parameters']:,} parameters, context {t['context_length']} characters; "
-               f"epochs run: {t['epochs']}, kept epoch {t['best_epoch']}")
+        f"epochs run: {t['epochs']}, kept epoch {t['best_epoch']}")
     say(f"validation bits per character: {metrics['val_bits_per_char']:.3f} "
-               f"(unigram baseline: {metrics['unigram_bits_per_char']:.3f})")
+        f"(unigram baseline: {metrics['unigram_bits_per_char']:.3f})")
     say(f"time: {time.perf_counter() - start:.1f}s")
     prompt = shlex.quote(text.lstrip().split("\n")[0][:20] or "The")  # the text's first line, as an example
     say(f"model saved to {path}  (try `learnable generate {shlex.quote(str(path))} --prompt {prompt}`)")
@@ -183,7 +183,7 @@ def forecast(
         path = forecaster.save(out)
     m = forecaster.metrics_
     say(f"test MAE: {m['mae']:.4g} ({cell}), naive last value {m['naive_mae']:.4g}"
-               + (f", seasonal naive {m['seasonal_naive_mae']:.4g}" if "seasonal_naive_mae" in m else ""))
+        + (f", seasonal naive {m['seasonal_naive_mae']:.4g}" if "seasonal_naive_mae" in m else ""))
     say(f"model saved to {path}")
     end_recorded_run(store, run_id, {"test": m, **forecaster.training_}, {"model": path})
 

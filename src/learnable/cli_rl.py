@@ -146,8 +146,8 @@ class Progress:
         recent = self.returns
         rate = (record["step"] - self.start) / max(time.perf_counter() - self.clock, 1e-9)
         say(f"step {record['step']:,}/{self.total:,}  episode {record['episode']:,}  "
-                   f"return (last {len(recent)}) {sum(recent) / len(recent):.3f}  epsilon {record['epsilon']:.3f}  "
-                   f"({rate:,.0f} steps/s)")
+            f"return (last {len(recent)}) {sum(recent) / len(recent):.3f}  epsilon {record['epsilon']:.3f}  "
+            f"({rate:,.0f} steps/s)")
         self.next = record["step"] + self.every
 
 
@@ -219,7 +219,7 @@ def _train_and_finish(store: Any, run_id: str, agent: Any, options: dict[str, An
     folder = store.folder(run_id)
     if options["checkpoint_every"]:
         say(f"checkpoints every {options['checkpoint_every']:,} steps in {folder / 'checkpoints'}; continue "
-                   f"an interrupted run with `learnable rl resume {run_id}`")
+            f"an interrupted run with `learnable rl resume {run_id}`")
     with _ending_recorded(store, run_id):
         try:
             seconds = train_agent(agent, options, folder / "checkpoints")
@@ -237,11 +237,11 @@ def _finish_run(store: Any, run_id: str, summary: dict[str, Any], artifacts: dic
     if options["checkpoint_every"]:
         artifacts["checkpoints"] = store.folder(run_id) / "checkpoints"
     say(f"trained {summary['steps']:,} steps, {summary['episodes_trained']:,} episodes in "
-               f"{summary['seconds']:.1f}s ({summary['steps_per_second']:,.0f} env steps/s)")
+        f"{summary['seconds']:.1f}s ({summary['steps_per_second']:,.0f} env steps/s)")
     if "kept_network" in summary:
         kept = summary["kept_network"]
         say(f"acting with the best network evaluated during training: step {kept['step']:,}, mean return "
-                   f"{kept['score']:.1f} over {kept['episodes']} episodes (keep_best)")
+            f"{kept['score']:.1f} over {kept['episodes']} episodes (keep_best)")
     print_evaluation(summary["evaluation"])
     say(f"agent saved to {artifacts['model']}")
     if options["record"] is not None:
@@ -275,7 +275,7 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
     options["steps"] -= agent.steps_done
     store.reopen(found["id"])
     say(f"resuming run {found['id']} ({agent.algo} on {agent.env_id}) at step {agent.steps_done:,}: "
-               f"{options['steps']:,} steps to go, with its recorded settings")
+        f"{options['steps']:,} steps to go, with its recorded settings")
     _train_and_finish(store, found["id"], agent, options)
 
 

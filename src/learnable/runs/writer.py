@@ -71,7 +71,7 @@ class RunWriter:
             method(self.run_id, *args, **kwargs)
         except RunStoreError as error:
             self.problem = error
-            self.warn(f"warning: {error}; run {self.run_id} is not recorded from here on (the training goes on "
-                      "and its model is saved as usual).")
+            self.warn(f"warning: {str(error).rstrip('.')}; run {self.run_id} is not recorded from here on (the "
+                      "training goes on and its model is saved as usual).")
             return False
         return True
