@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from learnable.data.validate import is_whole
+from learnable.model_contents import brief, quote, whole
 from learnable.model_file import load_tensors, save_tensors
 from learnable.rl.envs import is_success, make_env
 from learnable.utils import write_atomically
@@ -105,6 +106,9 @@ def set_env_state(env: Any, state: dict[str, Any]) -> None:
     base = env.unwrapped
     base.np_random.bit_generator.state = state["np_random"]
     for name, value in state["attributes"].items():
+        if name not in ENV_ATTRIBUTES:  # the file names what is set: never another attribute of the env
+            raise ValueError(f"the saved environment state sets {brief(name, 40)}, which is not one of the state "
+                             f"variables {list(ENV_ATTRIBUTES)}")
         setattr(base, name, _from_json(value))
     layer = env
     while hasattr(layer, "env"):
@@ -124,10 +128,23 @@ def _to_json(value: Any) -> Any:
 
 def _from_json(value: Any) -> Any:
     if isinstance(value, dict) and "array" in value:
-        return np.asarray(value["array"], dtype=value["dtype"])
+        return np.asarray(value["array"], dtype=_number_dtype(value.get("dtype")))
     if isinstance(value, dict) and "scalar" in value:
-        return np.dtype(value["dtype"]).type(value["scalar"])
+        return _number_dtype(value.get("dtype")).type(value["scalar"])
     return value
+
+
+def _number_dtype(name: Any) -> np.dtype:
+    """The NumPy dtype an env state variable is saved with: bools and numbers only (a string dtype such as
+    'U400000000' would allocate gigabytes per element)."""
+    try:
+        dtype = np.dtype(name) if isinstance(name, str) else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biuf" or dtype.itemsize > 16:
+        raise ValueError(f"the saved environment state has dtype {brief(name, 40)}; expected a bool or number dtype "
+                         "such as 'int64' or 'float32'")
+    return dtype
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
@@ -306,10 +323,13 @@ class Agent:
         if cls is not Agent and not issubclass(klass, cls):
             raise ValueError(f"'{directory}' holds a {entry['algo']} agent, not a {cls.algo or cls.__name__} one; "
                              f"load it with {klass.__name__}.load or Agent.load.")
-        agent = klass(entry["env_id"], **entry["settings"])
-        agent.history = list(entry.get("history", []))
-        agent.steps_done = int(entry.get("steps_done", 0))
-        agent._restore(tensors, entry.get("state") or {})
+        try:
+            agent = klass(entry["env_id"], **entry["settings"])
+            agent.history = list(entry.get("history", []))
+            agent.steps_done = whole(entry.get("steps_done", 0), "steps_done")
+            agent._restore(tensors, entry.get("state") or {})
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise ValueError(f"'{directory}' holds a damaged {entry['algo']} agent: {quote(str(error))}") from None
         return agent
 
     def __repr__(self) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from learnable.data.validate import is_whole
+from learnable.model_contents import brief, build_on_meta, check_tensors, expected_tensors, quote
 from learnable.models import MLP
 from learnable.rl.agent import Agent, Callback, env_state, rng_state, set_env_state
 from learnable.rl.envs import make_env
@@ -327,6 +329,7 @@ class DQN(Agent):
 
     def _restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
         try:
+            self._check_saved(tensors)  # before _build allocates the networks, the buffer and the envs
             self._build()
             self.q_network_.load_state_dict(_part(tensors, "q_network."))
             self.target_network_.load_state_dict(_part(tensors, "target_network."))
@@ -345,8 +348,23 @@ class DQN(Agent):
             if any(name.startswith("best_network.") for name in tensors):
                 self.best_network_ = copy.deepcopy(self.q_network_).requires_grad_(False)
                 self.best_network_.load_state_dict(_part(tensors, "best_network."))
-        except (KeyError, RuntimeError, TypeError, ValueError) as error:
-            raise ValueError(f"the saved DQN is damaged or does not match its settings: {error}") from None
+        except (KeyError, RuntimeError, TypeError, ValueError, IndexError) as error:
+            raise ValueError(f"the saved DQN is damaged or does not match its settings: {quote(str(error))}") from None
+
+    def _check_saved(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Raise unless the saved tensors fit the settings, before anything is built from them: the
+        Q-network against ``hidden_sizes``, the saved observations against ``num_envs``, and the replay
+        buffer against the memory it would take."""
+        _check_q_network(_part(tensors, "q_network."), self.hidden_sizes)
+        observations = tuple(tensors["env.observations"].shape)  # (num_envs, *observation_shape)
+        if observations[:1] != (self.num_envs,):
+            raise ValueError(f"num_envs={self.num_envs}, but the file holds the observations of "
+                             f"{observations[:1]} envs")
+        needed = self.buffer_size * (2 * 4 * math.prod(observations[1:]) + 16)  # two float32 observations + the rest
+        available = _memory(self._device)
+        if needed > available // 2:
+            raise ValueError(f"buffer_size={self.buffer_size:,} needs {needed / 2**30:.1f} GB for the replay buffer, "
+                             f"more than half of the {available / 2**30:.1f} GB of this {self._device.type} device")
 
     def _restore_optimizer(self, tensors: dict[str, torch.Tensor], param_groups: list[dict]) -> None:
         slots: dict[int, dict[str, torch.Tensor]] = {}
@@ -389,6 +407,26 @@ def _check_number(name: str, value: Any, low: float, high: float, example: str, 
 def _crossed(before: int, after: int, interval: int) -> bool:
     """Whether a multiple of ``interval`` lies in (before, after]."""
     return after // interval > before // interval
+
+
+def _check_q_network(saved: dict[str, torch.Tensor], hidden_sizes: tuple[int, ...]) -> None:
+    """Raise unless ``saved`` (a Q-network's state_dict) has the layers ``hidden_sizes`` build, compared on the
+    meta device, so a model.json asking for huge layers is refused before they are allocated."""
+    header = {key: (value.dtype, tuple(value.shape)) for key, value in saved.items()}
+    layers = sorted((int(key.split(".")[1]), shape) for key, (_, shape) in header.items()
+                    if key.endswith(".weight") and key.split(".")[1].isdigit())
+    if not layers:
+        raise ValueError("the file holds no Q-network (no q_network.layers.*.weight tensors)")
+    config = {"in_features": layers[0][1][-1], "out_features": layers[-1][1][0], "hidden_sizes": list(hidden_sizes)}
+    network = build_on_meta("mlp", config, len(header))
+    check_tensors(header, expected_tensors(network), f"the Q-network has no hidden_sizes={brief(hidden_sizes, 60)}")
+
+
+def _memory(device: torch.device) -> int:
+    """Bytes of memory ``device`` has: the GPU's for CUDA, else the machine's RAM."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def _part(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
