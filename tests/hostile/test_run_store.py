@@ -158,6 +158,45 @@ def _sqlite_error(kind, message, code):
     return error
 
 
+FAMILIES = {  # every command that records a run, as small as it runs
+    "train": ["train", "--data", "iris", "--epochs", "2", "--out", "{out}", "--quiet"],
+    "language-model": ["train", "--task", "language-model", "--data", "{text}", "--epochs", "1", "--out", "{out}",
+                       "--quiet"],
+    "forecast": ["forecast", "--data", "{series}", "--column", "level", "--window", "12", "--epochs", "2",
+                 "--out", "{out}", "--quiet"],
+    "cluster": ["cluster", "--data", "iris", "--k", "3", "--out", "{out}"],
+    "reduce": ["reduce", "--data", "iris", "--out", "{out}"],
+    "rl": ["rl", "FrozenLake-v1", "--steps", "300", "--eval-episodes", "2", "--out", "{out}"],
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_recording_command_saves_its_model_when_the_store_locks_after_the_run_starts(
+        tmp_path, monkeypatch, lock_holder, family):
+    if family == "rl":
+        pytest.importorskip("gymnasium")
+    (tmp_path / "text.txt").write_text("to be or not to be, that is the question. " * 10)
+    level = [0.1 * t + (t % 12) for t in range(120)]
+    (tmp_path / "series.csv").write_text("level\n" + "\n".join(map(str, level)))
+    create = RunStore.create
+
+    def create_then_lock(store, *args, **kwargs):  # another process takes the lock as the run starts
+        run_id = create(store, *args, **kwargs)
+        lock_holder(store.path)
+        return run_id
+
+    monkeypatch.setattr(RunStore, "create", create_then_lock)
+    argv = [a.format(out=tmp_path / "model", text=tmp_path / "text.txt", series=tmp_path / "series.csv")
+            for a in FAMILIES[family]]
+    result = runner.invoke(app, [*argv, "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "model" / "model.json").is_file()
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "is locked by another process" in warnings[0], result.stderr
+    assert "is not recorded (see the warning above)" in result.stdout and "run recorded as" not in result.stdout
+    assert "Traceback" not in result.output
+
+
 # ---- read-only -----------------------------------------------------------------------------------------
 @pytest.fixture
 def read_only(monkeypatch):
