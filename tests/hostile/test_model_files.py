@@ -402,3 +402,20 @@ def test_an_env_state_is_restored_only_into_state_variables_of_number_dtypes(sav
                                                                               match):
     folder = _edit_json(_copy(saved_q_learning, tmp_path), _env_attributes(change))
     _refused(folder, r"holds a damaged q-learning agent: the saved " + match)
+
+
+# ---- image folders: a small file can hold a huge image -------------------------------------------
+
+@pytest.mark.parametrize("side", [10_000, 20_000], ids=["over Pillow's warning limit", "over its error limit"])
+def test_an_image_of_more_pixels_than_pillow_decodes_safely_is_refused_before_decoding(tmp_path, side):
+    """Before, a 290 KB PNG of 10,000 x 10,000 pixels was decoded (the peak grew by 1.1 GB); 20,000 x 20,000
+    raised Pillow's own DecompressionBombError."""
+    from PIL import Image
+
+    from learnable.data import read_image_folder
+
+    for name, size in (("small", 8), ("huge", side)):
+        (tmp_path / name).mkdir()
+        Image.new("L", (size, size)).save(tmp_path / name / "1.png")
+    _refused(tmp_path, r"image 'huge/1.png' in .* more than the [\d,]+ pixels Pillow decodes safely",
+             load=lambda folder: read_image_folder(folder, size=(8, 8)), seconds=1.0)

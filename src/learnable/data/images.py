@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -130,15 +131,43 @@ def _unreadable(file: Path, root: Path, error: Exception) -> ValueError:
 
 
 def _header(file: Path, root: Path) -> tuple[int, int, bool]:
-    """(height, width, grey) from the file's header, as the image will be read (EXIF rotation applied)."""
-    try:
-        with Image.open(file) as image:
+    """(height, width, grey) from the file's header, as the image will be read (EXIF rotation applied).
+
+    An image of more pixels than Pillow's decompression-bomb limit is refused here, before it is
+    decoded: a 300 KB PNG can hold 10,000 x 10,000 pixels (300 MB to decode) or more.
+    """
+    with _open(file, root) as image:
+        _check_pixels(image, file, root)  # before getexif, which decodes a PNG whole
+        try:
             width, height = image.size
             if image.getexif().get(0x0112) in ROTATED:
                 width, height = height, width
             return height, width, _is_grey(image)
+        except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as error:
+            raise _unreadable(file, root, error) from None
+
+
+def _open(file: Path, root: Path) -> Image.Image:
+    try:
+        with warnings.catch_warnings():  # a bomb is refused by _check_pixels, more clearly than Pillow's warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(file)
+    except Image.DecompressionBombError:  # over twice Pillow's limit: it refuses to open the file at all
+        raise _too_large(file, root, "has") from None
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as error:
         raise _unreadable(file, root, error) from None
+
+
+def _check_pixels(image: Image.Image, file: Path, root: Path) -> None:
+    width, height = image.size
+    if Image.MAX_IMAGE_PIXELS is not None and height * width > Image.MAX_IMAGE_PIXELS:
+        raise _too_large(file, root, f"is {height}x{width} pixels,")
+
+
+def _too_large(file: Path, root: Path, what: str) -> ValueError:
+    return ValueError(f"image '{file.relative_to(root)}' in '{root}' {what} more than the {Image.MAX_IMAGE_PIXELS:,} "
+                      "pixels Pillow decodes safely (a small file can hold a huge image); shrink it, or remove it if "
+                      "it is not one of your pictures.")
 
 
 def _is_grey(image: Image.Image) -> bool:
@@ -179,7 +208,7 @@ def _decode(file: Path, root: Path, grey: bool, size: tuple[int, int]) -> np.nda
             if image.size != (size[1], size[0]):
                 image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             pixels = np.asarray(image)  # (H, W) or (H, W, 3)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as error:
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise _unreadable(file, root, error) from None
     return pixels[None] if grey else pixels.transpose(2, 0, 1)
 
