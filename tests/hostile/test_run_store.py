@@ -230,6 +230,23 @@ def test_reading_a_read_only_store_works(recorded, read_only, argv):
     assert "kept" in result.output
 
 
+def test_a_store_that_cannot_even_be_set_up_for_writing_opens_read_only(recorded, monkeypatch):
+    runs, run_id = recorded
+    connect = RunStore._connect
+
+    def no_writing(store, mode):  # as when the journal mode cannot be set on a read-only file
+        if mode == "rwc":
+            raise _sqlite_error(sqlite3.OperationalError, "attempt to write a readonly database", 8)
+        return connect(store, mode)
+
+    monkeypatch.setattr(RunStore, "_connect", no_writing)
+    result = runner.invoke(app, ["runs", "show", run_id, "--runs-dir", str(runs)])
+    assert result.exit_code == 0 and "kept" in result.output, result.output
+    result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
+    _assert_one_error_line(result, "cannot be written")
+    assert (runs / run_id).is_dir()
+
+
 def test_training_into_a_read_only_store_is_one_line_before_any_training(recorded, read_only, tmp_path):
     result = _train(tmp_path)
     _assert_one_error_line(result, "cannot be written", "--runs-dir")
