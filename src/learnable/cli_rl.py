@@ -261,8 +261,8 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
 
     store = _store(runs_dir)
     found = _rl_run(store, run)
-    if found["status"] in ("finished", "running"):
-        raise ValueError(f"run {found['id']} is {found['status']}; only an interrupted or failed run can be resumed. "
+    if found["status"] == "finished":  # a 'running' one was killed, unless its process still runs it (reopen says)
+        raise ValueError(f"run {found['id']} is finished; only an interrupted, failed or killed run can be resumed. "
                          "Start a new run instead.")
     checkpoints = store.folder(found["id"]) / "checkpoints"
     if not (checkpoints / "model.json").is_file():
@@ -271,9 +271,9 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
     config = found["config"]
     options = {key: config[key] for key in ("steps", "eval_episodes", "checkpoint_every")}
     options.update({key: None if config.get(key) is None else Path(config[key]) for key in ("record", "out")})
+    store.reopen(found["id"])  # first: refused while another process runs it (its checkpoint may be mid-write)
     agent = load(checkpoints)
     options["steps"] -= agent.steps_done
-    store.reopen(found["id"])
     say(f"resuming run {found['id']} ({agent.algo} on {agent.env_id}) at step {agent.steps_done:,}: "
         f"{options['steps']:,} steps to go, with its recorded settings")
     _train_and_finish(store, found["id"], agent, options)

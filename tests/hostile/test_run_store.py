@@ -8,6 +8,7 @@ the file and the fix. Nothing outside the runs directory is ever deleted or writ
 """
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -344,7 +345,7 @@ def test_delete_refuses_a_run_folder_that_links_outside(recorded, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "precious.txt").write_text("keep me")
-    (runs / run_id).rmdir()
+    shutil.rmtree(runs / run_id)
     (runs / run_id).symlink_to(outside, target_is_directory=True)
     result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
     _assert_one_error_line(result, "is a link", "Remove the link")
@@ -434,3 +435,39 @@ def test_the_store_error_says_which_problem(tmp_path):
     store = RunStore(tmp_path / "runs")
     error = store._error(_sqlite_error(sqlite3.OperationalError, "attempt to write a readonly database", 8), 0)
     assert isinstance(error, RunStoreError) and isinstance(error, ValueError) and error.reason == "read-only"
+
+
+# ---- live runs: a 'running' run is live only while a process runs it (runs/live.py) -------------------
+LIVE_CHILD = """
+import sys, time
+from learnable.runs import RunStore
+store = RunStore(sys.argv[1])
+print(store.create("live"), flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_live_run_is_told_from_a_killed_one(tmp_path):
+    import subprocess
+    import sys
+
+    from learnable.runs import RunStore
+
+    child = subprocess.Popen([sys.executable, "-c", LIVE_CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        run_id = child.stdout.readline().strip()
+        store = RunStore(tmp_path)
+        assert store.is_live(run_id)
+        with pytest.raises(ValueError, match=r"is being run by another process right now"):
+            store.reopen(run_id)  # a second resume of a live run would write its checkpoints twice
+        with pytest.raises(ValueError, match=r"is still running; stop it first"):
+            store.delete(run_id)
+    finally:
+        child.kill()
+        child.wait()
+    assert store.get(run_id)["status"] == "running" and not store.is_live(run_id)  # killed: nothing recorded it
+    store.reopen(run_id)  # a killed run can be resumed ...
+    assert store.is_live(run_id)
+    store.finish(run_id, "interrupted")
+    assert not store.is_live(run_id)
+    store.delete(run_id)  # ... and deleted without --force

@@ -164,7 +164,10 @@ def test_learnable_load_returns_the_saved_agent(frozen_lake):
     np.testing.assert_array_equal(agent.q_table, QLearning.load(frozen_lake["run"]["artifacts"]["model"]).q_table)
 
 
-def test_resume_finishes_an_interrupted_dqn_run_exactly_as_an_unbroken_one(tmp_path, monkeypatch):
+@pytest.mark.parametrize("ending", ["interrupted", "killed"])
+def test_resume_finishes_an_interrupted_dqn_run_exactly_as_an_unbroken_one(tmp_path, monkeypatch, ending):
+    import sqlite3
+
     import torch
 
     from learnable.rl import DQN
@@ -182,6 +185,9 @@ def test_resume_finishes_an_interrupted_dqn_run_exactly_as_an_unbroken_one(tmp_p
     assert runner.invoke(app, [str(a) for a in args + ["--runs-dir", tmp_path / "broken"]]).exit_code == 130
     monkeypatch.undo()
     assert RunStore(tmp_path / "broken").get("last")["status"] == "interrupted"
+    if ending == "killed":  # SIGKILL records nothing: the run stays 'running', though no process runs it
+        with sqlite3.connect(tmp_path / "broken" / "runs.sqlite") as connection:
+            connection.execute("UPDATE runs SET status = 'running'")
     output = _ok(["rl", "resume", "last", "--runs-dir", tmp_path / "broken"])
     assert "at step 600: 700 steps to go" in output
     straight, resumed = (RunStore(tmp_path / kind).get("last") for kind in ("straight", "broken"))
@@ -195,7 +201,7 @@ def test_resume_finishes_an_interrupted_dqn_run_exactly_as_an_unbroken_one(tmp_p
 @pytest.mark.parametrize(("args", "message"), [
     (["rl", "resume"], "needs a RUN"),
     (["rl", "resume", "last", "--steps", "5"], r"--steps set\(s\) up training, but `learnable rl resume RUN`"),
-    (["rl", "resume", "lake"], "is finished; only an interrupted or failed run can be resumed"),
+    (["rl", "resume", "lake"], "is finished; only an interrupted, failed or killed run can be resumed"),
 ])
 def test_resume_mistakes(frozen_lake, args, message):
     result = runner.invoke(app, args + ["--runs-dir", str(frozen_lake["runs"])])

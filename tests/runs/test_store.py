@@ -70,7 +70,7 @@ def test_an_ambiguous_prefix_is_a_clear_error(store):
 def test_delete_removes_rows_and_folder(store):
     run_id = store.create("gone")
     store.add_epoch(run_id, {"epoch": 1, "train_loss": 1.0}, steps=[(1, 1.0)])
-    with pytest.raises(ValueError, match=r"still marked running; stop it first, or pass --force"):
+    with pytest.raises(ValueError, match=r"is still running; stop it first \(Ctrl-C or kill\), or pass --force"):
         store.delete("gone")
     assert store.delete("gone", force=True) == run_id
     assert store.list() == [] and not (store.directory / run_id).exists()

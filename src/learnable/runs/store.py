@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from learnable.runs import live
+
 if TYPE_CHECKING:
     from learnable.runs.writer import RunWriter
 
@@ -130,6 +132,7 @@ class RunStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / DATABASE
         self._writers: dict[str, RunWriter] = {}
+        self._live: dict[str, int | None] = {}  # the live locks of the runs this process runs (runs/live.py)
         self._connection = self._open()
 
     def close(self) -> None:
@@ -237,6 +240,19 @@ class RunStore:
                 "it points to stays) and try again.", "failed")
         return folder
 
+    def is_live(self, run_id: str) -> bool:
+        """Whether a process is running ``run_id`` now: a run marked 'running' whose process was killed is not.
+
+        Example:
+            >>> store = RunStore("/tmp/example-runs")
+            >>> run_id = store.create("demo")
+            >>> store.is_live(run_id)
+            True
+            >>> store.finish(run_id, "finished"); store.is_live(run_id)
+            False
+        """
+        return run_id in self._live or live.is_live(self.folder(run_id))
+
     def writer(self, run_id: str) -> RunWriter:
         """The :class:`~learnable.runs.writer.RunWriter` of ``run_id``: one per run and store, so the recording
         callback and the command that finishes the run share it (and know when recording stopped)."""
@@ -265,6 +281,7 @@ class RunStore:
         self._write([("INSERT INTO runs (id, name, status, created, command, config, dataset, versions, seed) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)])
         self.folder(run_id).mkdir(exist_ok=True)
+        self._live[run_id] = live.claim(self.folder(run_id), run_id)
         return run_id
 
     def add_epoch(self, run_id: str, metrics: dict[str, Any], steps: Iterable[tuple[int, float]] = ()) -> None:
@@ -286,11 +303,18 @@ class RunStore:
         """Set the final status (and a summary, or the error that ended the run)."""
         if status not in STATUSES:
             raise ValueError(f"status {status!r} is not one of {STATUSES}.")
-        self._write_run(run_id, [("UPDATE runs SET status = ?, ended = ?, summary = ?, error = ? WHERE id = ?",
-                                  (status, time.time(), _json(summary or {}), error or None, run_id))])
+        try:
+            self._write_run(run_id, [("UPDATE runs SET status = ?, ended = ?, summary = ?, error = ? WHERE id = ?",
+                                      (status, time.time(), _json(summary or {}), error or None, run_id))])
+        finally:
+            live.release(self._live.pop(run_id, None))
 
     def reopen(self, run_id: str) -> None:
-        """Mark a run as running again (it is being resumed)."""
+        """Mark a run as running again (it is being resumed); refused while another process runs it."""
+        folder = self.folder(run_id)
+        folder.mkdir(exist_ok=True)
+        if run_id not in self._live:
+            self._live[run_id] = live.claim(folder, run_id)
         self._write_run(run_id, [("UPDATE runs SET status = 'running', ended = NULL, error = NULL WHERE id = ?",
                                   (run_id,))])
 
@@ -316,10 +340,10 @@ class RunStore:
         with self._connection:
             self._connection.execute("BEGIN IMMEDIATE")
             found = self._connection.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
-            if found is not None and found["status"] == "running" and not force:
+            if found is not None and found["status"] == "running" and not force and self.is_live(run_id):
                 raise ValueError(
-                    f"run {run_id} is still marked running; stop it first, or pass --force if its process "
-                    "is gone (a killed run stays 'running')."
+                    f"run {run_id} is still running; stop it first (Ctrl-C or kill), or "
+                    "pass --force to delete it while it trains (it goes on unrecorded and still saves its model)."
                 )
             self._connection.execute("DELETE FROM runs WHERE id = ?", (run_id,))  # fails here if read-only
             remove_folder(folder)
