@@ -290,8 +290,8 @@ def _foreign_model_file(directory: Path) -> tuple[str, str] | None:
 
 def _is_learnable_info(path: Path) -> bool:
     try:
-        document = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        document = read_json(path)  # capped in size and depth: the folder may be anyone's
+    except (OSError, ValueError):
         return False
     return isinstance(document, dict) and document.get("format") == FORMAT
 

@@ -419,3 +419,14 @@ def test_an_image_of_more_pixels_than_pillow_decodes_safely_is_refused_before_de
         Image.new("L", (size, size)).save(tmp_path / name / "1.png")
     _refused(tmp_path, r"image 'huge/1.png' in .* more than the [\d,]+ pixels Pillow decodes safely",
              load=lambda folder: read_image_folder(folder, size=(8, 8)), seconds=1.0)
+
+
+def test_saving_over_a_deeply_nested_model_json_is_refused_cleanly(tmp_path):
+    """The save-side check of a folder reads its model.json as loading does: capped, depth-safe."""
+    import torch
+
+    from learnable.model_file import save_tensors
+
+    (tmp_path / "model.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match=r"not a learnable model file"):
+        save_tensors(tmp_path, {"w": torch.zeros(2)}, {"note": "x"})

@@ -219,8 +219,9 @@ def test_sigterm_marks_an_rl_run_interrupted_not_running(tmp_path):
 
     learnable = Path(sys.executable).parent / "learnable"
     runs = tmp_path / "runs"
-    process = subprocess.Popen([str(learnable), "rl", "FrozenLake-v1", "--steps", "100000000", "--runs-dir", str(runs)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    command = [str(learnable), "rl", "FrozenLake-v1", "--steps", "100000000", "--runs-dir", str(runs)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
     deadline = time.time() + 120
     while not list(runs.glob("*/")) and time.time() < deadline:  # the run is recorded: training has begun
         time.sleep(0.1)
