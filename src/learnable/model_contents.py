@@ -304,7 +304,10 @@ def fill(model: nn.Module, weights: dict[str, torch.Tensor], name: str, config: 
     """Put ``weights`` (checked with :func:`check_tensors`) into the meta-built ``model``, each tensor in the
     model's own dtype. A model that keeps a tensor outside its state_dict is built for real instead."""
     dtypes = {key: value.dtype for key, value in model.state_dict().items()}
-    model.load_state_dict({key: value.to(dtypes[key]) for key, value in weights.items()}, strict=True, assign=True)
+    # clone: a tensor of its own, allocated as any parameter is (safetensors' may sit unaligned in one buffer,
+    # which sends some CPU kernels down another path and changes the last bits of the outputs)
+    model.load_state_dict({key: value.to(dtypes[key]).clone() for key, value in weights.items()}, strict=True,
+                          assign=True)
     if any(tensor.is_meta for tensor in (*model.parameters(), *model.buffers())):
         model = build(name, config)  # a non-persistent buffer would stay on meta: build it for real
         model.load_state_dict(weights, strict=True)
