@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import typer
 
-from learnable.terminal import say
+from learnable.terminal import for_stdout, say
 
 app = typer.Typer(
     help="Train learnable models on your data, and watch them learn.",
@@ -304,7 +304,7 @@ def predict(
     if target in frame.columns:
         _report_score(fitted, frame, target)
     if out is None:
-        table.to_csv(sys.stdout, index=False)
+        sys.stdout.write(for_stdout(table.to_csv(index=False)))
         return
     _write_table(out, table)
     say(f"{len(table)} predictions written to {out}", err=True)

@@ -20,7 +20,7 @@ from typing import Any
 import typer
 
 from learnable.cli import DEFAULT_DATA, RUNS_DIR, SEED, app, end_recorded_run, user_errors
-from learnable.terminal import say
+from learnable.terminal import for_stdout, say
 
 
 def check_language_model_options(*, target: str | None, checkpoint_every: int, resume: str | None) -> None:
@@ -126,7 +126,7 @@ def generate(
     """Write text with a language model: the prompt, then LENGTH more characters."""
     from learnable.language_model import LanguageModel
 
-    typer.echo(LanguageModel.load(model_dir).generate(prompt, length, temperature, top_k, seed))
+    typer.echo(for_stdout(LanguageModel.load(model_dir).generate(prompt, length, temperature, top_k, seed)))
 
 
 @app.command()

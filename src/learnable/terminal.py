@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 import typer
@@ -59,3 +60,17 @@ def say(line: Any, *, err: bool = False) -> None:
         run 'a\\x07b' saved
     """
     typer.echo(printable(line), err=err)
+
+
+def for_stdout(text: str) -> str:
+    """Text a command writes to standard output as its result (generated text, predictions as CSV): kept
+    byte for byte when piped or redirected (it is data), but shown with control characters escaped, line
+    breaks and tabs kept, when standard output is a terminal, which would obey an ESC in the text.
+
+    Example:
+        >>> for_stdout("a\\nb")
+        'a\\nb'
+    """
+    if not sys.stdout.isatty():
+        return text
+    return UNSAFE.sub(lambda match: match.group() if match.group() in "\n\t" else _visible(match), text)

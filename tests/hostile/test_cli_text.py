@@ -155,3 +155,18 @@ def test_a_text_column_named_with_markup_is_one_plain_error_line(tmp_path):
     result = runner.invoke(app, ["reduce", "--data", str(path), "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 1 and result.stderr.startswith("error: "), result.output
     _assert_shown_as_text(result.stderr)
+
+
+def test_results_on_stdout_are_escaped_for_a_terminal_and_kept_for_a_pipe(monkeypatch):
+    """`generate` and `predict` without --out write data: kept byte for byte when piped, but a terminal
+    is never handed an ESC from a corpus or a class name (line breaks and tabs stay)."""
+    import io
+    import sys
+
+    from learnable.terminal import for_stdout
+
+    text = "to be\n\tor \x1b[2Jnot\x07"
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert for_stdout(text) == text  # piped: data
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert for_stdout(text) == "to be\n\tor \\x1b[2Jnot\\x07"

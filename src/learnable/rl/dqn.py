@@ -426,6 +426,8 @@ def _memory(device: torch.device) -> int:
     """Bytes of memory ``device`` has: the GPU's for CUDA, else the machine's RAM."""
     if device.type == "cuda":
         return torch.cuda.get_device_properties(device).total_memory
+    if not hasattr(os, "sysconf"):  # Windows: no sysconf; PyTorch's own allocation error will have to do
+        return 2**63
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
