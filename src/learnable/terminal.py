@@ -19,7 +19,6 @@ import re
 import sys
 from typing import Any
 
-import typer
 from rich.text import Text
 
 # C0 controls (ESC, CR, LF, BEL, ...), DEL, C1 controls, the bidi overrides and isolates, and the line and
@@ -59,6 +58,8 @@ def say(line: Any, *, err: bool = False) -> None:
         >>> say("run 'a\\x07b' saved")
         run 'a\\x07b' saved
     """
+    import typer  # here, not at the top: the library (the run writer, the tables) prints without the CLI
+
     typer.echo(printable(line), err=err)
 
 
