@@ -271,8 +271,13 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
     config = found["config"]
     options = {key: config[key] for key in ("steps", "eval_episodes", "checkpoint_every")}
     options.update({key: None if config.get(key) is None else Path(config[key]) for key in ("record", "out")})
-    store.reopen(found["id"])  # first: refused while another process runs it (its checkpoint may be mid-write)
-    agent = load(checkpoints)
+    store.claim(found["id"])  # first: refused while another process runs it (its checkpoint may be mid-write)
+    try:
+        agent = load(checkpoints)  # a damaged checkpoint leaves the run as it was: its status and its error
+    except BaseException:
+        store.release(found["id"])
+        raise
+    store.reopen(found["id"])
     options["steps"] -= agent.steps_done
     say(f"resuming run {found['id']} ({agent.algo} on {agent.env_id}) at step {agent.steps_done:,}: "
         f"{options['steps']:,} steps to go, with its recorded settings")

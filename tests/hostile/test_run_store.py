@@ -19,10 +19,12 @@ from torch import nn
 from typer.testing import CliRunner
 
 import learnable
+import learnable.runs.database
 import learnable.runs.store
 from learnable import Learner
 from learnable.cli import app
 from learnable.runs import RecordRun, RunStore
+from learnable.runs.database import Database, reason_of
 from learnable.train.events import Callback
 
 runner = CliRunner()
@@ -38,8 +40,8 @@ sys.stdin.read()  # hold the lock until the test closes stdin
 @pytest.fixture(autouse=True)
 def short_waits(monkeypatch):
     """Give up on a lock after about half a second instead of about 17."""
-    monkeypatch.setattr(learnable.runs.store, "BUSY_SECONDS", 0.1)
-    monkeypatch.setattr(learnable.runs.store, "RETRY_PAUSES", (0.05, 0.1))
+    monkeypatch.setattr(learnable.runs.database, "BUSY_SECONDS", 0.1)
+    monkeypatch.setattr(learnable.runs.database, "RETRY_PAUSES", (0.05, 0.1))
 
 
 @pytest.fixture
@@ -141,22 +143,37 @@ def test_reading_a_locked_store_works(tmp_path, lock_holder, argv):
     assert "readable" in result.output
 
 
-def test_a_store_locked_even_for_readers_is_called_locked_not_damaged(tmp_path, monkeypatch):
+@pytest.mark.parametrize("code", [5, None], ids=["result-code", "message-only"])  # None: Python 3.10
+def test_a_store_locked_even_for_readers_is_called_locked_not_damaged(tmp_path, monkeypatch, code):
     RunStore(tmp_path / "runs").close()
 
     def busy(*args, **kwargs):
-        raise _sqlite_error(sqlite3.OperationalError, "database is locked", 5)
+        raise _sqlite_error(sqlite3.OperationalError, "database is locked", code)
 
-    monkeypatch.setattr(RunStore, "_connect", lambda self, mode: busy())
+    monkeypatch.setattr(Database, "_connect", lambda self, mode: busy())
     result = runner.invoke(app, ["runs", "--runs-dir", str(tmp_path / "runs")])
     _assert_one_error_line(result, "is locked by another process", "try again")
     assert "damaged" not in result.stderr and "move it" not in result.stderr.lower()
 
 
 def _sqlite_error(kind, message, code):
+    """A SQLite error as Python 3.11+ raises it (with ``sqlite_errorcode``), or as 3.10 does (``code`` None)."""
     error = kind(message)
-    error.sqlite_errorcode = code
+    if code is not None:
+        error.sqlite_errorcode = code
     return error
+
+
+@pytest.mark.parametrize(("message", "reason"), [
+    ("database is locked", "locked"), ("database table is locked", "locked"),
+    ("attempt to write a readonly database", "read-only"), ("unable to open database file", "read-only"),
+    ("database disk image is malformed", "damaged"), ("file is not a database", "damaged"),
+    ("disk I/O error", "failed"),
+])
+def test_an_error_without_a_result_code_is_told_by_its_message(message, reason):
+    error = sqlite3.OperationalError(message)  # as Python 3.10 raises them: no sqlite_errorcode
+    assert not hasattr(error, "sqlite_errorcode")
+    assert reason_of(error) == reason
 
 
 FAMILIES = {  # every command that records a run, as small as it runs
@@ -231,16 +248,17 @@ def test_reading_a_read_only_store_works(recorded, read_only, argv):
     assert "kept" in result.output
 
 
-def test_a_store_that_cannot_even_be_set_up_for_writing_opens_read_only(recorded, monkeypatch):
+@pytest.mark.parametrize("code", [8, None], ids=["result-code", "message-only"])  # None: Python 3.10
+def test_a_store_that_cannot_even_be_set_up_for_writing_opens_read_only(recorded, monkeypatch, code):
     runs, run_id = recorded
-    connect = RunStore._connect
+    connect = Database._connect
 
-    def no_writing(store, mode):  # as when the journal mode cannot be set on a read-only file
+    def no_writing(database, mode):  # as when the journal mode cannot be set on a read-only file
         if mode == "rwc":
-            raise _sqlite_error(sqlite3.OperationalError, "attempt to write a readonly database", 8)
-        return connect(store, mode)
+            raise _sqlite_error(sqlite3.OperationalError, "attempt to write a readonly database", code)
+        return connect(database, mode)
 
-    monkeypatch.setattr(RunStore, "_connect", no_writing)
+    monkeypatch.setattr(Database, "_connect", no_writing)
     result = runner.invoke(app, ["runs", "show", run_id, "--runs-dir", str(runs)])
     assert result.exit_code == 0 and "kept" in result.output, result.output
     result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
@@ -299,7 +317,7 @@ def test_a_store_damaged_during_training_costs_nothing_but_the_record(tmp_path, 
 
     def damaged_add_epoch(*args, **kwargs):  # what the store raises once its pages are garbage
         if len(store.epochs(run_id)) >= 1:
-            raise store._error(_sqlite_error(sqlite3.DatabaseError, "database disk image is malformed", 11), 0)
+            raise store._database.error(_sqlite_error(sqlite3.DatabaseError, "database disk image is malformed", 11), 0)
         return failing(*args, **kwargs)
 
     store.add_epoch = damaged_add_epoch
@@ -404,7 +422,7 @@ def test_a_delete_killed_half_way_is_finished_by_running_it_again(recorded, monk
         (runs / run_id / "checkpoints" / f"ckpt-{index}.pt").write_bytes(b"x" * 100)
     rmtree = learnable.runs.store.shutil.rmtree
 
-    def killed(path, onerror=None):  # removes one file, then the process dies
+    def killed(path, **handler):  # removes one file, then the process dies (onerror, or onexc from 3.12)
         next((runs / run_id / "checkpoints").iterdir()).unlink()
         raise KeyboardInterrupt
 
@@ -433,7 +451,7 @@ def test_the_store_error_says_which_problem(tmp_path):
     from learnable.runs.store import RunStoreError
 
     store = RunStore(tmp_path / "runs")
-    error = store._error(_sqlite_error(sqlite3.OperationalError, "attempt to write a readonly database", 8), 0)
+    error = store._database.error(_sqlite_error(sqlite3.OperationalError, "attempt to write a readonly database", 8), 0)
     assert isinstance(error, RunStoreError) and isinstance(error, ValueError) and error.reason == "read-only"
 
 
@@ -471,3 +489,73 @@ def test_a_live_run_is_told_from_a_killed_one(tmp_path):
     store.finish(run_id, "interrupted")
     assert not store.is_live(run_id)
     store.delete(run_id)  # ... and deleted without --force
+
+
+def test_a_run_whose_recording_stopped_is_not_live_once_its_writer_finishes(tmp_path, lock_holder):
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create("stopped")
+    writer = store.writer(run_id)
+    writer.warn = lambda line: None
+    holder = lock_holder(store.path)  # another process locks the store past the writer's retries
+    assert not writer.add_epoch({"epoch": 1, "train_loss": 0.5}) and writer.problem.reason == "locked"
+    holder.stdin.close()
+    holder.wait(timeout=30)
+    assert RunStore(tmp_path / "runs").is_live(run_id)  # still training, unrecorded
+    assert not writer.finish("finished")  # not recorded from the problem on ...
+    assert not RunStore(tmp_path / "runs").is_live(run_id)  # ... but no longer live: resumable, deletable
+
+
+def test_closing_a_store_gives_up_the_live_locks_it_holds(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    run_ids = [store.create("first"), store.create("second")]
+    other = RunStore(tmp_path / "runs")
+    assert all(other.is_live(run_id) for run_id in run_ids)
+    store.close()
+    assert not any(other.is_live(run_id) for run_id in run_ids)
+
+
+# ---- rows someone else wrote: JSON that learnable never writes --------------------------------------
+DEEP = "[" * 100_000
+
+
+@pytest.mark.parametrize(("table", "column", "text", "problem"), [
+    ("runs", "config", DEEP, "nested too deep"), ("runs", "config", "not json", "not JSON"),
+    ("runs", "config", "5", "a JSON int, not an object"), ("runs", "summary", '["a", "list"]', "not an object"),
+    ("epochs", "metrics", DEEP, "nested too deep"), ("details", "value", "{oops", "not JSON"),
+], ids=["deep-config", "text-config", "number-config", "list-summary", "deep-metrics", "text-detail"])
+def test_a_row_holding_bad_json_is_one_line_naming_the_file_and_the_run(recorded, table, column, text, problem):
+    runs, run_id = recorded
+    store = RunStore(runs)
+    store.set_detail(run_id, "data", {"rows": 3})
+    store.close()
+    key = "id" if table == "runs" else "run_id"
+    with sqlite3.connect(runs / "runs.sqlite") as connection:
+        connection.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (text, run_id))
+    result = runner.invoke(app, ["runs", "show", run_id, "--runs-dir", str(runs)])
+    _assert_one_error_line(result, f"run {run_id}", str(runs / "runs.sqlite"), "is damaged", problem,
+                           f"learnable runs delete {run_id}")
+    assert RunStore(runs).delete(run_id) == run_id  # the fix the message gives works
+
+
+def test_a_listed_run_holding_bad_json_is_one_line(recorded):
+    runs, run_id = recorded
+    with sqlite3.connect(runs / "runs.sqlite") as connection:
+        connection.execute("UPDATE epochs SET metrics = ? WHERE run_id = ?", (DEEP, run_id))
+    result = runner.invoke(app, ["runs", "--runs-dir", str(runs)])
+    _assert_one_error_line(result, f"run {run_id}", "nested too deep")
+
+
+# ---- resuming a run whose checkpoint is damaged ----------------------------------------------------------
+def test_resuming_from_a_damaged_checkpoint_keeps_the_run_as_it_was(tmp_path):
+    pytest.importorskip("gymnasium")
+    store = RunStore(tmp_path / "runs")
+    config = {"task": "rl", "steps": 100, "eval_episodes": 2, "checkpoint_every": 50, "record": None, "out": None}
+    run_id = store.create("lake", config=config)
+    store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
+    (store.folder(run_id) / "checkpoints").mkdir()
+    (store.folder(run_id) / "checkpoints" / "model.json").write_text("{garbage")
+    result = runner.invoke(app, ["rl", "resume", run_id, "--runs-dir", str(tmp_path / "runs")])
+    _assert_one_error_line(result, "checkpoints")
+    run = RunStore(tmp_path / "runs").get(run_id)
+    assert run["status"] == "interrupted" and run["error"] == "interrupted (SIGINT/SIGTERM)"
+    assert not RunStore(tmp_path / "runs").is_live(run_id)  # the claim was given up

@@ -124,9 +124,9 @@ class _CountingStore(RunStore):
         super().__init__(directory)
         self.transactions = 0
 
-    def _write(self, statements):
+    def _write(self, statements, **options):
         self.transactions += 1
-        super()._write(statements)
+        super()._write(statements, **options)
 
 
 def test_recorder_writes_once_per_epoch_and_samples_steps(tmp_path):

@@ -12,6 +12,7 @@ tries again with growing pauses; a store that stays locked, cannot be written or
 cannot be written still opens read-only, so listing and showing runs works. A training writes through its
 :class:`~learnable.runs.writer.RunWriter`, which turns such an error into one line and goes on. A run's
 folder is always ``directory/<id>``, refused when the id is not a plain name or the folder is a link.
+The connection, its retries and its errors live in :mod:`learnable.runs.database`.
 
 Example:
     >>> store = RunStore("/tmp/example-runs")
@@ -29,49 +30,25 @@ import os
 import re
 import secrets
 import shutil
-import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from learnable.runs import live
+from learnable.runs.database import Database, RunStoreError
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from learnable.runs.writer import RunWriter
 
-T = TypeVar("T")
+__all__ = ["STATUSES", "RunStore", "RunStoreError", "default_runs_dir", "remove_folder"]
 DATABASE = "runs.sqlite"
 STATUSES = ("running", "finished", "failed", "interrupted")
-BUSY_SECONDS = 2.0  # SQLite's own wait for another process's lock, in each attempt
-RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)  # pauses before the next attempts: about 17 s in all, then RunStoreError
 RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")  # the ids create() gives
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a folder name with no separator, no leading dot
-REQUIRE_RUN = "SELECT id FROM runs WHERE id = ?"  # a write to a run first checks that its row is still there
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, created REAL NOT NULL,
-    ended REAL, command TEXT, config TEXT, dataset TEXT, versions TEXT, seed INTEGER,
-    summary TEXT, error TEXT
-);
-CREATE TABLE IF NOT EXISTS epochs (
-    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
-    metrics TEXT NOT NULL, PRIMARY KEY (run_id, epoch)
-);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step INTEGER NOT NULL,
-    loss REAL, PRIMARY KEY (run_id, step)
-);
-CREATE TABLE IF NOT EXISTS details (
-    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, key TEXT NOT NULL,
-    value TEXT NOT NULL, PRIMARY KEY (run_id, key)
-);
-CREATE TABLE IF NOT EXISTS artifacts (
-    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, name TEXT NOT NULL,
-    path TEXT NOT NULL, PRIMARY KEY (run_id, name)
-);
-"""
 
 
 def default_runs_dir() -> Path:
@@ -83,39 +60,19 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str, allow_nan=True)
 
 
-class RunStoreError(ValueError):
-    """The run store cannot be used now: ``reason`` is "locked", "read-only", "damaged", "deleted" or "failed".
-
-    Example:
-        >>> RunStoreError("the run store 'runs/runs.sqlite' is locked ...", "locked").reason
-        'locked'
-    """
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-# SQLite's primary result codes, as what they mean for the run store.
-REASONS = {5: "locked", 6: "locked", 3: "read-only", 8: "read-only", 14: "read-only", 23: "read-only",
-           11: "damaged", 26: "damaged", 10: "failed", 13: "failed"}
-
-
-def reason_of(error: sqlite3.Error) -> str:
-    """What a SQLite error means for the store: "locked", "read-only", "damaged" or "failed"."""
-    return REASONS.get(getattr(error, "sqlite_errorcode", 0) & 0xFF, "failed")
-
-
-def _ignore_missing(function: Any, path: str, exc_info: Any) -> None:
-    if not issubclass(exc_info[0], FileNotFoundError):  # gone already (a rerun, or a live run's own cleanup)
-        raise exc_info[1]
+def _ignore_missing(function: Any, path: str, error: Any) -> None:
+    """``shutil.rmtree``'s error handler: ``error`` is the exception (onexc) or its ``exc_info`` (onerror)."""
+    error = error[1] if isinstance(error, tuple) else error
+    if not isinstance(error, FileNotFoundError):  # gone already (a rerun, or a live run's own cleanup)
+        raise error
 
 
 def remove_folder(folder: Path) -> None:
     """Remove a run's folder (one that is gone already is fine); links inside it are removed, never followed."""
+    handler = {"onexc": _ignore_missing} if sys.version_info >= (3, 12) else {"onerror": _ignore_missing}
     for attempt in range(3):  # a live run deleted with --force may write a checkpoint meanwhile
         try:
-            shutil.rmtree(folder, onerror=_ignore_missing)
+            shutil.rmtree(folder, **handler)
             return
         except OSError:
             if attempt == 2:
@@ -133,90 +90,26 @@ class RunStore:
         self.path = self.directory / DATABASE
         self._writers: dict[str, RunWriter] = {}
         self._live: dict[str, int | None] = {}  # the live locks of the runs this process runs (runs/live.py)
-        self._connection = self._open()
+        self._database = Database(self.path)
 
     def close(self) -> None:
-        self._connection.close()
+        """Close the database and give up the live locks of the runs this store still holds."""
+        for run_id in list(self._live):
+            self.release(run_id)
+        self._database.close()
 
-    # ---- the connection and its errors --------------------------------------------------------------
-    def _connect(self, mode: str) -> sqlite3.Connection:
-        """A connection in ``mode`` "rwc" (set up for WAL, tables created) or "ro" (checked to hold the runs)."""
-        uri = f"{self.path.absolute().as_uri()}?mode={mode}"
-        connection = sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS, isolation_level=None)
-        try:
-            if mode == "ro":
-                connection.execute("SELECT id FROM runs LIMIT 1").fetchall()
-            else:
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA foreign_keys=ON")
-                connection.executescript(SCHEMA)
-        except BaseException:
-            connection.close()
-            raise
-        connection.row_factory = sqlite3.Row
-        return connection
-
-    def _open(self) -> sqlite3.Connection:
-        """Open for writing; a store that cannot be written opens read-only (its runs can still be listed)."""
-        try:
-            return self._attempt(lambda: self._connect("rwc"))
-        except RunStoreError as error:
-            if error.reason != "read-only":
-                raise
-            try:
-                return self._connect("ro")
-            except sqlite3.Error:
-                raise error from None
-
-    def _attempt(self, work: Callable[[], T]) -> T:
-        """``work()``, tried again after growing pauses while another process holds the lock. Any SQLite error
-        becomes a :class:`RunStoreError` saying what happened, to which file, and how to fix it."""
-        start = time.monotonic()
-        for pause in (*RETRY_PAUSES, None):
-            try:
-                return work()
-            except sqlite3.Error as error:
-                if pause is None or reason_of(error) != "locked":
-                    raise self._error(error, time.monotonic() - start) from None
-            time.sleep(pause)
-        raise AssertionError("unreachable")
-
-    def _error(self, error: sqlite3.Error, waited: float) -> RunStoreError:
-        reason, where = reason_of(error), f"the run store '{self.path}'"
-        fixes = {
-            "locked": f"is locked by another process ({error}; waited {waited:.0f}s); try again when it is done "
-                      "(a program holding a transaction open on it, such as a database browser, must end it).",
-            "read-only": f"cannot be written ({error}); make it and its folder writable, or record elsewhere "
-                         "with --runs-dir DIR.",
-            "damaged": f"is not a usable run database: it is damaged ({error}). Move it aside (mv '{self.path}' "
-                       f"'{self.path}.damaged'); the next command starts an empty store, the run folders stay.",
-        }
-        message = fixes.get(reason, f"could not be used ({error}); check the disk, or record elsewhere with "
-                                    "--runs-dir DIR.")
-        return RunStoreError(f"{where} {message}", reason)
-
+    # ---- the database -------------------------------------------------------------------------------
     def _rows(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         """The rows of one query (waiting out a lock; SQLite errors as :class:`RunStoreError`)."""
-        return self._attempt(lambda: self._connection.execute(sql, args).fetchall())
+        return self._database.rows(sql, args)
 
-    def _write(self, statements: Iterable[tuple[str, tuple]]) -> None:
-        """Run statements in one transaction (one commit however many rows). A ``REQUIRE_RUN`` statement that
-        finds no row raises a "deleted" RunStoreError and writes nothing."""
-        statements = list(statements)
-        self._attempt(lambda: self._transaction(statements))
-
-    def _transaction(self, statements: list[tuple[str, tuple]]) -> None:
-        with self._connection:
-            self._connection.execute("BEGIN IMMEDIATE")
-            for sql, args in statements:
-                found = self._connection.execute(sql, args).fetchone()
-                if sql is REQUIRE_RUN and found is None:
-                    raise RunStoreError(f"run {args[0]} is no longer in the run store '{self.path}': it was "
-                                        "deleted (`learnable runs delete`) while it was being recorded", "deleted")
+    def _write(self, statements: Iterable[tuple[str, tuple]], *, require_run: str | None = None) -> None:
+        """Run statements in one transaction; with ``require_run``, only while that run's row is there."""
+        self._database.write(statements, require_run=require_run)
 
     def _write_run(self, run_id: str, statements: list[tuple[str, tuple]]) -> None:
         """Write to one run, only while its row is there (it may have been deleted meanwhile)."""
-        self._write([(REQUIRE_RUN, (run_id,)), *statements])
+        self._write(statements, require_run=run_id)
 
     def folder(self, run_id: str) -> Path:
         """The folder of run ``run_id``: ``directory/run_id``, inside the runs directory. An id that is not a plain
@@ -307,14 +200,34 @@ class RunStore:
             self._write_run(run_id, [("UPDATE runs SET status = ?, ended = ?, summary = ?, error = ? WHERE id = ?",
                                       (status, time.time(), _json(summary or {}), error or None, run_id))])
         finally:
-            live.release(self._live.pop(run_id, None))
+            self.release(run_id)
+
+    def claim(self, run_id: str) -> None:
+        """Take the live lock of ``run_id`` for this process (a no-op if it holds it already); refused with a
+        ValueError while another process runs it. A resume claims the run, loads its checkpoint, then reopens it
+        (:meth:`reopen`): a checkpoint that fails to load leaves the run's status and error as they were.
+
+        Example:
+            >>> store = RunStore("/tmp/example-runs")
+            >>> run_id = store.create("demo"); store.finish(run_id, "interrupted")
+            >>> store.claim(run_id); store.is_live(run_id)
+            True
+            >>> store.release(run_id); store.is_live(run_id)
+            False
+        """
+        if run_id not in self._live:
+            folder = self.folder(run_id)
+            folder.mkdir(exist_ok=True)
+            self._live[run_id] = live.claim(folder, run_id)
+
+    def release(self, run_id: str) -> None:
+        """Give up the live lock of ``run_id`` (if this store holds it): the run is no longer being run here."""
+        live.release(self._live.pop(run_id, None))
 
     def reopen(self, run_id: str) -> None:
-        """Mark a run as running again (it is being resumed); refused while another process runs it."""
-        folder = self.folder(run_id)
-        folder.mkdir(exist_ok=True)
-        if run_id not in self._live:
-            self._live[run_id] = live.claim(folder, run_id)
+        """Mark a run as running again (it is being resumed); claims it first if not claimed yet, so it is
+        refused while another process runs it."""
+        self.claim(run_id)
         self._write_run(run_id, [("UPDATE runs SET status = 'running', ended = NULL, error = NULL WHERE id = ?",
                                   (run_id,))])
 
@@ -331,21 +244,20 @@ class RunStore:
             remove_folder(self.folder(run))
             return run
         folder = self.folder(run_id)
-        self._attempt(lambda: self._delete(run_id, folder, force))
+        self._database.attempt(lambda: self._delete(run_id, folder, force))
         return run_id
 
     def _delete(self, run_id: str, folder: Path, force: bool) -> None:
         """Delete the rows, remove the folder, then commit: killed before the commit, the run is still listed
         (and its folder partly gone); the rerun removes the rest."""
-        with self._connection:
-            self._connection.execute("BEGIN IMMEDIATE")
-            found = self._connection.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        with self._database.transaction() as connection:
+            found = connection.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
             if found is not None and found["status"] == "running" and not force and self.is_live(run_id):
                 raise ValueError(
                     f"run {run_id} is still running; stop it first (Ctrl-C or kill), or "
                     "pass --force to delete it while it trains (it goes on unrecorded and still saves its model)."
                 )
-            self._connection.execute("DELETE FROM runs WHERE id = ?", (run_id,))  # fails here if read-only
+            connection.execute("DELETE FROM runs WHERE id = ?", (run_id,))  # fails here if read-only
             remove_folder(folder)
 
     # ---- reading ------------------------------------------------------------------------------
@@ -378,19 +290,20 @@ class RunStore:
             raise ValueError(f"run {run_id} was deleted just now; `learnable runs` lists the runs there are.")
         row = dict(found[0])
         for key in ("config", "versions", "summary"):
-            row[key] = json.loads(row[key]) if row[key] else {}
+            row[key] = self._parse(row[key], run_id, key)
         row["epochs"] = self.epochs(run_id)
         row["artifacts"] = {r["name"]: r["path"] for r in self._rows(
             "SELECT name, path FROM artifacts WHERE run_id = ? ORDER BY name", (run_id,))}
-        row["details"] = {r["key"]: json.loads(r["value"]) for r in self._rows(
-            "SELECT key, value FROM details WHERE run_id = ? ORDER BY key", (run_id,))}
+        details = self._rows("SELECT key, value FROM details WHERE run_id = ? ORDER BY key", (run_id,))
+        row["details"] = {r["key"]: self._parse(r["value"], run_id, f"detail {r['key']!r}", mapping=False)
+                          for r in details}
         row["num_steps"] = self._rows("SELECT COUNT(*) FROM steps WHERE run_id = ?", (run_id,))[0][0]
         return row
 
     def epochs(self, run_id: str) -> list[dict[str, Any]]:
         """Per-epoch metric dicts of a run, in order."""
-        rows = self._rows("SELECT metrics FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
-        return [json.loads(r["metrics"]) for r in rows]
+        rows = self._rows("SELECT epoch, metrics FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
+        return [self._parse(r["metrics"], run_id, f"metrics of epoch {r['epoch']}") for r in rows]
 
     def steps(self, run: str) -> list[tuple[int, float]]:
         """The recorded (step, loss) pairs of a run, in order."""
@@ -404,5 +317,30 @@ class RunStore:
             "SELECT r.*, (SELECT metrics FROM epochs e WHERE e.run_id = r.id ORDER BY epoch DESC LIMIT 1) AS last, "
             "(SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) AS num_epochs "
             "FROM runs r ORDER BY created DESC, id DESC LIMIT ?", (limit,))
-        return [{**dict(r), "last": json.loads(r["last"]) if r["last"] else {},
-                 "summary": json.loads(r["summary"]) if r["summary"] else {}} for r in rows]
+        return [{**dict(r), "last": self._parse(r["last"], r["id"], "last epoch's metrics"),
+                 "summary": self._parse(r["summary"], r["id"], "summary")} for r in rows]
+
+    def _parse(self, text: str | None, run_id: str, what: str, *, mapping: bool = True) -> Any:
+        """The JSON value learnable wrote as ``what`` of run ``run_id`` (``{}`` for none). A store someone else
+        wrote may hold anything: text that is not JSON, JSON nested too deep to read, or (with ``mapping``) a
+        value that is not an object all raise a "damaged" :class:`RunStoreError` naming the file and the run.
+
+        Example:
+            >>> RunStore("/tmp/example-runs")._parse('{"lr": 0.1}', "20260101-120000-abcdef", "config")
+            {'lr': 0.1}
+        """
+        if text is None or text == "":
+            return {}
+        try:
+            value = json.loads(text)
+            problem = f"a JSON {type(value).__name__}, not an object" if mapping and not isinstance(value, dict) else ""
+        except RecursionError:
+            problem = "JSON nested too deep to read"
+        except (TypeError, ValueError) as error:
+            problem = f"not JSON ({error})"
+        if not problem:
+            return value
+        raise RunStoreError(
+            f"the {what} of run {run_id} in the run store '{self.path}' is damaged: {problem}, where learnable "
+            f"writes a JSON {'object' if mapping else 'value'}. Delete that run (`learnable runs delete {run_id}`), "
+            f"or move the store aside (mv '{self.path}' '{self.path}.damaged'); the run folders stay.", "damaged")

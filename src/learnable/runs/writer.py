@@ -62,7 +62,11 @@ class RunWriter:
         return self._write(self.store.add_artifact, name, path)
 
     def finish(self, status: str, *, summary: dict[str, Any] | None = None, error: str = "") -> bool:
-        return self._write(self.store.finish, status, summary=summary, error=error)
+        """Record the run's ending; its live lock is given up either way, even when recording stopped before."""
+        try:
+            return self._write(self.store.finish, status, summary=summary, error=error)
+        finally:
+            self.store.release(self.run_id)
 
     def _write(self, method: Callable[..., None], *args: Any, **kwargs: Any) -> bool:
         if self.problem is not None:
