@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
@@ -98,6 +99,28 @@ def finite(value: Any, name: str, positive: bool = False) -> float:
     return float(value)
 
 
+def numpy_dtype(name: Any, kinds: str) -> np.dtype | None:
+    """The NumPy dtype that ``name`` (read from a file) spells when it is of one of ``kinds``; else None.
+
+    The one parser of saved dtype names: anything but a str, a name NumPy does not know, another kind,
+    and a bool or number dtype over 16 bytes are None. A string dtype's size is the caller's to check
+    against what it holds (a ``<U999999999`` would allocate 4 GB per element).
+
+    Example:
+        >>> numpy_dtype("<i4", "biuf"), numpy_dtype("<U3", "biuf"), numpy_dtype("xyz", "biufU")
+        (dtype('int32'), None, None)
+    """
+    if not isinstance(name, str):
+        return None
+    try:
+        dtype = np.dtype(name)
+    except (TypeError, ValueError, OverflowError):  # not a dtype, or a size NumPy cannot hold
+        return None
+    if dtype.kind not in kinds or (dtype.kind in "biuf" and dtype.itemsize > 16):
+        return None
+    return dtype
+
+
 def read_json(path: Path) -> Any:
     """The JSON document in ``path``, read only up to MAX_JSON_BYTES; a ValueError says what is wrong.
 
@@ -115,6 +138,9 @@ def read_json(path: Path) -> Any:
         return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"'{path}' is not valid JSON: {quote(str(error))}") from None
+    except ValueError as error:  # a number of more digits than Python converts (4,300)
+        raise ValueError(f"'{path}' cannot be read: {quote(str(error))}; learnable's model.json holds no such "
+                         "number, so the file is damaged. Save the model again.") from None
     except RecursionError:
         raise ValueError(f"'{path}' nests lists or objects too deeply to read (thousands of levels); learnable's "
                          "model.json is a few levels deep, so the file is damaged. Save the model again.") from None

@@ -32,6 +32,7 @@ from safetensors.torch import save as serialize
 from torch import nn
 
 from learnable.model_contents import (
+    brief,
     build_on_meta,
     check_tensors,
     expected_tensors,
@@ -42,7 +43,7 @@ from learnable.model_contents import (
     read_tensors,
 )
 from learnable.models.base import describe
-from learnable.utils.files import fsync_directory, move_into_place, staged_file, write_atomically
+from learnable.utils.files import fsync_directory, move_into_place, sha256_file, staged_file, write_atomically
 
 FORMAT = "learnable-model"
 FORMAT_VERSION = 1
@@ -202,7 +203,7 @@ def read_info(directory: Path) -> dict[str, Any]:
         raise ValueError(f"'{directory / INFO}' is not a learnable model file (no format '{FORMAT}').")
     version = info.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise ValueError(f"'{directory / INFO}' has format_version={version!r}; expected a whole number.")
+        raise ValueError(f"'{directory / INFO}' has format_version={brief(version)}; expected a whole number.")
     if version > FORMAT_VERSION:
         raise ValueError(
             f"'{directory}' was saved by a newer learnable (format {info['format_version']}); "
@@ -230,23 +231,15 @@ def check_weights(directory: str | Path, info: dict[str, Any]) -> None:
     if not isinstance(recorded, dict):
         raise ValueError(f"'{directory / INFO}' has a 'files' entry without the SHA-256 and size of {WEIGHTS}; "
                          "it was not written by learnable. Save the model again.")
-    found = {"sha256": _sha256(directory / WEIGHTS), "size": (directory / WEIGHTS).stat().st_size}
+    found = {"sha256": sha256_file(directory / WEIGHTS), "size": (directory / WEIGHTS).stat().st_size}
     if found != {"sha256": recorded.get("sha256"), "size": recorded.get("size")}:
         raise ValueError(
             f"'{directory / WEIGHTS}' does not match the weights that '{directory / INFO}' describes (SHA-256 "
-            f"{found['sha256'][:12]}, {found['size']} bytes; recorded {str(recorded.get('sha256'))[:12]}, "
-            f"{recorded.get('size')} bytes): the weights were damaged, or the two files come from different "
+            f"{found['sha256'][:12]}, {found['size']} bytes; recorded {quote(recorded.get('sha256'), 64)[:12]}, "
+            f"{brief(recorded.get('size'))} bytes): the weights were damaged, or the two files come from different "
             "saves (a save interrupted between them, or one file copied in by hand). Save the model again, or "
             "restore both files from one save."
         )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_replaceable(directory: str | Path) -> None:

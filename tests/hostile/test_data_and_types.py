@@ -245,3 +245,12 @@ def test_a_feature_too_large_to_scale_is_not_called_a_target():
     with pytest.raises(ValueError, match=r"column 'huge' has values too large") as error:
         learnable.fit(frame, codes)
     assert "target" not in str(error.value)
+
+
+def test_many_duplicated_csv_columns_are_listed_briefly(tmp_path):
+    names = [f"c{i}" for i in range(300)] * 2 + ["label"]  # 300 names, each twice
+    (tmp_path / "data.csv").write_text(",".join(names) + "\n" + "0," * 600 + "1\n")
+    with pytest.raises(ValueError, match=r"duplicated column names \['c0', 'c1', 'c10', 'c100', 'c101'\] and 295 "
+                                         r"more in its header") as caught:
+        learnable.data.read_table(tmp_path / "data.csv", target="label")
+    assert len(str(caught.value)) < 400

@@ -31,8 +31,12 @@ from learnable.models import GPT, MLP
 MAX_MESSAGE = 500
 
 
-def _refused(folder: Path, match: str, load=learnable.load, seconds: float = 2.0) -> str:
-    """Load ``folder``; assert a short ValueError matching ``match`` within ``seconds``; return the message."""
+def _refused(folder: Path, match: str, load=learnable.load, seconds: float = 20.0) -> str:
+    """Load ``folder``; assert a short ValueError matching ``match`` within ``seconds``; return the message.
+
+    The limit is wide on purpose: CI runs on two shared cores, and the refusals it guards replaced
+    loads that took minutes.
+    """
     start = time.perf_counter()
     with pytest.raises(ValueError, match=match) as caught:
         load(folder)
@@ -128,7 +132,7 @@ def test_loading_a_crafted_config_stays_small_in_a_fresh_process(saved_mlp, tmp_
     assert result.returncode == 0, result.stderr[-2000:] + result.stdout
     grown_mb, seconds = map(float, result.stdout.split())
     assert grown_mb < 100, f"loading the crafted folders grew the peak memory by {grown_mb} MB"
-    assert seconds < 5 * len(folders) / 2
+    assert seconds < 60, f"loading the crafted folders took {seconds} s"  # minutes before the fix
 
 
 # ---- crafted safetensors ------------------------------------------------------------------------
@@ -244,6 +248,28 @@ def test_deeply_nested_json_is_a_clear_error(mlp):
     _refused(mlp, r"model.json' nests lists or objects too deeply to read")
 
 
+def test_a_huge_format_version_is_quoted_briefly(mlp):
+    _edit_json(mlp, lambda d: d.update(format_version="9" * (10 * 2**20)))
+    _refused(mlp, r"model.json' has format_version='9999.*'; expected a whole number")
+
+
+def test_a_huge_recorded_weights_size_is_quoted_briefly(mlp):
+    """Before, a 10 MB 'size' in model.json made a 10 MB error line."""
+    _edit_json(mlp, lambda d: d["files"]["model.safetensors"].update(size="9" * (10 * 2**20)))
+    with pytest.raises(ValueError, match=r"does not match the weights that .* recorded [0-9a-f]{12}, '9999.*' bytes\)"
+                       ) as caught:
+        learnable.load(mlp)
+    assert len(str(caught.value)) < 1000  # it names both files, so it is longer than most
+
+
+def test_a_number_of_more_digits_than_python_reads_is_a_clear_error(mlp):
+    """json.loads raises a plain ValueError (not JSONDecodeError) for an int of over 4,300 digits."""
+    text = (mlp / "model.json").read_text()
+    (mlp / "model.json").write_text(text.replace('"format_version": ', '"format_version": ' + "9" * 5000 + ", "
+                                                 '"old_format_version": ', 1))
+    _refused(mlp, r"model.json' cannot be read: Exceeds the limit \(4300 digits\).*the file is damaged")
+
+
 def test_a_50_megabyte_model_json_is_refused_without_reading_it(mlp):
     document = json.loads((mlp / "model.json").read_text())
     document["padding"] = "x" * (50 * 2**20)
@@ -310,6 +336,45 @@ def test_logistic_classes_that_disagree_with_the_coefficients_are_refused(tmp_pa
     folder = _saved(classic.LogisticRegression().fit(*iris_arrays), tmp_path)
     _edit_json(folder, lambda d: d["logistic_regression"].update(classes=["a", "b", "c", "d", "e"]))
     _refused(folder, r"size mismatch for 'coef'")
+
+
+def _peak_of_loading(folder: Path) -> tuple[float, float, str]:
+    """Load ``folder`` in a fresh process: the MB its peak memory grew by, the seconds, and the ValueError."""
+    code = (
+        "import resource, sys, time, learnable\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "start = time.perf_counter()\n"
+        "try:\n"
+        "    learnable.load(sys.argv[1])\n"
+        "except ValueError as error:\n"
+        "    message = str(error)\n"
+        "else:\n"
+        "    raise SystemExit('loaded')\n"
+        "grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024\n"
+        "print(f'{grown:.0f} {time.perf_counter() - start:.2f} {message}')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:] + result.stdout
+    grown_mb, seconds, message = result.stdout.strip().split(" ", 2)
+    return float(grown_mb), float(seconds), message
+
+
+@pytest.mark.parametrize("estimator", [classic.LogisticRegression(), classic.DecisionTreeClassifier()],
+                         ids=lambda estimator: type(estimator).__name__)
+def test_a_classic_labels_dtype_too_big_is_refused_quickly_and_small(tmp_path, iris_arrays, estimator):
+    """Before, 'classes_dtype': '<U400000000' with string classes allocated 1.6 GB per label (3.2 GB here);
+    the itemsize was checked for a network's schema only. (NumPy 2.4 no longer parses '<U999999999'.)"""
+    X, y = iris_arrays
+    labels = np.where(y == y[0], "setosa", "other")
+    folder = _saved(estimator.fit(X, labels), tmp_path)
+    key = next(key for key, value in json.loads((folder / "model.json").read_text()).items()
+               if isinstance(value, dict) and "classes_dtype" in value)
+    _edit_json(folder, lambda d: d[key].update(classes_dtype="<U400000000"))
+    grown_mb, seconds, message = _peak_of_loading(folder)
+    assert "class labels of dtype <U400000000 do not fit the labels ['other', 'setosa']" in message
+    assert "expected '<U6'" in message and len(message) < MAX_MESSAGE
+    assert grown_mb < 100, f"loading grew the peak memory by {grown_mb} MB"
+    assert seconds < 20
 
 
 def test_settings_with_a_huge_key_are_quoted_briefly(tmp_path, iris_arrays):
@@ -418,7 +483,7 @@ def test_an_image_of_more_pixels_than_pillow_decodes_safely_is_refused_before_de
         (tmp_path / name).mkdir()
         Image.new("L", (size, size)).save(tmp_path / name / "1.png")
     _refused(tmp_path, r"image 'huge/1.png' in .* more than the [\d,]+ pixels Pillow decodes safely",
-             load=lambda folder: read_image_folder(folder, size=(8, 8)), seconds=1.0)
+             load=lambda folder: read_image_folder(folder, size=(8, 8)))
 
 
 def test_saving_over_a_deeply_nested_model_json_is_refused_cleanly(tmp_path):

@@ -8,6 +8,7 @@ by any name is refused before any work; every file is written whole through lear
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 import learnable
 import learnable.model_file
+import learnable.utils.files
 from learnable.cli import app
 from learnable.runs import RunStore
 from learnable.train.checkpoint import save_checkpoint
@@ -344,35 +346,52 @@ def test_report_refuses_to_write_over_the_run_database(recorded):
 # ---- temporary files and outputs that are links --------------------------------------------------------------
 
 
-def test_a_link_planted_at_the_predictions_temporary_name_is_not_followed(project):
+def _plant_links(folder: Path, names: list[str], victim: Path, monkeypatch) -> Iterator[str]:
+    """Links to ``victim`` at the temporary name write_atomically tries first for each file of ``names`` (in the
+    order they are written), and at the fixed names the first report found (``.pred.csv.tmp``).
+
+    The random part of the name is fixed ("planted", then "free<i>" once that is taken), so the links
+    sit where the helper really opens; return the names still to be handed out (none once all are tried).
+    """
+    tokens = iter([token for index in range(len(names)) for token in ("planted", f"free{index}")])
+    monkeypatch.setattr(learnable.utils.files.secrets, "token_hex", lambda _: next(tokens))
+    for name in names:
+        (folder / f".{name}.planted.tmp").symlink_to(victim)
+        (folder / f".{name}.tmp").symlink_to(victim)
+    return tokens
+
+
+def test_a_link_planted_at_the_predictions_temporary_name_is_not_followed(project, monkeypatch):
     victim = project / "victim.txt"
     victim.write_text("precious")
-    (project / ".pred.csv.tmp").symlink_to(victim)
+    tokens = _plant_links(project, ["pred.csv"], victim, monkeypatch)
     result = runner.invoke(app, ["predict", str(project / "model"), str(project / "iris.csv"),
                                  "--out", str(project / "pred.csv")])
     assert result.exit_code == 0, result.output
-    assert victim.read_text() == "precious"
+    assert next(tokens, None) is None  # the planted name was tried, and passed over
+    assert victim.read_text() == "precious" and (project / ".pred.csv.planted.tmp").is_symlink()
     assert not (project / "pred.csv").is_symlink() and len(pd.read_csv(project / "pred.csv")) == 150
 
 
-def test_a_link_planted_at_the_report_temporary_name_is_not_followed(recorded):
+def test_a_link_planted_at_the_report_temporary_name_is_not_followed(recorded, monkeypatch):
     victim = recorded / "victim.txt"
     victim.write_text("precious")
-    (recorded / ".r.html.tmp").symlink_to(victim)
+    tokens = _plant_links(recorded, ["r.html"], victim, monkeypatch)
     result = runner.invoke(app, ["report", "last", "--out", str(recorded / "r.html"),
                                  "--runs-dir", str(recorded / "runs")])
     assert result.exit_code == 0, result.output
+    assert next(tokens, None) is None
     assert victim.read_text() == "precious" and "<html" in (recorded / "r.html").read_text().lower()
 
 
-def test_links_planted_at_the_checkpoint_temporary_names_are_not_followed(tmp_path):
+def test_links_planted_at_the_checkpoint_temporary_names_are_not_followed(tmp_path, monkeypatch):
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     folder = tmp_path / "checkpoints"
     folder.mkdir()
-    for name in (".ckpt-000000001b.pt.tmp", ".ckpt-000000001b.json.tmp", ".latest.tmp"):
-        (folder / name).symlink_to(victim)
+    tokens = _plant_links(folder, ["ckpt-000000001b.pt", "ckpt-000000001b.json", "latest"], victim, monkeypatch)
     path = save_checkpoint(folder, {"step": 1, "epoch": 1, "weights": np.zeros(2).tolist()})
+    assert next(tokens, None) is None
     assert victim.read_text() == "precious"
     assert (folder / "latest").read_text() == path.name
     assert json.loads(path.with_suffix(".json").read_text())["step"] == 1

@@ -1,5 +1,7 @@
 """The one atomic-write helper (learnable.utils.write_atomically) and the output-over-input check."""
 
+import errno
+import hashlib
 import os
 import stat
 
@@ -14,6 +16,7 @@ from learnable.utils import (
     staged_file,
     write_atomically,
 )
+from learnable.utils.files import sha256_file
 
 
 def _listing(folder):
@@ -161,6 +164,48 @@ def test_fsync_directory_of_a_missing_folder_raises(tmp_path):
         fsync_directory(tmp_path / "nowhere")
 
 
+def test_a_long_cjk_name_gets_a_temporary_name_the_file_system_takes(tmp_path):
+    """80 CJK characters are 240 bytes; cut by characters (200), the temporary name was over 255 bytes."""
+    name = "予測" * 40 + ".csv"
+    assert len(name.encode()) == 244
+    with staged_file(tmp_path / name, "x") as temporary:
+        assert len(temporary.name.encode()) <= 255 and temporary.name.startswith(".予測")
+        temporary.name.encode()  # whole characters only: a cut inside one would not encode
+    write_atomically(tmp_path / name, "predictions")
+    assert (tmp_path / name).read_text() == "predictions" and _listing(tmp_path) == [name]
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EPERM])
+def test_a_folder_that_cannot_be_opened_for_syncing_still_gets_the_file(tmp_path, monkeypatch, code):
+    """A folder of mode 0o333 (write, no read) cannot be opened O_RDONLY; the file is replaced all the same."""
+    open_file = os.open
+
+    def refusing_folders(path, flags, *args, **kwargs):
+        if os.path.isdir(path):
+            raise OSError(code, os.strerror(code), str(path))
+        return open_file(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_folders)
+    (tmp_path / "out.csv").write_text("old")
+    write_atomically(tmp_path / "out.csv", "new")
+    assert (tmp_path / "out.csv").read_text() == "new" and _listing(tmp_path) == ["out.csv"]
+
+
+def test_fsync_directory_still_raises_other_errors(tmp_path, monkeypatch):
+    def failing(path, flags, *args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error", str(path))
+
+    monkeypatch.setattr(os, "open", failing)
+    with pytest.raises(OSError, match="Input/output error"):
+        fsync_directory(tmp_path)
+
+
+def test_sha256_file_is_hashlibs_digest_of_the_bytes(tmp_path):
+    content = os.urandom(3 * 2**20 + 7)  # more than one 1 MB block, and a part block
+    (tmp_path / "blob").write_bytes(content)
+    assert sha256_file(tmp_path / "blob") == hashlib.sha256(content).hexdigest()
+
+
 # ---- check_output_path -------------------------------------------------------------------------------
 
 
@@ -206,6 +251,15 @@ def test_two_outputs_on_one_path_are_refused(tmp_path, monkeypatch):
     (tmp_path / "link.gif").symlink_to(tmp_path / "real.gif")
     with pytest.raises(ValueError, match="--record and --out name the same path"):
         check_distinct_outputs({"--record": "real.gif", "--out": "link.gif"})
+
+
+def test_two_outputs_that_are_hard_links_to_one_file_are_refused(tmp_path):
+    (tmp_path / "a.csv").write_text("old")
+    os.link(tmp_path / "a.csv", tmp_path / "b.csv")
+    with pytest.raises(ValueError, match=r"--out '.*a.csv' and --labels-out '.*b.csv' are hard links to one file"):
+        check_distinct_outputs({"--out": tmp_path / "a.csv", "--labels-out": tmp_path / "b.csv"})
+    (tmp_path / "c.csv").write_text("old")  # equal content, another file
+    check_distinct_outputs({"--out": tmp_path / "a.csv", "--labels-out": tmp_path / "c.csv"})
 
 
 def test_other_outputs_pass(data):

@@ -46,8 +46,10 @@ def _check_header(path: Path, separator: str) -> None:
     names = pd.Index(header.iloc[0] if len(header) else [])
     duplicated = sorted(set(names[names.duplicated()]))
     if duplicated:
+        shown = [name if len(name) <= 40 else f"{name[:40]}..." for name in duplicated[:5]]  # one line, however many
+        more = f" and {len(duplicated) - 5:,} more" if len(duplicated) > 5 else ""
         raise ValueError(
-            f"'{path}' has duplicated column names {duplicated} in its header; learnable matches columns by "
+            f"'{path}' has duplicated column names {shown}{more} in its header; learnable matches columns by "
             "name, so each must be unique. Rename or drop the repeated columns in the file."
         )
 

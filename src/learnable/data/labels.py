@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from learnable.data.validate import plain
+from learnable.model_contents import brief, numpy_dtype, quote
 
 LABEL_KINDS = "biufUO"  # dtype kinds JSON can carry: bools, ints, floats, strings, and objects holding those
 JSON_LABELS = (bool, int, float, str)
@@ -66,8 +67,11 @@ def _values_dtype(values: list[Any]) -> np.dtype:
     return np.dtype(bool) if kinds == {bool} else np.asarray(values).dtype
 
 
-def labels_array(classes: list[Any], dtype: str | None) -> np.ndarray:
+def labels_array(classes: list[Any], dtype: Any) -> np.ndarray:
     """The labels read from model.json as an array of their saved ``dtype`` (from the values when None).
+
+    The dtype is checked first (:func:`classes_dtype`), so a damaged or crafted one is a short
+    ValueError, never an allocation of gigabytes.
 
     Example:
         >>> labels_array(["a", "b"], None).dtype, labels_array([1.0, 2.0], "<f4").dtype
@@ -75,14 +79,34 @@ def labels_array(classes: list[Any], dtype: str | None) -> np.ndarray:
     """
     if dtype is None:  # a model saved before the dtype was recorded: read from the values (object for a mix)
         dtype = _values_dtype(classes).str
-    try:
-        kind = np.dtype(dtype).kind
-    except TypeError:
-        kind = "?"  # no dtype at all
-    if kind not in LABEL_KINDS:
-        raise ValueError(f"class labels of dtype {dtype} cannot be read back; expected one of the kinds "
+    return np.array(classes, dtype=classes_dtype(dtype, classes))
+
+
+def classes_dtype(dtype: Any, classes: list[Any]) -> np.dtype:
+    """The saved dtype ``dtype`` of the labels ``classes`` when it holds them exactly; else a short ValueError.
+
+    A bool, number, string or object dtype; a string one exactly as wide as the longest label (a
+    ``<U9`` for 3-letter labels would pad them, a ``<U1`` cut them, a ``<U400000000`` allocate 1.6 GB
+    per label).
+
+    Example:
+        >>> classes_dtype("<U3", ["cat", "dog"])
+        dtype('<U3')
+        >>> classes_dtype("<U400000000", ["cat", "dog"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: class labels of dtype <U400000000 do not fit the labels ['cat', 'dog']: expected '<U3', ...
+    """
+    parsed = numpy_dtype(dtype, LABEL_KINDS)
+    if parsed is None:
+        raise ValueError(f"class labels of dtype {quote(dtype, 60)} cannot be read back; expected one of the kinds "
                          f"{LABEL_KINDS!r} (bools, numbers, strings). The model file is damaged: train it again.")
-    return np.array(classes, dtype=dtype)
+    longest = max((len(label) for label in classes if isinstance(label, str)), default=0)
+    if parsed.kind == "U" and parsed.itemsize != 4 * longest:
+        raise ValueError(f"class labels of dtype {quote(dtype, 60)} do not fit the labels {brief(classes, 80)}: "
+                         f"expected '<U{longest}', as wide as the longest label. The model file is damaged: "
+                         "train it again.")
+    return parsed
 
 
 def _refusal(value: Any, name: str) -> str:

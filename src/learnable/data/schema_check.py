@@ -21,10 +21,10 @@ import math
 from collections.abc import Collection
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
+from learnable.data.labels import classes_dtype
 from learnable.data.tokenizer import Tokenizer
 from learnable.model_contents import brief, probe
 
@@ -80,21 +80,13 @@ def _label_key(label: Any) -> tuple[str, Any]:
 
 
 def _check_classes_dtype(dtype: Any, classes: list[Any]) -> None:
-    """The labels' saved NumPy dtype must hold them exactly (and be no bigger): a ``<U9`` for 3-letter
-    labels would pad, a ``<U1`` cut them, a ``<U999999999`` allocate gigabytes."""
+    """The labels' saved NumPy dtype must hold them exactly (:func:`classes_dtype`)."""
     if dtype is None:
         return
     try:
-        parsed = np.dtype(dtype) if isinstance(dtype, str) else None
-    except TypeError:
-        parsed = None
-    if parsed is None or parsed.kind not in "biufUO":
-        raise ValueError(f"schema field 'classes_dtype' is {brief(dtype, 60)}; expected the NumPy dtype of bool, "
-                         "number or string labels, such as '<i8' or '<U5'")
-    longest = max((len(c) for c in classes if isinstance(c, str)), default=0)
-    if (parsed.kind == "U" and parsed.itemsize != 4 * longest) or (parsed.kind in "biuf" and parsed.itemsize > 16):
-        raise ValueError(f"schema field 'classes_dtype' is {brief(dtype, 60)}, which does not fit the class labels "
-                         f"{brief(classes, 80)}")
+        classes_dtype(dtype, classes)
+    except ValueError as error:
+        raise ValueError(f"schema field 'classes_dtype': {error}") from None
 
 
 def _check_table(data: dict[str, Any], names: list[str]) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from learnable.data.validate import is_whole
-from learnable.model_contents import brief, quote, whole
+from learnable.model_contents import brief, numpy_dtype, quote, whole
 from learnable.model_file import load_tensors, save_tensors
 from learnable.rl.envs import is_success, make_env
 from learnable.utils import write_atomically
@@ -137,11 +137,8 @@ def _from_json(value: Any) -> Any:
 def _number_dtype(name: Any) -> np.dtype:
     """The NumPy dtype an env state variable is saved with: bools and numbers only (a string dtype such as
     'U400000000' would allocate gigabytes per element)."""
-    try:
-        dtype = np.dtype(name) if isinstance(name, str) else None
-    except TypeError:
-        dtype = None
-    if dtype is None or dtype.kind not in "biuf" or dtype.itemsize > 16:
+    dtype = numpy_dtype(name, "biuf")
+    if dtype is None:
         raise ValueError(f"the saved environment state has dtype {brief(name, 40)}; expected a bool or number dtype "
                          "such as 'int64' or 'float32'")
     return dtype

@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import signal
@@ -32,6 +31,7 @@ import torch
 
 from learnable.train.events import Callback
 from learnable.utils import write_atomically
+from learnable.utils.files import sha256_file
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -66,14 +66,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 # ---- files ------------------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_checkpoint(directory: str | Path, state: dict[str, Any], *, keep: int = 3) -> Path:
     """Write ``state`` as ``ckpt-<step><a|b>.pt`` (+ ``.json`` with its SHA-256) and move ``latest`` to it.
 
@@ -86,7 +78,7 @@ def save_checkpoint(directory: str | Path, state: dict[str, Any], *, keep: int =
     path = directory / f"ckpt-{state['step']:09d}{kind}.pt"
     try:  # each file whole (learnable.utils.write_atomically: fsynced, then the folder too), latest last
         write_atomically(path, lambda handle: torch.save(state, handle))
-        meta = {"file": path.name, "sha256": _sha256(path), "step": state["step"], "epoch": state["epoch"]}
+        meta = {"file": path.name, "sha256": sha256_file(path), "step": state["step"], "epoch": state["epoch"]}
         write_atomically(path.with_suffix(".json"), json.dumps(meta))
         write_atomically(directory / LATEST, path.name)
     except OSError as error:
@@ -111,7 +103,7 @@ def _prune(directory: Path, keep: int) -> None:
 def _is_complete(path: Path) -> bool:
     try:
         meta = json.loads(path.with_suffix(".json").read_text())
-        return isinstance(meta, dict) and meta.get("file") == path.name and meta.get("sha256") == _sha256(path)
+        return isinstance(meta, dict) and meta.get("file") == path.name and meta.get("sha256") == sha256_file(path)
     except (OSError, ValueError, RecursionError):
         return False
 

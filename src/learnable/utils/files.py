@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
@@ -46,6 +47,9 @@ _FIXES = {
     errno.ENOSPC: "the disk is full: free some space, or choose a path on another disk",
     errno.EDQUOT: "the disk quota is used up: free some space, or choose a path on another disk",
 }
+# a folder that cannot be opened for reading (EACCES, EPERM) or synced (EINVAL, ENOTSUP): its fsync is skipped
+_UNSYNCABLE = (errno.EACCES, errno.EPERM, errno.EINVAL, errno.ENOTSUP)
+_NAME_BYTES = 150  # of the target's name in a temporary one: most file systems allow 255 bytes a name
 
 
 def _error(path: Path, error: OSError) -> OSError:
@@ -64,14 +68,30 @@ def _create_temporary(path: Path) -> tuple[Path, int]:
 
     Its permissions follow the umask, as for any new file (``mkstemp`` would give 0600).
     """
+    stem = _cut_name(path.name, _NAME_BYTES)
     for _ in range(100):
-        temporary = path.with_name(f".{path.name[:200]}.{secrets.token_hex(6)}.tmp")
+        temporary = path.with_name(f".{stem}.{secrets.token_hex(6)}.tmp")
         try:
             return temporary, os.open(temporary, _CREATE, 0o666)
         except FileExistsError:  # a file or a link already there: never touch it, pick another name
             continue
     raise FileExistsError(errno.EEXIST, f"could not find a free temporary name beside '{path}'; clear out the "
                                         f"'.{path.name}.*.tmp' files in '{path.parent}'.")
+
+
+def _cut_name(name: str, limit: int) -> str:
+    """``name`` cut to at most ``limit`` bytes of UTF-8 (file systems count a name's bytes), at a character.
+
+    Example:
+        >>> _cut_name("日本語.csv", 7)
+        '日本'
+    """
+    size = 0
+    for index, character in enumerate(name):
+        size += len(os.fsencode(character))  # its bytes as the file system stores them: 3 for 日
+        if size > limit:
+            return name[:index]
+    return name
 
 
 def _write(descriptor: int, content: Content) -> None:
@@ -152,19 +172,42 @@ def move_into_place(temporary: str | Path, path: str | Path) -> None:
 def fsync_directory(directory: str | Path) -> None:
     """Flush a folder's entries (new names, renames) to disk, so they survive a power cut.
 
+    Best effort where it cannot be done: a folder that may be written but not read (mode 0o333) cannot
+    be opened, and some file systems cannot sync a folder; the rename itself has happened either way.
+
     Example:
         >>> fsync_directory("/tmp")
     """
     if os.name == "nt":  # Windows cannot open a folder as a file; NTFS journals renames itself
         return
-    descriptor = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        descriptor = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as error:
+        if error.errno not in _UNSYNCABLE:
+            raise
+        return
     try:
         os.fsync(descriptor)
     except OSError as error:
-        if error.errno not in (errno.EINVAL, errno.ENOTSUP):  # some file systems cannot sync a folder
+        if error.errno not in _UNSYNCABLE:
             raise
     finally:
         os.close(descriptor)
+
+
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 of the file at ``path`` as hex, read 1 MB at a time (a model's weights can be gigabytes).
+
+    Example:
+        >>> _ = write_atomically("/tmp/learnable-hash.txt", b"abc")
+        >>> sha256_file("/tmp/learnable-hash.txt")[:16]
+        'ba7816bf8f01cfea'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def same_file(first: str | Path, second: str | Path) -> bool:
@@ -178,22 +221,29 @@ def same_file(first: str | Path, second: str | Path) -> bool:
 
 
 def check_distinct_outputs(outputs: dict[str, str | Path | None]) -> None:
-    """Raise ValueError if two of a command's outputs (``{flag: path}``, None: not given) are one path.
+    """Raise ValueError if two of a command's outputs (``{flag: path}``, None: not given) are one file.
 
     The later write would replace the earlier one, or fail after the work is done (a model folder
-    where a file was just written). Paths that do not exist yet are compared where they would be.
+    where a file was just written). Paths that do not exist yet are compared where they would be;
+    existing ones also by :func:`same_file`, so two hard links to one file are one output.
 
     Example:
         >>> check_distinct_outputs({"--out": "models/k", "--labels-out": "labels.csv", "--plot": None})
     """
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, str | Path]] = {}  # where each output is -> its flag and path
     for flag, path in outputs.items():
         if path is None:
             continue
         where = os.path.normcase(os.path.realpath(path))
         if where in seen:
-            raise ValueError(f"{seen[where]} and {flag} name the same path '{path}'; give each output its own path.")
-        seen[where] = flag
+            raise ValueError(f"{seen[where][0]} and {flag} name the same path '{path}'; give each output its own "
+                             "path.")
+        linked = next(((seen_flag, seen_path) for seen_flag, seen_path in seen.values() if same_file(seen_path, path)),
+                      None)
+        if linked is not None:
+            raise ValueError(f"{linked[0]} '{linked[1]}' and {flag} '{path}' are hard links to one file, so the "
+                             "later write would replace the earlier; give each output its own path.")
+        seen[where] = (flag, path)
 
 
 def check_output_path(out: str | Path, *, inputs: Iterable[str | Path | None], flag: str = "--out") -> None:
