@@ -31,14 +31,14 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def printable(value: Any) -> str:
+def printable(value: Any, keep: str = "") -> str:
     """``str(value)`` with every control or bidi character replaced by a visible escape (``\\x1b``, ``\\u202e``).
 
     Example:
         >>> printable("a\\tb\\u202ec")
         'a\\\\x09b\\\\u202ec'
     """
-    return UNSAFE.sub(_visible, str(value))
+    return UNSAFE.sub(lambda match: match.group() if match.group() in keep else _visible(match), str(value))
 
 
 def as_text(value: Any, style: str = "") -> Text:
@@ -72,6 +72,4 @@ def for_stdout(text: str) -> str:
         >>> for_stdout("a\\nb")
         'a\\nb'
     """
-    if not sys.stdout.isatty():
-        return text
-    return UNSAFE.sub(lambda match: match.group() if match.group() in "\n\t" else _visible(match), text)
+    return text if not sys.stdout.isatty() else printable(text, keep="\n\t")

@@ -170,3 +170,25 @@ def test_results_on_stdout_are_escaped_for_a_terminal_and_kept_for_a_pipe(monkey
     assert for_stdout(text) == text  # piped: data
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert for_stdout(text) == "to be\n\tor \\x1b[2Jnot\\x07"
+
+
+def test_plots_show_control_characters_as_escapes_not_missing_glyphs():
+    """A class or column name holding an ESC reaches the report's plots as '\\x1b', never as a glyph no font has."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from learnable.insight.plots import plain_text
+
+    figure = Figure()
+    axes = figure.add_subplot()
+    axes.set_xticks([0, 1], labels=["cat\x1b[31m", "dog\x07"])
+    axes.set_title("true a\npred b")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph 27 missing" when it meets an ESC
+        plain_text(figure).savefig(__import__("io").BytesIO(), format="png")
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["cat\\x1b[31m", "dog\\x07"]
+    assert axes.get_title() == "true a\npred b"  # line breaks stay

@@ -332,3 +332,17 @@ def test_damaged_callback_state_is_a_clear_error(tmp_path):
     path = save_checkpoint(tmp_path / "bad", state)
     with pytest.raises(ValueError, match=r"the checkpoint is damaged: its loader, RNG or callback state"):
         _learner(tmp_path / "y").fit(1, resume=path)
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_a_refused_checkpoint_names_the_reason_without_terminal_colour_codes(tmp_path):
+    import hashlib
+
+    _Evil.marker = str(tmp_path / "marker")
+    path = tmp_path / "ckpt-000000001b.pt"
+    path.write_bytes(pickle.dumps({"format": "learnable-checkpoint", "x": _Evil()}))
+    checksum = hashlib.sha256(path.read_bytes()).hexdigest()  # a valid sidecar: the unpickler itself refuses it
+    path.with_suffix(".json").write_text(json.dumps({"file": path.name, "sha256": checksum}))
+    with pytest.raises(ValueError, match="not a safe learnable checkpoint") as caught:
+        load_checkpoint(path)
+    assert "\x1b" not in str(caught.value)

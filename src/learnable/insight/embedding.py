@@ -117,4 +117,6 @@ def save_png(figure: Figure, path: Path) -> Path:
     if path.is_dir():
         raise ValueError(f"path='{path}' is a directory; pass a file name such as '{path / 'embedding.png'}'.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_atomically(path, lambda handle: figure.savefig(handle, format="png", dpi=100))
+    from learnable.insight.plots import plain_text
+
+    return write_atomically(path, lambda handle: plain_text(figure).savefig(handle, format="png", dpi=100))

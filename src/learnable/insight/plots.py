@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogFormatter, MaxNLocator
+from matplotlib.ticker import FixedFormatter, FuncFormatter, LogFormatter, MaxNLocator
 
 from learnable.insight.finding import stats_epochs
+from learnable.terminal import printable
 
 WIDE, TALL = (7.5, 3.6), (7.5, 5.0)
 LOSS_KEYS = ("train_loss", "val_loss")
@@ -62,6 +63,35 @@ def plain_log_ticks(figure: Figure) -> Figure:
     return figure
 
 
+def plain_text(figure: Figure) -> Figure:
+    """``figure`` ready to draw as plain text: log ticks by :func:`plain_log_ticks`, and control characters
+    in its texts (a run, class or column name holding an ESC) shown as escapes such as ``\\x1b``, which no
+    font has a glyph for. Line breaks stay. Returns the figure.
+
+    Example:
+        >>> figure = Figure(); _ = figure.suptitle("class \x1b[31m")
+        >>> plain_text(figure).get_suptitle()
+        'class \\\\x1b[31m'
+    """
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        text.set_text(printable(text.get_text(), keep="\n"))
+    for axes in figure.axes:  # tick labels given as strings are set again from their formatter at each draw
+        for axis in (axes.xaxis, axes.yaxis):
+            formatter = axis.get_major_formatter()
+            if isinstance(formatter, (FixedFormatter, FuncFormatter)) and not getattr(formatter, "escaped", False):
+                axis.set_major_formatter(_escaped(formatter))
+    return plain_log_ticks(figure)
+
+
+def _escaped(formatter: Any) -> FuncFormatter:
+    """A formatter giving ``formatter``'s labels with control characters escaped."""
+    escaped = FuncFormatter(lambda x, pos: printable(formatter(x, pos), keep="\n"))
+    escaped.escaped = True
+    return escaped
+
+
 def _finish(figure: Figure, axes: Any, title: str, xlabel: str = "epoch", ylabel: str = "") -> Figure:
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if xlabel == "epoch":
@@ -71,7 +101,7 @@ def _finish(figure: Figure, axes: Any, title: str, xlabel: str = "epoch", ylabel
     axes.grid(alpha=0.3)
     if axes.get_legend_handles_labels()[0]:
         axes.legend(fontsize=8)
-    plain_log_ticks(figure)  # before the layout, which makes room for the tick labels
+    plain_text(figure)  # before the layout, which makes room for the tick labels
     figure.tight_layout()
     return figure
 

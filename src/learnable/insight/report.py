@@ -260,10 +260,10 @@ def _figures(*figures: Any) -> str:
 
 
 def _image(figure: Any) -> str:
-    from learnable.insight.plots import plain_log_ticks
+    from learnable.insight.plots import plain_text
 
     buffer = io.BytesIO()
-    plain_log_ticks(figure).savefig(buffer, format="png", dpi=100)  # math is off (render): no mathtext ticks
+    plain_text(figure).savefig(buffer, format="png", dpi=100)  # math is off (render): no mathtext ticks
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     title = figure.get_suptitle() or (figure.axes[0].get_title() if figure.axes else "") or "plot"
     return f"<img alt='{_e(title or 'plot')}' src='data:image/png;base64,{data}'>"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import signal
 import threading
 import warnings
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from learnable.train.learner import Learner
 
 LATEST = "latest"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colour codes
 
 
 # ---- random number generators ---------------------------------------------------------------------
@@ -165,7 +167,7 @@ def _read_checkpoint(path: Path, run_id: str | None) -> dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # the unpickler refuses anything that is not tensors and plain values
         raise ValueError(f"refusing to load '{path}': it is not a safe learnable checkpoint "
-                         f"({str(error).splitlines()[0][:200]}).") from None
+                         f"({_ANSI.sub('', str(error)).splitlines()[0][:200]}).") from None  # torch's has colours
     if not isinstance(state, dict) or state.get("format") != "learnable-checkpoint":
         raise ValueError(f"'{path}' is not a learnable checkpoint.")
     wrong = [k for k, kind in FIELDS.items() if not isinstance(state.get(k), kind) or isinstance(state.get(k), bool)]
