@@ -3,6 +3,7 @@
 import errno
 import json
 import pickle
+import warnings
 
 import pytest
 import torch
@@ -332,6 +333,33 @@ def test_damaged_callback_state_is_a_clear_error(tmp_path):
     path = save_checkpoint(tmp_path / "bad", state)
     with pytest.raises(ValueError, match=r"the checkpoint is damaged: its loader, RNG or callback state"):
         _learner(tmp_path / "y").fit(1, resume=path)
+
+
+@pytest.mark.parametrize("damage", ["rng", "callback", "loader"])
+def test_a_newest_checkpoint_that_cannot_be_restored_falls_back_to_the_one_before(tmp_path, uninterrupted, damage):
+    with pytest.raises(SystemExit):
+        _learner(tmp_path, crash=Crash(step=7)).fit(EPOCHS)
+    state = load_checkpoint(tmp_path)
+    if damage == "rng":
+        state["rng"] = {"python": None}
+    elif damage == "callback":
+        state["callbacks"] = {key: {"garbage": 1} for key in state["callbacks"]}
+    else:
+        state["loader"] = {"position": "x"}
+    save_checkpoint(tmp_path, {**state, "step": 99})  # newest, valid checksum, every field of the right type
+    resumed = _learner(tmp_path)
+    with pytest.warns(UserWarning, match=r"skipping checkpoint '.*ckpt-000000099.*the checkpoint is damaged"):
+        resumed.fit(EPOCHS, resume=tmp_path)
+    _assert_same_state(resumed, uninterrupted)
+
+
+def test_a_users_mismatch_is_not_mistaken_for_damage(tmp_path):
+    """Another number of epochs is the user's to fix: said at once, not skipped checkpoint by checkpoint."""
+    _learner(tmp_path).fit(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"saved during fit\(1\)"):
+            _learner(tmp_path).fit(3, resume=tmp_path)
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")

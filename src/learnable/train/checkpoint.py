@@ -24,6 +24,7 @@ import re
 import signal
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,26 +132,41 @@ def find_checkpoint(location: str | Path) -> Path:
     raise ValueError(f"no complete checkpoint in '{location}' ({len(candidates)} found, none intact).")
 
 
-def load_checkpoint(location: str | Path, run_id: str | None = None) -> dict[str, Any]:
+class UnusableCheckpoint(ValueError):
+    """One checkpoint that cannot be resumed from (incomplete, unsafe, damaged, or another run's); a resume
+    from a folder skips it in favour of the next older one."""
+
+
+def load_checkpoint(location: str | Path, run_id: str | None = None,
+                    restore: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Load the newest usable checkpoint safely (``weights_only=True``: no code runs).
 
-    In a folder, a checkpoint that is incomplete, unreadable, lacks a field a resume needs, or (when
-    ``run_id`` is given) was written by another run is skipped with a warning in favour of the next
-    older one; a single file given by name must be usable itself.
+    In a folder, a checkpoint that is incomplete, unreadable, lacks a field a resume needs, (when
+    ``run_id`` is given) was written by another run, or (when ``restore`` is given) makes ``restore``
+    raise :class:`UnusableCheckpoint` is skipped with a warning in favour of the next older one; a single
+    file given by name must be usable itself. ``restore(state)`` (``Learner.load_state_dict``) runs on the
+    checkpoint returned, so a resume lands on the newest one that restores whole; its other errors (another
+    model, another number of epochs) are the user's to fix and end the resume at once.
     """
     location = Path(location)
     if location.is_file():
-        return _read_checkpoint(location, run_id)
+        return _restored(_read_checkpoint(location, run_id), restore)
     candidates, reasons = _candidates(location), []
     for candidate in candidates:
         try:
-            return _read_checkpoint(candidate, run_id)
-        except ValueError as error:
+            return _restored(_read_checkpoint(candidate, run_id), restore)
+        except UnusableCheckpoint as error:
             warnings.warn(f"skipping checkpoint '{candidate}': {error}", stacklevel=2)
             reasons.append(str(error))
     newest = f"; the newest: {reasons[0]}" if reasons else ""
     raise ValueError(f"no complete checkpoint in '{location}' ({len(candidates)} found, none usable"
                      f"{f' for run {run_id}' if run_id else ''}{newest}). Start the run again without resuming.")
+
+
+def _restored(state: dict[str, Any], restore: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+    if restore is not None:
+        restore(state)
+    return state
 
 
 def _candidates(location: Path) -> list[Path]:
@@ -162,21 +178,22 @@ def _candidates(location: Path) -> list[Path]:
 def _read_checkpoint(path: Path, run_id: str | None) -> dict[str, Any]:
     """One checkpoint file, checked: checksum, safe unpickling, every field a resume reads, the run."""
     if not _is_complete(path):
-        raise ValueError(f"checkpoint '{path}' is incomplete or corrupt (its checksum does not match).")
+        raise UnusableCheckpoint(f"checkpoint '{path}' is incomplete or corrupt (its checksum does not match).")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # the unpickler refuses anything that is not tensors and plain values
-        raise ValueError(f"refusing to load '{path}': it is not a safe learnable checkpoint "
-                         f"({_ANSI.sub('', str(error)).splitlines()[0][:200]}).") from None  # torch's has colours
+        reason = _ANSI.sub("", str(error)).splitlines()[0][:200]  # torch's message has terminal colours
+        raise UnusableCheckpoint(f"refusing to load '{path}': it is not a safe learnable checkpoint ({reason}).") \
+            from None
     if not isinstance(state, dict) or state.get("format") != "learnable-checkpoint":
-        raise ValueError(f"'{path}' is not a learnable checkpoint.")
+        raise UnusableCheckpoint(f"'{path}' is not a learnable checkpoint.")
     wrong = [k for k, kind in FIELDS.items() if not isinstance(state.get(k), kind) or isinstance(state.get(k), bool)]
     if wrong or not ("epoch_losses" in state or "epoch_loss_sum" in state):
-        raise ValueError(f"checkpoint '{path}' lacks or mistypes {', '.join(wrong) or 'epoch_losses'}; it was not "
-                         "written by Learner.state_dict (damaged or crafted).")
+        raise UnusableCheckpoint(f"checkpoint '{path}' lacks or mistypes {', '.join(wrong) or 'epoch_losses'}; it "
+                                 "was not written by Learner.state_dict (damaged or crafted).")
     if run_id is not None and state.get("run_id") != run_id:
-        raise ValueError(f"checkpoint '{path}' belongs to run {str(state.get('run_id'))[:80]!r}, not to run "
-                         f"{run_id} (copied in from another run?).")
+        raise UnusableCheckpoint(f"checkpoint '{path}' belongs to run {str(state.get('run_id'))[:80]!r}, not to "
+                                 f"run {run_id} (copied in from another run?).")
     return state
 
 

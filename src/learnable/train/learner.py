@@ -260,7 +260,8 @@ class Learner:
             from learnable.train.checkpoint import Checkpoint, load_checkpoint
 
             run_id = next((c.run_id for c in self.callbacks if isinstance(c, Checkpoint)), None)
-            self.load_state_dict(load_checkpoint(resume, run_id=run_id), num_epochs)  # only this run's
+            # this run's newest checkpoint that restores whole (a damaged one falls back to the one before)
+            load_checkpoint(resume, run_id=run_id, restore=lambda state: self.load_state_dict(state, num_epochs))
         self.outcome, self.error = "running", ""
         try:
             self._event("before_fit")
@@ -464,7 +465,9 @@ class Learner:
         try:
             self._restore_position(state)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as error:
-            raise ValueError(
+            from learnable.train.checkpoint import UnusableCheckpoint
+
+            raise UnusableCheckpoint(
                 "the checkpoint is damaged: its loader, RNG or callback state cannot be restored "
                 f"({type(error).__name__}: {str(error)[:200]}); resume from an older checkpoint."
             ) from None
