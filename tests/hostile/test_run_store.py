@@ -559,3 +559,21 @@ def test_resuming_from_a_damaged_checkpoint_keeps_the_run_as_it_was(tmp_path):
     run = RunStore(tmp_path / "runs").get(run_id)
     assert run["status"] == "interrupted" and run["error"] == "interrupted (SIGINT/SIGTERM)"
     assert not RunStore(tmp_path / "runs").is_live(run_id)  # the claim was given up
+
+
+def test_runs_show_a_killed_run_as_killed_not_running(tmp_path):
+    """SIGKILL records nothing: the row says 'running', but `runs`, `runs show` and `compare` say 'killed'."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", LIVE_CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    run_id = child.stdout.readline().strip()
+    store = RunStore(tmp_path)
+    live = CliRunner().invoke(app, ["runs", "--runs-dir", str(tmp_path)])
+    assert store.get(run_id)["live"] and "running" in live.output and "killed" not in live.output
+    child.kill()
+    child.wait()
+    assert store.get(run_id)["status"] == "running" and not store.get(run_id)["live"]
+    for args in (["runs"], ["runs", "show", run_id], ["runs", "compare", run_id, run_id]):
+        output = CliRunner().invoke(app, [*args, "--runs-dir", str(tmp_path)]).output
+        assert "killed" in output and "running" not in output, args

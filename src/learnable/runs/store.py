@@ -298,6 +298,7 @@ class RunStore:
         row["details"] = {r["key"]: self._parse(r["value"], run_id, f"detail {r['key']!r}", mapping=False)
                           for r in details}
         row["num_steps"] = self._rows("SELECT COUNT(*) FROM steps WHERE run_id = ?", (run_id,))[0][0]
+        row["live"] = self._running_now(row)
         return row
 
     def epochs(self, run_id: str) -> list[dict[str, Any]]:
@@ -318,7 +319,14 @@ class RunStore:
             "(SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) AS num_epochs "
             "FROM runs r ORDER BY created DESC, id DESC LIMIT ?", (limit,))
         return [{**dict(r), "last": self._parse(r["last"], r["id"], "last epoch's metrics"),
-                 "summary": self._parse(r["summary"], r["id"], "summary")} for r in rows]
+                 "summary": self._parse(r["summary"], r["id"], "summary"), "live": self._running_now(r)} for r in rows]
+
+    def _running_now(self, row: Any) -> bool:
+        """Whether a process runs this run now (``live`` in get/list): False for a 'running' run that was killed."""
+        run_id = row["id"]
+        if row["status"] != "running" or not PLAIN_NAME.fullmatch(run_id):
+            return False
+        return run_id in self._live or live.is_live(self.directory / run_id)
 
     def _parse(self, text: str | None, run_id: str, what: str, *, mapping: bool = True) -> Any:
         """The JSON value learnable wrote as ``what`` of run ``run_id`` (``{}`` for none). A store someone else

@@ -60,8 +60,19 @@ def runs_table(runs: list[dict[str, Any]]) -> Table:
     table = Table(title=f"{len(runs)} run(s), newest first")
     _columns(table, "id", "name", "status", "epochs", "started", "result")
     for run in runs:
-        _row(table, run["id"], run["name"], run["status"], _length(run), _when(run["created"]), headline(run))
+        _row(table, run["id"], run["name"], status(run), _length(run), _when(run["created"]), headline(run))
     return table
+
+
+def status(run: dict[str, Any]) -> str:
+    """The run's status as shown: 'killed' for a run still marked running whose process is gone (SIGKILL, a
+    crash, a power cut: nothing could record its end), so it is not taken for one that trains now.
+
+    Example:
+        >>> status({"status": "running", "live": False})
+        'killed'
+    """
+    return "killed" if run["status"] == "running" and run.get("live") is False else run["status"]
 
 
 def _length(run: dict[str, Any], unit: str = "") -> str:
@@ -77,7 +88,7 @@ def run_details(run: dict[str, Any]) -> Group:
     facts = Table(show_header=False, title=as_text(f"run {run['id']}"))
     facts.add_column(style="bold")
     facts.add_column()
-    rows = [("name", run["name"]), ("status", run["status"]), ("started", _when(run["created"])),
+    rows = [("name", run["name"]), ("status", status(run)), ("started", _when(run["created"])),
             ("ended", _when(run["ended"])), ("command", run["command"]), ("seed", run["seed"]),
             ("dataset", run["dataset"]), ("steps logged", run["num_steps"])]
     rows += [(f"config.{k}", v) for k, v in run["config"].items()]
@@ -107,7 +118,9 @@ def compare_runs(first: dict[str, Any], second: dict[str, Any]) -> Table:
     """The settings that differ and the final metrics of two runs, side by side."""
     table = Table(title=as_text(f"{first['id']} vs {second['id']}"))
     _columns(table, "", first["id"], second["id"])
-    for key in ("name", "status", "seed", "dataset"):
+    _row(table, "name", str(first["name"]), str(second["name"]))
+    _row(table, "status", status(first), status(second))
+    for key in ("seed", "dataset"):
         _row(table, key, str(first[key]), str(second[key]))
     for key in sorted(set(first["config"]) | set(second["config"])):
         a, b = first["config"].get(key), second["config"].get(key)
@@ -129,7 +142,7 @@ SEVERITY_STYLE = {"critical": "bold red", "warning": "bold yellow", "info": "bol
 def findings_view(run: dict[str, Any], findings: list[Any]) -> Group:
     """The doctor's findings for one run, most severe first (or a line saying nothing was found)."""
     length = _length({**run, "num_epochs": len(run["epochs"])}, unit=" epochs")
-    head = as_text(f"run {run['id']} ({run['name']}, {run['status']}, {length})", style="bold")
+    head = as_text(f"run {run['id']} ({run['name']}, {status(run)}, {length})", style="bold")
     if not findings:
         return Group(head, Text("Nothing found: no sign of the problems the doctor checks for.", style="green"))
     parts: list[Any] = [head, Text(f"{len(findings)} finding(s):")]
