@@ -136,23 +136,52 @@ def train(
         _train(store, options, None, quiet)
         return
     run = store.get(resume)
-    _check_resumable(run, options)
+    settings = _check_resumable(run, options)
     say(f"resuming run {run['id']} with the settings it was started with")
-    _train(store, run["config"], run, quiet)
+    _train(store, settings, run, quiet)
 
 
-def _check_resumable(run: dict[str, Any], options: dict[str, Any]) -> None:
-    """A resumed run keeps its recorded settings: refuse options that would change them."""
+# The type of each setting a `train` run records; a resume trusts none it cannot check (the store may be anyone's).
+RECORDED = {"data": (str,), "target": (str, type(None)), "model": (str,), "task": (str,), "epochs": (int,),
+            "lr": (int, float, type(None)), "batch_size": (int, type(None)), "seed": (int,), "out": (str, type(None)),
+            "name": (str, type(None)), "checkpoint_every": (int,), "deterministic": (bool,), "augment": (bool,)}
+
+
+def _check_resumable(run: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The recorded settings a resumed run keeps, checked; refuse options that would change them."""
     if run["status"] == "finished":
         raise ValueError(f"run {run['id']} has finished; there is nothing to resume. Start a new run instead.")
     defaults = {k: p.default.default for k, p in inspect.signature(train).parameters.items()}
-    changed = [k for k, v in options.items() if v != defaults[k] and v != run["config"].get(k)]
+    settings = _recorded_settings(run, {k: defaults[k] for k in ("checkpoint_every", "deterministic", "augment")})
+    changed = [k for k, v in options.items() if v != defaults[k] and v != settings.get(k)]
     if changed:
         recorded = ", ".join(f"--{k.replace('_', '-')} {_shown(run['config'].get(k))}" for k in changed)
         raise ValueError(
             f"--resume continues run {run['id']} with its recorded settings ({recorded}); drop "
             f"{', '.join('--' + k.replace('_', '-') for k in changed)}, or start a new run without --resume."
         )
+    return settings
+
+
+def _recorded_settings(run: dict[str, Any], optional: dict[str, Any]) -> dict[str, Any]:
+    """``run``'s recorded `train` settings (``optional`` ones a run of an older learnable may lack filled in),
+    each of its type and as `train` would accept it; a ValueError names what is missing or wrong."""
+    from learnable.estimator import check_settings
+
+    settings = {**optional, **run["config"]}
+    missing = [k for k in RECORDED if k not in settings]
+    wrong = [k for k in RECORDED if k in settings and (not isinstance(settings[k], RECORDED[k])
+                                                        or (isinstance(settings[k], bool) and bool not in RECORDED[k]))]
+    try:
+        if missing or wrong:
+            raise ValueError(f"{'missing ' + ', '.join(missing) if missing else ''}{'; ' if missing and wrong else ''}"
+                             f"{'of the wrong type: ' + ', '.join(wrong) if wrong else ''}")
+        check_settings(model=settings["model"], task=settings["task"], num_epochs=settings["epochs"],
+                       lr=settings["lr"], batch_size=settings["batch_size"])
+    except ValueError as error:
+        raise ValueError(f"run {run['id']} cannot be resumed: its recorded settings are damaged ({str(error)[:300]}). "
+                         "Start a new run without --resume.") from None
+    return settings
 
 
 def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, quiet: bool) -> None:

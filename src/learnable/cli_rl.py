@@ -268,7 +268,7 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
     if not (checkpoints / "model.json").is_file():
         raise ValueError(f"run {found['id']} has no checkpoint in '{checkpoints}' (it ran without --checkpoint-every, "
                          "or stopped before the first one); start it again.")
-    config = found["config"]
+    config = _recorded_settings(found)
     options = {key: config[key] for key in ("steps", "eval_episodes", "checkpoint_every")}
     options.update({key: None if config.get(key) is None else Path(config[key]) for key in ("record", "out")})
     store.claim(found["id"])  # first: refused while another process runs it (its checkpoint may be mid-write)
@@ -282,6 +282,20 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
     say(f"resuming run {found['id']} ({agent.algo} on {agent.env_id}) at step {agent.steps_done:,}: "
         f"{options['steps']:,} steps to go, with its recorded settings")
     _train_and_finish(store, found["id"], agent, options)
+
+
+def _recorded_settings(run: dict[str, Any]) -> dict[str, Any]:
+    """The settings a resume reads from ``run``'s record, checked (the store may be anyone's)."""
+    from learnable.data.validate import is_whole
+
+    config = run["config"]
+    counts = [k for k in ("steps", "eval_episodes", "checkpoint_every")
+              if not is_whole(config.get(k)) or config[k] < (0 if k == "checkpoint_every" else 1)]
+    paths = [k for k in ("record", "out") if not isinstance(config.get(k), (str, type(None)))]
+    if counts or paths:
+        raise ValueError(f"run {run['id']} cannot be resumed: its recorded settings are damaged (missing or wrong: "
+                         f"{', '.join(counts + paths)}). Start a new run instead.")
+    return config
 
 
 def _rl_run(store: Any, run: str) -> dict[str, Any]:

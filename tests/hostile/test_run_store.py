@@ -577,3 +577,30 @@ def test_runs_show_a_killed_run_as_killed_not_running(tmp_path):
     for args in (["runs"], ["runs", "show", run_id], ["runs", "compare", run_id, run_id]):
         output = CliRunner().invoke(app, [*args, "--runs-dir", str(tmp_path)]).output
         assert "killed" in output and "running" not in output, args
+
+
+@pytest.mark.parametrize("config", ["{}", '{"data": 5}', '{"data": "iris", "target": null, "model": "mlp", '
+                                    '"task": "auto", "epochs": "x", "lr": null, "batch_size": null, "seed": 0, '
+                                    '"out": null, "name": null}'])
+def test_resume_checks_the_recorded_settings_it_trusts(tmp_path, config):
+    """--resume trains with the settings in the store, which may be anyone's: one error line, not a KeyError."""
+    runs = tmp_path / "runs"
+    assert CliRunner().invoke(app, ["train", "--data", "iris", "--epochs", "1", "-q", "--runs-dir", str(runs),
+                                    "--out", str(tmp_path / "m")]).exit_code == 0
+    with sqlite3.connect(runs / "runs.sqlite") as connection:
+        connection.execute("UPDATE runs SET status = 'interrupted', config = ?", (config,))
+    result = CliRunner().invoke(app, ["train", "--resume", "last", "--runs-dir", str(runs)])
+    assert result.exit_code == 1
+    assert "cannot be resumed: its recorded settings are damaged" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_rl_resume_checks_the_recorded_settings_it_trusts(tmp_path):
+    pytest.importorskip("gymnasium")
+    runs = tmp_path / "runs"
+    assert CliRunner().invoke(app, ["rl", "CartPole-v1", "--steps", "300", "--checkpoint-every", "200",
+                                    "--eval-episodes", "1", "--runs-dir", str(runs)]).exit_code == 0
+    with sqlite3.connect(runs / "runs.sqlite") as connection:
+        connection.execute("""UPDATE runs SET status = 'interrupted', config = '{"task": "rl", "steps": "x"}'""")
+    result = CliRunner().invoke(app, ["rl", "resume", "last", "--runs-dir", str(runs)])
+    assert result.exit_code == 1 and "cannot be resumed: its recorded settings are damaged" in result.output
