@@ -65,7 +65,9 @@ def _draw(points: np.ndarray, labels: np.ndarray | None, title: str) -> Figure:
         _scatter_by_label(axes, points, labels, size)
     axes.set(title=title, xlabel="dimension 1", ylabel="dimension 2")
     axes.grid(alpha=0.3)
-    figure.tight_layout()
+    from learnable.insight.plots import plain_text
+
+    plain_text(figure).tight_layout()  # escapes first: the layout measures the texts
     return figure
 
 

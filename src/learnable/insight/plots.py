@@ -209,7 +209,7 @@ def activation_histograms(epochs: list[dict[str, Any]]) -> Figure | None:
                     norm=LogNorm(vmin=max(grid[grid > 0].min(), 1e-6), vmax=grid.max()) if (grid > 0).any() else None)
         axes.set(ylabel=f"{name}\nvalue", xlabel="epoch" if row == len(shown) - 1 else "")
     figure.suptitle("Activation histograms over time" + (f" (first {len(shown)} layers)" if len(layers) > 6 else ""))
-    figure.tight_layout()
+    plain_text(figure).tight_layout()  # escapes first: the layout measures the texts
     return figure
 
 
@@ -255,7 +255,7 @@ def confusion_matrix(evaluation: dict[str, Any]) -> Figure | None:
             axes.text(j, i, str(count), ha="center", va="center", fontsize=9,
                       color="white" if count > matrix.max() / 2 else "black")
     axes.set(title="Confusion matrix (test split)", xlabel="predicted", ylabel="true")
-    figure.tight_layout()
+    plain_text(figure).tight_layout()  # escapes first: the layout measures the texts
     return figure
 
 
@@ -274,7 +274,7 @@ def worst_examples(evaluation: dict[str, Any]) -> Figure | None:
         axes.set_title(f"true {example['actual']}\npred {example['predicted']}", fontsize=8)
         axes.axis("off")
     figure.suptitle("Highest-loss test examples")
-    figure.tight_layout()
+    plain_text(figure).tight_layout()  # escapes first: the layout measures the texts
     return figure
 
 
