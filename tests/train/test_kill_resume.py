@@ -67,6 +67,7 @@ SCRIPT = textwrap.dedent(
     """
 )
 STEPS_PER_EPOCH, EPOCHS = 9, 4  # wine: 142 training rows in batches of 16
+FIRST_CHECKPOINT = 4  # --checkpoint-every 4: a run killed before step 4 has nothing to resume from
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "FORCE_COLOR": "1", "COLUMNS": "100"}  # rich draws the live bar
 
 
@@ -124,13 +125,20 @@ def test_killed_and_resumed_equals_uninterrupted(tmp_path, reference, mode, at):
     _kill_and_resume(tmp_path, reference, mode, at)
 
 
+def test_killed_before_the_first_checkpoint_says_so_in_one_line(tmp_path):
+    assert _run(tmp_path, "step", FIRST_CHECKPOINT - 1).returncode == -9
+    resumed = _run(tmp_path, "resume")
+    assert resumed.returncode == 1 and "Traceback" not in resumed.stderr
+    assert "has no checkpoint to resume from" in resumed.stderr and "start it again without --resume" in resumed.stderr
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("at", sorted(random.Random(0).sample(range(1, STEPS_PER_EPOCH * EPOCHS), 12)))
+@pytest.mark.parametrize("at", sorted(random.Random(0).sample(range(FIRST_CHECKPOINT, STEPS_PER_EPOCH * EPOCHS), 12)))
 def test_killed_at_many_steps(tmp_path, reference, at):
     _kill_and_resume(tmp_path, reference, "step", at)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("at", [4, 18, 28])
+@pytest.mark.parametrize("at", [8, 18, 28])  # after the first checkpoint (step 4): before it there is none
 def test_killed_during_many_writes(tmp_path, reference, at):
     _kill_and_resume(tmp_path, reference, "write", at)
