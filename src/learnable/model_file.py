@@ -81,8 +81,10 @@ def save_tensors(directory: str | Path, tensors: dict[str, torch.Tensor], info: 
     into place with ``os.replace``. model.json records the SHA-256 and size of the weights it
     describes, and loading checks them, so a reader can never pair new JSON with old weights (or old
     JSON with new weights) without noticing. A failure while writing leaves the old model as it was;
-    an exception between the two moves puts the old model.json back; only a power cut or SIGKILL in
-    the instant between them leaves a folder that refuses to load, saying the save was interrupted.
+    an exception between the two moves puts the old model.json back; a power cut or SIGKILL in the
+    instant between them leaves the new model.json and the new weights still staged beside the old
+    ones, and loading finds the staged file by its recorded SHA-256 (:func:`weights_path`): the new
+    model loads, whole.
 
     Example:
         >>> save_tensors("/tmp/tensors-demo", {"w": torch.ones(2)}, {"note": "hi"}).name
@@ -134,15 +136,17 @@ def _checked_tensors(directory: Path, info: dict[str, Any], expected: Callable[[
                      what: str = "the tensors") -> dict[str, torch.Tensor]:
     """The tensors in ``directory``, read only once their header (and ``expected()``, if given) checks out;
     ``what`` the file should hold names it in errors ("a KMeans")."""
-    header = read_header(directory / WEIGHTS, "tensors")
+    weights = weights_path(directory, info)
+    header = read_header(weights or directory / WEIGHTS, "tensors")
     if expected is not None:
         try:
             spec = expected()
         except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
             raise ValueError(f"'{directory / INFO}' is damaged: {quote(str(error))}") from None
         check_tensors(header, spec, f"'{directory / WEIGHTS}' does not hold {what} as {INFO} describes it")
-    tensors = read_tensors(directory / WEIGHTS, "tensors")
-    check_weights(directory, info)
+    tensors = read_tensors(weights or directory / WEIGHTS, "tensors")
+    if weights is None:
+        raise _mismatch(directory, info)
     return tensors
 
 
@@ -179,15 +183,17 @@ def load_model(directory: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     model_spec = info.get("model")
     if not isinstance(model_spec, dict) or "name" not in model_spec or "config" not in model_spec:
         raise ValueError(f"'{directory / INFO}' has no valid 'model' entry (name and config).")
-    header = read_header(directory / WEIGHTS)
+    weights_file = weights_path(directory, info)
+    header = read_header(weights_file or directory / WEIGHTS)
     try:
         model = build_on_meta(model_spec["name"], model_spec["config"], len(header))
     except ValueError as error:
         raise ValueError(f"'{directory / INFO}' has an invalid model config: {error}") from None
     check_tensors(header, expected_tensors(model),
                   f"the weights in '{directory / WEIGHTS}' do not match the model described in '{directory / INFO}'")
-    weights = read_tensors(directory / WEIGHTS)
-    check_weights(directory, info)
+    weights = read_tensors(weights_file or directory / WEIGHTS)
+    if weights_file is None:
+        raise _mismatch(directory, info)
     return fill(model, weights, model_spec["name"], model_spec["config"]).eval(), info
 
 
@@ -212,34 +218,51 @@ def read_info(directory: Path) -> dict[str, Any]:
     return info
 
 
-def check_weights(directory: str | Path, info: dict[str, Any]) -> None:
-    """Raise unless model.safetensors has the SHA-256 and size that model.json records for it.
-
-    Catches damaged weights and a folder whose two files come from different saves (a save cut off
-    between its two moves, or one file copied in by hand). Models saved before learnable recorded
-    them (no ``files`` entry) load as before.
+def weights_path(directory: str | Path, info: dict[str, Any]) -> Path | None:
+    """The file holding the weights model.json describes: model.safetensors when its SHA-256 and size are the
+    recorded ones; else the staged weights of a save cut off between its two moves (model.json moved, the
+    weights not yet), which the save fsynced beside the target before moving anything; else None (damaged
+    weights, or files from two saves: the caller reads model.safetensors for its own errors, then raises
+    :func:`_mismatch`). Models saved before learnable recorded the weights (no ``files`` entry) load as before.
 
     Example:
         >>> path = save_tensors("/tmp/weights-demo", {"w": torch.ones(2)}, {})
-        >>> check_weights(path, read_info(path))
+        >>> weights_path(path, read_info(path)).name
+        'model.safetensors'
     """
     directory = Path(directory)
     files = info.get("files")
     if files is None:
-        return
+        return directory / WEIGHTS
     recorded = files.get(WEIGHTS) if isinstance(files, dict) else None
     if not isinstance(recorded, dict):
         raise ValueError(f"'{directory / INFO}' has a 'files' entry without the SHA-256 and size of {WEIGHTS}; "
                          "it was not written by learnable. Save the model again.")
-    found = {"sha256": sha256_file(directory / WEIGHTS), "size": (directory / WEIGHTS).stat().st_size}
-    if found != {"sha256": recorded.get("sha256"), "size": recorded.get("size")}:
-        raise ValueError(
-            f"'{directory / WEIGHTS}' does not match the weights that '{directory / INFO}' describes (SHA-256 "
-            f"{found['sha256'][:12]}, {found['size']} bytes; recorded {quote(recorded.get('sha256'), 64)[:12]}, "
-            f"{brief(recorded.get('size'))} bytes): the weights were damaged, or the two files come from different "
-            "saves (a save interrupted between them, or one file copied in by hand). Save the model again, or "
-            "restore both files from one save."
-        )
+    expected = {"sha256": recorded.get("sha256"), "size": recorded.get("size")}
+    for candidate in (directory / WEIGHTS, *sorted(directory.glob(f".{WEIGHTS}.*.tmp"))):
+        if _fingerprint(candidate, expected["size"]) == expected:
+            return candidate
+    return None
+
+
+def _mismatch(directory: Path, info: dict[str, Any]) -> ValueError:
+    """The error for weights that are not the ones model.json describes."""
+    recorded, found = info["files"][WEIGHTS], _fingerprint(directory / WEIGHTS)
+    return ValueError(
+        f"'{directory / WEIGHTS}' does not match the weights that '{directory / INFO}' describes (SHA-256 "
+        f"{found['sha256'][:12]}, {found['size']} bytes; recorded {quote(recorded.get('sha256'), 64)[:12]}, "
+        f"{brief(recorded.get('size'))} bytes): the weights were damaged, or the two files come from different "
+        "saves (a save interrupted between them and its staged weights removed, or one file copied in by hand). "
+        "Save the model again, or restore both files from one save."
+    )
+
+
+def _fingerprint(path: Path, size: Any = None) -> dict[str, Any]:
+    """SHA-256 and size of a plain file (the hash only when the size is ``size``, or no size is asked)."""
+    if not path.is_file():
+        return {"sha256": "", "size": -1}
+    length = path.stat().st_size
+    return {"sha256": sha256_file(path) if size is None or length == size else "", "size": length}
 
 
 def check_replaceable(directory: str | Path) -> None:

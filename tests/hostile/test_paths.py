@@ -416,3 +416,41 @@ def test_an_lr_find_plot_that_is_a_link_is_replaced_not_written_through(project)
     assert result.exit_code == 0, result.output
     assert victim.read_bytes() == b"precious"
     assert not (project / "lr.png").is_symlink() and (project / "lr.png").read_bytes()[:4] == b"\x89PNG"
+
+
+KILLED_BETWEEN_MOVES = """
+import os, signal, sys
+import torch
+import learnable.model_file as model_file
+from learnable.model_file import save_tensors
+
+folder = sys.argv[1]
+save_tensors(folder, {"w": torch.zeros(3)}, {"note": "old"})
+real_move = model_file.move_into_place
+
+def dying_move(staged, target):
+    if str(target).endswith("model.safetensors"):  # model.json is in place, the weights are not yet
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_move(staged, target)
+
+model_file.move_into_place = dying_move
+save_tensors(folder, {"w": torch.ones(3)}, {"note": "new"})
+"""
+
+
+def test_a_save_killed_between_its_two_moves_loads_the_new_model_whole(tmp_path):
+    """SIGKILL (or a power cut) after model.json moved and before the weights did: the fsynced staged
+    weights are found by the SHA-256 model.json records, so the new model loads, not a mix of two saves."""
+    import subprocess
+    import sys
+
+    import torch
+
+    from learnable.model_file import load_tensors
+
+    folder = tmp_path / "model"
+    killed = subprocess.run([sys.executable, "-c", KILLED_BETWEEN_MOVES, str(folder)], capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    assert list(folder.glob(".model.safetensors.*.tmp"))  # the cut-off save left its staged weights
+    tensors, info = load_tensors(folder)
+    assert info["note"] == "new" and torch.equal(tensors["w"], torch.ones(3))
