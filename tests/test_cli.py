@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 import learnable
+from cli_checks import assert_user_error
 from learnable.cli import app
 
 LEARNABLE = Path(sys.executable).parent / "learnable"  # the console script of this virtualenv
@@ -32,16 +33,6 @@ def files(tmp_path_factory, iris):
     result = runner.invoke(app, ["train", "--data", str(folder / "iris.csv"), "--target", "species",
                                  "--out", str(folder / "model"), "--quiet"])
     return folder, result
-
-
-def _assert_user_error(result, *fragments: str) -> None:
-    """Exit status 1, one 'error: ...' line on stderr, no traceback anywhere."""
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
-    assert "Traceback" not in result.output
 
 
 # ---- train ---------------------------------------------------------------------------------------
@@ -109,14 +100,14 @@ def test_predict_refuses_other_output_types(files, tmp_path):
     folder, _ = files
     out = tmp_path / "predictions.txt"
     result = runner.invoke(app, ["predict", str(folder / "model"), str(folder / "features.csv"), "--out", str(out)])
-    _assert_user_error(result, "must end in .csv or .json")
+    assert_user_error(result, "must end in .csv or .json")
     assert not out.exists()
 
 
 def test_predict_with_a_directory_that_is_not_a_model(files):
     folder, _ = files
     result = runner.invoke(app, ["predict", str(folder), str(folder / "features.csv")])
-    _assert_user_error(result, "is not a learnable model: model.json is missing")
+    assert_user_error(result, "is not a learnable model: model.json is missing")
 
 
 # ---- user errors in train ------------------------------------------------------------------------
@@ -125,26 +116,26 @@ def test_predict_with_a_directory_that_is_not_a_model(files):
 def test_train_on_a_file_needs_a_target(files):
     folder, _ = files
     result = runner.invoke(app, ["train", "--data", str(folder / "iris.csv")])
-    _assert_user_error(result, "--target is required with --data FILE", "'species'")
+    assert_user_error(result, "--target is required with --data FILE", "'species'")
 
 
 def test_train_on_a_missing_file(tmp_path):
     result = runner.invoke(app, ["train", "--data", str(tmp_path / "nope.csv"), "--target", "y"])
-    _assert_user_error(result, "no such file:", "nope.csv")
+    assert_user_error(result, "no such file:", "nope.csv")
 
 
 def test_train_with_an_unknown_model(files, tmp_path):
     folder, _ = files
     result = runner.invoke(app, ["train", "--data", str(folder / "iris.csv"), "--target", "species",
                                  "--model", "forest", "--out", str(tmp_path / "m")])
-    _assert_user_error(result, "unknown model 'forest'")
+    assert_user_error(result, "unknown model 'forest'")
     assert not (tmp_path / "m").exists()
 
 
 def test_train_with_a_target_that_is_not_a_column(files):
     folder, _ = files
     result = runner.invoke(app, ["train", "--data", str(folder / "iris.csv"), "--target", "colour"])
-    _assert_user_error(result, "has no column 'colour'", "'species'")
+    assert_user_error(result, "has no column 'colour'", "'species'")
 
 
 def test_train_with_a_missing_value_names_the_column(tmp_path, iris):
@@ -154,7 +145,7 @@ def test_train_with_a_missing_value_names_the_column(tmp_path, iris):
     table.to_csv(tmp_path / "holes.csv", index=False)
     result = runner.invoke(app, ["train", "--data", str(tmp_path / "holes.csv"), "--target", "species",
                                  "--out", str(tmp_path / "m")])
-    _assert_user_error(result, "column 'petal width (cm)' has 1 missing or infinite values (rows 7)")
+    assert_user_error(result, "column 'petal width (cm)' has 1 missing or infinite values (rows 7)")
 
 
 # ---- help ----------------------------------------------------------------------------------------
@@ -218,7 +209,7 @@ def test_console_script_trains_the_default_digit_classifier(tmp_path):
 def test_bad_settings_are_refused_before_a_run_is_recorded(tmp_path, option, message):
     result = runner.invoke(app, ["train", "--data", "wine", "--quiet", "--runs-dir", str(tmp_path / "runs"),
                                  "--out", str(tmp_path / "model"), *option])
-    _assert_user_error(result, message)
+    assert_user_error(result, message)
     assert not (tmp_path / "runs").exists() and not (tmp_path / "model").exists()
 
 
@@ -236,7 +227,7 @@ def test_a_missing_extra_is_one_error_line(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "statsmodels", None)  # as if statsmodels were not installed
     monkeypatch.setitem(sys.modules, "statsmodels.datasets", None)
     result = runner.invoke(app, ["train", "--data", "sunspots", "--runs-dir", str(tmp_path / "runs")])
-    _assert_user_error(result, 'pip install "learnable[timeseries]"')
+    assert_user_error(result, 'pip install "learnable[timeseries]"')
 
 
 def test_forecast_trains_saves_and_records_a_series_forecaster(tmp_path):
@@ -264,7 +255,7 @@ def test_forecast_mistakes_are_one_error_line(tmp_path, args, message):
     (tmp_path / "f.csv").write_text("a\n1\n2\n3\n")
     args = [str(tmp_path / "f.csv") if a == "FILE" else a for a in args]
     result = runner.invoke(app, ["forecast", *args, "--runs-dir", str(tmp_path / "runs")])
-    _assert_user_error(result, message)
+    assert_user_error(result, message)
     assert not (tmp_path / "runs").exists()  # refused before a run was recorded
 
 

@@ -6,6 +6,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
+from cli_checks import assert_user_error
 from learnable.cli import app
 from learnable.language_model import LanguageModel
 from learnable.model_file import save_model
@@ -27,16 +28,6 @@ def trained(tmp_path_factory):
     lstm = runner.invoke(app, ["train", "--task", "language-model", "--data", data, "--model", "lstm",
                                "--epochs", "2", "--out", str(folder / "lstm"), "--name", "lstm-run", "--quiet"])
     return folder, default, lstm
-
-
-def _assert_user_error(result, *fragments: str) -> None:
-    """Exit status 1, one 'error: ...' line on stderr, no traceback anywhere."""
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    assert "Traceback" not in result.output
 
 
 def test_train_saves_records_and_prints_bits_against_the_unigram_baseline(trained, runs_directory):
@@ -89,15 +80,15 @@ def test_score_prints_nats_then_bits(trained):
 
 def test_generate_and_score_mistakes_are_one_line(trained, tmp_path):
     folder = trained[0]
-    _assert_user_error(runner.invoke(app, ["generate", str(tmp_path / "nothing"), "--prompt", "a"]),
-                       "no model directory")
+    assert_user_error(runner.invoke(app, ["generate", str(tmp_path / "nothing"), "--prompt", "a"]),
+                      "no model directory")
     save_model(tmp_path / "mlp", MLP(in_features=2, out_features=2), {})
-    _assert_user_error(runner.invoke(app, ["score", str(tmp_path / "mlp"), "hello"]), "not a language model")
-    _assert_user_error(runner.invoke(app, ["generate", str(folder / "gpt"), "--prompt", "to", "--temperature", "-1"]),
-                       "temperature=-1.0 must be a number >= 0")
-    _assert_user_error(runner.invoke(app, ["generate", str(folder / "gpt"), "--prompt", "to", "--top-k", "0"]),
-                       "top_k=0 must be a whole number >= 1")
-    _assert_user_error(runner.invoke(app, ["score", str(folder / "gpt"), "t"]), "score needs at least 2 characters")
+    assert_user_error(runner.invoke(app, ["score", str(tmp_path / "mlp"), "hello"]), "not a language model")
+    assert_user_error(runner.invoke(app, ["generate", str(folder / "gpt"), "--prompt", "to", "--temperature", "-1"]),
+                      "temperature=-1.0 must be a number >= 0")
+    assert_user_error(runner.invoke(app, ["generate", str(folder / "gpt"), "--prompt", "to", "--top-k", "0"]),
+                      "top_k=0 must be a whole number >= 1")
+    assert_user_error(runner.invoke(app, ["score", str(folder / "gpt"), "t"]), "score needs at least 2 characters")
 
 
 @pytest.mark.parametrize(
@@ -123,7 +114,7 @@ def test_train_mistakes_are_one_line_and_record_no_run(arguments, message, tmp_p
              [("short", "short.txt"), ("binary", "binary.txt"), ("text", "text.txt"), ("occupied", "occupied")]}
     before = len(RunStore(runs_directory).list(1000))
     result = runner.invoke(app, ["train", *(a.format(**paths) for a in arguments)])
-    _assert_user_error(result, message)
+    assert_user_error(result, message)
     assert len(RunStore(runs_directory).list(1000)) == before
 
 

@@ -167,6 +167,7 @@ def _recorded_settings(run: dict[str, Any], optional: dict[str, Any]) -> dict[st
     """``run``'s recorded `train` settings (``optional`` ones a run of an older learnable may lack filled in),
     each of its type and as `train` would accept it; a ValueError names what is missing or wrong."""
     from learnable.estimator import check_settings
+    from learnable.model_contents import quote
 
     settings = {**optional, **run["config"]}
     missing = [k for k in RECORDED if k not in settings]
@@ -179,8 +180,8 @@ def _recorded_settings(run: dict[str, Any], optional: dict[str, Any]) -> dict[st
         check_settings(model=settings["model"], task=settings["task"], num_epochs=settings["epochs"],
                        lr=settings["lr"], batch_size=settings["batch_size"])
     except ValueError as error:
-        raise ValueError(f"run {run['id']} cannot be resumed: its recorded settings are damaged ({str(error)[:300]}). "
-                         "Start a new run without --resume.") from None
+        raise ValueError(f"run {run['id']} cannot be resumed: its recorded settings are damaged "
+                         f"({quote(str(error), 300)}). Start a new run without --resume.") from None
     return settings
 
 

@@ -295,9 +295,6 @@ def seasonal_naive(windows: np.ndarray, horizon: int, season: int) -> np.ndarray
     return windows[:, window - 1 + steps - back]  # (N, horizon)
 
 
-__all__ = ["Forecaster", "seasonal_naive"]
-
-
 def _check_saved(forecaster: Forecaster, model: RNN, scaling: Any) -> None:
     """Raise unless a loaded forecaster's scaling and settings fit its network (on load, not at the first forecast)."""
     if not isinstance(scaling, dict):
@@ -312,3 +309,5 @@ def _check_saved(forecaster: Forecaster, model: RNN, scaling: Any) -> None:
     if tuple(outputs.shape) != (1, horizon):
         raise ValueError(f"horizon={horizon}, but the network forecasts {tuple(outputs.shape[1:])} steps")
 
+
+__all__ = ["Forecaster", "seasonal_naive"]

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 import learnable
 import learnable.model_file
 import learnable.utils.files
+from cli_checks import assert_user_error
 from learnable.cli import app
 from learnable.runs import RunStore
 from learnable.train.checkpoint import save_checkpoint
@@ -30,16 +31,6 @@ def _tree(folder: Path) -> dict[str, bytes | str]:
     """Every file under ``folder`` (relative name -> bytes; a link -> where it points)."""
     return {str(p.relative_to(folder)): (f"-> {os.readlink(p)}" if p.is_symlink() else p.read_bytes())
             for p in sorted(folder.rglob("*")) if p.is_symlink() or p.is_file()}
-
-
-def _refused(result, *fragments: str) -> str:
-    """Exit status 1 with one 'error: ...' line holding every fragment."""
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def _outside_runs(tree: dict) -> dict:
@@ -123,7 +114,7 @@ def test_out_dot_with_a_model_json_of_another_program_is_refused(project, monkey
     monkeypatch.chdir(project)
     result = runner.invoke(app, ["train", "--data", "iris.csv", "--target", "species", "--model", "logistic",
                                  "--epochs", "2", "--out", ".", "--runs-dir", "runs"])
-    _refused(result, "model.json", "is not a learnable model", "refusing to replace")
+    assert_user_error(result, "model.json", "is not a learnable model", "refusing to replace")
     assert _outside_runs(_tree(project)) == _outside_runs(before) and _runs(project / "runs") == 0
 
 
@@ -225,7 +216,7 @@ def test_a_read_only_out_folder_is_refused_before_training(project, monkeypatch)
     monkeypatch.setattr(os, "access", no_writing_in_model)
     result = runner.invoke(app, ["train", "--data", str(project / "iris.csv"), "--target", "species",
                                  "--out", str(project / "model"), "--runs-dir", str(project / "runs")])
-    _refused(result, "not writable")
+    assert_user_error(result, "not writable")
     assert _runs(project / "runs") == 0
 
 
@@ -247,15 +238,15 @@ def test_predict_refuses_to_write_over_its_data(project, kind):
     out = _links(project, kind)
     before = _tree(project)
     result = runner.invoke(app, ["predict", str(project / "model"), str(project / "iris.csv"), "--out", str(out)])
-    _refused(result, f"--out '{out}'", "the input", "Choose another path for --out")
+    assert_user_error(result, f"--out '{out}'", "the input", "Choose another path for --out")
     assert _tree(project) == before
 
 
 def test_predict_refuses_to_write_over_the_model(project):
     before = _tree(project)
     out = project / "model" / "model.json"
-    _refused(runner.invoke(app, ["predict", str(project / "model"), str(project / "iris.csv"), "--out", str(out)]),
-             "is the input")
+    result = runner.invoke(app, ["predict", str(project / "model"), str(project / "iris.csv"), "--out", str(out)])
+    assert_user_error(result, "is the input")
     assert _tree(project) == before and learnable.load(project / "model") is not None
 
 
@@ -280,7 +271,7 @@ def test_every_writing_option_refuses_the_data_it_reads(project, command):
     before = _tree(project)
     runs = [] if args[0] == "lr-find" else ["--runs-dir", str(project / "runs")]  # lr-find records no run
     result = runner.invoke(app, [*args, "--data", str(project / "iris.csv"), flag, str(out), *runs])
-    _refused(result, f"{flag} '{out}'", "the input")
+    assert_user_error(result, f"{flag} '{out}'", "the input")
     assert _outside_runs(_tree(project)) == _outside_runs(before) and _runs(project / "runs") == 0
 
 
@@ -288,12 +279,12 @@ def test_forecast_and_the_language_model_refuse_their_data_as_out(tmp_path):
     pd.DataFrame({"value": np.sin(np.arange(80) / 4)}).to_csv(tmp_path / "series.csv", index=False)
     (tmp_path / "text.txt").write_text("to be or not to be, that is the question. " * 40)
     before = _tree(tmp_path)
-    _refused(runner.invoke(app, ["forecast", "--data", str(tmp_path / "series.csv"), "--column", "value",
-                                 "--out", str(tmp_path / "series.csv"), "--runs-dir", str(tmp_path / "runs")]),
-             "is the input")
-    _refused(runner.invoke(app, ["train", "--task", "language-model", "--data", str(tmp_path / "text.txt"),
-                                 "--out", str(tmp_path / "text.txt"), "--runs-dir", str(tmp_path / "runs")]),
-             "is the input")
+    assert_user_error(runner.invoke(app, ["forecast", "--data", str(tmp_path / "series.csv"), "--column", "value",
+                                          "--out", str(tmp_path / "series.csv"), "--runs-dir", str(tmp_path / "runs")]),
+                      "is the input")
+    assert_user_error(runner.invoke(app, ["train", "--task", "language-model", "--data", str(tmp_path / "text.txt"),
+                                          "--out", str(tmp_path / "text.txt"), "--runs-dir", str(tmp_path / "runs")]),
+                      "is the input")
     assert _outside_runs(_tree(tmp_path)) == before and _runs(tmp_path / "runs") == 0
 
 
@@ -302,7 +293,7 @@ def test_outputs_of_one_command_must_differ(project):
     result = runner.invoke(app, ["cluster", "--data", str(project / "iris.csv"), "--k", "2", "--target", "species",
                                  "--labels-out", str(project / "out.csv"), "--out", str(project / "out.csv"),
                                  "--runs-dir", str(project / "runs")])
-    _refused(result, "--out", "--labels-out", "same path")
+    assert_user_error(result, "--out", "--labels-out", "same path")
     assert _outside_runs(_tree(project)) == _outside_runs(before)
 
 
@@ -310,7 +301,7 @@ def test_rl_refuses_a_gif_and_an_agent_on_one_path(tmp_path):
     pytest.importorskip("gymnasium")
     result = runner.invoke(app, ["rl", "CartPole-v1", "--steps", "100", "--record", str(tmp_path / "x.gif"),
                                  "--out", str(tmp_path / "x.gif"), "--runs-dir", str(tmp_path / "runs")])
-    _refused(result, "--record and --out name the same path")
+    assert_user_error(result, "--record and --out name the same path")
     assert _runs(tmp_path / "runs") == 0 and not (tmp_path / "x.gif").exists()
 
 
@@ -338,8 +329,9 @@ def test_report_refuses_to_write_over_the_run_database(recorded):
     database = recorded / "runs" / "runs.sqlite"
     (recorded / "r.html").hardlink_to(database)
     before = database.read_bytes()
-    _refused(runner.invoke(app, ["report", "last", "--out", str(recorded / "r.html"),
-                                 "--runs-dir", str(recorded / "runs")]), "is a link or another name for the input")
+    result = runner.invoke(app, ["report", "last", "--out", str(recorded / "r.html"),
+                                 "--runs-dir", str(recorded / "runs")])
+    assert_user_error(result, "is a link or another name for the input")
     assert database.read_bytes() == before
 
 

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 import learnable
 import learnable.runs.database
 import learnable.runs.store
+from cli_checks import assert_user_error
 from learnable import Learner
 from learnable.cli import app
 from learnable.runs import RecordRun, RunStore
@@ -60,15 +61,6 @@ def lock_holder():
     for holder in holders:
         holder.stdin.close()
         holder.wait(timeout=30)
-
-
-def _assert_one_error_line(result, *fragments):
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    assert "Traceback" not in result.output
 
 
 def _train(tmp_path, *extra):
@@ -129,7 +121,7 @@ def test_a_lock_held_when_training_starts_is_one_line_before_any_training(tmp_pa
     RunStore(tmp_path / "runs").close()
     lock_holder(tmp_path / "runs" / "runs.sqlite")
     result = _train(tmp_path)
-    _assert_one_error_line(result, "is locked by another process", str(tmp_path / "runs" / "runs.sqlite"))
+    assert_user_error(result, "is locked by another process", str(tmp_path / "runs" / "runs.sqlite"))
     assert "damaged" not in result.stderr and not (tmp_path / "model").exists()
 
 
@@ -152,7 +144,7 @@ def test_a_store_locked_even_for_readers_is_called_locked_not_damaged(tmp_path, 
 
     monkeypatch.setattr(Database, "_connect", lambda self, mode: busy())
     result = runner.invoke(app, ["runs", "--runs-dir", str(tmp_path / "runs")])
-    _assert_one_error_line(result, "is locked by another process", "try again")
+    assert_user_error(result, "is locked by another process", "try again")
     assert "damaged" not in result.stderr and "move it" not in result.stderr.lower()
 
 
@@ -262,20 +254,20 @@ def test_a_store_that_cannot_even_be_set_up_for_writing_opens_read_only(recorded
     result = runner.invoke(app, ["runs", "show", run_id, "--runs-dir", str(runs)])
     assert result.exit_code == 0 and "kept" in result.output, result.output
     result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
-    _assert_one_error_line(result, "cannot be written")
+    assert_user_error(result, "cannot be written")
     assert (runs / run_id).is_dir()
 
 
 def test_training_into_a_read_only_store_is_one_line_before_any_training(recorded, read_only, tmp_path):
     result = _train(tmp_path)
-    _assert_one_error_line(result, "cannot be written", "--runs-dir")
+    assert_user_error(result, "cannot be written", "--runs-dir")
     assert "damaged" not in result.stderr and not (tmp_path / "model").exists()
 
 
 def test_deleting_from_a_read_only_store_keeps_the_run_and_its_folder(recorded, read_only):
     runs, run_id = recorded
     result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
-    _assert_one_error_line(result, "cannot be written")
+    assert_user_error(result, "cannot be written")
     assert (runs / run_id).is_dir() and RunStore(runs).get(run_id)["name"] == "kept"
 
 
@@ -300,13 +292,13 @@ def damaged(recorded):
 def test_a_damaged_store_is_one_line_naming_the_file_and_the_fix(damaged, argv):
     runs, run_id = damaged
     result = runner.invoke(app, [*argv, "--runs-dir", str(runs)])
-    _assert_one_error_line(result, str(runs / "runs.sqlite"), "damaged", "Move it aside")
+    assert_user_error(result, str(runs / "runs.sqlite"), "damaged", "Move it aside")
     assert (runs / run_id).is_dir()
 
 
 def test_training_into_a_damaged_store_is_refused_before_training(damaged, tmp_path):
     result = _train(tmp_path)
-    _assert_one_error_line(result, "damaged", "Move it aside")
+    assert_user_error(result, "damaged", "Move it aside")
     assert not (tmp_path / "model").exists()
 
 
@@ -345,7 +337,7 @@ def test_delete_refuses_ids_that_are_paths(tmp_path, odd):
     runs = tmp_path / "runs"
     _row(runs, odd.replace("/ABSOLUTE", str(outside)))
     result = runner.invoke(app, ["runs", "delete", "planted", "--runs-dir", str(runs)])
-    _assert_one_error_line(result, "not a plain folder name")
+    assert_user_error(result, "not a plain folder name")
     assert (outside / "precious.txt").read_text() == "keep me" and (runs / "runs.sqlite").is_file()
 
 
@@ -354,7 +346,7 @@ def test_report_refuses_to_write_through_an_odd_id(tmp_path):
     _row(runs, "../outside")
     (tmp_path / "outside").mkdir()
     result = runner.invoke(app, ["report", "planted", "--runs-dir", str(runs)])
-    _assert_one_error_line(result, "not a plain folder name")
+    assert_user_error(result, "not a plain folder name")
     assert not (tmp_path / "outside" / "report.html").exists()
 
 
@@ -366,7 +358,7 @@ def test_delete_refuses_a_run_folder_that_links_outside(recorded, tmp_path):
     shutil.rmtree(runs / run_id)
     (runs / run_id).symlink_to(outside, target_is_directory=True)
     result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
-    _assert_one_error_line(result, "is a link", "Remove the link")
+    assert_user_error(result, "is a link", "Remove the link")
     assert (outside / "precious.txt").read_text() == "keep me" and RunStore(runs).get(run_id)
 
 
@@ -444,7 +436,7 @@ def test_a_folder_left_by_a_delete_whose_rows_went_first_is_removed_by_a_rerun(r
     assert result.exit_code == 0, result.output
     assert not (runs / run_id).exists()
     result = runner.invoke(app, ["runs", "delete", run_id, "--runs-dir", str(runs)])
-    _assert_one_error_line(result, f"no run '{run_id}'")
+    assert_user_error(result, f"no run '{run_id}'")
 
 
 def test_the_store_error_says_which_problem(tmp_path):
@@ -532,8 +524,8 @@ def test_a_row_holding_bad_json_is_one_line_naming_the_file_and_the_run(recorded
     with sqlite3.connect(runs / "runs.sqlite") as connection:
         connection.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (text, run_id))
     result = runner.invoke(app, ["runs", "show", run_id, "--runs-dir", str(runs)])
-    _assert_one_error_line(result, f"run {run_id}", str(runs / "runs.sqlite"), "is damaged", problem,
-                           f"learnable runs delete {run_id}")
+    assert_user_error(result, f"run {run_id}", str(runs / "runs.sqlite"), "is damaged", problem,
+                      f"learnable runs delete {run_id}")
     assert RunStore(runs).delete(run_id) == run_id  # the fix the message gives works
 
 
@@ -542,7 +534,7 @@ def test_a_listed_run_holding_bad_json_is_one_line(recorded):
     with sqlite3.connect(runs / "runs.sqlite") as connection:
         connection.execute("UPDATE epochs SET metrics = ? WHERE run_id = ?", (DEEP, run_id))
     result = runner.invoke(app, ["runs", "--runs-dir", str(runs)])
-    _assert_one_error_line(result, f"run {run_id}", "nested too deep")
+    assert_user_error(result, f"run {run_id}", "nested too deep")
 
 
 # ---- resuming a run whose checkpoint is damaged ----------------------------------------------------------
@@ -555,7 +547,7 @@ def test_resuming_from_a_damaged_checkpoint_keeps_the_run_as_it_was(tmp_path):
     (store.folder(run_id) / "checkpoints").mkdir()
     (store.folder(run_id) / "checkpoints" / "model.json").write_text("{garbage")
     result = runner.invoke(app, ["rl", "resume", run_id, "--runs-dir", str(tmp_path / "runs")])
-    _assert_one_error_line(result, "checkpoints")
+    assert_user_error(result, "checkpoints")
     run = RunStore(tmp_path / "runs").get(run_id)
     assert run["status"] == "interrupted" and run["error"] == "interrupted (SIGINT/SIGTERM)"
     assert not RunStore(tmp_path / "runs").is_live(run_id)  # the claim was given up

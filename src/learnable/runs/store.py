@@ -144,7 +144,9 @@ class RunStore:
             >>> store.finish(run_id, "finished"); store.is_live(run_id)
             False
         """
-        return run_id in self._live or live.is_live(self.folder(run_id))
+        if not PLAIN_NAME.fullmatch(run_id):  # an odd id from someone else's store has no lock of ours
+            return False
+        return run_id in self._live or live.is_live(self.directory / run_id)
 
     def writer(self, run_id: str) -> RunWriter:
         """The :class:`~learnable.runs.writer.RunWriter` of ``run_id``: one per run and store, so the recording
@@ -323,10 +325,7 @@ class RunStore:
 
     def _running_now(self, row: Any) -> bool:
         """Whether a process runs this run now (``live`` in get/list): False for a 'running' run that was killed."""
-        run_id = row["id"]
-        if row["status"] != "running" or not PLAIN_NAME.fullmatch(run_id):
-            return False
-        return run_id in self._live or live.is_live(self.directory / run_id)
+        return row["status"] == "running" and self.is_live(row["id"])
 
     def _parse(self, text: str | None, run_id: str, what: str, *, mapping: bool = True) -> Any:
         """The JSON value learnable wrote as ``what`` of run ``run_id`` (``{}`` for none). A store someone else

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from learnable.model_contents import brief, quote
 from learnable.train.events import Callback
 from learnable.utils import write_atomically
 from learnable.utils.files import sha256_file
@@ -182,7 +183,7 @@ def _read_checkpoint(path: Path, run_id: str | None) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # the unpickler refuses anything that is not tensors and plain values
-        reason = _ANSI.sub("", str(error)).splitlines()[0][:200]  # torch's message has terminal colours
+        reason = quote(_ANSI.sub("", str(error)).splitlines()[0])  # torch's message has terminal colours
         raise UnusableCheckpoint(f"refusing to load '{path}': it is not a safe learnable checkpoint ({reason}).") \
             from None
     if not isinstance(state, dict) or state.get("format") != "learnable-checkpoint":
@@ -192,7 +193,7 @@ def _read_checkpoint(path: Path, run_id: str | None) -> dict[str, Any]:
         raise UnusableCheckpoint(f"checkpoint '{path}' lacks or mistypes {', '.join(wrong) or 'epoch_losses'}; it "
                                  "was not written by Learner.state_dict (damaged or crafted).")
     if run_id is not None and state.get("run_id") != run_id:
-        raise UnusableCheckpoint(f"checkpoint '{path}' belongs to run {str(state.get('run_id'))[:80]!r}, not to "
+        raise UnusableCheckpoint(f"checkpoint '{path}' belongs to run {brief(state.get('run_id'), 80)}, not to "
                                  f"run {run_id} (copied in from another run?).")
     return state
 

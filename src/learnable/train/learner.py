@@ -465,11 +465,12 @@ class Learner:
         try:
             self._restore_position(state)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as error:
+            from learnable.model_contents import quote
             from learnable.train.checkpoint import UnusableCheckpoint
 
             raise UnusableCheckpoint(
                 "the checkpoint is damaged: its loader, RNG or callback state cannot be restored "
-                f"({type(error).__name__}: {str(error)[:200]}); resume from an older checkpoint."
+                f"({type(error).__name__}: {quote(str(error))}); resume from an older checkpoint."
             ) from None
 
     def _restore_position(self, state: dict[str, Any]) -> None:
