@@ -142,7 +142,7 @@ def train(
 
 
 # The type of each setting a `train` run records; a resume trusts none it cannot check (the store may be anyone's).
-RECORDED = {"data": (str,), "target": (str, type(None)), "model": (str,), "task": (str,), "epochs": (int,),
+RECORDED = {"data": (str,), "target": (str, type(None)), "model": (str,), "task": (str,), "epochs": (int, type(None)),
             "lr": (int, float, type(None)), "batch_size": (int, type(None)), "seed": (int,), "out": (str, type(None)),
             "name": (str, type(None)), "checkpoint_every": (int,), "deterministic": (bool,), "augment": (bool,)}
 

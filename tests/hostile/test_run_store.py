@@ -596,3 +596,16 @@ def test_rl_resume_checks_the_recorded_settings_it_trusts(tmp_path):
         connection.execute("""UPDATE runs SET status = 'interrupted', config = '{"task": "rl", "steps": "x"}'""")
     result = CliRunner().invoke(app, ["rl", "resume", "last", "--runs-dir", str(runs)])
     assert result.exit_code == 1 and "cannot be resumed: its recorded settings are damaged" in result.output
+
+
+def test_a_run_started_with_the_default_options_passes_the_resume_check(tmp_path):
+    """The check of recorded settings takes every value `train` records by default (epochs None: early stopping
+    decides; lr and batch_size None: chosen from the data)."""
+    runs = tmp_path / "runs"
+    assert runner.invoke(app, ["train", "--data", "iris", "-q", "--runs-dir", str(runs),
+                               "--out", str(tmp_path / "m")]).exit_code == 0
+    with sqlite3.connect(runs / "runs.sqlite") as connection:  # as if it had been stopped at its last checkpoint
+        connection.execute("UPDATE runs SET status = 'interrupted'")
+    result = runner.invoke(app, ["train", "--resume", "last", "-q", "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    assert "resuming run" in result.output and RunStore(runs).get("last")["status"] == "finished"
