@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from learnable import Learner, datasets
+from learnable import Learner
+from learnable.data import datasets
 
 
 def make_model(seed: int) -> nn.Module:

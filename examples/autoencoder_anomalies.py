@@ -15,11 +15,11 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 import learnable
-from learnable.anomaly import AnomalyDetector, embed_2d
 from learnable.insight import plot_embedding
+from learnable.tasks.anomaly import AnomalyDetector, embed_2d
 
 name = sys.argv[1] if len(sys.argv) > 1 else "digits"
-data = learnable.datasets.load(name)
+data = learnable.data.datasets.load(name)
 images, y = data.images, data.y.to_numpy()  # (N, 1, H, W) pixels, digit labels
 
 # Normal: the zeros (70% to train on, 30% kept back); anomalies: the sixes.

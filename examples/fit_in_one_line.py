@@ -5,7 +5,7 @@
 
 import learnable
 
-X, y, description = learnable.datasets.load("breast-cancer")
+X, y, description = learnable.data.datasets.load("breast-cancer")
 print(description)
 model = learnable.fit(X, y, seed=1, progress=True)
 print(model.summary())

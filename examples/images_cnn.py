@@ -17,12 +17,12 @@ import numpy as np
 from PIL import Image
 
 import learnable
+from learnable.callbacks.augment import Augment, tta_predict
 from learnable.data import read_image_folder, split_indices
-from learnable.train.augment import Augment, tta_predict
 
 
 def main() -> None:
-    digits = learnable.datasets.load("mnist-sample")
+    digits = learnable.data.datasets.load("mnist-sample")
     images, labels = digits.images.astype(np.uint8), digits.y.to_numpy()  # (5000, 1, 28, 28) pixels 0-255
     parts = split_indices(len(labels), validation=0.0, test=0.1, labels=labels, seed=0)  # the test split, kept apart
     train, test = parts.train, parts.test

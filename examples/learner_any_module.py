@@ -11,7 +11,7 @@ import learnable
 from learnable import Learner
 from learnable.callbacks import EarlyStopping, LRSchedule
 
-X, y, _ = learnable.datasets.load("digits")
+X, y, _ = learnable.data.datasets.load("digits")
 X = torch.tensor(X / 16.0, dtype=torch.float32)  # (1797, 64), pixels scaled to 0..1
 y = torch.tensor(y.to_numpy())
 

@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from learnable import Learner
+from learnable import Learner, seed_everything
+from learnable.callbacks import GradientClipping
 from learnable.models import RNN
-from learnable.train import GradientClipping, seed_everything
 
 
 def first_sign(rows: int, steps: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 
 import learnable
 from learnable.data import split_indices
-from learnable.data.text_sets import make_reviews
+from learnable.data.datasets.text import make_reviews
 
 
 def bag_of_words(X, y, seed: int) -> float:

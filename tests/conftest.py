@@ -34,7 +34,7 @@ def runs_directory(tmp_path_factory):
 @pytest.fixture(scope="session")
 def iris():
     """Iris as a user gets it: a DataFrame of 4 measurements and a Series of species names."""
-    X, y, _ = learnable.datasets.load("iris")
+    X, y, _ = learnable.data.datasets.load("iris")
     return X, y
 
 

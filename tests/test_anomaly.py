@@ -13,14 +13,14 @@ from sklearn.neighbors import KNeighborsClassifier
 
 import learnable
 from learnable import AnomalyDetector
-from learnable.anomaly import embed_2d
 from learnable.insight.embedding import plot_embedding
 from learnable.models import Autoencoder, ConvAutoencoder
+from learnable.tasks.anomaly import embed_2d
 
 
 def _digit_split(name, normal, anomalous, images, seed=0):
     """(normal training rows, held-out normal rows, anomalous rows) of one built-in digit set."""
-    data = learnable.datasets.load(name)
+    data = learnable.data.datasets.load(name)
     X, y = (data.images if images else data.X), data.y.to_numpy()
     rows = np.random.default_rng(seed).permutation(np.flatnonzero(y == normal))
     cut = int(0.7 * len(rows))
@@ -134,7 +134,7 @@ def test_history_and_early_stopping_on_the_validation_loss():
 
 # ---- dimensionality reduction -------------------------------------------------------------------------------
 def test_two_dimensional_codes_separate_three_digit_classes(tmp_path):
-    data = learnable.datasets.load("digits")
+    data = learnable.data.datasets.load("digits")
     y = data.y.to_numpy()
     keep = np.isin(y, [0, 1, 2])
     points = embed_2d(data.X[keep], model="dense", num_epochs=60, seed=0)

@@ -210,7 +210,7 @@ def test_a_failure_after_the_run_started_is_recorded_as_failed(inputs, monkeypat
     def disk_full(figure, path):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("learnable.cli_classic.save_png", disk_full)
+    monkeypatch.setattr("learnable.cli.classic.save_png", disk_full)
     result = runner.invoke(app, ["cluster", "--data", str(inputs / "good.csv"), "--target", "kind", "--k", "2",
                                  "--out", str(inputs / "model"), "--runs-dir", str(inputs / "runs")])
     assert result.exit_code == 1 and result.stderr.startswith("error: [Errno 28] No space left"), result.output

@@ -8,10 +8,10 @@ from typer.testing import CliRunner
 
 from cli_checks import assert_user_error
 from learnable.cli import app
-from learnable.language_model import LanguageModel
 from learnable.model_file import save_model
 from learnable.models.mlp import MLP
 from learnable.runs import RunStore
+from learnable.tasks.language_model import LanguageModel
 
 runner = CliRunner()
 TEXT = "to be or not to be, that is the question. " * 10  # 430 characters

@@ -24,7 +24,7 @@ def _linear_table(rows: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarra
 
 
 def _digits_images(rows: int = 600) -> tuple[np.ndarray, pd.Series]:
-    digits = learnable.datasets.load("digits")
+    digits = learnable.data.datasets.load("digits")
     return digits.X[:rows].reshape(-1, 8, 8), digits.y[:rows]  # (N, 8, 8)
 
 
@@ -33,7 +33,7 @@ def _digits_images(rows: int = 600) -> tuple[np.ndarray, pd.Series]:
 
 @pytest.mark.parametrize("name", ["iris", "wine"])
 def test_default_fit_is_accurate_on_small_tables(name):
-    X, y, _ = learnable.datasets.load(name)
+    X, y, _ = learnable.data.datasets.load(name)
     model = learnable.fit(X, y, seed=0)
     assert model.training["model"] == "mlp"
     assert model.metrics["accuracy"] >= 0.93
@@ -41,13 +41,13 @@ def test_default_fit_is_accurate_on_small_tables(name):
 
 def test_default_fit_is_accurate_on_breast_cancer():
     # Seed 0 lands at about 0.947 (3 of 57 test rows wrong); the mean over seeds 1..3 is the claim.
-    X, y, _ = learnable.datasets.load("breast-cancer")
+    X, y, _ = learnable.data.datasets.load("breast-cancer")
     accuracies = [learnable.fit(X, y, seed=seed).metrics["accuracy"] for seed in (1, 2, 3)]
     assert np.mean(accuracies) >= 0.95, accuracies
 
 
 def test_default_fit_on_diabetes_matches_linear_regression():
-    X, y, _ = learnable.datasets.load("diabetes")
+    X, y, _ = learnable.data.datasets.load("diabetes")
     model = learnable.fit(X, y, seed=0)
     # The same seed gives the same split; R2 is unchanged by the schema's affine scaling of X and y.
     data = prepare(X, y, seed=0)
@@ -61,7 +61,7 @@ def test_default_fit_on_diabetes_matches_linear_regression():
 
 @pytest.mark.slow
 def test_default_fit_reads_mnist_digits():
-    dataset = learnable.datasets.load("mnist-sample")
+    dataset = learnable.data.datasets.load("mnist-sample")
     model = learnable.fit(dataset.images, dataset.y, seed=0)  # (N, 1, 28, 28)
     assert model.training["model"] == "cnn" and model.training["augment"]
     assert model.network.config.residual
@@ -87,7 +87,7 @@ def test_classes_come_back_as_the_labels_given(iris, labels):
 
 
 def test_two_text_labels_make_a_binary_task():
-    X, y, _ = learnable.datasets.load("breast-cancer")
+    X, y, _ = learnable.data.datasets.load("breast-cancer")
     model = learnable.fit(X, y, model="logistic", num_epochs=20, seed=0)
     assert model.task == "binary"
     assert model.classes == ["benign", "malignant"]
@@ -115,7 +115,7 @@ def test_predict_proba_rows_sum_to_one_in_class_order(iris, iris_model):
 
 
 def test_binary_predict_proba_has_one_column_per_class():
-    X, y, _ = learnable.datasets.load("breast-cancer")
+    X, y, _ = learnable.data.datasets.load("breast-cancer")
     model = learnable.fit(X, y, model="logistic", num_epochs=20, seed=0)
     proba = model.predict_proba(X)
     assert proba.shape == (len(X), 2)
@@ -143,7 +143,7 @@ def test_score_is_sklearn_accuracy_of_predict(iris, iris_model):
 
 
 def test_score_is_sklearn_r2_of_predict():
-    X, y, _ = learnable.datasets.load("diabetes")
+    X, y, _ = learnable.data.datasets.load("diabetes")
     model = learnable.fit(X, y, model="mlp", num_epochs=10, seed=0)
     assert model.score(X, y) == pytest.approx(r2_score(y, model.predict(X)), abs=1e-6)
 

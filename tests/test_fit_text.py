@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import learnable
 from learnable.cli import app
 from learnable.data import split_indices
-from learnable.data.text_sets import make_reviews
+from learnable.data.datasets.text import make_reviews
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error
 
 import learnable
 from learnable.data.windows import sliding_windows
-from learnable.forecast import Forecaster, seasonal_naive
+from learnable.tasks.forecast import Forecaster, seasonal_naive
 
 
 def seasonal_series(steps: int = 480, seed: int = 0) -> np.ndarray:
@@ -127,13 +127,13 @@ def test_seasonal_naive_repeats_the_latest_value_of_the_same_phase():
 # ---- real series shipped by statsmodels --------------------------------------------------------------
 def test_series_datasets_are_statsmodels_data_with_dates():
     sm_datasets = pytest.importorskip("statsmodels.datasets")
-    X, y, description = learnable.datasets.load("sunspots")
+    X, y, description = learnable.data.datasets.load("sunspots")
     source = sm_datasets.sunspots.load_pandas().data
     np.testing.assert_array_equal(y.to_numpy(), source["SUNACTIVITY"].to_numpy())
     assert isinstance(y.index, pd.DatetimeIndex) and y.index.year.tolist() == X["year"].tolist()
     assert (y.index[0].year, y.index[-1].year, y.name) == (1700, 2008, "sunspots")
     assert "sunspot" in description
-    X, y, _ = learnable.datasets.load("co2")
+    X, y, _ = learnable.data.datasets.load("co2")
     weekly = sm_datasets.co2.load_pandas().data["co2"]
     assert len(y) == 526 and not y.isna().any() and y.index.is_monotonic_increasing
     assert y.iloc[0] == pytest.approx(weekly["1958-03"].mean())  # a month is the mean of its weeks
@@ -143,7 +143,7 @@ def test_series_datasets_are_statsmodels_data_with_dates():
 
 def test_beats_naive_on_yearly_sunspots():
     pytest.importorskip("statsmodels")
-    series = learnable.datasets.load("sunspots").y  # a pandas Series with a DatetimeIndex
+    series = learnable.data.datasets.load("sunspots").y  # a pandas Series with a DatetimeIndex
     forecaster = Forecaster(window=22, horizon=1, season=11, hidden_size=32, patience=20).fit(series)
     m = forecaster.metrics_
     assert m["windows"] == 62  # the last 20% of 309 years
@@ -155,7 +155,7 @@ def test_beats_naive_on_yearly_sunspots():
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_beats_naive_and_seasonal_naive_on_monthly_co2_a_year_ahead(cell):
     pytest.importorskip("statsmodels")
-    series = learnable.datasets.load("co2").y
+    series = learnable.data.datasets.load("co2").y
     forecaster = Forecaster(window=24, horizon=12, season=12, cell=cell, hidden_size=32, patience=20).fit(series)
     m = forecaster.metrics_
     assert m["mae"] / m["naive_mae"] < 0.4  # measured 0.17 to 0.19
@@ -168,7 +168,7 @@ def no_training(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr("learnable.forecast.Learner", refuse)
+    monkeypatch.setattr("learnable.tasks.forecast.Learner", refuse)
 
 
 @pytest.mark.parametrize(
@@ -212,7 +212,7 @@ def test_predict_needs_a_fitted_forecaster_and_a_full_window(fitted):
 
 
 def test_a_failed_refit_leaves_the_fitted_forecaster_as_it_was():
-    from learnable.train.events import Callback
+    from learnable.callbacks.events import Callback
 
     class Fail(Callback):
         def before_fit(self, learner):

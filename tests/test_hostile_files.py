@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import learnable
-from learnable.train.checkpoint import load_checkpoint
+from learnable.callbacks.checkpoint import load_checkpoint
 
 
 class Payload:

@@ -5,8 +5,8 @@ import pytest
 
 import learnable
 from learnable import AnomalyDetector, FittedModel, Forecaster
-from learnable.language_model import LanguageModel, train_language_model
 from learnable.models import GPTConfig
+from learnable.tasks.language_model import LanguageModel, train_language_model
 
 
 def test_load_returns_each_kind_as_itself(tmp_path, iris):

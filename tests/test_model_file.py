@@ -51,7 +51,7 @@ def test_load_in_a_fresh_process_gives_identical_predictions(tmp_path, iris, iri
     X, _ = iris
     code = (
         "import json, sys, numpy as np, learnable\n"
-        "X, _, _ = learnable.datasets.load('iris')\n"
+        "X, _, _ = learnable.data.datasets.load('iris')\n"
         "model = learnable.load(sys.argv[1])\n"
         "np.save(sys.argv[2], model.predict_proba(X))\n"
         "open(sys.argv[3], 'w').write(json.dumps(model.predict(X).tolist()))\n"

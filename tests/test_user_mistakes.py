@@ -84,7 +84,7 @@ def test_predict_on_the_wrong_width_is_a_clear_error():
 @pytest.fixture(scope="module")
 def model_and_csv(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mistakes")
-    X, y, _ = learnable.datasets.load("iris")
+    X, y, _ = learnable.data.datasets.load("iris")
     y = y.rename("species")
     learnable.fit(X, y, model="logistic", num_epochs=5).save(folder / "model")
     X.assign(species=y).to_csv(folder / "iris.csv", index=False)

@@ -159,8 +159,8 @@ def torch_predictor(model: Any, inputs: Any, classes: np.ndarray | None = None) 
 def learnable_fit(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, seed: int, race: Race) -> None:
     """``learnable.fit`` as it comes; a callback measures the 1,000 test images after each epoch."""
     import learnable
+    from learnable.callbacks import Callback, StopTraining
     from learnable.data import prepare
-    from learnable.train import Callback, StopTraining
 
     schema = prepare(X, y, seed=seed).schema  # the scaling fit learns on its own split, to encode our test images
     inputs, classes = schema.transform(X_test), np.array(schema.classes)
@@ -177,8 +177,7 @@ def learnable_fit(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, seed: int, r
 def learnable_learner(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, seed: int, race: Race) -> None:
 
     from learnable import Learner
-    from learnable.callbacks import LRSchedule
-    from learnable.train import Callback, StopTraining
+    from learnable.callbacks import Callback, LRSchedule, StopTraining
 
     class Referee(Callback):
         def after_epoch(self, learner: Any) -> None:

@@ -6,20 +6,24 @@ building blocks (``learnable.data``, ``learnable.models``, ``learnable.losses``,
 
 Example:
     >>> import learnable
-    >>> X, y, _ = learnable.datasets.load("breast-cancer")
+    >>> X, y, _ = learnable.data.datasets.load("breast-cancer")
     >>> model = learnable.fit(X, y)
     >>> model.save("cancer-model")                      # doctest: +SKIP
     >>> learnable.load("cancer-model").predict(X[:3])   # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
-
-from learnable import anomaly, callbacks, classic, data, datasets, language_model, losses, metrics, models, optim
-from learnable.anomaly import AnomalyDetector
-from learnable.estimator import fit, lr_find
-from learnable.fitted_model import FittedModel, load
-from learnable.forecast import Forecaster
-from learnable.language_model import LanguageModel, train_language_model
+from learnable import callbacks, classic, data, losses, metrics, models, optim, tasks
+from learnable._version import __version__
+from learnable.tasks import (
+    AnomalyDetector,
+    FittedModel,
+    Forecaster,
+    LanguageModel,
+    fit,
+    load,
+    lr_find,
+    train_language_model,
+)
 from learnable.train import Learner, seed_everything
 
 __all__ = [
@@ -29,14 +33,10 @@ __all__ = [
     "LanguageModel",
     "Learner",
     "__version__",
-    "anomaly",
     "callbacks",
     "classic",
     "data",
-    "datasets",
     "fit",
-    "forecast",
-    "language_model",
     "load",
     "lr_find",
     "losses",
@@ -44,5 +44,6 @@ __all__ = [
     "models",
     "optim",
     "seed_everything",
+    "tasks",
     "train_language_model",
 ]

@@ -5,7 +5,7 @@ cap, the safetensors header (names, dtypes, shapes) is read without touching the
 is first built on PyTorch's ``meta`` device (shapes only, no memory) and compared with that header.
 Only a folder whose config and tensors agree is read for real, so a 5 KB model.json cannot make
 loading allocate gigabytes or spend minutes building layers. Errors are one short line: text quoted
-from a file is cut to a few hundred characters (:func:`quote`).
+from a file is cut to a few hundred characters (:func:`learnable.utils.validation.quote`).
 
 Example:
     >>> from safetensors.torch import save_file
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import reprlib
 import struct
 import threading
 from collections.abc import Iterator
@@ -29,7 +28,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
@@ -40,86 +38,13 @@ from torch.nn.modules.module import (
 )
 
 from learnable.models.base import build
+from learnable.utils.validation import brief, quote
 
 MAX_JSON_BYTES = 16 * 2**20  # model.json with a 20,000-word vocabulary and a long history is under 2 MB
 MAX_HEADER_BYTES = 4 * 2**20  # the names, dtypes and shapes of MAX_TENSORS tensors take well under 1 MB
 MAX_TENSORS = 4096  # a GPT of 300 blocks has about 3,700; building more on meta alone takes seconds
 MAX_CONFIG_LIST = 1024  # the longest list a model config may hold (layer widths, channels)
-QUOTE_LIMIT = 200  # characters of file content an error message quotes
 MAX_PROBE = 2**24  # values in the one example input a loaded network is tried on (64 MB of float32)
-
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 3, 8, 8, 6
-_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 80, 80, 40
-
-
-def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
-    """``value`` as text of at most about ``limit`` characters, for an error message (a str as it is).
-
-    Example:
-        >>> quote("x" * 1000, 10)
-        'xxxxxxxxxx... (1,000 characters)'
-    """
-    text = value if isinstance(value, str) else _REPR.repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
-
-
-def brief(value: Any, limit: int = QUOTE_LIMIT) -> str:
-    """The abbreviated repr of a value read from a file, for an error message (a str in quotes).
-
-    Example:
-        >>> brief(["a"] * 100)
-        "['a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', ...]"
-    """
-    return quote(_REPR.repr(value), limit)
-
-
-def whole(value: Any, name: str, least: int = 0) -> int:
-    """``value`` when it is a whole number >= ``least`` (as read from model.json), else a short ValueError.
-
-    Example:
-        >>> whole(3, "n_clusters", 1)
-        3
-    """
-    if not isinstance(value, int) or isinstance(value, bool) or value < least:
-        raise ValueError(f"{name}={brief(value, 60)} is not a whole number >= {least}")
-    return value
-
-
-def finite(value: Any, name: str, positive: bool = False) -> float:
-    """``value`` when it is a finite number (> 0 with ``positive``), as read from model.json; else a short ValueError.
-
-    Example:
-        >>> finite(2.5, "std", positive=True)
-        2.5
-    """
-    if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
-            or (positive and not value > 0)):
-        raise ValueError(f"{name}={brief(value, 60)} is not a finite number{' > 0' if positive else ''}")
-    return float(value)
-
-
-def numpy_dtype(name: Any, kinds: str) -> np.dtype | None:
-    """The NumPy dtype that ``name`` (read from a file) spells when it is of one of ``kinds``; else None.
-
-    The one parser of saved dtype names: anything but a str, a name NumPy does not know, another kind,
-    and a bool or number dtype over 16 bytes are None. A string dtype's size is the caller's to check
-    against what it holds (a ``<U999999999`` would allocate 4 GB per element).
-
-    Example:
-        >>> numpy_dtype("<i4", "biuf"), numpy_dtype("<U3", "biuf"), numpy_dtype("xyz", "biufU")
-        (dtype('int32'), None, None)
-    """
-    if not isinstance(name, str):
-        return None
-    try:
-        dtype = np.dtype(name)
-    except (TypeError, ValueError, OverflowError):  # not a dtype, or a size NumPy cannot hold
-        return None
-    if dtype.kind not in kinds or (dtype.kind in "biuf" and dtype.itemsize > 16):
-        return None
-    return dtype
-
 
 def read_json(path: Path) -> Any:
     """The JSON document in ``path``, read only up to MAX_JSON_BYTES; a ValueError says what is wrong.

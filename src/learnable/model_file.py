@@ -31,31 +31,50 @@ import torch
 from safetensors.torch import save as serialize
 from torch import nn
 
+from learnable._version import __version__
 from learnable.model_contents import (
-    brief,
     build_on_meta,
     check_tensors,
     expected_tensors,
     fill,
-    quote,
     read_header,
     read_json,
     read_tensors,
 )
 from learnable.models.base import describe
 from learnable.utils.files import fsync_directory, move_into_place, sha256_file, staged_file, write_atomically
+from learnable.utils.validation import brief, quote
 
 FORMAT = "learnable-model"
 FORMAT_VERSION = 1
 WEIGHTS, INFO = "model.safetensors", "model.json"
 # model.json (or its entry) -> the tensors it describes, {name: (kind, shape)}: see model_contents.check_tensors
 Expectation = Callable[[dict[str, Any]], dict[str, tuple[str, tuple]]]
+# The one registry of saveable kinds: the model.json entry that names a kind -> "module:Class" whose
+# ``load(directory)`` reads it back (each class saves under its ``kind``). A folder with none of these
+# entries holds a model from learnable.fit (learnable.tasks.fitted_model.FittedModel).
+KINDS = {
+    "forecaster": "learnable.tasks.forecast:Forecaster",
+    "anomaly_detector": "learnable.tasks.anomaly:AnomalyDetector",
+    "language_model": "learnable.tasks.language_model:LanguageModel",
+    "kmeans": "learnable.classic.kmeans:KMeans",
+    "pca": "learnable.classic.pca:PCA",
+    "linear_regression": "learnable.classic.linear:LinearRegression",
+    "logistic_regression": "learnable.classic.linear_classifiers:LogisticRegression",
+    "linear_svc": "learnable.classic.linear_classifiers:LinearSVC",
+    "decision_tree": "learnable.classic.tree:DecisionTree",
+    "agglomerative": "learnable.classic.hierarchical:AgglomerativeClustering",
+    "rl_agent": "learnable.rl.agent:Agent",  # Q-learning, SARSA or DQN (needs the rl extra)
+}
+
+
+def kind_of(info: dict[str, Any]) -> str | None:
+    """The saveable kind a model.json names (a key of :data:`KINDS`), or None for a model from ``fit``."""
+    return next((key for key in KINDS if key in info), None)
 
 
 def versions() -> dict[str, str]:
     """The versions of learnable, PyTorch and Python, as recorded with models and runs."""
-    from learnable import __version__
-
     return {"learnable": __version__, "torch": torch.__version__, "python": sys.version.split()[0]}
 
 

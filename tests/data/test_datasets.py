@@ -6,7 +6,7 @@ import pytest
 import sklearn.datasets
 
 from learnable.data import infer_task
-from learnable.datasets import Dataset, load, names
+from learnable.data.datasets import Dataset, load, names
 
 
 @pytest.fixture(scope="module")

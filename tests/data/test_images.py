@@ -105,7 +105,7 @@ def test_sixteen_bit_grey_keeps_its_top_eight_bits(tmp_path):
 def test_mnist_digits_round_trip_through_png_files(tmp_path):
     import learnable
 
-    digits = learnable.datasets.load("digits")
+    digits = learnable.data.datasets.load("digits")
     pixels = (digits.images[:6, 0] * 255 / 16).round().astype(np.uint8)  # 0..16 -> 0..255
     for i, (image, label) in enumerate(zip(pixels, digits.y[:6], strict=True)):
         _write(tmp_path / str(label) / f"{i:03d}.png", image)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from learnable.data import prepare, split_indices
-from learnable.datasets import load
+from learnable.data.datasets import load
 
 
 @pytest.fixture(scope="module")

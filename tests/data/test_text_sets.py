@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from learnable.data import Schema
+from learnable.data.datasets import load
+from learnable.data.datasets.text import NEGATIONS, NEGATIVE, OPENERS, POSITIVE, make_reviews
 from learnable.data.schema import MAX_TEXT_TOKENS, RARE_WORD_ROWS, find_text_column, is_free_text
-from learnable.data.text_sets import NEGATIONS, NEGATIVE, OPENERS, POSITIVE, make_reviews
 from learnable.data.tokenizer import Tokenizer
-from learnable.datasets import load
 
 # ---- the generated reviews ----------------------------------------------------------------------------
 

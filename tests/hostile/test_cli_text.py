@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from learnable.cli import app
 from learnable.runs import RunStore
-from learnable.terminal import as_text, printable
+from learnable.utils.terminal import as_text, printable
 
 runner = CliRunner()
 
@@ -163,7 +163,7 @@ def test_results_on_stdout_are_escaped_for_a_terminal_and_kept_for_a_pipe(monkey
     import io
     import sys
 
-    from learnable.terminal import for_stdout
+    from learnable.utils.terminal import for_stdout
 
     text = "to be\n\tor \x1b[2Jnot\x07"
     monkeypatch.setattr(sys, "stdout", io.StringIO())

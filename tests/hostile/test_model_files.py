@@ -24,9 +24,9 @@ from safetensors.torch import load_file, save_file
 import learnable
 from learnable import classic
 from learnable.data.tokenizer import Tokenizer
-from learnable.language_model import LanguageModel
 from learnable.model_file import load_model, save_model
 from learnable.models import GPT, MLP
+from learnable.tasks.language_model import LanguageModel
 
 MAX_MESSAGE = 500
 

@@ -20,9 +20,9 @@ import learnable
 import learnable.model_file
 import learnable.utils.files
 from cli_checks import assert_user_error
+from learnable.callbacks.checkpoint import save_checkpoint
 from learnable.cli import app
 from learnable.runs import RunStore
-from learnable.train.checkpoint import save_checkpoint
 
 runner = CliRunner()
 

@@ -23,10 +23,10 @@ import learnable.runs.database
 import learnable.runs.store
 from cli_checks import assert_user_error
 from learnable import Learner
+from learnable.callbacks.events import Callback
 from learnable.cli import app
 from learnable.runs import RecordRun, RunStore
 from learnable.runs.database import Database, reason_of
-from learnable.train.events import Callback
 
 runner = CliRunner()
 HOLD_LOCK = """
@@ -98,7 +98,7 @@ def test_a_lock_held_while_training_ends_still_saves_the_model(tmp_path, monkeyp
     monkeypatch.setattr(learnable.FittedModel, "save", lock_then_save)
     result = _train(tmp_path)
     assert result.exit_code == 0, result.output
-    assert learnable.load(tmp_path / "model").predict(learnable.datasets.load("iris").X).shape == (150,)
+    assert learnable.load(tmp_path / "model").predict(learnable.data.datasets.load("iris").X).shape == (150,)
     assert f"model saved to {tmp_path / 'model'}" in result.stdout and "run recorded as" not in result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "is locked by another process" in warnings[0], result.stderr

@@ -73,7 +73,7 @@ def test_a_healthy_learner_run_has_no_findings():
 
 @pytest.mark.parametrize("name", ["wine", "breast-cancer"])
 def test_fit_on_a_real_dataset_has_no_findings(name):
-    X, y, _ = learnable.datasets.load(name)
+    X, y, _ = learnable.data.datasets.load(name)
     model = learnable.fit(X, y, seed=0)
     assert model.data_summary["standardized"] is True  # fit's own data summary reached the doctor
     assert model.diagnose() == []

@@ -77,7 +77,7 @@ def test_regression_residuals_and_a_decision_surface_for_two_features():
 
 
 def test_image_data_keeps_the_worst_images():
-    data = learnable.datasets.load("digits")
+    data = learnable.data.datasets.load("digits")
     X = np.asarray(data.X).reshape(-1, 8, 8)
     model = learnable.fit(X[:400], data.y[:400], seed=0, num_epochs=3)
     worst = evaluate_examples(model, X[400:500], data.y[400:500])["worst"]
@@ -225,8 +225,8 @@ def test_report_with_no_runs_says_how_to_make_one(tmp_path):
 
 
 def test_a_run_that_fails_still_gets_its_report_and_diagnosis(tmp_path, monkeypatch):
-    from learnable.train import Callback
-    from learnable.train.events import NonFiniteError
+    from learnable.callbacks import Callback
+    from learnable.callbacks.events import NonFiniteError
 
     class Overflow(Callback):
         def after_epoch(self, learner):

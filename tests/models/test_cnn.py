@@ -120,7 +120,7 @@ def _train_on_mnist_sample(data, *, residual=False, augment=None, num_epochs=8):
     """The CNN recipe of ``learnable.fit`` (AdamW, lr 1e-2, one-cycle, weight decay 1e-4, batch 64), seed 0."""
     from learnable import Learner
     from learnable.callbacks import LRSchedule
-    from learnable.train.optim import OptimizerConfig
+    from learnable.optim.optimizers import OptimizerConfig
     from learnable.train.seed import seed_everything
 
     seed_everything(0)
@@ -146,10 +146,10 @@ def test_the_cnn_meets_the_mnist_sample_target(capsys):
     Run with ``pytest -m slow -s tests/models/test_cnn.py`` to see the table.
     """
     import learnable
+    from learnable.callbacks.augment import Augment, tta_predict
     from learnable.data import prepare
-    from learnable.train.augment import Augment, tta_predict
 
-    digits = learnable.datasets.load("mnist-sample")
+    digits = learnable.data.datasets.load("mnist-sample")
     data = prepare(digits.images, digits.y, validation=0.1, test=0.1, seed=0)
     results = {}
     _, results["(a) plain"] = _train_on_mnist_sample(data)

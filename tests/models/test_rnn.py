@@ -9,9 +9,9 @@ import torch
 from sklearn.metrics import accuracy_score
 from torch import nn
 
-from learnable import Learner
+from learnable import Learner, seed_everything
+from learnable.callbacks import GradientClipping
 from learnable.models import RNN, RNNConfig, build, describe
-from learnable.train import GradientClipping, seed_everything
 
 
 # ---- the oracle: one time step of each cell, written out from its equations ----------------------

@@ -12,10 +12,10 @@ from torch import nn
 
 import learnable
 from learnable import Learner
+from learnable.callbacks.augment import Augment, AugmentConfig, _matrices, tta_predict
+from learnable.callbacks.checkpoint import Checkpoint
+from learnable.callbacks.events import Callback
 from learnable.models import CNN
-from learnable.train.augment import Augment, AugmentConfig, _matrices, tta_predict
-from learnable.train.checkpoint import Checkpoint
-from learnable.train.events import Callback
 
 OFF = {"translate": 0, "rotate": 0, "scale": 0}  # the digit defaults switched off
 
@@ -277,7 +277,7 @@ def test_flat_batches_without_an_image_shape_fail_clearly():
 def digits_cnn():
     torch.manual_seed(0)
     model = CNN(in_channels=1, image_size=(8, 8), out_features=10, channels=(8,), hidden_size=16).eval()
-    X = torch.tensor(learnable.datasets.load("digits").images[:40]) / 16  # (40, 1, 8, 8)
+    X = torch.tensor(learnable.data.datasets.load("digits").images[:40]) / 16  # (40, 1, 8, 8)
     return model, X
 
 
@@ -316,7 +316,7 @@ def test_tta_for_a_single_logit_model_averages_sigmoids():
 
 
 def test_tta_on_a_fitted_model_encodes_raw_images_first():
-    digits = learnable.datasets.load("digits")
+    digits = learnable.data.datasets.load("digits")
     fitted = learnable.fit(digits.images[:300], digits.y[:300], model="cnn", num_epochs=1, seed=0,
                            callbacks=[Augment()])
     raw = digits.images[300:320]

@@ -8,15 +8,18 @@ import pytest
 import torch
 from torch import nn
 
+from learnable import Learner
 from learnable.callbacks import (
+    EVENTS,
+    Callback,
     EarlyStopping,
     GradientClipping,
     LRSchedule,
     NonFiniteError,
     NonFiniteGuard,
     ProgressBar,
+    StopTraining,
 )
-from learnable.train import EVENTS, Callback, Learner, StopTraining
 
 ROWS, FEATURES, CLASSES = 64, 3, 2
 

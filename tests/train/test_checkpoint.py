@@ -11,8 +11,8 @@ from torch import nn
 
 from learnable import Learner
 from learnable.callbacks import EarlyStopping, LRSchedule
-from learnable.train.checkpoint import Checkpoint, find_checkpoint, load_checkpoint, rng_state, save_checkpoint
-from learnable.train.events import Callback
+from learnable.callbacks.checkpoint import Checkpoint, find_checkpoint, load_checkpoint, rng_state, save_checkpoint
+from learnable.callbacks.events import Callback
 
 EPOCHS = 3
 

@@ -18,12 +18,12 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from learnable import losses
 from learnable.callbacks import Callback, Checkpoint, NonFiniteError
+from learnable.callbacks.checkpoint import load_checkpoint, save_checkpoint
 from learnable.data import TensorLoader
 from learnable.models import LinearRegression, LinearSVM, LogisticRegression
+from learnable.optim.lean_step import LeanStep
 from learnable.train import Learner
-from learnable.train.checkpoint import load_checkpoint, save_checkpoint
 from learnable.train.closed_form import closed_form_gradient
-from learnable.train.lean_step import LeanStep
 from learnable.train.step_losses import CHUNK, StepLosses
 
 FEATURES, CLASSES, OUTPUTS = 4, 3, 2

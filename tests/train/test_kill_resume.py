@@ -20,7 +20,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from learnable.train.checkpoint import load_checkpoint
+from learnable.callbacks.checkpoint import load_checkpoint
 
 SCRIPT = textwrap.dedent(
     """

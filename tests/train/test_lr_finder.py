@@ -9,8 +9,8 @@ from torch import nn
 from typer.testing import CliRunner
 
 from learnable import Learner
+from learnable.callbacks.lr_finder import LRFinder
 from learnable.cli import app
-from learnable.train.lr_finder import LRFinder
 
 
 def _learner():

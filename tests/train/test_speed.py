@@ -66,7 +66,7 @@ def test_bf16_autocast_trains_close_to_float32_and_keeps_float32_weights():
 
 
 def test_bf16_on_an_affine_model_goes_through_autograd():
-    from learnable.train import Callback
+    from learnable.callbacks import Callback
 
     class RecordsGraph(Callback):
         def __init__(self):
@@ -160,7 +160,7 @@ def test_bf16_training_still_validates_and_predicts_in_float32():
 
 
 def test_precision_auto_keeps_float32_for_regression(monkeypatch):
-    from learnable.train import losses
+    from learnable import losses
 
     assert resolve_precision("auto", torch.device("cpu"), losses.get("cross_entropy")) == "float32"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # as on a GPU of compute capability 8.0

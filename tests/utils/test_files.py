@@ -8,15 +8,8 @@ import stat
 import pytest
 
 import learnable.utils.files
-from learnable.utils import (
-    check_distinct_outputs,
-    check_output_path,
-    fsync_directory,
-    same_file,
-    staged_file,
-    write_atomically,
-)
-from learnable.utils.files import sha256_file
+from learnable.utils.files import fsync_directory, same_file, sha256_file, staged_file, write_atomically
+from learnable.utils.validation import check_distinct_outputs, check_output_path
 
 
 def _listing(folder):

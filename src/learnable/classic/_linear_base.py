@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,10 @@ import pandas as pd
 import torch
 
 from learnable.data.labels import labels_dtype
-from learnable.data.validate import as_matrix, is_whole, output_like, rows_text
-from learnable.model_contents import quote, whole
+from learnable.data.validate import as_matrix, output_like, rows_text
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
+from learnable.utils.validation import check_count, check_flag, check_positive, quote, whole
 
 DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 Objective = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # theta -> (loss, gradient like theta)
@@ -114,58 +113,6 @@ def as_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---- checking settings ----------------------------------------------------------------------------
-def check_choice(name: str, value: Any, choices: tuple) -> None:
-    """Raise unless ``value`` is one of ``choices``.
-
-    Example:
-        >>> check_choice("penalty", "l3", ("l2", "l1"))
-        Traceback (most recent call last):
-        ValueError: penalty='l3' is not known; choose one of ['l2', 'l1'].
-    """
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not known; choose one of {list(choices)}.")
-
-
-def check_positive(name: str, value: Any, example: str, *, allow_zero: bool = False, allow_none: bool = False) -> None:
-    """Raise unless ``value`` is a finite real number > 0 (>= 0 with ``allow_zero``; None with ``allow_none``).
-
-    Example:
-        >>> check_positive("C", 0, "1.0")
-        Traceback (most recent call last):
-        ValueError: C=0 must be a finite number > 0, for example 1.0.
-    """
-    if value is None and allow_none:
-        return
-    good = isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
-    if not good or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name}={value!r} must be a finite number {bound}, for example {example}.")
-
-
-def check_count(name: str, value: Any, example: int) -> None:
-    """Raise unless ``value`` is a whole number >= 1 (not a bool).
-
-    Example:
-        >>> check_count("max_iter", 1.5, 100)
-        Traceback (most recent call last):
-        ValueError: max_iter=1.5 must be a whole number >= 1, for example 100.
-    """
-    if not is_whole(value) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a whole number >= 1, for example {example}.")
-
-
-def check_flag(name: str, value: Any) -> None:
-    """Raise unless ``value`` is True or False (a NumPy bool too).
-
-    Example:
-        >>> check_flag("fit_intercept", "yes")
-        Traceback (most recent call last):
-        ValueError: fit_intercept='yes' must be True or False.
-    """
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name}={value!r} must be True or False.")
-
-
 def check_common(model: Any) -> None:
     """The settings every linear estimator has: fit_intercept, max_iter, tol, dtype, device."""
     check_flag("fit_intercept", model.fit_intercept)

@@ -30,9 +30,9 @@ import torch
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import pdist
 
-from learnable.data.validate import as_rows, is_whole
-from learnable.model_contents import quote
+from learnable.data.validate import as_rows
 from learnable.model_file import load_state, save_tensors
+from learnable.utils.validation import is_whole, quote
 
 INFO_KEY = "agglomerative"
 LAYOUT = {"linkage_matrix": ("float", ("merges", 4)), "labels": ("int", ("rows",))}  # the tensors of a saved model

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from learnable.data.validate import as_rows, is_whole
-from learnable.model_contents import quote, whole
+from learnable.data.validate import as_rows
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
+from learnable.utils.validation import is_whole, quote, whole
 
 INITS = ("k-means++", "random")
 INFO_KEY = "kmeans"

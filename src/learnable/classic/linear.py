@@ -44,17 +44,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from learnable.classic._linear_base import (
-    LinearModel,
-    as_matrix,
-    as_values,
-    check_choice,
-    check_common,
-    check_positive,
-    r2_score,
-)
+from learnable.classic._linear_base import LinearModel, as_matrix, as_values, check_common, r2_score
 from learnable.model_file import read_info
 from learnable.train.inputs import resolve_device
+from learnable.utils.validation import check_choice, check_positive
 
 PENALTIES = ("l2", "l1")
 SOLVERS = {"l2": ("auto", "closed-form", "gradient-descent"), "l1": ("auto", "proximal")}

@@ -42,16 +42,13 @@ from learnable.classic._linear_base import (
     as_array,
     as_labels,
     as_matrix,
-    check_choice,
     check_common,
-    check_flag,
     check_length,
-    check_positive,
     lbfgs,
 )
 from learnable.data.labels import labels_array
-from learnable.model_contents import whole
 from learnable.train.inputs import resolve_device
+from learnable.utils.validation import check_choice, check_flag, check_positive, whole
 
 HINGE_WIDTHS = (0.5, 0.05, 0.005)  # the smoothing of the hinge, stage by stage (see the module docstring)
 

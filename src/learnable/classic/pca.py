@@ -44,9 +44,9 @@ import numpy as np
 import torch
 
 from learnable.data.validate import as_matrix, output_like
-from learnable.model_contents import quote
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
+from learnable.utils.validation import quote
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized")
 INFO_KEY = "pca"

@@ -42,9 +42,9 @@ from scipy.sparse import csr_matrix
 from learnable.classic._linear_base import r2_score
 from learnable.classic.tree_arrays import LEAF, TreeArrays
 from learnable.data.labels import labels_array, labels_dtype
-from learnable.data.validate import as_rows, is_whole
-from learnable.model_contents import quote
+from learnable.data.validate import as_rows
 from learnable.model_file import load_state, save_tensors
+from learnable.utils.validation import is_whole, quote
 
 INFO_KEY = "decision_tree"
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from learnable.data.validate import plain
-from learnable.model_contents import brief, numpy_dtype, quote
+from learnable.utils.validation import brief, numpy_dtype, quote
 
 LABEL_KINDS = "biufUO"  # dtype kinds JSON can carry: bools, ints, floats, strings, and objects holding those
 JSON_LABELS = (bool, int, float, str)

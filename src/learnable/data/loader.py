@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from learnable.utils.validation import check_count
+
 
 def check_batch_size(batch_size: Any) -> None:
     """Raise unless ``batch_size`` is a whole number >= 1."""
-    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} must be a positive whole number, e.g. 64.")
+    check_count("batch_size", batch_size, 64)
 
 def numeric_tensor(data: Any) -> torch.Tensor:
     """An array or tensor as the Learner trains on it: float64 and bool become float32, and a

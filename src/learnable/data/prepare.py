@@ -3,7 +3,7 @@
 This is the data half of ``learnable.fit``: nothing is trained on data that did not pass here.
 
 Example:
-    >>> from learnable.datasets import load
+    >>> from learnable.data.datasets import load
     >>> X, y, _ = load("iris")
     >>> data = prepare(X, y, seed=0)
     >>> data.schema.task, data.train[0].shape

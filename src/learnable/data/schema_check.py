@@ -2,9 +2,9 @@
 
 A schema from a file may be damaged or crafted: ``classes: null`` would fail at predict time with an
 IndexError, a ``mean`` list shorter than the numeric columns would silently shift every column's
-scaling. :func:`check_schema` checks every field's type and that the lengths agree with each other;
-:func:`check_network` that the network reads the rows the schema encodes and gives the outputs the
-task needs. Both raise one short ValueError naming the field.
+scaling. :func:`check_schema` checks every field's type and that the lengths agree with each other, and raises
+one short ValueError naming the field. (That a loaded network reads the rows the schema encodes is
+checked by :func:`learnable.tasks.fitted_model.check_network`.)
 
 Example:
     >>> check_schema({"feature_names": ["a"], "task": "regression", "numeric": ["a"], "mean": [0.0], "std": [2.0]})
@@ -21,12 +21,9 @@ import math
 from collections.abc import Collection
 from typing import Any
 
-import torch
-from torch import nn
-
 from learnable.data.labels import classes_dtype
 from learnable.data.tokenizer import Tokenizer
-from learnable.model_contents import brief, probe
+from learnable.utils.validation import brief
 
 TASKS = ("regression", "binary", "multiclass")
 LABEL_TYPES = (bool, int, float, str)
@@ -146,21 +143,3 @@ def _strings(data: dict[str, Any], field: str, distinct: bool) -> list[str]:
 def _number(value: Any, field: str) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         raise ValueError(f"schema field '{field}' holds {brief(value, 60)}; expected finite numbers")
-
-
-def check_network(schema: Any, network: nn.Module) -> None:
-    """Raise unless ``network`` reads the rows ``schema`` encodes and gives the outputs its task needs.
-
-    One row goes through the network: zeros of the encoded width for a table, or the highest token id
-    of the vocabulary at every position for text (an embedding too small for the vocabulary fails).
-    """
-    if schema.text is not None:  # (1, max_length) ids, all the highest
-        what = f"the schema encodes each row as {schema.max_length} token ids below {schema.vocab_size}"
-        outputs = probe(network, (1, schema.max_length), what, schema.vocab_size - 1, torch.int64)
-    else:  # (1, features)
-        what = f"the schema encodes each row as {schema.num_features} columns"
-        outputs = probe(network, (1, schema.num_features), what)
-    if outputs.ndim != 2 or outputs.shape[1] != schema.num_outputs:
-        what = "regression" if schema.task == "regression" else f"{schema.task} task of {len(schema.classes)} classes"
-        raise ValueError(f"the network gives {tuple(outputs.shape[1:])} outputs per row, but the schema's {what} "
-                         f"needs {schema.num_outputs}")

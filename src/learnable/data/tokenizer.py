@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from learnable.model_contents import brief
+from learnable.utils.validation import brief
 
 PAD, UNKNOWN = "<pad>", "<unk>"
 LEVELS = ("char", "word")

@@ -281,8 +281,3 @@ def output_like(result: torch.Tensor, X: Any) -> np.ndarray | torch.Tensor:
         'ndarray'
     """
     return result if isinstance(X, torch.Tensor) else result.cpu().numpy()
-
-
-def is_whole(value: Any) -> bool:
-    """A whole number for a count setting: a Python or NumPy integer, and not a bool (True is no count)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

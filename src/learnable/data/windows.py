@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from learnable.data.validate import is_whole
+from learnable.utils.validation import is_whole
 
 
 def as_series(series: Any, name: str = "series") -> np.ndarray:

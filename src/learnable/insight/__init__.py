@@ -7,12 +7,12 @@
 - :func:`write_report`: the self-contained HTML report of a run.
 """
 
+from learnable.callbacks.statistics import Statistics
 from learnable.insight.data_summary import summarize_data
 from learnable.insight.doctor import Finding, diagnose
 from learnable.insight.embedding import plot_embedding
 from learnable.insight.evaluation import evaluate_examples
 from learnable.insight.report import load_record, write_report
-from learnable.insight.statistics import Statistics
 
 __all__ = ["Finding", "Statistics", "diagnose", "evaluate_examples", "load_record", "plot_embedding", "summarize_data",
            "write_report"]

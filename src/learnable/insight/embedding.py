@@ -1,5 +1,5 @@
 """A scatter plot of 2-D points coloured by label: how a dimensionality reduction (an autoencoder's
-2-D codes from :func:`learnable.anomaly.embed_2d`, PCA, ...) lays the classes out.
+2-D codes from :func:`learnable.tasks.anomaly.embed_2d`, PCA, ...) lays the classes out.
 
 Like :mod:`learnable.insight.plots`, it builds a ``matplotlib.figure.Figure`` without pyplot's global
 state (safe without a display and from threads); a PNG is written by matplotlib's Agg renderer.
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from learnable.utils import write_atomically
+from learnable.utils.files import write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -93,7 +93,7 @@ def _check_points(points: Any) -> np.ndarray:
     if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
         raise ValueError(
             f"points has shape {points.shape}; expected (N, 2) with N >= 1, one 2-D point per row. "
-            "Reduce the data to 2 dimensions first, e.g. learnable.anomaly.embed_2d(X)."
+            "Reduce the data to 2 dimensions first, e.g. learnable.tasks.anomaly.embed_2d(X)."
         )
     if not np.isfinite(points).all():
         raise ValueError(f"points holds {int((~np.isfinite(points)).sum())} NaN or infinite value(s); drop those rows.")

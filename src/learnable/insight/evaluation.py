@@ -6,7 +6,7 @@ and, for two numeric features, the decision surface on a grid.
 
 Example:
     >>> import learnable
-    >>> X, y, _ = learnable.datasets.load("iris")
+    >>> X, y, _ = learnable.data.datasets.load("iris")
     >>> model = learnable.fit(X, y, seed=0)
     >>> evaluation = evaluate_examples(model, X, y)
     >>> len(evaluation["confusion"]["matrix"])

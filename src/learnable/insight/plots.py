@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FuncFormatter, LogFormatter, MaxNLocator
 
 from learnable.insight.finding import stats_epochs
-from learnable.terminal import printable
+from learnable.utils.terminal import printable
 
 WIDE, TALL = (7.5, 3.6), (7.5, 5.0)
 LOSS_KEYS = ("train_loss", "val_loss")

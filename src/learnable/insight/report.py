@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from learnable.insight.doctor import Finding, diagnose
-from learnable.utils import write_atomically
+from learnable.utils.files import write_atomically
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}

@@ -3,7 +3,7 @@ input from it, and training minimises the reconstruction error (the target is th
 
 The latent vector is a learned, non-linear dimensionality reduction (a 2-D one can be plotted), and
 the reconstruction error measures how unlike the training data an input is (anomaly detection; see
-:mod:`learnable.anomaly`).
+:mod:`learnable.tasks.anomaly`).
 
 - :class:`Autoencoder`: fully connected; the decoder mirrors the encoder's hidden sizes.
 - :class:`ConvAutoencoder`: for images; stride-2 convolutions halve the image down to a latent

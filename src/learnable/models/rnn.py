@@ -2,7 +2,7 @@
 
 The network is many-to-one: it reads a whole sequence (B, T, F) and answers once, from its state
 after the last time step. That answer is either the next ``horizon`` values of a series
-(forecasting, see :mod:`learnable.forecast`) or one logit per class (sequence classification).
+(forecasting, see :mod:`learnable.tasks.forecast`) or one logit per class (sequence classification).
 A sequence of plain numbers may come as (B, T): it is read as one feature per step.
 
 Which cell:

@@ -25,11 +25,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from learnable.data.validate import is_whole
-from learnable.model_contents import brief, numpy_dtype, quote, whole
 from learnable.model_file import load_tensors, save_tensors
 from learnable.rl.envs import is_success, make_env
-from learnable.utils import write_atomically
+from learnable.utils.files import write_atomically
+from learnable.utils.validation import brief, is_whole, numpy_dtype, quote, whole
 
 INFO_KEY = "rl_agent"
 ENV_ATTRIBUTES = ("s", "state", "lastaction", "last_u", "steps_beyond_terminated", "fickle_step", "taxi_orientation",

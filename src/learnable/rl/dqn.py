@@ -31,13 +31,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from learnable.data.validate import is_whole
-from learnable.model_contents import brief, build_on_meta, check_tensors, expected_tensors, quote
+from learnable.model_contents import build_on_meta, check_tensors, expected_tensors
 from learnable.models import MLP
 from learnable.rl.agent import Agent, Callback, env_state, rng_state, set_env_state
 from learnable.rl.envs import make_env
 from learnable.rl.replay import ReplayBuffer
 from learnable.train.inputs import resolve_device
+from learnable.utils.validation import brief, check_number, is_whole, quote
 
 WHOLE_SETTINGS = {"buffer_size": 1, "batch_size": 1, "learning_starts": 0, "train_frequency": 1, "gradient_steps": 1,
                   "target_update_interval": 1, "exploration_steps": 0, "num_envs": 1, "eval_every": 0,
@@ -382,26 +382,18 @@ class DQN(Agent):
         sizes = self.hidden_sizes
         if not isinstance(sizes, tuple) or not sizes or not all(is_whole(size) and size >= 1 for size in sizes):
             raise ValueError(f"DQN hidden_sizes={self.hidden_sizes!r} must list layer widths >= 1, e.g. (256, 256).")
-        _check_number("learning_rate", self.learning_rate, 0, math.inf, "2.3e-3", low_open=True)
-        _check_number("discount", self.discount, 0, 1, "0.99")
-        _check_number("tau", self.tau, 0, 1, "1.0 (a hard copy) or 0.005", low_open=True)
-        _check_number("max_grad_norm", self.max_grad_norm, 0, math.inf, "10", low_open=True)
-        _check_number("epsilon_start", self.epsilon_start, 0, 1, "1.0")
-        _check_number("epsilon_end", self.epsilon_end, 0, 1, "0.04")
+        check_number("learning_rate", self.learning_rate, 0, math.inf, "2.3e-3", low_open=True, owner="DQN")
+        check_number("discount", self.discount, 0, 1, "0.99", owner="DQN")
+        check_number("tau", self.tau, 0, 1, "1.0 (a hard copy) or 0.005", low_open=True, owner="DQN")
+        check_number("max_grad_norm", self.max_grad_norm, 0, math.inf, "10", low_open=True, owner="DQN")
+        check_number("epsilon_start", self.epsilon_start, 0, 1, "1.0", owner="DQN")
+        check_number("epsilon_end", self.epsilon_end, 0, 1, "0.04", owner="DQN")
         for flag in ("double_dqn", "keep_best"):
             if not isinstance(getattr(self, flag), bool):
                 raise ValueError(f"DQN {flag}={getattr(self, flag)!r} must be True or False.")
         if self.batch_size > self.buffer_size:
             raise ValueError(f"DQN batch_size={self.batch_size} is larger than buffer_size={self.buffer_size}; "
                              "use a batch no larger than the replay buffer.")
-
-
-def _check_number(name: str, value: Any, low: float, high: float, example: str, low_open: bool = False) -> None:
-    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not is_number or not (low < value if low_open else low <= value) or not value <= high:
-        bound = f"> {low}" if low_open else f">= {low}"
-        upper = "" if high == math.inf else f" and <= {high}"
-        raise ValueError(f"DQN {name}={value!r} must be a number {bound}{upper}, for example {example}.")
 
 
 def _crossed(before: int, after: int, interval: int) -> bool:

@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 
 import torch
 
-from learnable.data.validate import is_whole
 from learnable.train.inputs import resolve_device
+from learnable.utils.validation import is_whole
 
 FIELDS = ("observations", "actions", "rewards", "next_observations", "terminated")
 

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from learnable.data.validate import is_whole
 from learnable.rl.agent import Agent, env_state, set_env_state
 from learnable.rl.envs import env_name, make_env
+from learnable.utils.validation import is_whole
 
 try:
     from gymnasium.spaces import Discrete

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from learnable.callbacks.events import Callback
 from learnable.runs.store import RunStore
-from learnable.train.events import Callback
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -74,7 +74,7 @@ class RecordRun(Callback):
 
 def learner_summary(learner: Learner) -> dict[str, Any]:
     """Epochs run, why training stopped, and the epoch whose weights the model holds."""
-    from learnable.train.callbacks import EarlyStopping
+    from learnable.callbacks.basic import EarlyStopping
 
     kept = learner.epoch
     for callback in learner.callbacks:

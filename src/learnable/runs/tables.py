@@ -1,7 +1,7 @@
 """Runs as tables for the terminal: the list, one run in full, and two runs side by side.
 
 Each function takes what :class:`RunStore` returns and gives a rich renderable. Every value in them (run
-names, ids, settings, metric and column names) is a :func:`learnable.terminal.as_text`: shown as text,
+names, ids, settings, metric and column names) is a :func:`learnable.utils.terminal.as_text`: shown as text,
 never parsed as markup, its control characters escaped.
 
 Example:
@@ -19,7 +19,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from learnable.terminal import as_text
+from learnable.utils.terminal import as_text
 
 
 def _when(timestamp: float | None) -> str:

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from learnable.runs.store import RunStoreError
-from learnable.terminal import say
+from learnable.runs.database import RunStoreError
+from learnable.utils.terminal import say
 
 if TYPE_CHECKING:
     from learnable.runs.store import RunStore

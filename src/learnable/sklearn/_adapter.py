@@ -34,7 +34,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from learnable.data.validate import is_whole
+from learnable.utils.validation import is_whole
 
 FLOATS = (np.float64, np.float32)  # validate_data's dtype: keep float32 as it is, convert the rest to float64
 

@@ -23,8 +23,8 @@ from sklearn.utils import Tags
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from learnable.classic import hierarchical, kmeans, pca
-from learnable.data.validate import is_whole
 from learnable.sklearn._adapter import FLOATS, ClassicWrapper
+from learnable.utils.validation import is_whole
 
 
 class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, ClassicWrapper):

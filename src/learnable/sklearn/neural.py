@@ -35,11 +35,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, Regre
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from learnable.data.validate import is_whole
+from learnable.callbacks import EarlyStopping
 from learnable.models import MLP
+from learnable.optim import OptimizerConfig
 from learnable.sklearn._adapter import as_seed
-from learnable.train import EarlyStopping, Learner, OptimizerConfig
+from learnable.train import Learner
 from learnable.train.inputs import resolve_device
+from learnable.utils.validation import is_whole
 
 PREDICT_ROWS = 65536  # rows per forward pass at predict time: bounded memory for big X
 

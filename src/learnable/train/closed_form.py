@@ -10,7 +10,7 @@ shape, or a callback that might change the loss, takes the ordinary ``loss.backw
 
 Example:
     >>> import torch
-    >>> from learnable.train.losses import get
+    >>> from learnable.losses import get
     >>> model = torch.nn.Linear(3, 2)
     >>> gradient = closed_form_gradient(model, get("cross_entropy"))
     >>> x, y = torch.randn(4, 3), torch.tensor([0, 1, 1, 0])
@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules import module as torch_module
 
-from learnable.train import losses
+from learnable import losses
 
 OutputGradient = Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor]
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
+from learnable import losses
 from learnable.data.loader import numeric_tensor
 from learnable.data.task import MAX_CLASSES
-from learnable.train import losses
 
 
 def default_device() -> torch.device:

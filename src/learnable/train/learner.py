@@ -3,7 +3,7 @@
 ``Learner.fit`` reads as the textbook: (1) initialize, (2) predict, (3) loss, (4) gradient,
 (5) step, (6) repeat over batches and epochs, (7) stop. Everything else (progress, early stopping,
 schedules, clipping, logging) is a callback on the named events of
-:data:`learnable.train.events.EVENTS`, never code inside the loop.
+:data:`learnable.callbacks.events.EVENTS`, never code inside the loop.
 
 Example:
     >>> import torch
@@ -26,16 +26,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from learnable import losses
+from learnable import metrics as metric_lib
+from learnable.callbacks.basic import History, NonFiniteGuard, ProgressBar
+from learnable.callbacks.events import EVENTS, Callback, SkipStep, StopTraining
+from learnable.callbacks.statistics import Statistics
 from learnable.data.loader import TensorLoader, long_classes
 from learnable.data.split import split_indices
 from learnable.data.stream import StreamLoader, stream
-from learnable.insight.statistics import Statistics
 from learnable.model_file import save_model
-from learnable.train import losses
-from learnable.train import metrics as metric_lib
-from learnable.train.callbacks import History, NonFiniteGuard, ProgressBar
+from learnable.optim.lean_step import LeanStep
+from learnable.optim.optimizers import OptimizerConfig
 from learnable.train.closed_form import closed_form_gradient
-from learnable.train.events import EVENTS, Callback, SkipStep, StopTraining
 from learnable.train.inputs import (
     as_tensor,
     check_elementwise,
@@ -47,8 +49,6 @@ from learnable.train.inputs import (
     looks_like_classes,
     resolve_device,
 )
-from learnable.train.lean_step import LeanStep
-from learnable.train.optim import OptimizerConfig
 from learnable.train.speed import (
     autocast,
     resolve_precision,
@@ -58,12 +58,12 @@ from learnable.train.speed import (
     uses_channels_last,
 )
 from learnable.train.step_losses import StepLosses
+from learnable.utils.validation import check_count
 
 
 def check_num_epochs(num_epochs: Any) -> None:
     """Raise unless ``num_epochs`` is a whole number >= 1."""
-    if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
-        raise ValueError(f"num_epochs={num_epochs!r} must be a whole number >= 1.")
+    check_count("num_epochs", num_epochs, 20)
 
 class Learner:
     """Train a model on data with the seven steps.
@@ -72,7 +72,7 @@ class Learner:
         model: any ``torch.nn.Module``.
         data: ``(X, y)`` arrays or tensors (they are moved to the device once), or an iterable
             of ``(x_batch, y_batch)`` such as a :class:`TensorLoader` or a ``DataLoader``.
-        loss: a name from :data:`learnable.train.losses.LOSSES`, a callable ``(output, target)``,
+        loss: a name from :data:`learnable.losses.LOSSES`, a callable ``(output, target)``,
             or "auto" (cross-entropy for integer targets, MSE for real ones).
         optimizer: a name ("adam", "sgd", ...), an :class:`OptimizerConfig`, or a callable
             ``params -> torch.optim.Optimizer``.
@@ -251,13 +251,13 @@ class Learner:
     def fit(self, num_epochs: int, resume: Any = None) -> Learner:
         """Train for ``num_epochs`` more epochs (or until a callback stops it); returns self.
 
-        ``resume`` (a checkpoint file or directory, see :mod:`learnable.train.checkpoint`) restores
+        ``resume`` (a checkpoint file or directory, see :mod:`learnable.callbacks.checkpoint`) restores
         a run saved during an identical ``fit(num_epochs)`` call and finishes that call exactly.
         """
         check_num_epochs(num_epochs)
         self._initialize(num_epochs)  # 1. initialize
         if resume is not None:
-            from learnable.train.checkpoint import Checkpoint, load_checkpoint
+            from learnable.callbacks.checkpoint import Checkpoint, load_checkpoint
 
             run_id = next((c.run_id for c in self.callbacks if isinstance(c, Checkpoint)), None)
             # this run's newest checkpoint that restores whole (a damaged one falls back to the one before)
@@ -402,10 +402,10 @@ class Learner:
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100):
         """Sweep the learning rate exponentially and suggest one; the model and optimizer are restored.
 
-        Returns an :class:`~learnable.train.lr_finder.LRFinderResult` (``lrs``, ``losses``,
+        Returns an :class:`~learnable.callbacks.lr_finder.LRFinderResult` (``lrs``, ``losses``,
         ``suggestion``, ``plot(path)``).
         """
-        from learnable.train.lr_finder import lr_find
+        from learnable.callbacks.lr_finder import lr_find
 
         return lr_find(self, start_lr, end_lr, num_steps)
 
@@ -424,7 +424,7 @@ class Learner:
 
         Only tensors and plain Python values, so it loads with ``torch.load(weights_only=True)``.
         """
-        from learnable.train.checkpoint import rng_state
+        from learnable.callbacks.checkpoint import rng_state
 
         loader = self.train_loader.state_dict() if hasattr(self.train_loader, "state_dict") else {}
         return {
@@ -465,8 +465,8 @@ class Learner:
         try:
             self._restore_position(state)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as error:
-            from learnable.model_contents import quote
-            from learnable.train.checkpoint import UnusableCheckpoint
+            from learnable.callbacks.checkpoint import UnusableCheckpoint
+            from learnable.utils.validation import quote
 
             raise UnusableCheckpoint(
                 "the checkpoint is damaged: its loader, RNG or callback state cannot be restored "
@@ -475,7 +475,7 @@ class Learner:
 
     def _restore_position(self, state: dict[str, Any]) -> None:
         """The step losses, loader position, callback state and RNGs of a checkpoint."""
-        from learnable.train.checkpoint import set_rng_state
+        from learnable.callbacks.checkpoint import set_rng_state
 
         if "epoch_losses" in state:
             self.epoch_losses.load_state_dict(state["epoch_losses"], self.device)

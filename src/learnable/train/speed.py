@@ -43,7 +43,7 @@ def resolve_precision(precision: Any, device: torch.device, loss_fn: Any = None)
         raise ValueError(f"precision={precision!r}; choose one of {list(PRECISIONS)}.")
     if precision != "auto":
         return precision
-    from learnable.train import losses
+    from learnable import losses
 
     classifying = isinstance(loss_fn, losses.CLASSIFICATION_LOSSES)
     native = device.type == "cuda" and torch.cuda.is_available() and torch.cuda.get_device_capability(device) >= (8, 0)

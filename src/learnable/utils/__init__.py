@@ -1,14 +1,6 @@
-"""Utilities shared by the whole package: writing a user's files safely (:mod:`learnable.utils.files`)."""
+"""Utilities shared by the whole package, below every other layer.
 
-from learnable.utils.files import (
-    check_distinct_outputs,
-    check_output_path,
-    fsync_directory,
-    move_into_place,
-    same_file,
-    staged_file,
-    write_atomically,
-)
-
-__all__ = ["check_distinct_outputs", "check_output_path", "fsync_directory", "move_into_place", "same_file",
-           "staged_file", "write_atomically"]
+- :mod:`~learnable.utils.files`: writing a user's files whole or not at all (:func:`write_atomically`);
+- :mod:`~learnable.utils.validation`: every ``check_*`` helper, values read from files, output paths;
+- :mod:`~learnable.utils.terminal`: text for a terminal, with user text made printable.
+"""

@@ -12,17 +12,13 @@ checkpoints) goes through :func:`write_atomically`:
    a power cut;
 4. on any failure the temporary file is removed and the target is as it was.
 
-:func:`check_output_path` refuses, before any work, an output that is one of the command's inputs,
-by any name: the same path, a symlink to it, or a hard link.
+:func:`learnable.utils.validation.check_output_path` refuses, before any work, an output that is one
+of the command's inputs, by any name: the same path, a symlink to it, or a hard link.
 
 Example:
     >>> path = write_atomically("/tmp/learnable-example.txt", "hello\\n")
     >>> path.read_text()
     'hello\\n'
-    >>> check_output_path("/tmp/learnable-example.txt", inputs=["/tmp/learnable-example.txt"])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: --out '/tmp/learnable-example.txt' is the input '/tmp/learnable-example.txt': writing there ...
 """
 
 from __future__ import annotations
@@ -32,7 +28,7 @@ import errno
 import hashlib
 import os
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Union
 
@@ -218,45 +214,3 @@ def same_file(first: str | Path, second: str | Path) -> bool:
         True
     """
     return os.path.exists(first) and os.path.exists(second) and os.path.samefile(first, second)
-
-
-def check_distinct_outputs(outputs: dict[str, str | Path | None]) -> None:
-    """Raise ValueError if two of a command's outputs (``{flag: path}``, None: not given) are one file.
-
-    The later write would replace the earlier one, or fail after the work is done (a model folder
-    where a file was just written). Paths that do not exist yet are compared where they would be;
-    existing ones also by :func:`same_file`, so two hard links to one file are one output.
-
-    Example:
-        >>> check_distinct_outputs({"--out": "models/k", "--labels-out": "labels.csv", "--plot": None})
-    """
-    seen: dict[str, tuple[str, str | Path]] = {}  # where each output is -> its flag and path
-    for flag, path in outputs.items():
-        if path is None:
-            continue
-        where = os.path.normcase(os.path.realpath(path))
-        if where in seen:
-            raise ValueError(f"{seen[where][0]} and {flag} name the same path '{path}'; give each output its own "
-                             "path.")
-        linked = next(((seen_flag, seen_path) for seen_flag, seen_path in seen.values() if same_file(seen_path, path)),
-                      None)
-        if linked is not None:
-            raise ValueError(f"{linked[0]} '{linked[1]}' and {flag} '{path}' are hard links to one file, so the "
-                             "later write would replace the earlier; give each output its own path.")
-        seen[where] = (flag, path)
-
-
-def check_output_path(out: str | Path, *, inputs: Iterable[str | Path | None], flag: str = "--out") -> None:
-    """Raise ValueError if the output ``out`` is one of ``inputs`` by any name; call it before any work.
-
-    ``inputs``: the files the command reads (None and names that are no file, such as a built-in
-    dataset's, are skipped). An output folder that merely *contains* an input is fine.
-
-    Example:
-        >>> check_output_path("/tmp/predictions.csv", inputs=["iris", None])
-    """
-    for source in inputs:
-        if source is not None and same_file(out, source):
-            same = "is" if os.path.abspath(out) == os.path.abspath(source) else "is a link or another name for"
-            raise ValueError(f"{flag} '{out}' {same} the input '{source}': writing there would replace what the "
-                             f"command reads. Choose another path for {flag}.")

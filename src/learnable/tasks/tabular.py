@@ -7,7 +7,7 @@ test split. It is built only on the public API of the layer below: ``prepare``, 
 
 Example:
     >>> import learnable
-    >>> X, y, _ = learnable.datasets.load("iris")
+    >>> X, y, _ = learnable.data.datasets.load("iris")
     >>> model = learnable.fit(X, y, seed=0)
     >>> model.predict(X.head(2)).tolist()
     ['setosa', 'setosa']
@@ -25,21 +25,21 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from learnable.callbacks.augment import Augment
+from learnable.callbacks.basic import EarlyStopping, LRSchedule
+from learnable.callbacks.events import Callback
 from learnable.data.files import read_table
 from learnable.data.loader import check_batch_size
 from learnable.data.prepare import prepare
 from learnable.data.schema import Schema
 from learnable.data.task import check_task_name
-from learnable.fitted_model import FittedModel, metrics_for
 from learnable.insight.data_summary import summarize_data
 from learnable.insight.evaluation import evaluate_examples
 from learnable.models import CNN, MLP, LinearRegression, LinearSVM, LogisticRegression, TextClassifier
+from learnable.optim.optimizers import OptimizerConfig
 from learnable.runs.recorder import learner_data_summary
-from learnable.train.augment import Augment
-from learnable.train.callbacks import EarlyStopping, LRSchedule
-from learnable.train.events import Callback
+from learnable.tasks.fitted_model import FittedModel, metrics_for
 from learnable.train.learner import Learner, check_num_epochs
-from learnable.train.optim import OptimizerConfig
 from learnable.train.seed import seed_everything
 
 MODEL_NAMES = ("auto", "linear", "logistic", "svm", "mlp", "cnn", "gru", "transformer")
@@ -110,7 +110,7 @@ def fit(
         resume: a checkpoint file or folder written during a ``fit`` call with the same arguments;
             training continues exactly where it stopped.
         augment: for a CNN, shift, rotate and scale each training batch a little (an
-            :class:`~learnable.train.augment.Augment` with its defaults); ignored by other models.
+            :class:`~learnable.callbacks.augment.Augment` with its defaults); ignored by other models.
     """
     start = time.perf_counter()
     if num_epochs is not None:
@@ -153,7 +153,7 @@ def lr_find(X: Any, y: Any, *, model: str = "auto", task: str = "auto", batch_si
     """Sweep the learning rate for the model ``fit`` would train on this data; suggest a rate.
 
     Example:
-        >>> X, y, _ = learnable.datasets.load("wine")          # doctest: +SKIP
+        >>> X, y, _ = learnable.data.datasets.load("wine")          # doctest: +SKIP
         >>> learnable.lr_find(X, y).suggestion                  # doctest: +SKIP
     """
     setup = _setup(X, y, model=model, task=task, lr=None, batch_size=batch_size, validation=0.1, test=0.1,

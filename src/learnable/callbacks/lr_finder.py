@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from learnable.train.checkpoint import rng_state, set_rng_state
-from learnable.train.events import EVENTS, Callback, StopTraining
+from learnable.callbacks.checkpoint import rng_state, set_rng_state
+from learnable.callbacks.events import EVENTS, Callback, StopTraining
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -46,7 +46,7 @@ class LRFinderResult:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from learnable.utils import write_atomically
+        from learnable.utils.files import write_atomically
 
         figure, axes = plt.subplots(figsize=(6, 4))
         axes.plot(self.lrs, self.losses)

@@ -1,6 +1,6 @@
 """The commands of the model families: language models (`generate`, `score`, and `train --task
 language-model`) and forecasting (`forecast`). They hang on the one ``learnable`` app of
-:mod:`learnable.cli`, with its options and its one-line errors.
+:mod:`learnable.cli.app`, with its options and its one-line errors.
 
     learnable train --task language-model            # a small GPT on the shipped Shakespeare corpus
     learnable generate models/shakespeare-lm --prompt "ROMEO:" --length 300 --temperature 0.8
@@ -10,17 +10,15 @@ language-model`) and forecasting (`forecast`). They hang on the one ``learnable`
 
 from __future__ import annotations
 
-import contextlib
 import shlex
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from learnable.cli import DEFAULT_DATA, RUNS_DIR, SEED, app, end_recorded_run, user_errors
-from learnable.terminal import for_stdout, say
+from learnable.cli.app import DEFAULT_DATA, app, end_recorded_run, ending_recorded, user_errors
+from learnable.utils.terminal import for_stdout, say
 
 
 def check_language_model_options(*, target: str | None, checkpoint_every: int, resume: str | None) -> None:
@@ -33,7 +31,7 @@ def check_language_model_options(*, target: str | None, checkpoint_every: int, r
 
 
 def _language_model_kind(model: str) -> str:
-    from learnable.language_model import MODEL_NAMES
+    from learnable.tasks.language_model import MODEL_NAMES
 
     if model == "auto":
         return "transformer"
@@ -45,7 +43,7 @@ def _language_model_kind(model: str) -> str:
 
 def _load_text(data: str) -> tuple[str, str]:
     """The text to learn and its name: a text file, a shipped corpus by name, or (the default) Shakespeare."""
-    from learnable.language_model import corpus_names, load_corpus
+    from learnable.tasks.language_model import corpus_names, load_corpus
 
     if data == DEFAULT_DATA or (data in corpus_names() and not Path(data).exists()):
         name = "shakespeare" if data == DEFAULT_DATA else data
@@ -60,29 +58,16 @@ def _load_text(data: str) -> tuple[str, str]:
                          "a language model learns from a plain text file.") from None
 
 
-@contextlib.contextmanager
-def _ending_recorded(store: Any, run_id: str) -> Iterator[None]:
-    """Record a run that ends early as interrupted (Ctrl-C or SIGTERM: exit status 130) or failed."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        store.writer(run_id).finish("interrupted", error="interrupted (SIGINT/SIGTERM)")
-        raise typer.Exit(130) from None
-    except BaseException as error:
-        store.writer(run_id).finish("failed", error=f"{type(error).__name__}: {error}")
-        raise
-
-
 def train_language_model_run(store: Any, settings: dict[str, Any], quiet: bool) -> None:
     """Check, record, train, save and report a language model (`train --task language-model`)."""
     import hashlib
 
     import torch
 
-    from learnable.language_model import check_settings, train_language_model
     from learnable.model_file import check_replaceable
     from learnable.runs import RecordRun
-    from learnable.utils import check_output_path
+    from learnable.tasks.language_model import check_settings, train_language_model
+    from learnable.utils.validation import check_output_path
 
     start = time.perf_counter()
     kind = _language_model_kind(settings["model"])
@@ -98,7 +83,7 @@ def train_language_model_run(store: Any, settings: dict[str, Any], quiet: bool) 
     run_id = store.create(settings["name"] or f"{corpus}-lm", config=settings, seed=settings["seed"],
                           dataset=hashlib.sha256(text.encode()).hexdigest()[:16])
     say(f"run {run_id}: {corpus}, {len(text):,} characters; holding out the last 10% for validation")
-    with _ending_recorded(store, run_id):
+    with ending_recorded(store, run_id):
         model = train_language_model(text, **options, seed=settings["seed"], progress=not quiet,
                                      callbacks=[RecordRun(store, run_id, finish=False)])
         path = model.save(out)
@@ -124,7 +109,7 @@ def generate(
     seed: int = typer.Option(None, help="Seed for repeatable text."),
 ) -> None:
     """Write text with a language model: the prompt, then LENGTH more characters."""
-    from learnable.language_model import LanguageModel
+    from learnable.tasks.language_model import LanguageModel
 
     typer.echo(for_stdout(LanguageModel.load(model_dir).generate(prompt, length, temperature, top_k, seed)))
 
@@ -136,72 +121,8 @@ def score(
     text: str = typer.Argument(..., help="The sentence to score (at least 2 characters)."),
 ) -> None:
     """How likely a language model finds TEXT: mean log-likelihood per character (nats), then bits per character."""
-    from learnable.language_model import LanguageModel
+    from learnable.tasks.language_model import LanguageModel
 
     nats, bits = LanguageModel.load(model_dir).score(text)
     say(f"mean log-likelihood per character (nats): {nats:.4f}")
     say(f"bits per character: {bits:.4f}")
-
-
-@app.command()
-@user_errors
-def forecast(
-    data: str = typer.Option("sunspots", help="A built-in series (sunspots, co2) or a CSV/Parquet file in time order."),
-    column: str = typer.Option(None, help="The column holding the series (required for files)."),
-    window: int = typer.Option(24, help="Past values each forecast reads."),
-    horizon: int = typer.Option(1, help="Future values each forecast gives."),
-    cell: str = typer.Option("lstm", help="lstm, gru or rnn."),
-    season: int = typer.Option(None, help="The season length for the seasonal-naive baseline (e.g. 12 for months)."),
-    epochs: int = typer.Option(200, help="Most epochs (early stopping on the validation block may end sooner)."),
-    seed: int = SEED,
-    out: Path = typer.Option(None, help="Where to save the forecaster (default: models/<data name>-forecast)."),
-    runs_dir: Path = RUNS_DIR,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-epoch lines."),
-) -> None:
-    """Train an RNN forecaster on a series, test it on the last 20% against the naive forecasts, save it."""
-    from learnable import Forecaster
-    from learnable.data import fingerprint
-    from learnable.data.windows import as_series
-    from learnable.model_file import check_replaceable
-    from learnable.runs import RecordRun, RunStore
-    from learnable.utils import check_output_path
-
-    series, name = _load_series(data, column)
-    as_series(series)  # a column of text or with gaps: refused before a run is recorded
-    forecaster = Forecaster(window, horizon, cell=cell, season=season, num_epochs=epochs, seed=seed,
-                            progress=not quiet)
-    forecaster.check_settings()  # before a run is recorded
-    out = Path(out or Path("models") / f"{name}-forecast")
-    check_output_path(out, inputs=[data])
-    check_replaceable(out)
-    store = RunStore(runs_dir)
-    settings = {"data": data, "column": column, **forecaster.get_params(), "out": str(out)}
-    run_id = store.create(f"{name}-forecast", config=settings, seed=seed, dataset=fingerprint(series.to_frame()))
-    say(f"run {run_id}: {name}, {len(series)} steps; the last 20% is the test block, 10% before it validation")
-    with _ending_recorded(store, run_id):
-        forecaster.fit(series, callbacks=[RecordRun(store, run_id, finish=False)])
-        path = forecaster.save(out)
-    m = forecaster.metrics_
-    say(f"test MAE: {m['mae']:.4g} ({cell}), naive last value {m['naive_mae']:.4g}"
-        + (f", seasonal naive {m['seasonal_naive_mae']:.4g}" if "seasonal_naive_mae" in m else ""))
-    say(f"model saved to {path}")
-    end_recorded_run(store, run_id, {"test": m, **forecaster.training_}, {"model": path})
-
-
-def _load_series(data: str, column: str | None) -> tuple[Any, str]:
-    """A built-in series by name, or one column of a CSV/Parquet file, as a pandas Series."""
-    import pandas as pd
-
-    from learnable import datasets
-    from learnable.data import read_frame
-
-    if data in datasets.names() and not Path(data).exists():
-        dataset = datasets.load(data)
-        if not isinstance(dataset.y.index, pd.DatetimeIndex):
-            raise ValueError(f"'{data}' is not a series; the built-in series are sunspots and co2.")
-        return dataset.y, data
-    frame = read_frame(data)
-    if column is None or column not in frame.columns:
-        given = "--column is required with a file" if column is None else f"there is no column {column!r}"
-        raise ValueError(f"{given}: name the column holding the series, one of {list(frame.columns)[:20]}.")
-    return frame[column], Path(data).stem

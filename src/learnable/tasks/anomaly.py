@@ -15,7 +15,7 @@ for an anomaly (IsolationForest returns -1 for an anomaly and 1 otherwise).
 
 Example:
     >>> import learnable
-    >>> data = learnable.datasets.load("digits")
+    >>> data = learnable.data.datasets.load("digits")
     >>> zeros, sixes = data.images[data.y == 0], data.images[data.y == 6]
     >>> detector = AnomalyDetector(num_epochs=20, seed=0).fit(zeros)  # (N, 1, 8, 8) images: a conv autoencoder
     >>> bool(detector.predict(sixes).mean() > 0.5)  # most sixes are flagged
@@ -34,17 +34,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from learnable.callbacks.basic import EarlyStopping
+from learnable.callbacks.events import Callback
 from learnable.data.loader import check_batch_size
 from learnable.data.split import split_indices
 from learnable.data.validate import as_rows
-from learnable.model_contents import brief, finite, probe, quote, whole
+from learnable.model_contents import probe
 from learnable.model_file import load_model, save_model
 from learnable.models.autoencoder import Autoencoder, ConvAutoencoder
-from learnable.train.callbacks import EarlyStopping
-from learnable.train.events import Callback
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
 from learnable.train.speed import set_memory_format
+from learnable.utils.validation import brief, finite, quote, whole
 
 MODELS = ("auto", "dense", "conv")
 SCALINGS = ("auto", "standard", "minmax")
@@ -295,7 +296,7 @@ def embed_2d(X: Any, *, model: str = "auto", num_epochs: int = 100, seed: int = 
     Example:
         >>> import learnable                                          # doctest: +SKIP
         >>> from learnable.insight import plot_embedding              # doctest: +SKIP
-        >>> data = learnable.datasets.load("digits")              # doctest: +SKIP
+        >>> data = learnable.data.datasets.load("digits")              # doctest: +SKIP
         >>> points = embed_2d(data.X[:300], seed=0)                # doctest: +SKIP
         >>> plot_embedding(points, data.y[:300], path="digits.png")  # doctest: +SKIP
     """

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from learnable.train.events import Callback
+from learnable.callbacks.events import Callback
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner

@@ -1,5 +1,5 @@
 """The command of reinforcement learning: `learnable rl`. It hangs on the one ``learnable`` app of
-:mod:`learnable.cli`, trains an agent of :mod:`learnable.rl` on a Gymnasium environment, and records a run
+:mod:`learnable.cli.app`, trains an agent of :mod:`learnable.rl` on a Gymnasium environment, and records a run
 that `learnable runs` lists, `learnable report` draws and `learnable doctor` diagnoses.
 
     learnable rl FrozenLake-v1 --steps 200000          # tabular Q-learning (discrete observations)
@@ -22,9 +22,8 @@ from typing import Any
 
 import typer
 
-from learnable.cli import RUNS_DIR, _store, app, end_recorded_run, user_errors
-from learnable.cli_models import _ending_recorded
-from learnable.terminal import say
+from learnable.cli.app import RUNS_DIR, app, end_recorded_run, ending_recorded, open_store, user_errors
+from learnable.utils.terminal import say
 
 ALGOS = ("auto", "dqn", "q-learning", "sarsa")
 TABULAR = ("q-learning", "sarsa")
@@ -194,7 +193,7 @@ def print_evaluation(evaluation: dict[str, Any]) -> None:
 def train_run(env_id: str, options: dict[str, Any]) -> None:
     """Check everything, record the run, train, evaluate, save the agent and write the report."""
     from learnable.model_file import check_replaceable
-    from learnable.utils import check_distinct_outputs
+    from learnable.utils.validation import check_distinct_outputs
 
     _check_counts(options)
     check_record(options["record"])
@@ -208,7 +207,7 @@ def train_run(env_id: str, options: dict[str, Any]) -> None:
     settings = {"task": "rl", "env_id": env_id, **{k: _plain(v) for k, v in options.items() if k != "runs_dir"},
                 "algo": algo,
                 **{k: v for k, v in agent.settings.items() if k not in options}}
-    store = _store(options["runs_dir"])
+    store = open_store(options["runs_dir"])
     run_id = store.create(options["name"] or f"{env_id}-{algo}", config=settings, seed=options["seed"])
     say(f"run {run_id}: {algo} on {env_id} ({observation[1]} observations), {options['steps']:,} steps")
     _train_and_finish(store, run_id, agent, options)
@@ -220,7 +219,7 @@ def _train_and_finish(store: Any, run_id: str, agent: Any, options: dict[str, An
     if options["checkpoint_every"]:
         say(f"checkpoints every {options['checkpoint_every']:,} steps in {folder / 'checkpoints'}; continue "
             f"an interrupted run with `learnable rl resume {run_id}`")
-    with _ending_recorded(store, run_id):
+    with ending_recorded(store, run_id):
         try:
             seconds = train_agent(agent, options, folder / "checkpoints")
         finally:  # an interrupted or failed run keeps the episodes it played
@@ -259,7 +258,7 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
     its recorded --steps: the result equals the run that never stopped."""
     from learnable.rl import load
 
-    store = _store(runs_dir)
+    store = open_store(runs_dir)
     found = _rl_run(store, run)
     if found["status"] == "finished":  # a 'running' one was killed, unless its process still runs it (reopen says)
         raise ValueError(f"run {found['id']} is finished; only an interrupted, failed or killed run can be resumed. "
@@ -286,7 +285,7 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
 
 def _recorded_settings(run: dict[str, Any]) -> dict[str, Any]:
     """The settings a resume reads from ``run``'s record, checked (the store may be anyone's)."""
-    from learnable.data.validate import is_whole
+    from learnable.utils.validation import is_whole
 
     config = run["config"]
     counts = [k for k in ("steps", "eval_episodes", "checkpoint_every")
@@ -314,7 +313,7 @@ def evaluate_run(run: str, episodes: int, record: Path | None, runs_dir: Path | 
     if episodes < 1:
         raise ValueError(f"--episodes {episodes}: pass a whole number >= 1, for example --episodes 100.")
     check_record(record)
-    found = _rl_run(_store(runs_dir), run)
+    found = _rl_run(open_store(runs_dir), run)
     path = (found.get("artifacts") or {}).get("model")
     if path is None or not Path(path).is_dir():
         raise ValueError(f"run {found['id']} saved no agent that can be found (status {found['status']}, "

@@ -14,7 +14,7 @@ unigram model (character frequencies of the training text, add-one smoothed), wh
 
 Example:
     >>> import learnable
-    >>> text = learnable.language_model.load_corpus()          # Shakespeare, ~110 KB, public domain
+    >>> text = learnable.tasks.language_model.load_corpus()          # Shakespeare, ~110 KB, public domain
     >>> model = train_language_model(text, num_epochs=1)       # doctest: +SKIP
     >>> model.generate("ROMEO:", length=100, seed=0)           # doctest: +SKIP
     >>> model.score("To be, or not to be")                     # doctest: +SKIP
@@ -34,19 +34,18 @@ from typing import Any
 import torch
 from torch import nn
 
+from learnable.callbacks.basic import EarlyStopping, GradientClipping, LRSchedule
+from learnable.callbacks.events import Callback
 from learnable.data.loader import check_batch_size
 from learnable.data.text_windows import WindowLoader, validation_windows
 from learnable.data.tokenizer import Tokenizer
-from learnable.data.validate import is_whole
-from learnable.model_contents import quote, whole
 from learnable.model_file import load_model, save_model
 from learnable.models.recurrent_lm import LSTMLanguageModel, LSTMLanguageModelConfig
 from learnable.models.transformer import GPT, GPTConfig
-from learnable.train.callbacks import EarlyStopping, GradientClipping, LRSchedule
-from learnable.train.events import Callback
+from learnable.optim.optimizers import OptimizerConfig
 from learnable.train.learner import Learner, check_num_epochs
-from learnable.train.optim import OptimizerConfig
 from learnable.train.seed import seed_everything
+from learnable.utils.validation import is_whole, quote, whole
 
 CORPORA = Path(__file__).parent / "data" / "corpora"
 GREEDY_BELOW = 1e-3  # a temperature below this always takes the most likely character

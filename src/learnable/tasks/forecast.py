@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from learnable.callbacks.basic import EarlyStopping, GradientClipping
+from learnable.callbacks.events import Callback
 from learnable.data.loader import check_batch_size
 from learnable.data.windows import (
     WindowSplit,
@@ -45,14 +47,13 @@ from learnable.data.windows import (
     sliding_windows,
     split_windows,
 )
-from learnable.model_contents import brief, finite, probe, quote, whole
+from learnable.model_contents import probe
 from learnable.model_file import load_model, save_model
 from learnable.models.rnn import CELLS, RNN
-from learnable.train.callbacks import EarlyStopping, GradientClipping
-from learnable.train.events import Callback
+from learnable.optim.optimizers import OptimizerConfig
 from learnable.train.learner import Learner, check_num_epochs
-from learnable.train.optim import OptimizerConfig
 from learnable.train.seed import seed_everything
+from learnable.utils.validation import brief, finite, quote, whole
 
 
 class Forecaster:

@@ -2,11 +2,11 @@
 
 :class:`FittedModel` pairs the trained network with the :class:`~learnable.data.Schema` that turns
 raw rows (a DataFrame, arrays, images or texts) into its inputs, so ``predict`` takes data as the
-user has it. :func:`load` reads any saved learnable model back as what it was saved as.
+user has it. :func:`learnable.load` reads any saved learnable model back as what it was saved as.
 
 Example:
     >>> import learnable
-    >>> X, y, _ = learnable.datasets.load("iris")
+    >>> X, y, _ = learnable.data.datasets.load("iris")
     >>> model = learnable.fit(X, y, seed=0)
     >>> model.save("iris-model")                            # doctest: +SKIP
     >>> learnable.load("iris-model").predict(X.head(2))     # doctest: +SKIP
@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +21,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from learnable import metrics as metric_lib
+from learnable.callbacks.augment import tta_predict
 from learnable.data.schema import Schema
-from learnable.data.schema_check import check_network
-from learnable.data.validate import is_whole
-from learnable.model_contents import brief, quote
-from learnable.model_file import INFO, load_model, read_info, save_model
+from learnable.model_contents import probe
+from learnable.model_file import INFO, kind_of, load_model, save_model
 from learnable.models import CNN, LinearSVM
-from learnable.train import metrics as metric_lib
-from learnable.train.augment import tta_predict
-
-# What else a model folder can hold: the model.json entry that says so -> (module, class) that loads it.
-KINDS = {
-    "forecaster": ("learnable.forecast", "Forecaster"),
-    "anomaly_detector": ("learnable.anomaly", "AnomalyDetector"),
-    "language_model": ("learnable.language_model", "LanguageModel"),
-    "kmeans": ("learnable.classic.kmeans", "KMeans"),
-    "pca": ("learnable.classic.pca", "PCA"),
-    "linear_regression": ("learnable.classic.linear", "LinearRegression"),
-    "logistic_regression": ("learnable.classic.linear_classifiers", "LogisticRegression"),
-    "linear_svc": ("learnable.classic.linear_classifiers", "LinearSVC"),
-    "decision_tree": ("learnable.classic.tree", "DecisionTree"),
-    "agglomerative": ("learnable.classic.hierarchical", "AgglomerativeClustering"),
-    "rl_agent": ("learnable.rl", "Agent"),  # Q-learning, SARSA or DQN (needs the rl extra)
-}
+from learnable.utils.validation import brief, is_whole, quote
 
 
 def metrics_for(name: str, task: str) -> list[str]:
@@ -105,7 +88,7 @@ class FittedModel:
         """Class probabilities, shape (rows, classes), columns in the order of ``classes``.
 
         ``tta`` (CNNs only): average over the plain images and this many augmented views of each
-        (test-time augmentation, :func:`~learnable.train.augment.tta_predict`), e.g. 8.
+        (test-time augmentation, :func:`~learnable.callbacks.augment.tta_predict`), e.g. 8.
         """
         if self.task == "regression":
             raise ValueError("predict_proba is for classifiers; this model predicts numbers. Use predict.")
@@ -151,7 +134,7 @@ class FittedModel:
     def load(cls, directory: str | Path) -> FittedModel:
         """Load a model saved by :meth:`save`; never unpickles."""
         network, info = load_model(directory)
-        kind = next((key for key in KINDS if key in info), None)
+        kind = kind_of(info)
         if kind is not None:
             raise ValueError(f"'{directory}' holds a {kind.replace('_', ' ')}, not a model from learnable.fit; "
                              "load it with learnable.load in Python" + (" or use `learnable generate` / `learnable "
@@ -223,18 +206,19 @@ def _check_record(info: dict[str, Any]) -> None:
         raise ValueError(f"'training' is {brief(training, 80)}; expected an object with the model, epochs and seconds")
 
 
-def load(directory: str | Path) -> Any:
-    """Load any saved learnable model (safetensors + JSON, no pickle), by what ``model.json`` says it is.
+def check_network(schema: Any, network: nn.Module) -> None:
+    """Raise unless ``network`` reads the rows ``schema`` encodes and gives the outputs its task needs.
 
-    A model from ``fit`` comes back as a :class:`FittedModel`; a ``Forecaster``, an
-    ``AnomalyDetector``, a ``LanguageModel`` or any estimator of :mod:`learnable.classic` (``KMeans``,
-    ``PCA``, ``LinearRegression``/``Ridge``/``Lasso``, ``LogisticRegression``, ``LinearSVC``, a decision
-    tree, ``AgglomerativeClustering``) as itself, and a reinforcement-learning agent as its ``learnable.rl``
-    class (with the ``rl`` extra).
+    One row goes through the network: zeros of the encoded width for a table, or the highest token id
+    of the vocabulary at every position for text (an embedding too small for the vocabulary fails).
     """
-    info = read_info(Path(directory))
-    kind = next((key for key in KINDS if key in info), None)
-    if kind is None:
-        return FittedModel.load(directory)
-    module, name = KINDS[kind]
-    return getattr(importlib.import_module(module), name).load(directory)
+    if schema.text is not None:  # (1, max_length) ids, all the highest
+        what = f"the schema encodes each row as {schema.max_length} token ids below {schema.vocab_size}"
+        outputs = probe(network, (1, schema.max_length), what, schema.vocab_size - 1, torch.int64)
+    else:  # (1, features)
+        what = f"the schema encodes each row as {schema.num_features} columns"
+        outputs = probe(network, (1, schema.num_features), what)
+    if outputs.ndim != 2 or outputs.shape[1] != schema.num_outputs:
+        what = "regression" if schema.task == "regression" else f"{schema.task} task of {len(schema.classes)} classes"
+        raise ValueError(f"the network gives {tuple(outputs.shape[1:])} outputs per row, but the schema's {what} "
+                         f"needs {schema.num_outputs}")

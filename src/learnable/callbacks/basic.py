@@ -1,5 +1,5 @@
 """Built-in callbacks: History, EarlyStopping, ProgressBar, GradientClipping, LRSchedule and the
-guard against non-finite losses. Each hangs on events from :data:`learnable.train.events.EVENTS`.
+guard against non-finite losses. Each hangs on events from :data:`learnable.callbacks.events.EVENTS`.
 
 Example:
     >>> stopper = EarlyStopping(monitor="val_loss", patience=5, restore_best=True)
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from learnable.train.events import Callback, NonFiniteError, SkipStep, StopTraining
-from learnable.train.metrics import METRICS
-from learnable.train.optim import ScheduleConfig
+from learnable.callbacks.events import Callback, NonFiniteError, SkipStep, StopTraining
+from learnable.metrics import METRICS
+from learnable.optim.optimizers import ScheduleConfig
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner

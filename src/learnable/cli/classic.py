@@ -1,5 +1,5 @@
 """The commands of the classic estimators: `cluster` (k-means) and `reduce` (PCA). They hang on the one
-``learnable`` app of :mod:`learnable.cli`, read data the way `train` does, and record a run that
+``learnable`` app of :mod:`learnable.cli.app`, read data the way `train` does, and record a run that
 `learnable runs` lists and `learnable report` shows.
 
     learnable cluster --data iris --k 3               # k-means on the 4 measurements, ARI against the species
@@ -20,11 +20,19 @@ from typing import Any
 import numpy as np
 import typer
 
-from learnable.cli import RUNS_DIR, SEED, _print, _write_table, app, end_recorded_run, user_errors
-from learnable.cli_models import _ending_recorded
+from learnable.cli.app import (
+    RUNS_DIR,
+    SEED,
+    app,
+    end_recorded_run,
+    ending_recorded,
+    print_rich,
+    user_errors,
+    write_table,
+)
 from learnable.insight.classic_plots import cluster_figure, reduce_figure
 from learnable.insight.embedding import save_png
-from learnable.terminal import say
+from learnable.utils.terminal import say
 
 SILHOUETTE_ROWS = 10_000  # the silhouette is O(N^2): measured on a fixed-seed sample of at most this many rows
 MAX_LEGEND = 20  # the 2-D plot's legend: at most this many text labels
@@ -46,8 +54,7 @@ class Table:
 # ---- reading the data -------------------------------------------------------------------------------
 def load_table(data: str, target: str | None, columns: str | None, command: str) -> Table:
     """A built-in dataset (its labels are the target) or a CSV/Parquet file, as numeric features and labels."""
-    from learnable import datasets
-    from learnable.data import read_frame
+    from learnable.data import datasets, read_frame
     from learnable.data.validate import as_features, check_features
 
     if data in datasets.names() and not Path(data).exists():
@@ -128,7 +135,7 @@ def _check_outputs(out: Path | None, files: dict[str, Path | None], data: str) -
     """--out (a model directory) and the output files (--plot: .png, the others: .csv), before a run is recorded:
     each in a folder that exists, none of them the --data file, no two of them one path."""
     from learnable.model_file import check_replaceable
-    from learnable.utils import check_distinct_outputs, check_output_path
+    from learnable.utils.validation import check_distinct_outputs, check_output_path
 
     for flag, path in {"--out": out, **files}.items():
         if path is not None:
@@ -226,7 +233,7 @@ def _write_outputs(plot: Path, figure: Any, rows: tuple[str, Path | None, dict[s
     if path is not None:
         import pandas as pd
 
-        _write_table(path, pd.DataFrame(columns))
+        write_table(path, pd.DataFrame(columns))
         artifacts[key] = path
     if out is not None:
         artifacts["model"] = model.save(out)
@@ -289,7 +296,7 @@ def _grid(title: str, columns: tuple[str, ...], rows: Any) -> Any:
     plain text (a key may quote the --target column's name)."""
     from rich.table import Table as RichTable
 
-    from learnable.terminal import as_text
+    from learnable.utils.terminal import as_text
 
     table = RichTable(title=as_text(title) if title else None, show_header=bool(columns))
     if not columns:  # facts: a bold name and its value
@@ -337,13 +344,13 @@ def cluster(
                 "standardize": standardize, "n_init": n_init, "batch_size": batch_size, "seed": seed,
                 "plot": plot and str(plot), "labels_out": labels_out and str(labels_out), "out": out and str(out)}
     store, run_id = _start(table, settings, name, runs_dir)
-    with _ending_recorded(store, run_id):
+    with ending_recorded(store, run_id):
         start = time.perf_counter()
         model, scores = fit_best_k(X, ks, settings)
         summary = cluster_summary(model, scores, table, time.perf_counter() - start)
         artifacts = _write_outputs(plot or store.folder(run_id) / "cluster.png", cluster_figure(X, model, seed),
                                    ("labels", labels_out, {"cluster": model.labels_}), model, out)
-    _print(cluster_view(summary, table.target))
+    print_rich(cluster_view(summary, table.target))
     _finish(store, run_id, summary, artifacts)
 
 
@@ -378,7 +385,7 @@ def reduce(
                 "standardize": standardize, "whiten": whiten, "seed": seed, "plot": plot and str(plot),
                 "coordinates_out": coordinates_out and str(coordinates_out), "out": out and str(out)}
     store, run_id = _start(table, settings, name, runs_dir)
-    with _ending_recorded(store, run_id):
+    with ending_recorded(store, run_id):
         start = time.perf_counter()
         pca = PCA(components, whiten=whiten, seed=seed).fit(X)
         points = pca.transform(X)  # (N, components)
@@ -387,7 +394,7 @@ def reduce(
         coordinates = {f"component_{i + 1}": points[:, i] for i in range(components)}
         artifacts = _write_outputs(plot or store.folder(run_id) / "reduce.png", figure,
                                    ("coordinates", coordinates_out, coordinates), pca, out)
-    _print(reduce_view(summary))
+    print_rich(reduce_view(summary))
     if figure is None:
         say("no plot: it shows the first two components; ask for --components 2 or more to get one")
     _finish(store, run_id, summary, artifacts)

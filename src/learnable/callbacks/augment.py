@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from learnable.data.validate import is_whole
-from learnable.train.events import Callback
+from learnable.callbacks.events import Callback
+from learnable.utils.validation import is_whole
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner

@@ -11,7 +11,7 @@ the folder is fsynced. A sidecar ``.json`` holds the file's SHA-256; the
 A truncated or corrupt newest checkpoint is skipped with a warning in favour of the newest good one.
 
 Example:
-    >>> from learnable.train.checkpoint import Checkpoint
+    >>> from learnable.callbacks.checkpoint import Checkpoint
     >>> # Learner(model, data, callbacks=[Checkpoint("ckpts", every_steps=100)]).fit(10)
     >>> # a new process, same arguments: Learner(model, data, ...).fit(10, resume="ckpts")
 """
@@ -31,10 +31,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from learnable.model_contents import brief, quote
-from learnable.train.events import Callback
-from learnable.utils import write_atomically
-from learnable.utils.files import sha256_file
+from learnable.callbacks.events import Callback
+from learnable.utils.files import sha256_file, write_atomically
+from learnable.utils.validation import brief, quote
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
