@@ -39,14 +39,17 @@ browser:
 run: install
 	$(BIN)/learnable train
 
+# The layer contracts of docs/architecture.md first (a second), then the suite.
 test: install browser
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 test-all: install
 	$(BIN)/python -m pytest -m "slow or not slow"
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/lint-imports --no-cache
 
 bench: install
 	$(BIN)/python benchmarks/learner_vs_loop.py

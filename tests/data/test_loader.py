@@ -89,7 +89,7 @@ def test_without_targets_batches_are_one_tuples():
 
 @pytest.mark.parametrize("batch_size", [0, -4, 2.5, "8", None])
 def test_bad_batch_size_is_refused(batch_size):
-    with pytest.raises(ValueError, match=r"batch_size=.* must be a positive whole number"):
+    with pytest.raises(ValueError, match=r"batch_size=.* must be a whole number >= 1"):
         TensorLoader(*_data(4), batch_size=batch_size)
 
 

@@ -20,7 +20,7 @@ from learnable import losses
 from learnable.callbacks import Callback, Checkpoint, NonFiniteError
 from learnable.callbacks.checkpoint import load_checkpoint, save_checkpoint
 from learnable.data import TensorLoader
-from learnable.models import LinearRegression, LinearSVM, LogisticRegression
+from learnable.models import LinearRegressionNet, LinearSVM, LogisticRegressionNet
 from learnable.optim.lean_step import LeanStep
 from learnable.train import Learner
 from learnable.train.closed_form import closed_form_gradient
@@ -38,21 +38,21 @@ def _linear(outputs, bias=True):
 MODELS = {
     "linear": _linear,
     "linear-no-bias": lambda outputs: _linear(outputs, bias=False),
-    "LinearRegression": lambda outputs: lambda: LinearRegression(in_features=FEATURES, out_features=outputs),
-    "LogisticRegression": lambda outputs: lambda: LogisticRegression(in_features=FEATURES, num_classes=outputs),
+    "LinearRegressionNet": lambda outputs: lambda: LinearRegressionNet(in_features=FEATURES, out_features=outputs),
+    "LogisticRegressionNet": lambda outputs: lambda: LogisticRegressionNet(in_features=FEATURES, num_classes=outputs),
     "LinearSVM": lambda outputs: lambda: LinearSVM(in_features=FEATURES, num_classes=2),
 }
 # (loss, options, target kind, model names, target shapes): (B,) targets, (B, k) columns, (B, 1) one column
-REGRESSION = (["linear", "linear-no-bias", "LinearRegression"], ["rows", "columns"])
+REGRESSION = (["linear", "linear-no-bias", "LinearRegressionNet"], ["rows", "columns"])
 LOSS_CASES = [
-    ("cross_entropy", {}, "classes", ["linear", "linear-no-bias", "LogisticRegression"], ["rows"]),
-    ("cross_entropy", {"label_smoothing": 0.1}, "classes", ["linear", "LogisticRegression"], ["rows"]),
+    ("cross_entropy", {}, "classes", ["linear", "linear-no-bias", "LogisticRegressionNet"], ["rows"]),
+    ("cross_entropy", {"label_smoothing": 0.1}, "classes", ["linear", "LogisticRegressionNet"], ["rows"]),
     ("mse", {}, "real", *REGRESSION),
     ("mae", {}, "real", *REGRESSION),
     ("huber", {}, "real", *REGRESSION),
     ("huber", {"delta": 0.5}, "real", *REGRESSION),
     ("bce_with_logits", {}, "binary", ["linear", "linear-no-bias"], ["rows", "columns", "one-column"]),
-    ("bce_with_logits", {}, "binary", ["LogisticRegression"], ["rows"]),
+    ("bce_with_logits", {}, "binary", ["LogisticRegressionNet"], ["rows"]),
     ("hinge", {}, "binary", ["linear", "linear-no-bias"], ["rows", "one-column"]),
     ("hinge", {}, "binary", ["LinearSVM"], ["rows"]),
 ]
@@ -66,10 +66,10 @@ CASES = [
 
 
 def _outputs(kind, shape, model):
-    """Output columns for nn.Linear and LinearRegression; the number of classes for the classifiers."""
+    """Output columns for nn.Linear and LinearRegressionNet; the number of classes for the classifiers."""
     if kind == "classes":
         return CLASSES
-    if model in ("LogisticRegression", "LinearSVM"):
+    if model in ("LogisticRegressionNet", "LinearSVM"):
         return 2  # binary: one logit or margin
     return OUTPUTS if shape == "columns" else 1
 
@@ -606,17 +606,14 @@ def test_a_mid_epoch_checkpoint_resumes_with_the_right_train_loss(tmp_path, unin
     assert torch.equal(resumed.model.weight, uninterrupted.model.weight)
 
 
-def test_an_old_checkpoint_with_only_the_loss_sum_still_resumes(tmp_path, uninterrupted):
+def test_a_checkpoint_without_its_step_losses_is_refused_as_damaged(tmp_path):
     with pytest.raises(SystemExit):
-        _checkpointed(tmp_path / "new", Crash(step=7)).fit(EPOCHS)
-    state = load_checkpoint(tmp_path / "new")
-    state["epoch_loss_sum"] = state.pop("epoch_losses")["values"].sum()  # the format before StepLosses
-    save_checkpoint(tmp_path / "old", state)
-    resumed = _checkpointed(tmp_path / "old").fit(EPOCHS, resume=tmp_path / "old")
-    expected = [h["train_loss"] for h in uninterrupted.history]
-    assert [h["train_loss"] for h in resumed.history] == pytest.approx(expected, rel=1e-6)
-    assert resumed.history[1]["train_loss"] != uninterrupted.history[0]["train_loss"]  # epoch 2 was not redone
-    assert torch.equal(resumed.model.weight, uninterrupted.model.weight)
+        _checkpointed(tmp_path, Crash(step=7)).fit(EPOCHS)
+    state = load_checkpoint(tmp_path)
+    state["epoch_loss_sum"] = state.pop("epoch_losses")["values"].sum()  # not what Learner.state_dict writes
+    save_checkpoint(tmp_path / "crafted", state)
+    with pytest.raises(ValueError, match=r"lacks or mistypes epoch_losses; it was not written by Learner.state_dict"):
+        _checkpointed(tmp_path / "crafted").fit(EPOCHS, resume=tmp_path / "crafted")
 
 
 # ---- NonFiniteGuard names the first bad step ---------------------------------------------------------

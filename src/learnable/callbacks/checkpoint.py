@@ -114,7 +114,7 @@ def _is_complete(path: Path) -> bool:
 # What Learner.load_state_dict reads from a checkpoint, and the type each must have.
 FIELDS = {"model": dict, "optimizer": dict, "epoch": int, "step": int, "fit_start_epoch": int,
           "num_epochs_planned": int, "epoch_batches": int, "metrics": dict, "skipped_steps": int,
-          "epoch_skipped": int, "loader": dict, "rng": dict, "callbacks": dict}
+          "epoch_skipped": int, "epoch_losses": dict, "loader": dict, "rng": dict, "callbacks": dict}
 
 
 def find_checkpoint(location: str | Path) -> Path:
@@ -188,8 +188,8 @@ def _read_checkpoint(path: Path, run_id: str | None) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != "learnable-checkpoint":
         raise UnusableCheckpoint(f"'{path}' is not a learnable checkpoint.")
     wrong = [k for k, kind in FIELDS.items() if not isinstance(state.get(k), kind) or isinstance(state.get(k), bool)]
-    if wrong or not ("epoch_losses" in state or "epoch_loss_sum" in state):
-        raise UnusableCheckpoint(f"checkpoint '{path}' lacks or mistypes {', '.join(wrong) or 'epoch_losses'}; it "
+    if wrong:
+        raise UnusableCheckpoint(f"checkpoint '{path}' lacks or mistypes {', '.join(wrong)}; it "
                                  "was not written by Learner.state_dict (damaged or crafted).")
     if run_id is not None and state.get("run_id") != run_id:
         raise UnusableCheckpoint(f"checkpoint '{path}' belongs to run {brief(state.get('run_id'), 80)}, not to "

@@ -5,10 +5,10 @@ from learnable.models.base import REGISTRY, ConfigModule, build, describe, regis
 from learnable.models.cnn import CNN, CNNConfig
 from learnable.models.linear import (
     LinearClassifierConfig,
-    LinearRegression,
+    LinearRegressionNet,
     LinearRegressionConfig,
     LinearSVM,
-    LogisticRegression,
+    LogisticRegressionNet,
 )
 from learnable.models.mlp import MLP, MLPConfig
 from learnable.models.recurrent_lm import LSTMLanguageModel, LSTMLanguageModelConfig
@@ -31,10 +31,10 @@ __all__ = [
     "REGISTRY",
     "ConfigModule",
     "LinearClassifierConfig",
-    "LinearRegression",
+    "LinearRegressionNet",
     "LinearRegressionConfig",
     "LinearSVM",
-    "LogisticRegression",
+    "LogisticRegressionNet",
     "MLPConfig",
     "RNN",
     "RNNConfig",

@@ -1,4 +1,7 @@
-"""Linear models: linear regression, logistic regression and the linear SVM.
+"""The linear networks: linear regression, logistic regression and the linear SVM as ``nn.Module``s.
+
+(The estimators of the same names, fitted in closed form or by L-BFGS, are in :mod:`learnable.classic`;
+these are the networks ``learnable.fit(model="linear" | "logistic" | "svm")`` trains with the Learner.)
 
 All three are one affine map ``x @ W.T + b``; they differ in the loss they are trained with
 (squared error, cross-entropy, hinge) and in how their outputs are read. A binary classifier has a
@@ -6,7 +9,7 @@ single output (the logit or the margin); a multiclass one has one output per cla
 
 Example:
     >>> import torch
-    >>> LogisticRegression(in_features=4, num_classes=3)(torch.zeros(2, 4)).shape
+    >>> LogisticRegressionNet(in_features=4, num_classes=3)(torch.zeros(2, 4)).shape
     torch.Size([2, 3])
 """
 
@@ -32,13 +35,15 @@ class LinearClassifierConfig:
     num_classes: int = 2
 
 
-class _Affine(ConfigModule):
+class Affine(ConfigModule):
+    """One affine map ``x @ W.T + b`` (``self.linear``): the base of the three linear networks."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x)  # (B, in) -> (B, out)
 
 
 @register
-class LinearRegression(_Affine):
+class LinearRegressionNet(Affine):
     """Predict real numbers as an affine function of the inputs; train with MSE."""
 
     name = "linear"
@@ -50,7 +55,7 @@ class LinearRegression(_Affine):
         self.linear = nn.Linear(self.config.in_features, self.config.out_features)
 
 
-class _LinearClassifier(_Affine):
+class _LinearClassifier(Affine):
     def __init__(self, config: LinearClassifierConfig | None = None, **fields) -> None:
         super().__init__(config, **fields)
         classes = self.config.num_classes
@@ -61,7 +66,7 @@ class _LinearClassifier(_Affine):
 
 
 @register
-class LogisticRegression(_LinearClassifier):
+class LogisticRegressionNet(_LinearClassifier):
     """Class probabilities from a linear map: sigmoid (binary) or softmax (multinomial)."""
 
     name = "logistic"

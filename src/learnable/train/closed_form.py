@@ -1,7 +1,7 @@
 """Gradients in closed form for affine models: the fast path for linear and logistic regression.
 
 A model that is one affine map ``output = x @ W.T + b`` (``nn.Linear``, or learnable's
-LinearRegression, LogisticRegression and LinearSVM) has textbook gradients for the common losses:
+LinearRegressionNet, LogisticRegressionNet and LinearSVM) has textbook gradients for the common losses:
 with ``g = dL/d(output)``, ``dW = g.T @ x`` and ``db = g.sum(0)``, and ``g`` is one line per loss
 (``softmax(output) - onehot(y)`` over the batch size for cross-entropy). For such small models the
 autograd graph costs more than the arithmetic, so the Learner takes this path on its own: the same
@@ -99,13 +99,13 @@ def affine_layer(model: nn.Module) -> nn.Linear | None:
     hook all send training to autograd. The Learner's own statistics hooks come later and only
     read the output.
     """
-    from learnable.models.linear import _Affine
+    from learnable.models.linear import Affine
 
     if type(model) is nn.Linear:
         layer = model
     elif type(model) is nn.Sequential and len(model) == 1 and type(model[0]) is nn.Linear:
         layer = model[0]
-    elif isinstance(model, _Affine) and type(model).forward is _Affine.forward and len(list(model.children())) == 1:
+    elif isinstance(model, Affine) and type(model).forward is Affine.forward and len(list(model.children())) == 1:
         layer = model.linear if type(model.linear) is nn.Linear else None
     else:
         return None

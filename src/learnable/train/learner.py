@@ -31,24 +31,18 @@ from learnable import metrics as metric_lib
 from learnable.callbacks.basic import History, NonFiniteGuard, ProgressBar
 from learnable.callbacks.events import EVENTS, Callback, SkipStep, StopTraining
 from learnable.callbacks.statistics import Statistics
-from learnable.data.loader import TensorLoader, long_classes
-from learnable.data.split import split_indices
-from learnable.data.stream import StreamLoader, stream
+from learnable.data.loader import TensorLoader
+from learnable.data.stream import stream
 from learnable.model_file import save_model
 from learnable.optim.lean_step import LeanStep
 from learnable.optim.optimizers import OptimizerConfig
+from learnable.train.batches import check_first_batch, training_loaders, validation_loader
 from learnable.train.closed_form import closed_form_gradient
 from learnable.train.inputs import (
     as_tensor,
-    check_elementwise,
-    check_loader,
-    check_targets,
-    check_validation,
-    is_pair_or_loader,
-    is_sample_dataset,
-    looks_like_classes,
     resolve_device,
 )
+from learnable.train.learner_state import learner_state, restore_learner
 from learnable.train.speed import (
     autocast,
     resolve_precision,
@@ -64,6 +58,7 @@ from learnable.utils.validation import check_count
 def check_num_epochs(num_epochs: Any) -> None:
     """Raise unless ``num_epochs`` is a whole number >= 1."""
     check_count("num_epochs", num_epochs, 20)
+
 
 class Learner:
     """Train a model on data with the seven steps.
@@ -133,7 +128,8 @@ class Learner:
         self.compiled_model = torch.compile(self.model) if compile else None
         self.batch_size = batch_size
         self.seed = seed
-        self.train_loader, self.val_loader = self._loaders(data, validation)
+        self.train_loader, self.val_loader = training_loaders(data, validation, batch_size=batch_size, seed=seed,
+                                                               device=self.device)
         self.loss_fn = losses.get(self._auto_loss() if loss == "auto" else loss)
         self.precision = resolve_precision(precision, self.device, self.loss_fn)
         self.optimizer_spec = optimizer
@@ -164,64 +160,6 @@ class Learner:
         self.data_summary: dict[str, Any] | None = None  # for the doctor: set by fit, else computed when recorded
 
     # ---- data ---------------------------------------------------------------------------------
-    def _loaders(self, data: Any, validation: Any):
-        check_validation(validation)
-        if not isinstance(data, (tuple, list)):
-            if is_sample_dataset(data):
-                data = stream(data, batch_size=self.batch_size, seed=self.seed)  # samples, read by workers
-            check_loader(data)
-            if validation == "auto":
-                validation = None
-            if validation is not None and not (is_pair_or_loader(validation) or is_sample_dataset(validation)):
-                raise ValueError(
-                    "validation must be an (X, y) pair, a Dataset, a loader or None when data is a loader; "
-                    "a fraction can only be split off (X, y) arrays."
-                )
-            return data, self._val_loader(validation)
-        if validation == "auto":
-            validation = 0.2
-        if len(data) != 2:
-            raise ValueError(f"data must be an (X, y) pair or a loader; got a sequence of {len(data)} items.")
-        on_disk = isinstance(data[0], np.memmap)  # a memory-mapped X is streamed, not loaded
-        X = data[0] if on_disk else as_tensor(data[0], "X")
-        y = long_classes(as_tensor(np.array(data[1]) if on_disk else data[1], "y"))
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
-        if len(X) == 0:
-            raise ValueError("the training data has no rows; pass at least one (X, y) example.")
-        if isinstance(validation, (int, float)) and not isinstance(validation, bool):
-            validation = float(validation) or None
-        rows = held_out = None
-        if isinstance(validation, float):
-            labels = y.numpy() if looks_like_classes(y) else None
-            parts = split_indices(len(X), validation=validation, test=0.0, labels=labels, seed=self.seed)
-            rows, held_out = np.asarray(parts.train), np.asarray(parts.validation)
-        if on_disk:
-            if held_out is not None:
-                size = max(self.batch_size, 1024)
-                validation = stream(X, y, batch_size=size, shuffle=False, rows=held_out, workers=0)
-            return stream(X, y, batch_size=self.batch_size, seed=self.seed, rows=rows), self._val_loader(validation)
-        if held_out is not None:
-            validation = (X[held_out], y[held_out])
-            X, y = X[rows], y[rows]
-        train = TensorLoader(X.to(self.device), y.to(self.device), batch_size=self.batch_size, seed=self.seed)
-        return train, self._val_loader(validation)
-
-    def _val_loader(self, validation: Any):
-        dataset = is_sample_dataset(validation)
-        if validation is None or not (isinstance(validation, (tuple, list)) or dataset):
-            return validation
-        size = max(self.batch_size, 1024)
-        if dataset:
-            return stream(validation, batch_size=size, shuffle=False, workers=0)
-        if len(validation) != 2:
-            raise ValueError(f"validation must be an (X, y) pair; got a sequence of {len(validation)} items.")
-        if isinstance(validation[0], np.memmap):
-            return stream(validation[0], np.asarray(validation[1]), batch_size=size, shuffle=False, workers=0)
-        X, y = (as_tensor(part, name) for part, name in zip(validation, ("validation X", "validation y"), strict=True))
-        y = long_classes(y)
-        return TensorLoader(X.to(self.device), y.to(self.device), batch_size=size, shuffle=False)
-
     def _auto_loss(self) -> str:
         target = self._sample_batch()[1]
         return "mse" if target.is_floating_point() else "cross_entropy"
@@ -285,7 +223,7 @@ class Learner:
         return self
 
     def _initialize(self, num_epochs: int) -> None:
-        self._check_batch()  # before the optimizer: it may set the model back to NCHW
+        check_first_batch(self)  # before the optimizer: it may set the model back to NCHW
         if self.optimizer is None:
             self.optimizer = self._build_optimizer()
         if self.optimizer_step is None or self.optimizer_step.optimizer is not self.optimizer:
@@ -358,7 +296,8 @@ class Learner:
     # ---- measuring and using the model ------------------------------------------------------------
     def validate(self, data: Any = None) -> dict[str, float]:
         """Loss and metrics on the validation data (or on ``data``: an (X, y) pair or a loader)."""
-        loader = self.val_loader if data is None else self._val_loader(data)
+        loader = self.val_loader if data is None else validation_loader(data, batch_size=self.batch_size,
+                                                                         device=self.device)
         if loader is None:
             raise ValueError("there is no validation data; pass validation= to the Learner or data here.")
         self._event("before_validate")
@@ -420,83 +359,12 @@ class Learner:
 
     # ---- checkpoints ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue this fit exactly: weights, optimizer, position, RNGs, callbacks.
-
-        Only tensors and plain Python values, so it loads with ``torch.load(weights_only=True)``.
-        """
-        from learnable.callbacks.checkpoint import rng_state
-
-        loader = self.train_loader.state_dict() if hasattr(self.train_loader, "state_dict") else {}
-        return {
-            "format": "learnable-checkpoint", "format_version": 1,
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "epoch": self.epoch, "step": self.step, "fit_start_epoch": self.fit_start_epoch,
-            "num_epochs_planned": self.num_epochs_planned, "epoch_batches": self.epoch_batches,
-            "epoch_losses": self.epoch_losses.state_dict(), "metrics": dict(self.metrics),
-            "skipped_steps": self.skipped_steps, "epoch_skipped": self.epoch_skipped,
-            "loader": loader, "rng": rng_state(),
-            "callbacks": {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(self.callbacks)},
-        }
+        """Everything needed to continue this fit exactly (see :func:`~learnable.train.learner_state.learner_state`)."""
+        return learner_state(self)
 
     def load_state_dict(self, state: dict[str, Any], num_epochs: int | None = None) -> None:
         """Restore :meth:`state_dict` output (called by ``fit(resume=...)`` after initializing)."""
-        planned = state["num_epochs_planned"] - state["fit_start_epoch"]
-        if num_epochs is not None and num_epochs != planned:
-            raise ValueError(
-                f"the checkpoint was saved during fit({planned}); resume it with the same number of "
-                f"epochs, not {num_epochs}."
-            )
-        try:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-        except (RuntimeError, ValueError, KeyError) as error:
-            raise ValueError(
-                f"the checkpoint does not fit this Learner's model or optimizer ({str(error).splitlines()[0]}); "
-                "resume with the same model, data and settings the run was started with."
-            ) from None
-        self.epoch, self.step = state["epoch"], state["step"]
-        self.fit_start_epoch, self.num_epochs_planned = state["fit_start_epoch"], state["num_epochs_planned"]
-        self.epoch_batches, self.metrics = state["epoch_batches"], dict(state["metrics"])
-        if self.epoch_batches and not hasattr(self.train_loader, "load_state_dict"):
-            raise ValueError(
-                "the checkpoint was taken mid-epoch, but this loader cannot restart mid-epoch (it has no "
-                "load_state_dict); resume from an epoch-end checkpoint, or train from (X, y) arrays."
-            )
-        try:
-            self._restore_position(state)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as error:
-            from learnable.callbacks.checkpoint import UnusableCheckpoint
-            from learnable.utils.validation import quote
-
-            raise UnusableCheckpoint(
-                "the checkpoint is damaged: its loader, RNG or callback state cannot be restored "
-                f"({type(error).__name__}: {quote(str(error))}); resume from an older checkpoint."
-            ) from None
-
-    def _restore_position(self, state: dict[str, Any]) -> None:
-        """The step losses, loader position, callback state and RNGs of a checkpoint."""
-        from learnable.callbacks.checkpoint import set_rng_state
-
-        if "epoch_losses" in state:
-            self.epoch_losses.load_state_dict(state["epoch_losses"], self.device)
-        else:  # a checkpoint written before the step losses were kept holds only their sum
-            self.epoch_losses.load_state_dict({"values": state["epoch_loss_sum"].reshape(1), "steps": [0]}, self.device)
-        self.skipped_steps, self.epoch_skipped = state["skipped_steps"], state["epoch_skipped"]
-        if hasattr(self.train_loader, "load_state_dict"):
-            self.train_loader.load_state_dict(state["loader"])
-        for i, callback in enumerate(self.callbacks):
-            saved = state["callbacks"].get(f"{i}:{type(callback).__name__}")
-            if saved is not None:
-                callback.load_state_dict(saved)
-        set_rng_state(state["rng"])
-
-    # ---- checks before the first step --------------------------------------------------------------
-    def _all_targets(self, sample: torch.Tensor) -> torch.Tensor:
-        """Every training target when they are in memory, else the sample batch's."""
-        if isinstance(self.train_loader, TensorLoader) and len(self.train_loader.tensors) > 1:
-            return self.train_loader.tensors[1]
-        targets = self.train_loader.targets() if isinstance(self.train_loader, StreamLoader) else None
-        return sample if targets is None else targets.to(self.device)
+        restore_learner(self, state, num_epochs)
 
     def _build_optimizer(self) -> torch.optim.Optimizer:
         spec = self.optimizer_spec
@@ -510,35 +378,3 @@ class Learner:
         if callable(spec):
             return spec(self.model.parameters())
         raise TypeError(f"optimizer must be a name, an OptimizerConfig or a callable, got {spec!r}.")
-
-    def _check_batch(self) -> None:
-        """Run the model and loss once on two rows, turning shape mistakes into clear errors."""
-        xb, yb = self._sample_batch()
-        output = None
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.no_grad():
-                try:
-                    output = self._forward(xb)
-                except RuntimeError:
-                    if not (self.channels_last and self.channels_last_auto):
-                        raise
-                    # e.g. a model that .view()s its activations: it needs the default layout.
-                    self.channels_last = False
-                    set_memory_format(self.model, torch.contiguous_format)
-                    output = self._forward(xb)
-                check_targets(output, self._all_targets(yb), self.loss_fn)
-                check_elementwise(output, yb, self.loss_fn)
-                self.loss_fn(output.float(), yb)
-        except (RuntimeError, IndexError) as error:
-            layout = " With channels_last=True, try channels_last=False." if self.channels_last else ""
-            raise ValueError(
-                f"the model and the loss do not fit the data: input {tuple(xb.shape)} gave output "
-                f"{tuple(output.shape) if output is not None else '?'} for targets {tuple(yb.shape)} "
-                f"({yb.dtype}); PyTorch said: {str(error).splitlines()[0]}.{layout}"
-            ) from None
-        finally:
-            self.model.train(was_training)
-
-

@@ -64,8 +64,7 @@ class StepLosses:
         if values is None:
             return None
         bad = (~torch.isfinite(values)).nonzero()
-        step = self.steps[int(bad[0])] if len(bad) else 0
-        return step if step > 0 else None  # 0: a sum restored from an old checkpoint, steps unknown
+        return self.steps[int(bad[0])] if len(bad) else None
 
     def state_dict(self) -> dict[str, Any]:
         values = self.values()
