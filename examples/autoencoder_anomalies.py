@@ -15,8 +15,9 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 import learnable
+from learnable import AnomalyDetector
 from learnable.insight import plot_embedding
-from learnable.tasks.anomaly import AnomalyDetector, embed_2d
+from learnable.tasks.anomaly import embed_2d
 
 name = sys.argv[1] if len(sys.argv) > 1 else "digits"
 data = learnable.data.datasets.load(name)

@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
+from learnable import Forecaster
 from learnable.data.datasets import load
-from learnable.tasks.forecast import Forecaster
 
 
 def synthetic(steps: int = 600, seed: int = 0) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 import learnable
-from learnable.callbacks.augment import Augment, tta_predict
+from learnable.callbacks import Augment, tta_predict
 from learnable.data import read_image_folder, split_indices
 
 
@@ -30,12 +30,12 @@ def main() -> None:
     start = time.perf_counter()
     model = learnable.fit(images[train], labels[train], model="cnn", test=0.0, seed=0, callbacks=[Augment()])
     seconds = time.perf_counter() - start
-    epochs = model.training["epochs"]
+    epochs = model.training_["epochs"]
     print(f"trained a CNN with augmentation: {epochs} epochs in {seconds:.0f}s ({seconds / epochs:.1f}s per epoch)")
     print(f"test accuracy: {model.score(images[test], labels[test]):.3f} on {len(test)} unseen digits")
 
     probabilities = tta_predict(model, images[test], Augment(), num_views=8)  # (500, 10)
-    predicted = np.asarray(model.classes)[probabilities.argmax(1).numpy()]
+    predicted = np.asarray(model.classes_)[probabilities.argmax(1).numpy()]
     print(f"test accuracy with test-time augmentation (plain + 8 views): {(predicted == labels[test]).mean():.3f}")
 
     with tempfile.TemporaryDirectory() as folder:

@@ -42,8 +42,8 @@ def main() -> None:
     fitted = {}
     for model in ("gru", "transformer"):
         fitted[model] = learnable.fit(data.X, data.y, model=model, seed=args.seed)
-        t = fitted[model].training
-        print(f"{model}: test accuracy {fitted[model].metrics['accuracy']:.3f} ({t['epochs']} epochs, "
+        t = fitted[model].training_
+        print(f"{model}: test accuracy {fitted[model].metrics_['accuracy']:.3f} ({t['epochs']} epochs, "
               f"kept epoch {t['best_epoch']}, {t['seconds']:.1f}s)")
     texts = ["the battery is not good.", "the screen is bad but the price is great."]
     for text, label in zip(texts, fitted["gru"].predict(texts), strict=True):

@@ -6,7 +6,7 @@ class that reads it is imported only then, so loading a k-means model never impo
 Example:
     >>> import learnable
     >>> from learnable.classic import KMeans
-    >>> path = KMeans(n_clusters=2, random_state=0).fit([[0.0], [0.1], [5.0], [5.1]]).save("/tmp/km-example")
+    >>> path = KMeans(n_clusters=2, seed=0).fit([[0.0], [0.1], [5.0], [5.1]]).save("km-example")
     >>> type(learnable.load(path)).__name__
     'KMeans'
 """
@@ -32,6 +32,6 @@ def load(directory: str | Path) -> Any:
     """
     kind = kind_of(read_info(Path(directory)))
     if kind is None:
-        return FittedModel.load(directory)
+        return FittedModel.load(directory)  # says that the folder holds a bare network, and how to load it
     module, name = KINDS[kind].split(":")
     return getattr(importlib.import_module(module), name).load(directory)
