@@ -1,8 +1,9 @@
 """The doctor: each planted fault, trained for real in a second or two, triggers its finding; healthy runs none.
 
-The planted runs go through the three ways a run reaches the doctor: a Learner after ``fit``, a record read
-back from the run store (``RecordRun`` + ``load_record``) and ``learnable.fit``'s ``FittedModel.diagnose``;
-one goes through the ``learnable doctor`` command. The rules are also checked on hand-made records.
+The planted runs go through the three ways a run reaches the doctor: a Learner after ``fit`` (its
+``record_of``), a record read back from the run store (``RecordRun`` + ``load_record``) and ``learnable.fit``'s
+``FittedModel.diagnose``; one goes through the ``learnable doctor`` command. The rules are also checked on
+hand-made records.
 """
 
 import numpy as np
@@ -19,6 +20,7 @@ from learnable.cli import app
 from learnable.insight import Finding, diagnose, load_record
 from learnable.insight.doctor import SEVERITIES
 from learnable.runs import RecordRun, RunStore
+from learnable.runs.recorder import record_of
 
 runner = CliRunner()
 
@@ -68,7 +70,7 @@ def _recorded(tmp_path, name, model, data, callbacks=(), step_interval=10, **opt
 def test_a_healthy_learner_run_has_no_findings():
     learner = _train(_mlp(), _data(), 100, lr=1e-2, callbacks=[EarlyStopping(patience=5)])
     assert learner.stop_reason  # early stopping ended it, keeping the best weights
-    assert diagnose(learner) == []
+    assert diagnose(record_of(learner)) == []
 
 
 @pytest.mark.parametrize("name", ["wine", "breast-cancer"])
@@ -77,12 +79,20 @@ def test_fit_on_a_real_dataset_has_no_findings(name):
     model = learnable.fit(X, y, seed=0)
     assert model.data_summary["standardized"] is True  # fit's own data summary reached the doctor
     assert model.diagnose() == []
+    assert diagnose(model) == []  # an object with a record() method
+
+
+def test_the_doctor_reads_records_and_says_how_to_make_one_of_a_learner():
+    learner = _train(_mlp(), _data(rows=64), 1)
+    with pytest.raises(TypeError, match=r"reads a run record .*got a Learner\. For a Learner pass "
+                                        r"learnable\.runs\.recorder\.record_of\(learner\)"):
+        diagnose(learner)
 
 
 # ---- planted faults in the training dynamics -----------------------------------------------------
 def test_adam_with_a_huge_learning_rate():
     learner = _train(_mlp(), _data(), 10, lr=3.0)
-    findings = diagnose(learner)
+    findings = diagnose(record_of(learner))
     finding = _find(findings, "learning_rate_too_high")
     assert finding.severity == "warning"
     assert "of their size" in finding.evidence
@@ -124,7 +134,7 @@ def test_a_loss_that_overflows_is_a_critical_non_finite_finding(tmp_path):
 
 
 def test_a_learning_rate_far_too_low():
-    findings = diagnose(_train(_mlp(), _data(), 10, lr=1e-7))
+    findings = diagnose(record_of(_train(_mlp(), _data(), 10, lr=1e-7)))
     assert _codes(findings) == ["learning_rate_too_low"]
     assert "barely moves" in findings[0].title
 
@@ -132,7 +142,7 @@ def test_a_learning_rate_far_too_low():
 def test_tiny_data_with_a_big_mlp_overfits():
     X, y = _data(rows=60, features=20, seed=1)
     learner = _train(_mlp(features=20, hidden=256, depth=3), (X, y), 200, lr=1e-3, validation=0.5, batch_size=16)
-    findings = diagnose(learner)
+    findings = diagnose(record_of(learner))
     assert _codes(findings) == ["overfitting"]
     assert "validation loss lowest in epoch" in findings[0].evidence
 
@@ -146,7 +156,7 @@ def _dead_relu_model():
 
 
 def test_a_negative_bias_kills_the_relus():
-    findings = diagnose(_train(_dead_relu_model(), _data(), 10, lr=1e-3))
+    findings = diagnose(record_of(_train(_dead_relu_model(), _data(), 10, lr=1e-3)))
     assert _codes(findings) == ["dead_relus"]
     finding = findings[0]
     assert finding.severity == "critical"
@@ -189,7 +199,7 @@ def test_the_doctor_command_on_a_missing_run_is_a_one_line_error(tmp_path, run, 
 
 def test_a_deep_sigmoid_network_has_vanishing_gradients():
     model = _mlp(hidden=32, depth=12, activation=nn.Sigmoid)
-    findings = diagnose(_train(model, _data(), 10, optimizer="sgd", lr=1e-2))
+    findings = diagnose(record_of(_train(model, _data(), 10, optimizer="sgd", lr=1e-2)))
     assert _codes(findings) == ["vanishing_gradients"]
     assert "at '0.weight'" in findings[0].evidence  # the first layer, against the last
 
@@ -199,7 +209,7 @@ def test_one_feature_a_thousand_times_larger_is_unscaled():
     X, y = _data()
     X = X.clone()
     X[:, 3] *= 1e4
-    findings = diagnose(_train(_mlp(), (X, y), 10, lr=1e-3))
+    findings = diagnose(record_of(_train(_mlp(), (X, y), 10, lr=1e-3)))
     finding = _find(findings, "unscaled_inputs")
     assert finding.evidence.startswith("'x3' (std")
     assert "'x0'" not in finding.evidence and "'x2'" not in finding.evidence
@@ -208,7 +218,7 @@ def test_one_feature_a_thousand_times_larger_is_unscaled():
 
 def test_validation_rows_copied_from_training():
     X, y = _data()
-    findings = diagnose(_train(_mlp(), (X[:500], y[:500]), 10, validation=(X[:100], y[:100]), lr=1e-2))
+    findings = diagnose(record_of(_train(_mlp(), (X[:500], y[:500]), 10, validation=(X[:100], y[:100]), lr=1e-2)))
     finding = _find(findings, "duplicates_validation")
     assert finding.severity == "warning"
     assert finding.evidence.startswith("100 of 100 validation rows (100.0%)")
@@ -355,13 +365,13 @@ def test_an_empty_record_has_no_findings():
 
 def test_sgd_whose_validation_loss_swings_from_epoch_to_epoch_has_a_learning_rate_too_high():
     learner = _train(_mlp(), _data(), 10, optimizer="sgd", lr=3.0)
-    finding = _find(diagnose(learner), "learning_rate_too_high")
+    finding = _find(diagnose(record_of(learner)), "learning_rate_too_high")
     assert "still changes the weights by" in finding.evidence
-    assert "overfitting" not in _codes(diagnose(learner))  # explained by the oversized steps
+    assert "overfitting" not in _codes(diagnose(record_of(learner)))  # explained by the oversized steps
 
 
 def test_sgd_at_a_sensible_rate_is_healthy():
-    assert diagnose(_train(_mlp(), _data(), 10, optimizer="sgd", lr=0.3)) == []
+    assert diagnose(record_of(_train(_mlp(), _data(), 10, optimizer="sgd", lr=0.3))) == []
 
 
 def test_overfitting_is_quiet_when_the_kept_epoch_is_as_good_as_the_best():

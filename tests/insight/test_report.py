@@ -101,7 +101,7 @@ def test_every_plot_draws_from_a_real_run_and_none_from_nothing(fitted_iris):
 
 
 def test_histogram_rebinning_keeps_each_epochs_mass():
-    grid, low, high = plots._histogram_image([{"low": 0, "high": 1, "counts": [1, 3]},
+    grid, low, high = plots.histogram_image([{"low": 0, "high": 1, "counts": [1, 3]},
                                               {"low": -1, "high": 3, "counts": [2, 2, 0, 4]}])
     assert (low, high) == (-1, 3)
     assert grid.sum(axis=0) == pytest.approx([1, 1])
@@ -142,7 +142,7 @@ def test_bad_report_paths_are_refused(tmp_path, name, message):
 def test_a_failed_render_leaves_the_old_report_and_no_temporary(tmp_path, monkeypatch):
     out = tmp_path / "r.html"
     out.write_text("old")
-    monkeypatch.setattr("learnable.insight.report.render", lambda record: 1 / 0)
+    monkeypatch.setattr("learnable.insight.report.writer.render", lambda record: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         write_report({"epochs": []}, out)
     assert out.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["r.html"]
@@ -182,10 +182,10 @@ def test_settings_left_to_defaults_show_the_values_training_used(trained_run):
 
 def _drawn_figures(monkeypatch, make_report):
     """The figures a report draws, after drawing them (so their tick labels are set)."""
-    from learnable.insight import report
+    from learnable.insight.report import page
 
-    drawn, draw = [], report._image
-    monkeypatch.setattr(report, "_image", lambda figure: drawn.append(figure) or draw(figure))
+    drawn, draw = [], page.image
+    monkeypatch.setattr(page, "image", lambda figure: drawn.append(figure) or draw(figure))
     make_report()
     return drawn
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from learnable import Learner
-from learnable.insight import Statistics
+from learnable.callbacks import Statistics
 
 
 def _data(rows=256, features=6):

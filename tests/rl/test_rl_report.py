@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from learnable.insight import diagnose, write_report
-from learnable.insight.rl_report import moving_average, return_curve, smoothing_window
-from learnable.insight.rl_rules import diagnose_rl, record_of_agent
+from learnable.insight.doctor.rl import diagnose_rl, record_of_agent
+from learnable.insight.report.rl import moving_average, return_curve, smoothing_window
 
 EPISODES = 300
 
@@ -165,7 +165,7 @@ def test_the_doctor_reads_a_trained_agent():
         history = _history(np.linspace(0, 1, EPISODES), q_max=np.linspace(1, 25, EPISODES))
 
     assert [f.code for f in diagnose_rl(record_of_agent(Trained()))] == ["diverging_q"]
-    assert [f.code for f in diagnose(Trained())] == ["diverging_q"]  # the doctor's own entry point takes an agent
+    assert [f.code for f in diagnose(record_of_agent(Trained()))] == ["diverging_q"]  # the doctor's own entry point
 
 
 # ---- the plots and the page ---------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def test_the_report_of_an_rl_run_without_episodes_or_recording(tmp_path):
 def test_non_finite_values_are_left_out_of_the_plots():
     q_max = np.linspace(1, 3, EPISODES)
     q_max[-5:] = math.inf
-    from learnable.insight.rl_report import q_values
+    from learnable.insight.report.rl import q_values
 
     q_line = [line for line in q_values(_history(np.zeros(EPISODES), q_max=q_max)).axes[0].get_lines()
               if line.get_label() == "q_max"][0]

@@ -8,6 +8,9 @@
 
 Both read numeric columns only: a text column (other than --target) is refused with the fix, never
 one-hot encoded behind the user's back. Everything a user can get wrong is checked before a run is recorded.
+
+Length: a little over 400 lines, because the two commands share their data reading, option checks and run
+recording (the first half of the file), which stay private to this module.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from learnable.cli.app import (
     user_errors,
     write_table,
 )
-from learnable.insight.classic_plots import cluster_figure, reduce_figure
+from learnable.insight.classic_plots import cluster_figure, reduce_figure, sample_rows
 from learnable.insight.embedding import save_png
 from learnable.utils.terminal import say
 
@@ -225,6 +228,20 @@ def _finish(store: Any, run_id: str, summary: dict[str, Any], artifacts: dict[st
     end_recorded_run(store, run_id, summary, artifacts)
 
 
+def _cluster_plot(X: np.ndarray, model: Any, seed: int) -> Any:
+    """The clustered rows (a sample beyond PLOT_ROWS) and the centers in the plane of the first two principal
+    components of X, drawn by :func:`cluster_figure`; data with one feature (or one row) by its first feature."""
+    from learnable.classic import PCA
+
+    rows = sample_rows(len(X), seed)
+    if min(X.shape) < 2:
+        points, centers = X[rows, :1], model.cluster_centers_[:, :1]  # (N, 1), (K, 1)
+    else:
+        pca = PCA(2, seed=seed).fit(X)
+        points, centers = pca.transform(X[rows]), pca.transform(model.cluster_centers_.astype(np.float64))
+    return cluster_figure(points, model.labels_[rows], centers)
+
+
 def _write_outputs(plot: Path, figure: Any, rows: tuple[str, Path | None, dict[str, Any]], model: Any,
                    out: Path | None) -> dict[str, Path]:
     """Write the plot, the per-row CSV (its artifact name, path, columns) and the model, each whole or not at all."""
@@ -348,7 +365,7 @@ def cluster(
         start = time.perf_counter()
         model, scores = fit_best_k(X, ks, settings)
         summary = cluster_summary(model, scores, table, time.perf_counter() - start)
-        artifacts = _write_outputs(plot or store.folder(run_id) / "cluster.png", cluster_figure(X, model, seed),
+        artifacts = _write_outputs(plot or store.folder(run_id) / "cluster.png", _cluster_plot(X, model, seed),
                                    ("labels", labels_out, {"cluster": model.labels_}), model, out)
     print_rich(cluster_view(summary, table.target))
     _finish(store, run_id, summary, artifacts)

@@ -1,18 +1,21 @@
-"""Insight: watching a network learn, and saying what went wrong.
+"""Insight: pure functions of a plain run record that say how a network learned and what went wrong.
 
-- :class:`Statistics`: per-layer activation, parameter, gradient and update statistics (on by default);
+A run record is a dict (:func:`load_record` reads one from the run store; ``learnable.fit``'s model gives one
+by ``record()``; ``learnable.runs.recorder.record_of`` makes one of a trained Learner). Insight imports nothing
+of the training code, the tasks or the run store: it reads records.
+
 - :func:`summarize_data`: the facts about the training data that the doctor checks;
-- :func:`diagnose`: the doctor's findings for a run or a trained Learner;
+- :func:`diagnose`: the doctor's findings for a run record (:mod:`learnable.insight.doctor`);
 - :mod:`learnable.insight.plots`: matplotlib figures of a run;
-- :func:`write_report`: the self-contained HTML report of a run.
+- :func:`write_report`: the self-contained HTML report of a run (:mod:`learnable.insight.report`).
 """
 
-from learnable.callbacks.statistics import Statistics
 from learnable.insight.data_summary import summarize_data
 from learnable.insight.doctor import Finding, diagnose
 from learnable.insight.embedding import plot_embedding
 from learnable.insight.evaluation import evaluate_examples
-from learnable.insight.report import load_record, write_report
+from learnable.insight.record import load_record
+from learnable.insight.report import write_report
 
-__all__ = ["Finding", "Statistics", "diagnose", "evaluate_examples", "load_record", "plot_embedding", "summarize_data",
+__all__ = ["Finding", "diagnose", "evaluate_examples", "load_record", "plot_embedding", "summarize_data",
            "write_report"]

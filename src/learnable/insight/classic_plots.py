@@ -1,12 +1,16 @@
-"""The 2-D pictures of `learnable cluster` and `learnable reduce`: rows in the plane of their first two
-principal components, coloured by cluster (centers marked) or by a target column.
+"""The 2-D pictures of `learnable cluster` and `learnable reduce`: rows in a plane, coloured by cluster
+(centers marked) or by a target column.
+
+The caller projects the rows (``learnable cli classic``: the first two principal components, by
+``learnable.classic.PCA``); these functions draw the points they are given, so insight needs nothing of
+the estimators. :func:`sample_rows` picks the rows to draw when there are more than PLOT_ROWS.
 
 Example:
-    >>> from sklearn.datasets import load_iris
-    >>> from learnable.classic import PCA, KMeans
-    >>> X = load_iris().data
-    >>> figure = cluster_figure(X, KMeans(3).fit(X), seed=0)
-    >>> figure.axes[0].get_title()
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> points, labels = rng.normal(size=(90, 2)), np.repeat([0, 1, 2], 30)
+    >>> centers = np.array([points[labels == k].mean(axis=0) for k in range(3)])
+    >>> cluster_figure(points, labels, centers).axes[0].get_title()
     'k-means: 3 clusters (first two principal components)'
 """
 
@@ -16,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from learnable.classic import PCA
 from learnable.insight.embedding import plot_embedding
 
 PLOT_ROWS = 20_000  # points drawn in a plot at most (a fixed-seed sample beyond)
@@ -29,17 +32,21 @@ def sample_rows(rows: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(rows, PLOT_ROWS, replace=False))
 
 
-def cluster_figure(X: np.ndarray, model: Any, seed: int) -> Any:
-    """The rows in 2-D (PCA of the clustered features), coloured by cluster, the centers marked."""
-    rows, flat = sample_rows(len(X), seed), min(X.shape) < 2
+def cluster_figure(points: np.ndarray, labels: np.ndarray, centers: np.ndarray) -> Any:
+    """The clustered rows in 2-D, coloured by cluster, the centers marked.
+
+    Args:
+        points: the rows to draw, (N, 2) in the plane of the first two principal components, or (N, 1):
+            the one feature of data too narrow for that (drawn against nothing).
+        labels: the cluster of each point, (N,).
+        centers: the cluster centers in the same coordinates, (K, 2) or (K, 1).
+    """
+    flat = points.shape[1] < 2
     if flat:  # one feature (or one row): the first feature against nothing
-        points = np.column_stack([X[rows, 0], np.zeros(len(rows))])
-        centers = np.column_stack([model.cluster_centers_[:, 0], np.zeros(model.n_clusters)])
-    else:
-        pca = PCA(2, seed=seed).fit(X)
-        points, centers = pca.transform(X[rows]), pca.transform(model.cluster_centers_.astype(np.float64))
-    title = f"k-means: {model.n_clusters} clusters" + ("" if flat else " (first two principal components)")
-    figure = plot_embedding(points, labels=model.labels_[rows], title=title)
+        points = np.column_stack([points[:, 0], np.zeros(len(points))])
+        centers = np.column_stack([centers[:, 0], np.zeros(len(centers))])
+    title = f"k-means: {len(centers)} clusters" + ("" if flat else " (first two principal components)")
+    figure = plot_embedding(points, labels=labels, title=title)
     axes = figure.axes[0]
     axes.scatter(centers[:, 0], centers[:, 1], marker="X", s=160, c="black", edgecolors="white", label="centers")
     if axes.get_legend() is not None:  # one entry per cluster, and the centers

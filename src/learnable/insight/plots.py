@@ -19,7 +19,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FuncFormatter, LogFormatter, MaxNLocator
 
-from learnable.insight.finding import stats_epochs
+from learnable.insight.record import stats_epochs
 from learnable.utils.terminal import printable
 
 WIDE, TALL = (7.5, 3.6), (7.5, 5.0)
@@ -92,7 +92,9 @@ def _escaped(formatter: Any) -> FuncFormatter:
     return escaped
 
 
-def _finish(figure: Figure, axes: Any, title: str, xlabel: str = "epoch", ylabel: str = "") -> Figure:
+def finish_figure(figure: Figure, axes: Any, title: str, xlabel: str = "epoch", ylabel: str = "") -> Figure:
+    """Title and label ``axes``, add a grid (and a legend when lines are labelled), escape the texts and lay
+    the figure out; return it. Whole-number ticks on an "epoch" x axis and a "rows" y axis."""
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if xlabel == "epoch":
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # no tick at epoch 2.5
@@ -123,7 +125,7 @@ def loss_curves(epochs: list[dict[str, Any]], steps: list[tuple[int, float]] | N
                   label="training, per step (sampled)")
     if _all_positive(epochs, LOSS_KEYS):
         axes.set_yscale("log")
-    return _finish(figure, axes, "Loss", ylabel="loss")
+    return finish_figure(figure, axes, "Loss", ylabel="loss")
 
 
 def metric_curves(epochs: list[dict[str, Any]]) -> Figure | None:
@@ -136,7 +138,7 @@ def metric_curves(epochs: list[dict[str, Any]]) -> Figure | None:
     axes = figure.add_subplot()
     for name in names:
         axes.plot(*_series(epochs, name), marker="o", markersize=3, label=name.removeprefix("val_"))
-    return _finish(figure, axes, "Validation metrics")
+    return finish_figure(figure, axes, "Validation metrics")
 
 
 def learning_rate(epochs: list[dict[str, Any]]) -> Figure | None:
@@ -149,7 +151,7 @@ def learning_rate(epochs: list[dict[str, Any]]) -> Figure | None:
     axes.plot(x, values, marker="o", markersize=3)
     if min(values) > 0 and max(values) / min(values) > 20:
         axes.set_yscale("log")
-    return _finish(figure, axes, "Learning rate", ylabel="lr")
+    return finish_figure(figure, axes, "Learning rate", ylabel="lr")
 
 
 # ---- statistics per layer --------------------------------------------------------------------------
@@ -169,7 +171,7 @@ def parameter_statistic(epochs: list[dict[str, Any]], key: str, title: str) -> F
     if key == "update_ratio":
         axes.axhline(1e-3, color="black", linestyle="--", lw=0.8, label="1e-3 (typical)")
     axes.set_yscale("log")
-    figure = _finish(figure, axes, title)
+    figure = finish_figure(figure, axes, title)
     if len(names) > 8:
         axes.legend(fontsize=6, ncol=2)
     return figure
@@ -189,7 +191,7 @@ def unit_fractions(epochs: list[dict[str, Any]]) -> Figure | None:
             if points:
                 axes.plot(*zip(*points, strict=True), marker="o", markersize=3, label=f"{name} ({label})")
     axes.set_ylim(-0.03, 1.03)
-    return _finish(figure, axes, "Dead units (ReLU) and saturation (tanh/sigmoid)", ylabel="fraction")
+    return finish_figure(figure, axes, "Dead units (ReLU) and saturation (tanh/sigmoid)", ylabel="fraction")
 
 
 def activation_histograms(epochs: list[dict[str, Any]]) -> Figure | None:
@@ -202,7 +204,7 @@ def activation_histograms(epochs: list[dict[str, Any]]) -> Figure | None:
     figure = Figure(figsize=(7.5, 1.9 * len(shown) + 0.6))
     for row, name in enumerate(shown):
         axes = figure.add_subplot(len(shown), 1, row + 1)
-        grid, low, high = _histogram_image([s["activations"].get(name, {}).get("histogram") for _, s in sampled])
+        grid, low, high = histogram_image([s["activations"].get(name, {}).get("histogram") for _, s in sampled])
         x = [e for e, _ in sampled]
         extent = (x[0] - 0.5, x[-1] + 0.5, low, high)
         axes.imshow(grid, origin="lower", aspect="auto", extent=extent, cmap="viridis",
@@ -218,7 +220,7 @@ def _finite_histogram(activation: dict[str, Any]) -> bool:
     return bool(h) and bool(np.isfinite([h["low"], h["high"]]).all()) and sum(h["counts"]) > 0
 
 
-def _histogram_image(histograms: list[dict[str, Any] | None], rows: int = 60) -> tuple[np.ndarray, float, float]:
+def histogram_image(histograms: list[dict[str, Any] | None], rows: int = 60) -> tuple[np.ndarray, float, float]:
     """Re-bin each epoch's histogram (its own range) onto one shared value grid: (rows, epochs) densities."""
     histograms = [h if h and np.isfinite([h["low"], h["high"]]).all() else None for h in histograms]
     present = [h for h in histograms if h]
@@ -289,9 +291,9 @@ def residuals(evaluation: dict[str, Any]) -> Figure | None:
     left.scatter(actual, predicted, s=8, alpha=0.6)
     line = [min(actual.min(), predicted.min()), max(actual.max(), predicted.max())]
     left.plot(line, line, color="black", lw=0.8, linestyle="--", label="perfect")
-    _finish(figure, left, "Predicted against actual (test)", xlabel="actual", ylabel="predicted")
+    finish_figure(figure, left, "Predicted against actual (test)", xlabel="actual", ylabel="predicted")
     right.hist(predicted - actual, bins=30)
-    return _finish(figure, right, "Residuals (predicted - actual)", xlabel="residual", ylabel="rows")
+    return finish_figure(figure, right, "Residuals (predicted - actual)", xlabel="residual", ylabel="rows")
 
 
 def decision_surface(evaluation: dict[str, Any]) -> Figure | None:
@@ -310,7 +312,7 @@ def decision_surface(evaluation: dict[str, Any]) -> Figure | None:
     axes.scatter(points[:, 0], points[:, 1], c=surface["targets"], cmap="coolwarm" if surface["task"] != "multiclass"
                  else "tab10", edgecolors="black", s=18)
     names = surface["features"]
-    return _finish(figure, axes, "Decision surface (test points on top)", xlabel=names[0], ylabel=names[1])
+    return finish_figure(figure, axes, "Decision surface (test points on top)", xlabel=names[0], ylabel=names[1])
 
 
 def _all_positive(epochs: list[dict[str, Any]], keys: tuple[str, ...]) -> bool:

@@ -4,7 +4,8 @@ Per-step losses are kept as device tensors every ``step_interval`` steps and rea
 together with the epoch's metrics, in one database transaction: never a commit per step. Before the
 first step it stores a summary of the training data (:func:`learnable.insight.summarize_data`) for
 the doctor, and the settings the Learner trains with (:func:`learner_settings`: the learning rate and
-batch size even where the user left them to a default) for the report. It writes through the run's
+batch size even where the user left them to a default) for the report. :func:`record_of` gives the same
+kind of record for a Learner that trained without recording. It writes through the run's
 :class:`~learnable.runs.writer.RunWriter`: a store that stays locked, breaks, or loses the run's row stops
 the recording with one line, never the training.
 
@@ -70,6 +71,19 @@ class RecordRun(Callback):
     def after_fit(self, learner: Learner) -> None:
         if self.finish:
             self.writer.finish(learner.outcome, summary=learner_summary(learner), error=learner.error)
+
+
+def record_of(learner: Learner) -> dict[str, Any]:
+    """The run record of a trained :class:`Learner`, as the doctor and the report read one: its history, data
+    summary, outcome, error and summary (no step losses: only :class:`RecordRun` samples those).
+
+    Example:
+        >>> from learnable.insight import diagnose
+        >>> diagnose(record_of(learner))  # doctest: +SKIP
+        []
+    """
+    return {"epochs": learner.history, "steps": [], "data": learner_data_summary(learner),
+            "status": learner.outcome, "error": learner.error, "summary": learner_summary(learner)}
 
 
 def learner_summary(learner: Learner) -> dict[str, Any]:

@@ -22,7 +22,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from learnable.insight import plots
-from learnable.insight.rl_rules import rl_history
+from learnable.insight.doctor import diagnose
+from learnable.insight.record import rl_history
+from learnable.insight.report import page
 
 WIDE, SHORT = (7.5, 3.6), (7.5, 2.8)
 GIF_SIGNATURE = (b"GIF87a", b"GIF89a")
@@ -58,7 +60,7 @@ def _points(history: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.nda
 
 
 def _finish(figure: Figure, axes: Any, title: str, ylabel: str) -> Figure:
-    return plots._finish(figure, axes, title, "environment steps", ylabel)
+    return plots.finish_figure(figure, axes, title, "environment steps", ylabel)
 
 
 # ---- the plots ----------------------------------------------------------------------------------------
@@ -148,22 +150,19 @@ def q_values(history: list[dict[str, Any]]) -> Figure | None:
 # ---- the page -----------------------------------------------------------------------------------------
 def rl_sections(record: dict[str, Any]) -> list[str]:
     """The report's sections for an RL run: header, findings, results, curves, evaluation, settings, versions."""
-    from learnable.insight import report
-    from learnable.insight.doctor import diagnose
-
     history = rl_history(record)
     summary = record.get("summary") or {}
     returns = return_curve(history, summary.get("evaluations"), summary.get("kept_network"))
-    curves = report._figures(returns, episode_lengths(history), epsilon_curve(history),
+    curves = page.figures(returns, episode_lengths(history), epsilon_curve(history),
                              td_loss_curve(history), q_values(history))
     return [
-        report._header(record),
-        report._section("The doctor's findings", report._findings(diagnose(record))),
-        report._section("Results", _results(record, len(history))),
-        report._section("Training curves", curves or "<p class=muted>No episode finished in this run.</p>"),
-        report._section("An evaluation episode", _recording((record.get("artifacts") or {}).get("recording"))),
-        report._section("Settings", report._table(record.get("config") or {})),
-        report._section("Versions", report._table(record.get("versions") or {})),
+        page.header(record),
+        page.section("The doctor's findings", page.findings(diagnose(record))),
+        page.section("Results", _results(record, len(history))),
+        page.section("Training curves", curves or "<p class=muted>No episode finished in this run.</p>"),
+        page.section("An evaluation episode", _recording((record.get("artifacts") or {}).get("recording"))),
+        page.section("Settings", page.table(record.get("config") or {})),
+        page.section("Versions", page.table(record.get("versions") or {})),
     ]
 
 
@@ -172,8 +171,6 @@ TRAINING_KEYS = ("env_id", "algo", "steps", "episodes_trained", "steps_per_secon
 
 
 def _results(record: dict[str, Any], episodes: int) -> str:
-    from learnable.insight import report
-
     summary = record.get("summary") or {}
     evaluation = {**(summary.get("evaluation") or {}), **(summary.get("metrics") or {})}
     if "reward_threshold" in summary:
@@ -184,15 +181,13 @@ def _results(record: dict[str, Any], episodes: int) -> str:
     facts.setdefault("episodes trained", episodes)
     parts = []
     if shown:
-        parts.append("<h3>Greedy evaluation (no exploration)</h3>" + report._table(shown))
-    parts.append("<h3>Training</h3>" + report._table(facts))
+        parts.append("<h3>Greedy evaluation (no exploration)</h3>" + page.table(shown))
+    parts.append("<h3>Training</h3>" + page.table(facts))
     return "".join(parts)
 
 
 def _recording(path: str | None) -> str:
     """The GIF of an evaluation episode (``--record``), embedded so the report stays one file."""
-    from learnable.insight import report
-
     if not path:
         return "<p class=muted>No episode was recorded (pass --record FILE.gif to `learnable rl`).</p>"
-    return report.embedded_file(path, "gif", GIF_SIGNATURE, "an evaluation episode", "recording")
+    return page.embedded_file(path, "gif", GIF_SIGNATURE, "an evaluation episode", "recording")

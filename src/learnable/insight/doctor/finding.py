@@ -1,4 +1,4 @@
-"""A finding of the doctor, and the helpers its rules use to read a run's record.
+"""A finding of the doctor, how a family's rules are applied to a record, and how findings write numbers.
 
 Example:
     >>> Finding("overfitting", "warning", "Overfitting", "val loss up 40%", "...", "stop earlier").severity
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
-
-import numpy as np
 
 SEVERITIES = ("critical", "warning", "info")
 
@@ -30,23 +28,13 @@ class Finding:
         return asdict(self)
 
 
-# ---- reading a record ------------------------------------------------------------------------------
-def series(record: dict[str, Any], key: str) -> np.ndarray:
-    values = [e.get(key) for e in record.get("epochs") or []]
-    return np.array([v if isinstance(v, (int, float)) else np.nan for v in values], dtype=np.float64)
+def format_number(value: float) -> str:
+    """A number as findings write it: three significant digits.
 
-
-def last_stats(record: dict[str, Any]) -> dict[str, Any]:
-    sampled = [e["stats"] for e in record.get("epochs") or [] if e.get("stats")]
-    return sampled[-1] if sampled else {}
-
-
-def stats_epochs(record: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    epochs = record.get("epochs") or []
-    return [(e.get("epoch", i + 1), e["stats"]) for i, e in enumerate(epochs) if e.get("stats")]
-
-
-def fmt(value: float) -> str:
+    Example:
+        >>> format_number(0.0123456), format_number(31415.9)
+        ('0.0123', '3.14e+04')
+    """
     return f"{value:.3g}"
 
 

@@ -1,13 +1,13 @@
-"""The doctor: what went wrong in a training run (or what is about to), in plain words.
+"""The doctor's rules for a supervised training run: what went wrong (or is about to), in plain words.
 
-Each rule reads a run's record (its epochs' metrics and statistics, the sampled step losses, the
-data summary, the status) and returns :class:`Finding` objects: a severity, the evidence (numbers,
-epochs, layers), what it means and what to do. :func:`diagnose` runs every rule on a record from
-the run store (``RunStore.get``) or on a :class:`Learner` that has trained.
+Each rule reads a run's record (its epochs' metrics and statistics, the sampled step losses, the data
+summary, the status) and returns :class:`Finding` objects: a severity, the evidence (numbers, epochs,
+layers), what it means and what to do. The rules about the data live in :mod:`learnable.insight.doctor.data`;
+:func:`diagnose_training` applies both to a record.
 
 Example:
     >>> record = {"epochs": [{"epoch": e, "train_loss": 1 / e, "val_loss": 0.5 + e / 10} for e in range(1, 11)]}
-    >>> [finding.code for finding in diagnose(record)]
+    >>> [finding.code for finding in diagnose_training(record)]
     ['overfitting']
 """
 
@@ -19,12 +19,19 @@ from typing import Any
 
 import numpy as np
 
-from learnable.insight.data_rules import class_imbalance, constant_features, leakage, perfect_predictor, unscaled_inputs
-from learnable.insight.finding import SEVERITIES, Finding, apply_rules, fmt, last_stats, series, stats_epochs
+from learnable.insight.doctor.data import (
+    class_imbalance,
+    constant_features,
+    leakage,
+    perfect_predictor,
+    unscaled_inputs,
+)
+from learnable.insight.doctor.finding import Finding, apply_rules, format_number
+from learnable.insight.record import last_stats, series, stats_epochs
 
 # Losses whose value for the best constant prediction is known from the data summary.
 BASELINES = {"CrossEntropyLoss": "entropy", "BCEWithLogitsLoss": "entropy", "MSELoss": "variance"}
-__all__ = ["SEVERITIES", "Finding", "diagnose", "record_of"]
+__all__ = ["EXPLAINS", "RULES", "diagnose_training"]
 
 
 # ---- the rules: training dynamics -------------------------------------------------------------------
@@ -60,8 +67,8 @@ def divergence(record: dict[str, Any]) -> list[Finding]:
         epoch = int(np.argmin(finite)) + 1
         return [Finding(
             "divergence", "critical", "The training loss grew instead of falling",
-            f"train loss {fmt(finite[0])} in epoch 1, lowest {fmt(best)} in epoch {epoch}, "
-            f"{fmt(last)} in epoch {len(finite)}",
+            f"train loss {format_number(finite[0])} in epoch 1, lowest {format_number(best)} in epoch {epoch}, "
+            f"{format_number(last)} in epoch {len(finite)}",
             "On the data it is trained on, gradient descent should lower the loss. A loss that climbs back "
             "means the steps overshoot: the learning rate is too high, or the schedule raises it too far.",
             "Lower the learning rate 3-10x, or use a schedule that decays it (cosine, step).")]
@@ -73,11 +80,11 @@ def learning_rate_too_high(record: dict[str, Any]) -> list[Finding]:
     steps = np.array([loss for _, loss in record.get("steps", [])], dtype=np.float64)
     evidence = []
     if ratios and np.median(ratios[0][1]) > 0.3:
-        evidence.append(f"each step changes the weights by {fmt(np.median(ratios[0][1]))} of their size "
+        evidence.append(f"each step changes the weights by {format_number(np.median(ratios[0][1]))} of their size "
                         f"(median over layers, epoch {ratios[0][0]}); about 0.001 is typical")
     elif len(ratios) >= 3 and np.median(ratios[-1][1]) > 0.03:  # still large steps once training has settled
-        evidence.append(f"each step still changes the weights by {fmt(np.median(ratios[-1][1]))} of their size in "
-                        f"epoch {ratios[-1][0]} (median over layers); about 0.001 is typical")
+        evidence.append(f"each step still changes the weights by {format_number(np.median(ratios[-1][1]))} "
+                        f"of their size in epoch {ratios[-1][0]} (median over layers); about 0.001 is typical")
     swing = _epoch_swing(record)
     if swing is not None:
         evidence.append(f"the training loss swings up and down by {swing * 100:.0f}% of its level from epoch to "
@@ -87,8 +94,8 @@ def learning_rate_too_high(record: dict[str, Any]) -> list[Finding]:
     if len(tail) >= 8 and np.median(tail) > 0:
         jumps = np.abs(np.diff(tail)) / np.median(tail)
         if np.median(jumps) > 0.5 and tail[-len(tail) // 4:].mean() >= 0.9 * tail[: len(tail) // 4].mean():
-            evidence.append(f"the step loss jumps by {fmt(np.median(jumps) * 100)}% of its level from one sample "
-                            "to the next in the second half of training, without trending down")
+            evidence.append(f"the step loss jumps by {format_number(np.median(jumps) * 100)}% of its level "
+                            "from one sample to the next in the second half of training, without trending down")
     if not evidence:
         return []
     return [Finding(
@@ -127,9 +134,9 @@ def learning_rate_too_low(record: dict[str, Any]) -> list[Finding]:
     if drop < 0.05 and ratio < 1e-4:
         return [Finding(
             "learning_rate_too_low", "warning", "The learning rate looks too low: the loss barely moves",
-            f"train loss {fmt(start)} at the start, {fmt(train.min())} at best after {len(train)} epochs "
-            f"({drop * 100:.1f}% lower); each step changes the weights by {fmt(ratio)} of their size "
-            "(median); about 0.001 is typical",
+            f"train loss {format_number(start)} at the start, {format_number(train.min())} at best after "
+            f"{len(train)} epochs ({drop * 100:.1f}% lower); each step changes the weights by "
+            f"{format_number(ratio)} of their size (median); about 0.001 is typical",
             "Steps this small need thousands of epochs to get anywhere.",
             "Raise the learning rate 10-100x; `learnable lr-find` suggests a rate.")]
     return []
@@ -151,8 +158,9 @@ def overfitting(record: dict[str, Any]) -> list[Finding]:
         return []  # no rise to speak of, or early stopping kept weights from before it
     return [Finding(
         "overfitting", "warning", "Overfitting: validation loss rose while training loss fell",
-        f"validation loss lowest in epoch {best + 1} ({fmt(val[best])}), {fmt(val[-1])} by epoch {len(val)} "
-        f"({rise * 100:.0f}% higher); training loss fell from {fmt(train[best])} to {fmt(train[-1])}",
+        f"validation loss lowest in epoch {best + 1} ({format_number(val[best])}), {format_number(val[-1])} "
+        f"by epoch {len(val)} ({rise * 100:.0f}% higher); training loss fell from {format_number(train[best])} "
+        f"to {format_number(train[-1])}",
         "The model is memorising the training rows instead of learning what carries over to new ones.",
         "Stop earlier (EarlyStopping), add weight decay or dropout, use a smaller model, or get more data "
         "(data augmentation for images).")]
@@ -166,11 +174,11 @@ def underfitting(record: dict[str, Any]) -> list[Finding]:
     best = float(train.min())
     if best < 0.8 * baseline:
         return []
-    val_note = f", validation {fmt(np.nanmin(val))}" if np.isfinite(val).any() else ""
+    val_note = f", validation {format_number(np.nanmin(val))}" if np.isfinite(val).any() else ""
     return [Finding(
         "underfitting", "warning", "Underfitting: the model barely beats a constant prediction",
-        f"best training loss {fmt(best)}{val_note}; predicting the {_baseline_name(record)} for every row "
-        f"scores {fmt(baseline)}",
+        f"best training loss {format_number(best)}{val_note}; predicting the {_baseline_name(record)} for every row "
+        f"scores {format_number(baseline)}",
         "The model has not found a pattern in the training data itself: it is too small or too constrained, "
         "was trained too briefly or with too low a learning rate, or the features carry little information "
         "about the target.",
@@ -191,8 +199,8 @@ def still_improving(record: dict[str, Any]) -> list[Finding]:
         return []  # a schedule that anneals to ~0 (one-cycle, cosine) always ends at its best: planned, not cut short
     return [Finding(
         "still_improving", "info", "Still improving when training ended",
-        f"the {'validation' if loss is val else 'training'} loss fell from {fmt(loss[-4])} to {fmt(loss[-1])} "
-        "in the last 3 epochs and was at its lowest in the last one",
+        f"the {'validation' if loss is val else 'training'} loss fell from {format_number(loss[-4])} "
+        f"to {format_number(loss[-1])} in the last 3 epochs and was at its lowest in the last one",
         "Training stopped because it ran out of epochs, not because it stopped learning.",
         "Train for more epochs (early stopping will end it when validation stops improving).")]
 
@@ -241,8 +249,9 @@ def gradients(record: dict[str, Any]) -> list[Finding]:
     if ratio < 1e-3 or all(p["grad_norm"] < 1e-7 for _, p in weights):
         found.append(Finding(
             "vanishing_gradients", "warning", "Vanishing gradients: the first layers barely learn",
-            f"gradient norm {fmt(first[1]['grad_norm'])} at '{first[0]}' against {fmt(last[1]['grad_norm'])} at "
-            f"'{last[0]}' ({fmt(ratio)}x; last epoch)",
+            f"gradient norm {format_number(first[1]['grad_norm'])} at '{first[0]}' against "
+            f"{format_number(last[1]['grad_norm'])} at "
+            f"'{last[0]}' ({format_number(ratio)}x; last epoch)",
             "The gradient shrinks on its way back through the layers, so the layers nearest the input hardly "
             "change. Deep stacks of sigmoid/tanh and poor initialisation cause it.",
             "Use ReLU/GELU activations, the default (Kaiming) initialisation, batch norm, residual "
@@ -253,7 +262,7 @@ def gradients(record: dict[str, Any]) -> list[Finding]:
         worst = max(exploding, key=exploding.get)
         found.append(Finding(
             "exploding_gradients", "warning", "Exploding gradients",
-            f"gradient norm {fmt(exploding[worst])}x the weight norm at '{worst}' (last epoch); "
+            f"gradient norm {format_number(exploding[worst])}x the weight norm at '{worst}' (last epoch); "
             f"{len(exploding)} of {len(weights)} weight tensors above 10x",
             "Gradients far larger than the weights make every step a jump: training is unstable or diverges.",
             "Add GradientClipping(max_norm=1.0), lower the learning rate, and use normalisation layers."))
@@ -336,50 +345,7 @@ RULES: list[Callable[[dict[str, Any]], list[Finding]]] = [
 ]
 
 
-UNTRAINED = {"cluster": ("k-means clustering", "the silhouette and the cluster sizes"),
-             "reduce": ("PCA", "the explained variance of each component")}  # runs with no gradient steps
-
-
-def without_epochs(task: str) -> Finding:
-    """The one finding for a run that learns without epochs (`learnable cluster` / `learnable reduce`)."""
-    method, figures = UNTRAINED[task]
-    return Finding("no_training_curve", "info", f"This is a {method} run: it has no training curve to diagnose",
-                   f"task '{task}', no epochs recorded",
-                   f"The doctor reads losses, gradients and activations over epochs; {method} is solved directly, "
-                   "without gradient descent, so none of its rules apply.",
-                   f"Judge this run by {figures}: `learnable runs show` or `learnable report`.")
-
-
-def diagnose(run: Any) -> list[Finding]:
-    """Every finding for a run, most severe first.
-
-    Args:
-        run: a record from ``RunStore.get`` (a dict with ``epochs``, ``steps``, ``data``, ``status``,
-            ``error``, ``summary``), or a :class:`Learner` after ``fit``.
-    """
-    record = record_of(run) if not isinstance(run, dict) else run
-    if "data" not in record:
-        record = {**record, "data": (record.get("details") or {}).get("data")}
-    task = (record.get("config") or {}).get("task")
-    if task in UNTRAINED:
-        return [without_epochs(task)]
-    if task == "rl":  # reinforcement learning: episodes, not epochs
-        from learnable.insight.rl_rules import diagnose_rl
-
-        return diagnose_rl(record)
+def diagnose_training(record: dict[str, Any]) -> list[Finding]:
+    """Every finding of the training and data rules for ``record``, most severe first."""
     return apply_rules(record, RULES, EXPLAINS,
                        "Record runs with `learnable train` or RecordRun so the record is complete.")
-
-
-def record_of(learner: Any) -> dict[str, Any]:
-    """The doctor's view of a trained :class:`Learner` (its history; no step losses or data summary), or of a
-    trained reinforcement-learning agent (``learnable.rl``: it has an ``algo``)."""
-    from learnable.runs.recorder import learner_data_summary, learner_summary
-
-    if hasattr(learner, "algo"):
-        from learnable.insight.rl_rules import record_of_agent
-
-        return record_of_agent(learner)
-
-    return {"epochs": learner.history, "steps": [], "data": learner_data_summary(learner),
-            "status": learner.outcome, "error": learner.error, "summary": learner_summary(learner)}

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from learnable.insight.finding import Finding, apply_rules, fmt
+from learnable.insight.doctor.finding import Finding, apply_rules, format_number
+from learnable.insight.record import rl_history
 
 MIN_EPISODES = 20  # fewer finished episodes than this: too few to learn from or to judge
 FLAT_EPISODES = 50  # the flat-return rule compares fifths, so it needs at least this many episodes
@@ -30,18 +31,10 @@ DEFAULT_DISCOUNT = 0.99
 REWARD_BOUNDS = {"CartPole": 1.0, "Acrobot": 1.0, "MountainCar": 1.0, "FrozenLake": 1.0, "FrozenLake8x8": 1.0,
                  "Taxi": 20.0, "CliffWalking": 100.0, "CliffWalkingSlippery": 100.0, "Blackjack": 1.5}
 
-__all__ = ["RL_RULES", "diagnose_rl", "rl_history", "record_of_agent"]
+__all__ = ["RL_EXPLAINS", "RL_RULES", "diagnose_rl", "record_of_agent"]
 
 
 # ---- reading an RL record ------------------------------------------------------------------------------
-def rl_history(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The per-episode training history of an RL run's record (``details["history"]``), or []."""
-    history = (record.get("details") or {}).get("history")
-    if history is None:
-        history = record.get("history")
-    return list(history or [])
-
-
 def _values(history: list[dict[str, Any]], key: str) -> np.ndarray:
     """One key of every episode as floats; None (no update in that episode) becomes NaN."""
     return np.array([h.get(key) if isinstance(h.get(key), (int, float)) else np.nan for h in history],
@@ -105,10 +98,11 @@ def diverging_q(record: dict[str, Any]) -> list[Finding]:
     bound = Q_BOUND_FACTOR * reward / (1 - discount)
     peak = float(finite.max())
     if peak > bound:
-        evidence = (f"|q_max| reached {fmt(peak)}, but with rewards of at most {fmt(reward)} ({source}) and "
-                    f"discount {discount:g} no return can exceed {fmt(reward / (1 - discount))}")
+        evidence = (f"|q_max| reached {format_number(peak)}, but with rewards of at most {format_number(reward)} "
+                    f"({source}) and discount {discount:g} no return can exceed "
+                    f"{format_number(reward / (1 - discount))}")
     elif _grows_exponentially(finite):
-        evidence = (f"|q_max| kept doubling: {' -> '.join(fmt(m) for m in _fifths(finite))} "
+        evidence = (f"|q_max| kept doubling: {' -> '.join(format_number(m) for m in _fifths(finite))} "
                     "(median of each fifth of the episodes)")
     else:
         return []
@@ -144,8 +138,8 @@ def flat_return(record: dict[str, Any]) -> list[Finding]:
         return []
     return [Finding(
         "flat_return", "warning", "The return did not improve during training",
-        f"mean episode return {fmt(first)} over the first {fifth} episodes and {fmt(last)} over the last {fifth} "
-        f"({len(returns)} episodes, {history[-1].get('step', '?')} environment steps)",
+        f"mean episode return {format_number(first)} over the first {fifth} episodes and {format_number(last)} "
+        f"over the last {fifth} ({len(returns)} episodes, {history[-1].get('step', '?')} environment steps)",
         "The agent's episodes earn no more at the end of training than at the start: it has not found a better "
         "policy. Either it never reached a reward to learn from (too little exploration or too few steps), or "
         "its updates are too small (learning rate) or unstable.",
@@ -177,7 +171,8 @@ def epsilon_schedule(record: dict[str, Any]) -> list[Finding]:
     if last >= first and first > 0.1:
         return [Finding(
             "epsilon_not_decayed", "warning", "Exploration never decayed: epsilon stayed at its start value",
-            f"epsilon {fmt(first)} in the first episode and {fmt(last)} in the last of {len(epsilon)}",
+            f"epsilon {format_number(first)} in the first episode and {format_number(last)} in the last of "
+            f"{len(epsilon)}",
             "With epsilon this high the agent acts at random that often to the end, so the training returns "
             "show exploration, not the policy it has learned.",
             "Give the schedule a decay that ends within the run (for example epsilon from 1.0 to 0.05 over the "
@@ -185,7 +180,7 @@ def epsilon_schedule(record: dict[str, Any]) -> list[Finding]:
     if last > 0.5:
         return [Finding(
             "epsilon_still_high", "info", "Exploration was still high when training ended",
-            f"epsilon fell from {fmt(first)} to only {fmt(last)} over {len(epsilon)} episodes",
+            f"epsilon fell from {format_number(first)} to only {format_number(last)} over {len(epsilon)} episodes",
             "The schedule is longer than the run: most actions were still random at the end.",
             "Train for more steps, or make epsilon decay over fewer steps.")]
     return []
@@ -211,7 +206,8 @@ def unsolved(record: dict[str, Any]) -> list[Finding]:
     mean, threshold = found
     return [Finding(
         "below_threshold", "info", "The environment is not solved yet",
-        f"greedy evaluation mean return {fmt(mean)}; the environment counts {fmt(threshold)} as solved",
+        f"greedy evaluation mean return {format_number(mean)}; the environment counts {format_number(threshold)} "
+        "as solved",
         "The learned policy does not reach the score the environment's authors call solved.",
         "Train for more steps, or tune the exploration schedule and learning rate.")]
 
@@ -239,11 +235,15 @@ RL_EXPLAINS = {
 
 
 def diagnose_rl(record: dict[str, Any]) -> list[Finding]:
-    """Every finding for an RL run's record (see :func:`rl_history`), most severe first."""
+    """Every finding for an RL run's record (see :func:`learnable.insight.record.rl_history`), most severe first."""
     return apply_rules(record, RL_RULES, RL_EXPLAINS, "Record RL runs with `learnable rl` so the record is complete.")
 
 
 def record_of_agent(agent: Any) -> dict[str, Any]:
-    """The doctor's view of a trained agent (``learnable.rl``): its settings and history, as an RL run record."""
+    """The doctor's view of a trained agent (``learnable.rl``): its settings and history, as an RL run record.
+
+    It reads only the agent's attributes (``env_id``, ``algo``, ``settings``, ``history``), so the doctor needs
+    nothing of ``learnable.rl``: ``diagnose(record_of_agent(agent))``.
+    """
     return {"config": {"task": "rl", "env_id": agent.env_id, "algo": agent.algo, **dict(agent.settings)},
             "details": {"history": list(agent.history)}, "status": "finished", "summary": {}}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from learnable.insight.finding import Finding, fmt
+from learnable.insight.doctor.finding import Finding, format_number
 
 
 def unscaled_inputs(record: dict[str, Any]) -> list[Finding]:
@@ -25,10 +25,11 @@ def unscaled_inputs(record: dict[str, Any]) -> list[Finding]:
            or max(f["std"], abs(f["mean"])) > 1e3]
     if not far:
         return []
-    shown = ", ".join(f"'{f['feature']}' (std {fmt(f['std'])}, mean {fmt(f['mean'])})" for f in far[:5])
+    shown = ", ".join(f"'{f['feature']}' (std {format_number(f['std'])}, mean {format_number(f['mean'])})"
+                      for f in far[:5])
     return [Finding(
         "unscaled_inputs", "warning", "Unscaled inputs: some features are far larger than the others",
-        f"{shown}; the median feature std is {fmt(median)}",
+        f"{shown}; the median feature std is {format_number(median)}",
         "One learning rate has to suit every weight. A feature thousands of times larger than the others "
         "dominates the first layer and its gradients, so training is slow or unstable.",
         "Standardise each feature (subtract the training mean, divide by the training std); learnable.fit "
