@@ -81,7 +81,7 @@ class Learner:
         device: "auto", "cpu", "cuda", or a ``torch.device``.
         seed: seeds the batch order and the validation split.
         progress: show a progress bar (terminal) or one line per epoch.
-        statistics: per-layer statistics (:class:`learnable.insight.Statistics`) sampled every
+        statistics: per-layer statistics (:class:`learnable.callbacks.Statistics`) sampled every
             N steps: "auto" (about two samples per epoch), a number of steps, or None for none.
             Ignored when ``callbacks`` holds a Statistics of its own.
         precision: "auto" (bfloat16 autocast on a CUDA GPU that has it, float32 elsewhere),
