@@ -13,7 +13,7 @@ For comparison: RL Zoo (Stable-Baselines3) lists DQN on CartPole-v1 at 500.0 +- 
 (benchmark.md; one run, 300 deterministic evaluation episodes).
 
     python benchmarks/dqn_cartpole.py [--seeds 0 1 2 3 4] [--steps 100000] [--threads 1] [--device cpu]
-                                      [--learning-rate 1e-3]
+                                      [--lr 1e-3]
 """
 
 from __future__ import annotations
@@ -69,9 +69,9 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--learning-rate", type=float, default=None, help="instead of DQN's default")
+    parser.add_argument("--lr", type=float, default=None, help="the learning rate, instead of DQN's default")
     args = parser.parse_args()
-    settings = {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
+    settings = {} if args.lr is None else {"lr": args.lr}
     torch.set_num_threads(args.threads)
     print(f"DQN CartPole-v1, {args.steps:,} steps, final evaluations over {args.episodes} episodes, "
           f"{args.threads} thread(s), device {args.device}, settings {settings or 'default'}")

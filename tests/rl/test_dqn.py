@@ -11,7 +11,7 @@ import torch
 pytest.importorskip("gymnasium")
 
 from learnable.rl import DQN, load  # noqa: E402
-from learnable.rl.dqn import double_dqn_targets  # noqa: E402
+from learnable.rl.q_network import double_dqn_targets  # noqa: E402
 
 SMALL = {"hidden_sizes": (16,), "learning_starts": 200, "train_frequency": 8, "gradient_steps": 2,
          "target_update_interval": 100, "batch_size": 32, "buffer_size": 1_000, "exploration_steps": 1_000,
@@ -34,7 +34,7 @@ def huber(x):
 
 
 def test_one_update_matches_a_hand_computed_double_dqn_step():
-    agent = DQN("CartPole-v1", hidden_sizes=(8,), learning_starts=10**6, batch_size=16, learning_rate=0.01,
+    agent = DQN("CartPole-v1", hidden_sizes=(8,), learning_starts=10**6, batch_size=16, lr=0.01,
                 discount=0.9, max_grad_norm=0.5, seed=0, device="cpu").learn(300)  # collect only
     with torch.no_grad():  # a target network unlike the online one, so Double DQN makes a difference
         for parameter in agent.target_network_.parameters():
@@ -156,7 +156,7 @@ def test_save_and_load_give_the_same_greedy_policy(tmp_path):
 
 # ---- mistakes -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("settings", "message"), [
-    ({"learning_rate": 0}, r"learning_rate=0 must be a number > 0"),
+    ({"lr": 0}, r"lr=0 must be a number > 0"),
     ({"discount": 1.5}, r"discount=1.5 must be a number >= 0 and <= 1"),
     ({"tau": 0.0}, r"tau=0.0 must be a number > 0 and <= 1"),
     ({"batch_size": 0}, r"batch_size=0 must be a whole number >= 1"),

@@ -5,8 +5,8 @@ import pytest
 
 gymnasium = pytest.importorskip("gymnasium")
 
-from learnable.rl.agent import env_state, set_env_state  # noqa: E402
 from learnable.rl.envs import GOALS, env_name, is_success, make_env  # noqa: E402
+from learnable.rl.snapshots import env_state, set_env_state  # noqa: E402
 
 
 def test_make_env_gives_the_registered_environment_seeded():

@@ -28,9 +28,9 @@ def value_iteration(env_id, discount, env_kwargs=None, sweeps=2_000):
 
 
 def test_q_learning_finds_q_star_on_the_deterministic_lake():
-    """With a deterministic environment and learning_rate 1, each update is a Bellman backup: enough
+    """With a deterministic environment and lr 1, each update is a Bellman backup: enough
     random exploration gives Q* exactly (holes and the goal are never acted from: their rows stay 0)."""
-    agent = QLearning("FrozenLake-v1", learning_rate=1.0, epsilon_start=1.0, epsilon_end=1.0, exploration_steps=0,
+    agent = QLearning("FrozenLake-v1", lr=1.0, epsilon_start=1.0, epsilon_end=1.0, exploration_steps=0,
                       seed=0, env_kwargs=DETERMINISTIC).learn(20_000)
     np.testing.assert_allclose(agent.q_table, value_iteration("FrozenLake-v1", 0.99, DETERMINISTIC), atol=1e-12)
     result = agent.evaluate(episodes=5)
@@ -51,7 +51,7 @@ def policy_value(env_id, policy, discount):
 
 @pytest.fixture(scope="module")
 def slippery_agent():
-    return QLearning("FrozenLake-v1", learning_rate=0.05, exploration_steps=25_000, seed=0).learn(40_000)
+    return QLearning("FrozenLake-v1", lr=0.05, exploration_steps=25_000, seed=0).learn(40_000)
 
 
 def test_slippery_lake_greedy_policy_close_to_optimal(slippery_agent):
@@ -70,7 +70,7 @@ def test_slippery_lake_policy_value_close_to_the_optimum(slippery_agent):
 def test_cliff_walking_q_learning_takes_the_edge_and_sarsa_the_safe_path():
     """Sutton and Barto's example 6.6: with epsilon 0.1 the on-policy SARSA learns a path away from the
     cliff (17 steps), while off-policy Q-learning learns the optimal one along its edge (13 steps)."""
-    settings = dict(learning_rate=0.5, epsilon_start=0.1, epsilon_end=0.1, exploration_steps=0, seed=0,
+    settings = dict(lr=0.5, epsilon_start=0.1, epsilon_end=0.1, exploration_steps=0, seed=0,
                     env_kwargs={"max_episode_steps": 100})
     q_learning = QLearning("CliffWalking-v1", **settings).learn(10_000).evaluate(episodes=1)
     sarsa = SARSA("CliffWalking-v1", **settings).learn(10_000).evaluate(episodes=1)
@@ -80,7 +80,7 @@ def test_cliff_walking_q_learning_takes_the_edge_and_sarsa_the_safe_path():
 
 # ---- the targets: no bootstrap after terminated, bootstrap after truncated ------------------------------
 def _one_step_agent(algo, q_row_0, env_kwargs, q_row_1=None):
-    agent = algo("FrozenLake-v1", learning_rate=0.1, discount=0.99, epsilon_start=0.0, epsilon_end=0.0,
+    agent = algo("FrozenLake-v1", lr=0.1, discount=0.99, epsilon_start=0.0, epsilon_end=0.0,
                  exploration_steps=0, env_kwargs=env_kwargs)
     agent.q_table[0] = q_row_0
     if q_row_1 is not None:
@@ -156,11 +156,11 @@ def test_save_load_and_resume_exactly(algo, tmp_path):
 
 
 def test_saved_files_hold_the_settings_and_load_by_class(tmp_path):
-    agent = QLearning("FrozenLake-v1", learning_rate=0.2, seed=4, env_kwargs={"map_name": "8x8"}).learn(500)
+    agent = QLearning("FrozenLake-v1", lr=0.2, seed=4, env_kwargs={"map_name": "8x8"}).learn(500)
     agent.save(tmp_path / "agent")
     info = json.loads((tmp_path / "agent" / "model.json").read_text())["rl_agent"]
     assert info["algo"] == "q-learning" and info["env_id"] == "FrozenLake-v1"
-    assert info["settings"]["learning_rate"] == 0.2 and info["settings"]["env_kwargs"] == {"map_name": "8x8"}
+    assert info["settings"]["lr"] == 0.2 and info["settings"]["env_kwargs"] == {"map_name": "8x8"}
     again = load(tmp_path / "agent")
     assert again.settings == agent.settings and again.q_table.shape == (64, 4)
     assert QLearning.load(tmp_path / "agent").seed == 4
@@ -168,10 +168,36 @@ def test_saved_files_hold_the_settings_and_load_by_class(tmp_path):
         SARSA.load(tmp_path / "agent")
 
 
+def test_agents_are_found_by_their_algo_and_saved_under_the_kind_model_file_knows(tmp_path):
+    from learnable.model_file import KINDS
+    from learnable.rl import DQN
+
+    assert Agent.algorithms() == {"q-learning": QLearning, "sarsa": SARSA, "dqn": DQN}
+    assert KINDS[Agent.kind] == "learnable.rl.agent:Agent"
+    path = QLearning("FrozenLake-v1", seed=1).learn(300).save(tmp_path / "unknown")
+    info = json.loads((path / "model.json").read_text())
+    info[Agent.kind]["algo"] = "ppo"
+    (path / "model.json").write_text(json.dumps(info))
+    with pytest.raises(ValueError, match=r"unknown algorithm 'ppo'; expected one of \['dqn', 'q-learning', 'sarsa'\]"):
+        Agent.load(path)
+
+    class Greedier(QLearning):  # inherits algo "q-learning": saved as one, loaded as QLearning
+        pass
+
+    class Expected(QLearning):  # a user's agent, found with no registration
+        algo = "expected-q-learning"
+
+    assert Agent.algorithms()["q-learning"] is QLearning and Agent.algorithms()[Expected.algo] is Expected
+    path = Expected("FrozenLake-v1", seed=1).learn(300).save(tmp_path / "expected")
+    assert type(Agent.load(path)) is Expected
+    assert json.loads((path / "model.json").read_text())[Agent.kind]["algo"] == "expected-q-learning"
+    assert type(Agent.load(Greedier("FrozenLake-v1").learn(10).save(tmp_path / "greedier"))) is QLearning
+
+
 def test_evaluate_records_a_gif(tmp_path):
     from PIL import Image
 
-    agent = QLearning("FrozenLake-v1", learning_rate=1.0, seed=0, env_kwargs=DETERMINISTIC).learn(5_000)
+    agent = QLearning("FrozenLake-v1", lr=1.0, seed=0, env_kwargs=DETERMINISTIC).learn(5_000)
     result = agent.evaluate(episodes=2, record=tmp_path / "lake.gif")
     with Image.open(tmp_path / "lake.gif") as gif:
         assert gif.n_frames == result["mean_length"] + 1  # the start and one frame per step
@@ -193,7 +219,7 @@ def test_refuses_environments_without_numbered_states(env_id):
 
 @pytest.mark.parametrize(
     ("setting", "message"),
-    [({"learning_rate": 0.0}, r"learning_rate must be a number in \(0.0, 1.0\]"),
+    [({"lr": 0.0}, r"lr must be a number in \(0.0, 1.0\]"),
      ({"discount": 1.5}, r"discount must be a number in \[0.0, 1.0\]"),
      ({"epsilon_end": -0.1}, "epsilon_end must be"), ({"epsilon_start": "high"}, "epsilon_start must be"),
      ({"exploration_steps": 0.5}, "exploration_steps must be a whole number"),
@@ -225,7 +251,7 @@ def test_bad_observation_and_unknown_files(tmp_path):
 @pytest.mark.parametrize("algo", [QLearning, SARSA])
 def test_frozen_lake_target(algo):
     """Issue 8: FrozenLake-v1 4x4 slippery, greedy success rate >= 0.70 over 1,000 episodes."""
-    agent = algo("FrozenLake-v1", learning_rate=0.05, exploration_steps=50_000, seed=0).learn(100_000)
+    agent = algo("FrozenLake-v1", lr=0.05, exploration_steps=50_000, seed=0).learn(100_000)
     assert agent.evaluate(episodes=1_000)["success_rate"] >= 0.70
 
 

@@ -105,7 +105,7 @@ def build_agent(algo: str, env_id: str, seed: int, num_envs: int) -> Any:
     """The agent of ``algo`` on ``env_id`` (its constructor checks its own settings)."""
     from learnable.rl import Agent
 
-    klass = Agent.algorithms[algo]
+    klass = Agent.algorithms()[algo]
     options: dict[str, Any] = {"seed": seed}
     if num_envs > 1:
         if "num_envs" not in inspect.signature(klass).parameters:

@@ -9,9 +9,10 @@ Example:
     ['episodes', 'mean_length', 'mean_return', 'std_return', 'success_rate']
 """
 
-from learnable.rl.agent import Agent, load, record_gif
+from learnable.rl.agent import Agent, load
 from learnable.rl.dqn import DQN
 from learnable.rl.envs import is_success, make_env
+from learnable.rl.recording import record_gif
 from learnable.rl.replay import ReplayBuffer
 from learnable.rl.tabular import SARSA, QLearning, TabularAgent
 

@@ -1,10 +1,12 @@
 """The common base of learnable's reinforcement-learning agents: training history, greedy evaluation,
-GIF recording, saving and loading, and snapshots of an environment's state for exact resumes.
+saving and loading.
 
 An :class:`Agent` trains for a number of environment steps (``learn``), keeps one record per finished
 training episode (``history``), plays its greedy policy on a fresh environment (``evaluate``) and
 saves to a folder (safetensors + JSON, nothing pickled). Subclasses (``QLearning``, ``SARSA``,
-``DQN``) supply the algorithm: ``_train``, ``act``, ``settings`` and their learned state.
+``DQN``) supply the algorithm: ``_train``, ``act``, ``settings`` and their learned state. What the
+agents share besides lives in its own module: :mod:`~learnable.rl.snapshots` (environment and RNG
+state for exact resumes), :mod:`~learnable.rl.recording` (GIFs), :mod:`~learnable.rl.update_stats`.
 
 Example:
     >>> from learnable.rl import QLearning, Agent
@@ -27,168 +29,49 @@ import torch
 
 from learnable.model_file import load_tensors, save_tensors
 from learnable.rl.envs import is_success, make_env
-from learnable.utils.files import write_atomically
-from learnable.utils.validation import brief, is_whole, numpy_dtype, quote, whole
+from learnable.rl.recording import record_gif, render_frame
+from learnable.rl.update_stats import UpdateStats
+from learnable.utils.validation import is_whole, quote, whole
 
-INFO_KEY = "rl_agent"
-ENV_ATTRIBUTES = ("s", "state", "lastaction", "last_u", "steps_beyond_terminated", "fickle_step", "taxi_orientation",
-                  "player", "dealer")  # the state variables of the built-in toy-text and classic-control envs
 Callback = Callable[[dict], None]
 
 
-# ---- training statistics ------------------------------------------------------------------------
-class UpdateStats:
-    """Running sums of TD loss and Q-value estimates over the updates since the last episode record."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.count, self.td_loss, self.q_mean, self.q_max = 0, 0.0, 0.0, 0.0
-
-    def add(self, td_loss: Any, q_mean: Any, q_max: Any) -> None:
-        """Count one update: its loss (mean squared / Huber TD error) and its Q-value mean and maximum.
-
-        Numbers or 0-d tensors: tensors are summed where they live (no wait for a GPU per update) and read
-        once, by :meth:`flush` or :meth:`totals`."""
-        self.count += 1
-        self.td_loss += td_loss
-        self.q_mean += q_mean
-        self.q_max += q_max
-
-    def totals(self) -> list[float]:
-        """[count, the three sums] as plain numbers (for a checkpoint)."""
-        return [self.count, float(self.td_loss), float(self.q_mean), float(self.q_max)]
-
-    def flush(self) -> dict[str, float | None]:
-        """The means since the last flush (None when there were no updates); then start again."""
-        if self.count == 0:
-            means = {"td_loss": None, "q_mean": None, "q_max": None}
-        else:
-            means = {name: float(getattr(self, name)) / self.count for name in ("td_loss", "q_mean", "q_max")}
-        self.reset()
-        return means
-
-
-# ---- environment snapshots ----------------------------------------------------------------------
-def env_state(env: Any) -> dict[str, Any]:
-    """A JSON-ready snapshot of a Gymnasium env (or SyncVectorEnv): the RNG state of the environment,
-    its built-in state variables (``s``, ``state``, ...) and the time limit's step count.
-
-    Gymnasium environments cannot be copied in general; this covers the built-in toy-text and
-    classic-control environments, which keep their whole state in these attributes."""
-    if hasattr(env, "envs"):  # a vector env: each sub-env, plus which ones reset on the next step
-        autoreset = getattr(env, "_autoreset_envs", None)
-        return {"envs": [env_state(sub) for sub in env.envs],
-                "autoreset": None if autoreset is None else np.asarray(autoreset).tolist()}
-    base = env.unwrapped
-    state = {"np_random": base.np_random.bit_generator.state, "attributes": {}, "elapsed_steps": None}
-    for name in ENV_ATTRIBUTES:
-        if hasattr(base, name):
-            state["attributes"][name] = _to_json(getattr(base, name))
-    layer = env
-    while hasattr(layer, "env"):
-        if hasattr(layer, "_elapsed_steps"):
-            state["elapsed_steps"] = layer._elapsed_steps
-        layer = layer.env
-    return state
-
-
-def set_env_state(env: Any, state: dict[str, Any]) -> None:
-    """Put a snapshot from :func:`env_state` back into ``env`` (which must have been reset once)."""
-    if "envs" in state:
-        for sub, sub_state in zip(env.envs, state["envs"], strict=True):
-            set_env_state(sub, sub_state)
-        if state.get("autoreset") is not None:
-            env._autoreset_envs = np.asarray(state["autoreset"], dtype=bool)
-        return
-    base = env.unwrapped
-    base.np_random.bit_generator.state = state["np_random"]
-    for name, value in state["attributes"].items():
-        if name not in ENV_ATTRIBUTES:  # the file names what is set: never another attribute of the env
-            raise ValueError(f"the saved environment state sets {brief(name, 40)}, which is not one of the state "
-                             f"variables {list(ENV_ATTRIBUTES)}")
-        setattr(base, name, _from_json(value))
-    layer = env
-    while hasattr(layer, "env"):
-        if hasattr(layer, "_elapsed_steps") and state["elapsed_steps"] is not None:
-            layer._elapsed_steps = state["elapsed_steps"]
-        layer = layer.env
-
-
-def _to_json(value: Any) -> Any:
-    """Arrays and NumPy scalars as exact JSON (floats round-trip through repr)."""
-    if isinstance(value, np.ndarray):
-        return {"array": value.tolist(), "dtype": str(value.dtype)}
-    if isinstance(value, np.generic):
-        return {"scalar": value.item(), "dtype": str(value.dtype)}
-    return value
-
-
-def _from_json(value: Any) -> Any:
-    if isinstance(value, dict) and "array" in value:
-        return np.asarray(value["array"], dtype=_number_dtype(value.get("dtype")))
-    if isinstance(value, dict) and "scalar" in value:
-        return _number_dtype(value.get("dtype")).type(value["scalar"])
-    return value
-
-
-def _number_dtype(name: Any) -> np.dtype:
-    """The NumPy dtype an env state variable is saved with: bools and numbers only (a string dtype such as
-    'U400000000' would allocate gigabytes per element)."""
-    dtype = numpy_dtype(name, "biuf")
-    if dtype is None:
-        raise ValueError(f"the saved environment state has dtype {brief(name, 40)}; expected a bool or number dtype "
-                         "such as 'int64' or 'float32'")
-    return dtype
-
-
-def rng_state(rng: np.random.Generator) -> dict[str, Any]:
-    """The JSON-ready state of a NumPy generator (restore with ``rng.bit_generator.state = ...``)."""
-    return rng.bit_generator.state
-
-
-# ---- GIFs ---------------------------------------------------------------------------------------
-def record_gif(frames: list[np.ndarray], path: str | Path, *, fps: float = 30.0) -> Path:
-    """Write RGB frames (each (H, W, 3) uint8) as a looping GIF at ``fps`` frames per second, atomically.
-
-    Example:
-        >>> frames = [np.full((8, 8, 3), shade, dtype=np.uint8) for shade in (0, 128, 255)]
-        >>> record_gif(frames, "/tmp/example.gif", fps=4).name
-        'example.gif'
-    """
-    from PIL import Image
-
-    if not frames:
-        raise ValueError("record_gif got no frames; expected at least one (H, W, 3) RGB image.")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    images = [Image.fromarray(np.asarray(frame, dtype=np.uint8)) for frame in frames]
-    duration = max(20, round(1000 / fps))  # milliseconds per frame; browsers clamp below 20 ms
-    return write_atomically(path, lambda handle: images[0].save(handle, format="GIF", save_all=True,
-                                                                 append_images=images[1:], duration=duration, loop=0))
-
-
-# ---- the agent ----------------------------------------------------------------------------------
 class Agent:
     """The base of every agent: history, ``learn``, ``evaluate``, ``save`` and ``load``.
 
     Subclasses set ``algo`` and implement ``settings`` (their constructor arguments but ``env_id``,
     JSON-ready), ``act``, ``_train(total_steps)`` (calling :meth:`_record_episode` at each episode end)
-    and ``_tensors`` / ``_state`` / ``_restore`` for saving.
+    and ``_tensors`` / ``_state`` / ``_restore`` for saving. Nothing registers them: :meth:`algorithms`
+    finds every subclass that sets ``algo``.
 
     Attributes: ``env_id``, ``seed``, ``steps_done`` (environment steps trained, all envs),
     ``history`` (one dict per finished training episode: episode, step, return, length, epsilon,
     td_loss, q_mean, q_max).
     """
 
+    kind: ClassVar[str] = "rl_agent"  # the model.json entry an agent saves under (model_file.KINDS)
     algo: ClassVar[str] = ""
-    algorithms: ClassVar[dict[str, type[Agent]]] = {}
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.algo:
-            Agent.algorithms[cls.algo] = cls
+    @staticmethod
+    def algorithms() -> dict[str, type[Agent]]:
+        """Every agent class by the ``algo`` it sets, found among Agent's subclasses: nothing to register.
+
+        Importing this module imports the package :mod:`learnable.rl` first, and with it QLearning, SARSA
+        and DQN, so learnable's own agents are always found; a user's subclass is found once its module is
+        imported. Where two classes set the same ``algo``, the one nearer Agent (learnable's own) is kept.
+
+        Example:
+            >>> sorted(Agent.algorithms())
+            ['dqn', 'q-learning', 'sarsa']
+        """
+        found: dict[str, type[Agent]] = {}
+        pending: list[type[Agent]] = [Agent]
+        while pending:  # breadth first: a class before its subclasses, siblings in the order they were defined
+            klass = pending.pop(0)
+            if vars(klass).get("algo"):  # set by this class, not inherited
+                found.setdefault(klass.algo, klass)
+            pending.extend(klass.__subclasses__())
+        return found
 
     def __init__(self, env_id: str, *, seed: int = 0, env_kwargs: dict[str, Any] | None = None) -> None:
         if not isinstance(env_id, str):
@@ -285,13 +168,13 @@ class Agent:
         for episode in range(episodes):
             observation, _ = env.reset(seed=seed if episode == 0 else None)
             if render and episode == 0:
-                frames.append(_frame(env, self.env_id))
+                frames.append(render_frame(env, self.env_id))
             total, length, done = 0.0, 0, False
             while not done:
                 observation, reward, terminated, truncated, info = env.step(self.act(observation))
                 total, length, done = total + float(reward), length + 1, terminated or truncated
                 if render and episode == 0:
-                    frames.append(_frame(env, self.env_id))
+                    frames.append(render_frame(env, self.env_id))
             returns.append(total)
             lengths.append(length)
             successes.append(is_success(self.env_id, reward, terminated, info))
@@ -302,20 +185,21 @@ class Agent:
         """Save the agent to ``directory`` (model.safetensors + model.json); returns the path."""
         info = {"algo": self.algo, "env_id": self.env_id, "settings": self.settings, "history": self.history,
                 "steps_done": int(self.steps_done), "state": self._state()}
-        return save_tensors(directory, self._tensors(), {INFO_KEY: info})
+        return save_tensors(directory, self._tensors(), {self.kind: info})
 
     @classmethod
     def load(cls, directory: str | Path) -> Agent:
         """Load an agent saved by :meth:`save`; ``Agent.load`` picks the class from the saved algorithm."""
         tensors, info = load_tensors(directory)
-        entry = info.get(INFO_KEY)
+        entry = info.get(cls.kind)
         if not isinstance(entry, dict) or "algo" not in entry:
-            raise ValueError(f"'{directory}' holds no reinforcement-learning agent (no '{INFO_KEY}' entry in "
+            raise ValueError(f"'{directory}' holds no reinforcement-learning agent (no '{cls.kind}' entry in "
                              "model.json); load it with learnable.load instead.")
-        klass = Agent.algorithms.get(entry["algo"])
+        algorithms = Agent.algorithms()
+        klass = algorithms.get(entry["algo"])
         if klass is None:
             raise ValueError(f"'{directory}' holds an agent of unknown algorithm {entry['algo']!r}; expected one "
-                             f"of {sorted(Agent.algorithms)}. Upgrade learnable, or check the folder.")
+                             f"of {sorted(algorithms)}. Upgrade learnable, or check the folder.")
         if cls is not Agent and not issubclass(klass, cls):
             raise ValueError(f"'{directory}' holds a {entry['algo']} agent, not a {cls.algo or cls.__name__} one; "
                              f"load it with {klass.__name__}.load or Agent.load.")
@@ -330,14 +214,6 @@ class Agent:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.env_id!r}, steps_done={self.steps_done})"
-
-
-def _frame(env: Any, env_id: str) -> np.ndarray:
-    frame = env.render()
-    if not isinstance(frame, np.ndarray) or frame.ndim != 3:
-        raise ValueError(f"{env_id} did not render an RGB image in render_mode='rgb_array'; it cannot be "
-                         "recorded as a GIF. Leave out record=.")
-    return frame
 
 
 def load(directory: str | Path) -> Agent:

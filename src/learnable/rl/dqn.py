@@ -7,6 +7,8 @@ stores each transition in a :class:`~learnable.rl.replay.ReplayBuffer` on the de
 Q(s, a) and the bootstrapped target ``r + discount * (1 - terminated) * Q_target(s', a*)``, where a* is
 chosen by the online network (Double DQN) or by the target network (classic DQN). The target network
 follows the online one every ``target_update_interval`` steps, fully (``tau=1``) or by Polyak averaging.
+That maths lives in :mod:`~learnable.rl.q_network`; this module is the agent's bookkeeping: acting,
+the schedule of updates and evaluations, and saving everything a resume needs.
 
 Everything random is seeded (network initialisation, exploration, replay sampling, the environments),
 and :meth:`DQN.save` writes all of it, replay buffer and environment state included, so a checkpoint
@@ -29,34 +31,18 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from learnable.model_contents import build_on_meta, check_tensors, expected_tensors
-from learnable.models import MLP
-from learnable.rl.agent import Agent, Callback, env_state, rng_state, set_env_state
+from learnable.rl.agent import Agent, Callback
 from learnable.rl.envs import make_env
+from learnable.rl.q_network import build_q_network, check_q_network, td_step, update_target
 from learnable.rl.replay import ReplayBuffer
+from learnable.rl.snapshots import env_state, generator_state, set_env_state, set_generator_state
 from learnable.train.inputs import resolve_device
-from learnable.utils.validation import brief, check_number, is_whole, quote
+from learnable.utils.validation import check_number, is_whole, quote
 
 WHOLE_SETTINGS = {"buffer_size": 1, "batch_size": 1, "learning_starts": 0, "train_frequency": 1, "gradient_steps": 1,
                   "target_update_interval": 1, "exploration_steps": 0, "num_envs": 1, "eval_every": 0,
                   "eval_episodes": 1}
-
-
-def double_dqn_targets(online: torch.nn.Module, target: torch.nn.Module, rewards: torch.Tensor,
-                       next_observations: torch.Tensor, terminated: torch.Tensor, discount: float,
-                       double_dqn: bool = True) -> torch.Tensor:
-    """The TD targets (B,): ``r + discount * (1 - terminated) * Q_target(s', a*)``.
-
-    a* = argmax_a Q_online(s', a) with Double DQN (the online net picks, the target net values: less
-    over-estimation), else argmax_a Q_target(s', a) (classic DQN). No gradient flows through targets.
-    """
-    with torch.no_grad():
-        next_q = target(next_observations)  # (B, A)
-        chooser = online(next_observations) if double_dqn else next_q
-        best = chooser.argmax(1, keepdim=True)  # (B, 1)
-        return rewards + discount * (1.0 - terminated) * next_q.gather(1, best)[:, 0]
 
 
 class DQN(Agent):
@@ -65,7 +51,7 @@ class DQN(Agent):
     Args:
         env_id: a Gymnasium id, e.g. "CartPole-v1".
         hidden_sizes: the widths of the Q-network's hidden layers (a learnable MLP with ReLU).
-        learning_rate: Adam's step size.
+        lr: the learning rate, Adam's step size.
         buffer_size: the most transitions the replay buffer keeps.
         batch_size: transitions per gradient step.
         discount: the discount factor gamma, in [0, 1].
@@ -99,7 +85,7 @@ class DQN(Agent):
     128 updates every 256 steps: the target network is the online one as it was before each round).
     They solve CartPole fast (a greedy mean return of 500 within 20k-70k steps for seeds 0-4) but the
     policy often collapses later, as RL Zoo's 50k-step budget hides: ``keep_best`` (the default) keeps
-    the solved policy. ``learning_rate=1e-3`` solves later (40k-90k) and holds on far better at 100k (see
+    the solved policy. ``lr=1e-3`` solves later (40k-90k) and holds on far better at 100k (see
     benchmarks/dqn_cartpole.py).
 
     Example:
@@ -111,7 +97,7 @@ class DQN(Agent):
     algo = "dqn"
 
     def __init__(self, env_id: str = "CartPole-v1", *, hidden_sizes: Sequence[int] = (256, 256),
-                 learning_rate: float = 2.3e-3, buffer_size: int = 100_000, batch_size: int = 64,
+                 lr: float = 2.3e-3, buffer_size: int = 100_000, batch_size: int = 64,
                  discount: float = 0.99, learning_starts: int = 1_000, train_frequency: int = 256,
                  gradient_steps: int = 128, target_update_interval: int = 10, tau: float = 1.0,
                  double_dqn: bool = True, max_grad_norm: float = 10.0, exploration_steps: int = 8_000,
@@ -120,7 +106,7 @@ class DQN(Agent):
                  eval_episodes: int = 10, keep_best: bool = True) -> None:
         super().__init__(env_id, seed=seed, env_kwargs=env_kwargs)
         self.hidden_sizes = tuple(hidden_sizes) if isinstance(hidden_sizes, (list, tuple)) else hidden_sizes
-        self.learning_rate, self.buffer_size = learning_rate, buffer_size
+        self.lr, self.buffer_size = lr, buffer_size
         self.batch_size, self.discount, self.learning_starts = batch_size, discount, learning_starts
         self.train_frequency, self.gradient_steps = train_frequency, gradient_steps
         self.target_update_interval, self.tau, self.double_dqn = target_update_interval, tau, double_dqn
@@ -137,7 +123,7 @@ class DQN(Agent):
 
     @property
     def settings(self) -> dict[str, Any]:
-        names = ("learning_rate", "buffer_size", "batch_size", "discount", "learning_starts", "train_frequency",
+        names = ("lr", "buffer_size", "batch_size", "discount", "learning_starts", "train_frequency",
                  "gradient_steps", "target_update_interval", "tau", "double_dqn", "max_grad_norm",
                  "exploration_steps", "epsilon_start", "epsilon_end", "num_envs", "device", "eval_every",
                  "eval_episodes", "keep_best")
@@ -162,14 +148,11 @@ class DQN(Agent):
                              f"{space} observations and {actions} actions. Use QLearning or SARSA for "
                              "discrete observations.")
         self.observation_shape_, self.n_actions_ = tuple(space.shape), int(actions.n)
-        with torch.random.fork_rng(devices=[]):  # seeded initialisation, the global RNG left alone
-            torch.manual_seed(self.seed)
-            q_network = MLP(in_features=math.prod(space.shape), out_features=self.n_actions_,
-                            hidden_sizes=self.hidden_sizes)
+        q_network = build_q_network(math.prod(space.shape), self.n_actions_, self.hidden_sizes, self.seed)
         self.q_network_ = q_network.to(self._device)
         self.target_network_ = copy.deepcopy(self.q_network_).requires_grad_(False)
         fused = self._device.type in ("cpu", "cuda")  # one kernel for all parameters: several times faster
-        self.optimizer_ = torch.optim.Adam(self.q_network_.parameters(), lr=self.learning_rate, fused=fused)
+        self.optimizer_ = torch.optim.Adam(self.q_network_.parameters(), lr=self.lr, fused=fused)
         self.buffer_ = ReplayBuffer(self.buffer_size, self.observation_shape_, device=self._device, seed=self.seed)
         self._rng = np.random.default_rng(self.seed)
         observations, _ = self.env_.reset(seed=self.seed)
@@ -285,22 +268,12 @@ class DQN(Agent):
 
     def _update(self) -> None:
         """One gradient step on the Huber TD loss of a replay batch."""
-        batch = self.buffer_.sample(self.batch_size)
-        targets = double_dqn_targets(self.q_network_, self.target_network_, batch.rewards, batch.next_observations,
-                                     batch.terminated, self.discount, self.double_dqn)  # (B,)
-        q = self.q_network_(batch.observations).gather(1, batch.actions[:, None])[:, 0]  # (B,)
-        loss = F.smooth_l1_loss(q, targets)
-        self.optimizer_.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.q_network_.parameters(), self.max_grad_norm)
-        self.optimizer_.step()
-        q = q.detach()
-        self._record_update(loss.detach(), q.mean(), q.max())  # summed on the device, read once an episode
+        loss, q = td_step(self.q_network_, self.target_network_, self.optimizer_, self.buffer_.sample(self.batch_size),
+                          discount=self.discount, double_dqn=self.double_dqn, max_grad_norm=self.max_grad_norm)
+        self._record_update(loss, q.mean(), q.max())  # summed on the device, read once an episode
 
     def _update_target(self) -> None:
-        with torch.no_grad():
-            for target, online in zip(self.target_network_.parameters(), self.q_network_.parameters(), strict=True):
-                target.lerp_(online, self.tau)  # tau = 1: a copy
+        update_target(self.target_network_, self.q_network_, self.tau)
 
     # ---- saving ---------------------------------------------------------------------------------------
     def _tensors(self) -> dict[str, torch.Tensor]:
@@ -321,7 +294,7 @@ class DQN(Agent):
 
     def _state(self) -> dict[str, Any]:
         self._check_learned()
-        return {"rng": rng_state(self._rng), "env": env_state(self.env_), "returns": self._returns.tolist(),
+        return {"rng": generator_state(self._rng), "env": env_state(self.env_), "returns": self._returns.tolist(),
                 "lengths": self._lengths.tolist(), "resetting": self._resetting.tolist(),
                 "param_groups": self.optimizer_.state_dict()["param_groups"],
                 "update_stats": self._update_stats.totals(),
@@ -335,14 +308,13 @@ class DQN(Agent):
             self.target_network_.load_state_dict(_part(tensors, "target_network."))
             self.buffer_.load_state_dict(_part(tensors, "replay."))
             self._restore_optimizer(tensors, state["param_groups"])
-            self._rng.bit_generator.state = state["rng"]
+            set_generator_state(self._rng, state["rng"])
             set_env_state(self.env_, state["env"])
             self._observations = tensors["env.observations"].numpy()
             self._returns = np.asarray(state["returns"], dtype=np.float64)
             self._lengths = np.asarray(state["lengths"], dtype=np.int64)
             self._resetting = np.asarray(state["resetting"], dtype=bool)
-            stats = self._update_stats
-            stats.count, stats.td_loss, stats.q_mean, stats.q_max = state["update_stats"]
+            self._update_stats.restore(state["update_stats"])
             self.evaluations_ = list(state.get("evaluations", []))
             self.best_score_, self.best_step_ = state.get("best", [-math.inf, 0])
             if any(name.startswith("best_network.") for name in tensors):
@@ -355,7 +327,7 @@ class DQN(Agent):
         """Raise unless the saved tensors fit the settings, before anything is built from them: the
         Q-network against ``hidden_sizes``, the saved observations against ``num_envs``, and the replay
         buffer against the memory it would take."""
-        _check_q_network(_part(tensors, "q_network."), self.hidden_sizes)
+        check_q_network(_part(tensors, "q_network."), self.hidden_sizes)
         observations = tuple(tensors["env.observations"].shape)  # (num_envs, *observation_shape)
         if observations[:1] != (self.num_envs,):
             raise ValueError(f"num_envs={self.num_envs}, but the file holds the observations of "
@@ -382,7 +354,7 @@ class DQN(Agent):
         sizes = self.hidden_sizes
         if not isinstance(sizes, tuple) or not sizes or not all(is_whole(size) and size >= 1 for size in sizes):
             raise ValueError(f"DQN hidden_sizes={self.hidden_sizes!r} must list layer widths >= 1, e.g. (256, 256).")
-        check_number("learning_rate", self.learning_rate, 0, math.inf, "2.3e-3", low_open=True, owner="DQN")
+        check_number("lr", self.lr, 0, math.inf, "2.3e-3", low_open=True, owner="DQN")
         check_number("discount", self.discount, 0, 1, "0.99", owner="DQN")
         check_number("tau", self.tau, 0, 1, "1.0 (a hard copy) or 0.005", low_open=True, owner="DQN")
         check_number("max_grad_norm", self.max_grad_norm, 0, math.inf, "10", low_open=True, owner="DQN")
@@ -399,19 +371,6 @@ class DQN(Agent):
 def _crossed(before: int, after: int, interval: int) -> bool:
     """Whether a multiple of ``interval`` lies in (before, after]."""
     return after // interval > before // interval
-
-
-def _check_q_network(saved: dict[str, torch.Tensor], hidden_sizes: tuple[int, ...]) -> None:
-    """Raise unless ``saved`` (a Q-network's state_dict) has the layers ``hidden_sizes`` build, compared on the
-    meta device, so a model.json asking for huge layers is refused before they are allocated."""
-    header = {key: (value.dtype, tuple(value.shape)) for key, value in saved.items()}
-    layers = sorted((int(key.split(".")[1]), shape) for key, (_, shape) in header.items()
-                    if key.endswith(".weight") and key.split(".")[1].isdigit())
-    if not layers:
-        raise ValueError("the file holds no Q-network (no q_network.layers.*.weight tensors)")
-    config = {"in_features": layers[0][1][-1], "out_features": layers[-1][1][0], "hidden_sizes": list(hidden_sizes)}
-    network = build_on_meta("mlp", config, len(header))
-    check_tensors(header, expected_tensors(network), f"the Q-network has no hidden_sizes={brief(hidden_sizes, 60)}")
 
 
 def _memory(device: torch.device) -> int:

@@ -1,7 +1,7 @@
 """Tabular Q-learning and SARSA: a table of action values, one row per state, for environments whose
 observations and actions are numbered (Gymnasium ``Discrete`` spaces), such as FrozenLake or Taxi.
 
-Both update ``Q[s, a] += learning_rate * (target - Q[s, a])`` after every step, exploring with an
+Both update ``Q[s, a] += lr * (target - Q[s, a])`` after every step, exploring with an
 epsilon-greedy policy whose epsilon falls linearly from ``epsilon_start`` to ``epsilon_end`` over the
 first ``exploration_steps`` steps. Q-learning's target is ``r + discount * max_a' Q[s', a']``
 (off-policy: the greedy policy's value); SARSA's is ``r + discount * Q[s', a']`` with the action a'
@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from learnable.rl.agent import Agent, env_state, set_env_state
+from learnable.rl.agent import Agent
 from learnable.rl.envs import env_name, make_env
+from learnable.rl.snapshots import env_state, generator_state, set_env_state, set_generator_state
 from learnable.utils.validation import is_whole
 
 try:
@@ -43,8 +44,8 @@ class TabularAgent(Agent):
     Args:
         env_id: a Gymnasium id with Discrete observations and actions ("FrozenLake-v1", "Taxi-v4",
             "CliffWalking-v1").
-        learning_rate: the step size of each update, in (0, 1]. None picks the measured default for the
-            environment (LEARNING_RATES: 0.05 for FrozenLake, whose rewards are noisy), else 0.1.
+        lr: the learning rate, the step size of each update, in (0, 1]. None picks the measured default for
+            the environment (LEARNING_RATES: 0.05 for FrozenLake, whose rewards are noisy), else 0.1.
         discount: gamma, the weight of the future, in [0, 1].
         epsilon_start, epsilon_end: the chance of a random action at the first step and after
             ``exploration_steps`` steps (linear in between, then constant). A fixed number of steps rather
@@ -56,18 +57,18 @@ class TabularAgent(Agent):
     Attributes: ``q_table`` (n_states, n_actions) float64 array, plus those of :class:`Agent`.
 
     Measured (seeds 0-4): Taxi-v4 with the defaults and 200,000 steps, greedy mean return 8.2-8.5 over
-    100 episodes (optimal about 7.9 on average); slippery FrozenLake-v1 with ``learning_rate=0.05`` and
+    100 episodes (optimal about 7.9 on average); slippery FrozenLake-v1 with ``lr=0.05`` and
     100,000 steps, greedy success rate 0.74-0.76 over 1,000 episodes (optimal about 0.74-0.82). Its
     rewards are so noisy that 0.1 leaves the greedy policy flickering (one seed in five fell to 0.55).
     """
 
-    def __init__(self, env_id: str = "FrozenLake-v1", *, learning_rate: float | None = None, discount: float = 0.99,
+    def __init__(self, env_id: str = "FrozenLake-v1", *, lr: float | None = None, discount: float = 0.99,
                  epsilon_start: float = 1.0, epsilon_end: float = 0.05, exploration_steps: int = 50_000,
                  seed: int = 0, env_kwargs: dict[str, Any] | None = None) -> None:
         super().__init__(env_id, seed=seed, env_kwargs=env_kwargs)
-        if learning_rate is None:
-            learning_rate = LEARNING_RATES.get(env_name(env_id), DEFAULT_LEARNING_RATE)
-        self.learning_rate, self.discount = learning_rate, discount
+        if lr is None:
+            lr = LEARNING_RATES.get(env_name(env_id), DEFAULT_LEARNING_RATE)
+        self.lr, self.discount = lr, discount
         self.epsilon_start, self.epsilon_end, self.exploration_steps = epsilon_start, epsilon_end, exploration_steps
         self._check_settings()
         probe = make_env(env_id, **self.env_kwargs)
@@ -85,11 +86,11 @@ class TabularAgent(Agent):
     # ---- settings -----------------------------------------------------------------------------------
     @property
     def settings(self) -> dict[str, Any]:
-        return {"learning_rate": self.learning_rate, "discount": self.discount, "epsilon_start": self.epsilon_start,
+        return {"lr": self.lr, "discount": self.discount, "epsilon_start": self.epsilon_start,
                 "epsilon_end": self.epsilon_end, "exploration_steps": self.exploration_steps, **super().settings}
 
     def _check_settings(self) -> None:
-        ranges = {"learning_rate": (self.learning_rate, 0.0, 1.0, False), "discount": (self.discount, 0.0, 1.0, True),
+        ranges = {"lr": (self.lr, 0.0, 1.0, False), "discount": (self.discount, 0.0, 1.0, True),
                   "epsilon_start": (self.epsilon_start, 0.0, 1.0, True),
                   "epsilon_end": (self.epsilon_end, 0.0, 1.0, True)}
         for name, (value, low, high, low_allowed) in ranges.items():
@@ -161,7 +162,7 @@ class TabularAgent(Agent):
         target = reward if terminated else reward + self.discount * self._bootstrap(next_state)
         row = self.q_table[state]
         error = target - row[action]
-        row[action] += self.learning_rate * error
+        row[action] += self.lr * error
         self._record_update(error * error, row[action], row.max())
         self._episode_return += reward
         self._episode_length += 1
@@ -176,11 +177,10 @@ class TabularAgent(Agent):
         return {"q_table": torch.from_numpy(self.q_table.copy())}
 
     def _state(self) -> dict[str, Any]:
-        stats = self._update_stats
-        return {"rng": self._rng.bit_generator.state, "env": None if self._env is None else env_state(self._env),
+        return {"rng": generator_state(self._rng), "env": None if self._env is None else env_state(self._env),
                 "observation": self._observation, "pending_action": self._pending_action,
                 "episode_return": self._episode_return, "episode_length": self._episode_length,
-                "update_stats": [stats.count, stats.td_loss, stats.q_mean, stats.q_max]}
+                "update_stats": self._update_stats.totals()}
 
     def _restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
         table = tensors.get("q_table")
@@ -189,7 +189,7 @@ class TabularAgent(Agent):
                              f"{self.env_id} needs ({self.n_states}, {self.n_actions}); the files do not match.")
         self.q_table = table.numpy().astype(np.float64, copy=True)
         if "rng" in state:
-            self._rng.bit_generator.state = state["rng"]
+            set_generator_state(self._rng, state["rng"])
         if state.get("env") is not None:
             self._env = make_env(self.env_id, **self.env_kwargs)
             self._env.reset(seed=self.seed)  # the wrappers need one reset before the state is put back
@@ -197,10 +197,8 @@ class TabularAgent(Agent):
         self._observation, self._pending_action = state.get("observation"), state.get("pending_action")
         self._episode_return = float(state.get("episode_return", 0.0))
         self._episode_length = int(state.get("episode_length", 0))
-        stats = state.get("update_stats")
-        if stats:
-            self._update_stats.count, self._update_stats.td_loss = int(stats[0]), float(stats[1])
-            self._update_stats.q_mean, self._update_stats.q_max = float(stats[2]), float(stats[3])
+        if state.get("update_stats"):
+            self._update_stats.restore(state["update_stats"])
 
 
 class QLearning(TabularAgent):
