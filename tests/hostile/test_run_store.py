@@ -546,7 +546,7 @@ def test_resuming_from_a_damaged_checkpoint_keeps_the_run_as_it_was(tmp_path):
     store.finish(run_id, "interrupted", error="interrupted (SIGINT/SIGTERM)")
     (store.folder(run_id) / "checkpoints").mkdir()
     (store.folder(run_id) / "checkpoints" / "model.json").write_text("{garbage")
-    result = runner.invoke(app, ["rl", "resume", run_id, "--runs-dir", str(tmp_path / "runs")])
+    result = runner.invoke(app, ["rl", "--resume", run_id, "--runs-dir", str(tmp_path / "runs")])
     assert_user_error(result, "checkpoints")
     run = RunStore(tmp_path / "runs").get(run_id)
     assert run["status"] == "interrupted" and run["error"] == "interrupted (SIGINT/SIGTERM)"
@@ -594,7 +594,7 @@ def test_rl_resume_checks_the_recorded_settings_it_trusts(tmp_path):
                                     "--eval-episodes", "1", "--runs-dir", str(runs)]).exit_code == 0
     with sqlite3.connect(runs / "runs.sqlite") as connection:
         connection.execute("""UPDATE runs SET status = 'interrupted', config = '{"task": "rl", "steps": "x"}'""")
-    result = CliRunner().invoke(app, ["rl", "resume", "last", "--runs-dir", str(runs)])
+    result = CliRunner().invoke(app, ["rl", "--resume", "last", "--runs-dir", str(runs)])
     assert result.exit_code == 1 and "cannot be resumed: its recorded settings are damaged" in result.output
 
 

@@ -1,6 +1,6 @@
-"""`learnable rl ENV_ID` and `learnable rl evaluate RUN`: the run store, the saved agent (its own evaluate as
-the oracle of what the command prints), the GIF, the report, and one error line (with no run recorded) for
-every user mistake."""
+"""`learnable rl ENV_ID`, `learnable rl evaluate RUN` and `learnable rl --resume RUN`: the run store, the saved
+agent (its own evaluate as the oracle of what the command prints), the GIF, the report, and one error line (with
+no run recorded) for every user mistake."""
 
 import base64
 import re
@@ -120,10 +120,15 @@ def test_dqn_on_cartpole_with_checkpoints(tmp_path):
     (["FrozenLake-v1", "--num-envs", "2"], r"--num-envs 2: q-learning steps one environment at a time"),
     (["FrozenLake-v1", "--checkpoint-every", "100"], r"q-learning agents do not write checkpoints"),
     (["FrozenLake-v1", "--episodes", "5"], r"--episodes is for `learnable rl evaluate`"),
-    (["FrozenLake-v1", "last"], r"unexpected argument 'last' after FrozenLake-v1"),
+    (["FrozenLake-v1", "last"], r"unexpected argument 'last' after FrozenLake-v1: .* or after --resume"),
     (["evaluate"], r"`learnable rl evaluate` needs a RUN"),
     (["evaluate", "nope"], r"no run 'nope'"),
-    (["evaluate", "last", "--steps", "10"], r"--steps set\(s\) up training"),
+    (["evaluate", "last", "--steps", "10"], r"--steps set\(s\) up training, but `learnable rl evaluate RUN`"),
+    ([], r"`learnable rl` needs an environment id .* `evaluate RUN` .* or --resume RUN"),
+    (["CartPole-v1", "--resume", "last"], r"--resume last continues a run on the environment it recorded, so it "
+                                          r"takes no ENV_ID or `evaluate` \(got 'CartPole-v1'\)"),
+    (["evaluate", "last", "--resume", "last"], r"takes no ENV_ID or `evaluate` \(got 'evaluate'\); run "
+                                               r"`learnable rl --resume last` alone"),
 ])
 def test_user_mistakes_give_one_error_line_and_record_nothing(tmp_path, args, message):
     runs = tmp_path / "runs"
@@ -188,7 +193,7 @@ def test_resume_finishes_an_interrupted_dqn_run_exactly_as_an_unbroken_one(tmp_p
     if ending == "killed":  # SIGKILL records nothing: the run stays 'running', though no process runs it
         with sqlite3.connect(tmp_path / "broken" / "runs.sqlite") as connection:
             connection.execute("UPDATE runs SET status = 'running'")
-    output = _ok(["rl", "resume", "last", "--runs-dir", tmp_path / "broken"])
+    output = _ok(["rl", "--resume", "last", "--runs-dir", tmp_path / "broken"])
     assert "at step 600: 700 steps to go" in output
     straight, resumed = (RunStore(tmp_path / kind).get("last") for kind in ("straight", "broken"))
     assert resumed["status"] == "finished" and resumed["summary"]["evaluation"] == straight["summary"]["evaluation"]
@@ -199,9 +204,10 @@ def test_resume_finishes_an_interrupted_dqn_run_exactly_as_an_unbroken_one(tmp_p
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["rl", "resume"], "needs a RUN"),
-    (["rl", "resume", "last", "--steps", "5"], r"--steps set\(s\) up training, but `learnable rl resume RUN`"),
-    (["rl", "resume", "lake"], "is finished; only an interrupted, failed or killed run can be resumed"),
+    (["rl", "--resume"], r"--resume needs a RUN \(an id, a name or `last`\), not the option '--runs-dir'"),
+    (["rl", "--resume", "last", "--steps", "5"], r"--steps set\(s\) up training, but `learnable rl --resume RUN`"),
+    (["rl", "--resume", "last", "--record", "x.gif"], r"--record set\(s\) up training, but `learnable rl --resume"),
+    (["rl", "--resume", "lake"], "is finished; only an interrupted, failed or killed run can be resumed"),
 ])
 def test_resume_mistakes(frozen_lake, args, message):
     result = runner.invoke(app, args + ["--runs-dir", str(frozen_lake["runs"])])

@@ -4,10 +4,11 @@ that `learnable runs` lists, `learnable report` draws and `learnable doctor` dia
 
     learnable rl FrozenLake-v1 --steps 200000          # tabular Q-learning (discrete observations)
     learnable rl CartPole-v1 --record cartpole.gif     # DQN (continuous observations), a GIF of an episode
+    learnable rl --resume last                         # continue an interrupted run, as `train --resume` does
     learnable rl evaluate last --episodes 1000         # the saved agent's greedy policy: mean return
 
-One command takes both forms (ENV_ID, or the word `evaluate` and a RUN): Typer cannot give a command
-group an ENV_ID argument and an `evaluate` subcommand at once. Everything a user can get wrong is
+One command takes both first arguments (ENV_ID, or the word `evaluate` and a RUN): Typer cannot give a
+command group an ENV_ID argument and an `evaluate` subcommand at once. Everything a user can get wrong is
 checked before a run is recorded; Gymnasium is needed only here (`pip install 'learnable[rl]'`).
 """
 
@@ -28,7 +29,6 @@ from learnable.utils.terminal import say
 ALGOS = ("auto", "dqn", "q-learning", "sarsa")
 TABULAR = ("q-learning", "sarsa")
 EVALUATE = "evaluate"
-RESUME = "resume"
 DEFAULTS = {"steps": 100_000, "seed": 0, "num_envs": 1, "eval_episodes": 100, "checkpoint_every": 0}
 PROGRESS_LINES = 10  # progress lines printed over a training run
 
@@ -204,8 +204,8 @@ def train_run(env_id: str, options: dict[str, Any]) -> None:
     algo = choose_algo(options["algo"], env_id, observation)
     agent = build_agent(algo, env_id, options["seed"], options["num_envs"])
     _check_checkpoints(agent, options["checkpoint_every"])
-    settings = {"task": "rl", "env_id": env_id, **{k: _plain(v) for k, v in options.items() if k != "runs_dir"},
-                "algo": algo,
+    recorded = {k: str(v) if isinstance(v, Path) else v for k, v in options.items() if k != "runs_dir"}
+    settings = {"task": "rl", "env_id": env_id, **recorded, "algo": algo,
                 **{k: v for k, v in agent.settings.items() if k not in options}}
     store = open_store(options["runs_dir"])
     run_id = store.create(options["name"] or f"{env_id}-{algo}", config=settings, seed=options["seed"])
@@ -218,7 +218,7 @@ def _train_and_finish(store: Any, run_id: str, agent: Any, options: dict[str, An
     folder = store.folder(run_id)
     if options["checkpoint_every"]:
         say(f"checkpoints every {options['checkpoint_every']:,} steps in {folder / 'checkpoints'}; continue "
-            f"an interrupted run with `learnable rl resume {run_id}`")
+            f"an interrupted run with `learnable rl --resume {run_id}`")
     with ending_recorded(store, run_id):
         try:
             seconds = train_agent(agent, options, folder / "checkpoints")
@@ -246,10 +246,6 @@ def _finish_run(store: Any, run_id: str, summary: dict[str, Any], artifacts: dic
     if options["record"] is not None:
         say(f"episode recorded to {options['record']}")
     end_recorded_run(store, run_id, summary, artifacts)
-
-
-def _plain(value: Any) -> Any:
-    return str(value) if isinstance(value, Path) else value
 
 
 # ---- resuming an interrupted run ----------------------------------------------------------------------
@@ -325,23 +321,20 @@ def evaluate_run(run: str, episodes: int, record: Path | None, runs_dir: Path | 
         say(f"episode recorded to {record}")
 
 
-def _refuse_training_options(given: dict[str, Any], form: str = EVALUATE) -> None:
+def _refuse_training_options(given: dict[str, Any], usage: str, what: str) -> None:
     flags = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None and v != "auto"]
     if flags:
-        what = ("only evaluates a saved agent (with --episodes, --record, --runs-dir)" if form == EVALUATE else
-                "continues the run with its recorded settings (only --runs-dir applies)")
-        raise ValueError(f"{', '.join(flags)} set(s) up training, but `learnable rl {form} RUN` {what}; drop them.")
+        raise ValueError(f"{', '.join(flags)} set(s) up training, but `learnable rl {usage}` {what}; drop them.")
 
 
 # ---- the command ----------------------------------------------------------------------------------------
 @app.command("rl")
 @user_errors
 def rl(
-    env_id: str = typer.Argument(..., metavar="ENV_ID | evaluate | resume",
-                                 help="A Gymnasium id (FrozenLake-v1, Taxi-v4, CartPole-v1, ...), `evaluate` or "
-                                 "`resume`."),
-    run: str = typer.Argument(None, metavar="[RUN]", help="After `evaluate` or `resume`: a run id, prefix, name or "
-                              "`last`."),
+    env_id: str = typer.Argument(None, metavar="[ENV_ID | evaluate]",
+                                 help="A Gymnasium id (FrozenLake-v1, Taxi-v4, CartPole-v1, ...), or `evaluate`. "
+                                 "Left out with --resume."),
+    run: str = typer.Argument(None, metavar="[RUN]", help="After `evaluate`: a run id, prefix, name or `last`."),
     algo: str = typer.Option("auto", help="auto (Discrete observations: q-learning; Box: dqn), dqn, q-learning, "
                              "sarsa."),
     steps: int = typer.Option(None, help="Environment steps to train, counting every env (default 100000)."),
@@ -353,6 +346,8 @@ def rl(
     checkpoint_every: int = typer.Option(None, help="Checkpoint every N steps to RUNS_DIR/RUN/checkpoints (DQN)."),
     name: str = typer.Option(None, help="A name for the run (default: ENV_ID-ALGO)."),
     out: Path = typer.Option(None, help="Save the trained agent to this directory (default: RUNS_DIR/RUN/agent)."),
+    resume: str = typer.Option(None, metavar="RUN", help="Continue an interrupted run (id, name or `last`) from its "
+                               "newest checkpoint, with the settings it was started with."),
     runs_dir: Path = RUNS_DIR,
 ) -> None:
     """Train an agent on a Gymnasium environment, or evaluate a trained one.
@@ -363,26 +358,36 @@ def rl(
     `learnable rl evaluate RUN` (RUN: an id, a name or `last`) loads the agent a run saved and prints
     `mean return X` (and `success rate X` where the environment has a goal).
 
-    `learnable rl resume RUN` continues an interrupted run from its newest checkpoint (written with
-    --checkpoint-every), exactly as if it had never stopped. One command takes the three forms: the
-    first argument is an environment id, or the word `evaluate` or `resume`.
+    `learnable rl --resume RUN` continues an interrupted run from its newest checkpoint (written with
+    --checkpoint-every), exactly as if it had never stopped, as `learnable train --resume RUN` does.
     """
-    if env_id in (EVALUATE, RESUME):
+    training = {"algo": algo, "steps": steps, "seed": seed, "num_envs": num_envs, "eval_episodes": eval_episodes,
+                "checkpoint_every": checkpoint_every, "name": name, "out": out}
+    if resume is not None:
+        if resume.startswith("-"):  # `--resume --runs-dir x`: the next option taken for the RUN
+            raise ValueError(f"--resume needs a RUN (an id, a name or `last`), not the option '{resume}'; for example "
+                             "`learnable rl --resume last`.")
+        if env_id is not None:  # the run's recorded environment is used
+            raise ValueError(f"--resume {resume} continues a run on the environment it recorded, so it takes no ENV_ID "
+                             f"or `evaluate` (got '{env_id}'); run `learnable rl --resume {resume}` alone.")
+        _refuse_training_options({**training, "episodes": episodes, "record": record}, "--resume RUN",
+                                 "continues the run with its recorded settings (only --runs-dir applies)")
+        resume_run(resume, runs_dir)
+        return
+    if env_id is None:
+        raise ValueError("`learnable rl` needs an environment id to train on (for example `learnable rl "
+                         "CartPole-v1`), `evaluate RUN` to evaluate a saved agent, or --resume RUN to continue a run.")
+    if env_id == EVALUATE:
         if run is None:
-            raise ValueError(f"`learnable rl {env_id}` needs a RUN: an id, a name or `last`; for example "
-                             f"`learnable rl {env_id} last`.")
-        training = {"algo": algo, "steps": steps, "seed": seed, "num_envs": num_envs, "eval_episodes": eval_episodes,
-                    "checkpoint_every": checkpoint_every, "name": name, "out": out}
-        if env_id == RESUME:
-            _refuse_training_options({**training, "episodes": episodes, "record": record}, RESUME)
-            resume_run(run, runs_dir)
-        else:
-            _refuse_training_options(training)
-            evaluate_run(run, DEFAULTS["eval_episodes"] if episodes is None else episodes, record, runs_dir)
+            raise ValueError("`learnable rl evaluate` needs a RUN: an id, a name or `last`; for example "
+                             "`learnable rl evaluate last`.")
+        _refuse_training_options(training, "evaluate RUN",
+                                 "only evaluates a saved agent (with --episodes, --record, --runs-dir)")
+        evaluate_run(run, DEFAULTS["eval_episodes"] if episodes is None else episodes, record, runs_dir)
         return
     if run is not None:
-        raise ValueError(f"unexpected argument '{run}' after {env_id}: a RUN goes only after `evaluate` or `resume` "
-                         f"(`learnable rl evaluate {run}`).")
+        raise ValueError(f"unexpected argument '{run}' after {env_id}: a RUN goes only after `evaluate` "
+                         f"(`learnable rl evaluate {run}`), or after --resume (`learnable rl --resume {run}`).")
     if episodes is not None:
         raise ValueError("--episodes is for `learnable rl evaluate`; when training, --eval-episodes sets the "
                          "evaluation after training.")
