@@ -24,6 +24,7 @@ from learnable.data.labels import labels_dtype
 from learnable.data.validate import as_matrix, output_like, rows_text
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
+from learnable.utils.params import Params
 from learnable.utils.validation import check_count, check_flag, check_positive, quote, whole
 
 DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
@@ -167,21 +168,16 @@ def r2_score(truth: np.ndarray, predicted: np.ndarray) -> float:
 
 
 # ---- the shared estimator shell -------------------------------------------------------------------
-class LinearModel:
+class LinearModel(Params):
     """A fitted linear map ``X @ coef_.T + intercept_``: parameters, checks, prediction input, save/load.
 
-    Subclasses set ``PARAMS`` (constructor argument names), ``INFO_KEY`` and ``NAME``, provide
+    Subclasses set ``kind`` (their model.json entry) and ``NAME``, provide
     ``_check_settings`` (raises for a bad setting), and may extend :meth:`_extra_state` /
     :meth:`_restore_extra` to save more than the coefficients.
     """
 
-    PARAMS: tuple[str, ...] = ()
-    INFO_KEY = ""
+    kind = ""  # the model.json entry (learnable.model_file.KINDS)
     NAME = ""
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor's arguments (as scikit-learn's ``get_params``)."""
-        return {name: getattr(self, name) for name in self.PARAMS}
 
     def _check_settings(self) -> None:
         raise NotImplementedError
@@ -233,7 +229,7 @@ class LinearModel:
         # in the fitted dtype (a Python float intercept is float64), so a float32 model loads as float32
         tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(self, f"{name}_")))
                    for name in ("coef", "intercept")}
-        return save_tensors(directory, tensors, {self.INFO_KEY: state})
+        return save_tensors(directory, tensors, {self.kind: state})
 
     @classmethod
     def load(cls, directory: str | Path) -> LinearModel:
@@ -242,7 +238,7 @@ class LinearModel:
 
     @classmethod
     def _load(cls, directory: str | Path) -> LinearModel:
-        tensors, state = load_state(directory, cls.INFO_KEY, f"a {cls.NAME}", ("settings", "n_iter", "n_features_in"),
+        tensors, state = load_state(directory, cls.kind, f"a {cls.NAME}", ("settings", "n_iter", "n_features_in"),
                                     expect=cls._layout)
         try:
             settings = {**state["settings"], "dtype": getattr(torch, state["settings"]["dtype"])}

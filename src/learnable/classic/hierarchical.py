@@ -32,9 +32,9 @@ from scipy.spatial.distance import pdist
 
 from learnable.data.validate import as_rows
 from learnable.model_file import load_state, save_tensors
+from learnable.utils.params import Params
 from learnable.utils.validation import is_whole, quote
 
-INFO_KEY = "agglomerative"
 LAYOUT = {"linkage_matrix": ("float", ("merges", 4)), "labels": ("int", ("rows",))}  # the tensors of a saved model
 LINKAGES = ("ward", "complete", "average", "single")
 MAX_ROWS = 20_000  # the condensed distance matrix of 20,000 rows takes 1.6 GB of float64
@@ -70,7 +70,7 @@ def clusters_below(distances: np.ndarray, threshold: float) -> int:
 
 
 # ---- the estimator ------------------------------------------------------------------------------
-class AgglomerativeClustering:
+class AgglomerativeClustering(Params):
     """Cluster rows bottom-up by merging the closest clusters; scikit-learn's ``AgglomerativeClustering``.
 
     Args:
@@ -93,15 +93,12 @@ class AgglomerativeClustering:
         [0, 0, 1, 1]
     """
 
+    kind = "agglomerative"  # its model.json entry (learnable.model_file.KINDS)
+
     def __init__(self, n_clusters: int | None = 2, *, linkage: str = "ward", metric: str = "euclidean",
                  distance_threshold: float | None = None, compute_distances: bool = False) -> None:
         self.n_clusters, self.linkage, self.metric = n_clusters, linkage, metric
         self.distance_threshold, self.compute_distances = distance_threshold, compute_distances
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor's arguments (as scikit-learn's ``get_params``)."""
-        names = ("n_clusters", "linkage", "metric", "distance_threshold", "compute_distances")
-        return {name: getattr(self, name) for name in names}
 
     # ---- fitting ----------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> AgglomerativeClustering:
@@ -159,12 +156,12 @@ class AgglomerativeClustering:
         self._check_fitted("so there is nothing to save")
         tensors = {"linkage_matrix": torch.from_numpy(self.linkage_matrix_), "labels": torch.from_numpy(self.labels_)}
         state = {"settings": self.get_params(), "n_features_in": self.n_features_in_}
-        return save_tensors(directory, tensors, {INFO_KEY: state})
+        return save_tensors(directory, tensors, {self.kind: state})
 
     @classmethod
     def load(cls, directory: str | Path) -> AgglomerativeClustering:
         """Load a clustering written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
-        tensors, state = load_state(directory, INFO_KEY, "an AgglomerativeClustering", expect=lambda state: LAYOUT)
+        tensors, state = load_state(directory, cls.kind, "an AgglomerativeClustering", expect=lambda state: LAYOUT)
         try:
             model = cls(**state["settings"])
             Z, labels = tensors["linkage_matrix"].double().numpy(), tensors["labels"].long().numpy()

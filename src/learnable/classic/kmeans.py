@@ -26,10 +26,10 @@ import torch
 from learnable.data.validate import as_rows
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
+from learnable.utils.params import Params
 from learnable.utils.validation import is_whole, quote, whole
 
 INITS = ("k-means++", "random")
-INFO_KEY = "kmeans"
 CHUNK_VALUES = 2**24  # distances computed at once: rows per chunk = CHUNK_VALUES // n_clusters
 MAX_NO_IMPROVEMENT = 10  # mini-batch: steps without a better smoothed batch inertia before stopping
 
@@ -142,7 +142,7 @@ def mini_batch(X: torch.Tensor, centers: torch.Tensor, batch_size: int, max_iter
 
 
 # ---- the estimator ------------------------------------------------------------------------------
-class KMeans:
+class KMeans(Params):
     """Partition rows into ``n_clusters`` groups around their means (centers), minimising the inertia:
     the sum of squared distances from each row to its nearest center.
 
@@ -172,16 +172,13 @@ class KMeans:
         True
     """
 
+    kind = "kmeans"  # its model.json entry (learnable.model_file.KINDS)
+
     def __init__(self, n_clusters: int = 8, *, init: str | Any = "k-means++", n_init: int | str = 10,
                  max_iter: int = 300, tol: float = 1e-4, batch_size: int | None = None, seed: int = 0,
                  device: str = "auto") -> None:
         self.n_clusters, self.init, self.n_init, self.max_iter = n_clusters, init, n_init, max_iter
         self.tol, self.batch_size, self.seed, self.device = tol, batch_size, seed, device
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor's arguments (as scikit-learn's ``get_params``)."""
-        names = ("n_clusters", "init", "n_init", "max_iter", "tol", "batch_size", "seed", "device")
-        return {name: getattr(self, name) for name in names}
 
     # ---- fitting ----------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> KMeans:
@@ -281,12 +278,12 @@ class KMeans:
             raise ValueError("this KMeans is not fitted yet, so there is nothing to save; call fit first.")
         settings = {**self.get_params(), "init": self.init if isinstance(self.init, str) else "array"}
         state = {"settings": settings, "inertia": self.inertia_, "n_iter": self.n_iter_}
-        return save_tensors(directory, {"cluster_centers": torch.from_numpy(self.cluster_centers_)}, {INFO_KEY: state})
+        return save_tensors(directory, {"cluster_centers": torch.from_numpy(self.cluster_centers_)}, {self.kind: state})
 
     @classmethod
     def load(cls, directory: str | Path) -> KMeans:
         """Load a KMeans written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
-        tensors, state = load_state(directory, INFO_KEY, "a KMeans", expect=_layout)
+        tensors, state = load_state(directory, cls.kind, "a KMeans", expect=_layout)
         try:
             centers = tensors["cluster_centers"].float().numpy()
             model = cls(**state["settings"])

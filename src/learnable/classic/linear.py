@@ -51,7 +51,6 @@ from learnable.utils.validation import check_choice, check_positive
 
 PENALTIES = ("l2", "l1")
 SOLVERS = {"l2": ("auto", "closed-form", "gradient-descent"), "l1": ("auto", "proximal")}
-INFO_KEY = "linear_regression"
 GRAM_MAX_FEATURES = 4096  # above this, iterative solvers multiply by X rather than hold an (F, F) Gram matrix
 CHUNK_VALUES_CPU = 2**16  # values of X centred at once while building the Gram matrix on a CPU (cache-sized)
 CHUNK_VALUES_DEVICE = 2**26  # ... and on a GPU, where fewer, larger products are faster
@@ -255,8 +254,7 @@ class LinearRegression(LinearModel):
         ([1.0, 2.0, 3.0], 4.0)
     """
 
-    PARAMS = ("alpha", "penalty", "fit_intercept", "solver", "max_iter", "tol", "lr", "device", "dtype")
-    INFO_KEY = INFO_KEY
+    kind = "linear_regression"  # also Ridge's and Lasso's, with the class in "estimator"
     NAME = "LinearRegression"
 
     def __init__(self, *, alpha: float = 0.0, penalty: str = "l2", fit_intercept: bool = True, solver: str = "auto",
@@ -328,12 +326,12 @@ class LinearRegression(LinearModel):
         ``LinearRegression.load`` returns whichever of the three was saved; ``Ridge.load`` and
         ``Lasso.load`` accept only their own.
         """
-        state = read_info(Path(directory)).get(INFO_KEY)
+        state = read_info(Path(directory)).get(cls.kind)
         saved = state.get("estimator") if isinstance(state, dict) else None
-        kinds = {kind.NAME: kind for kind in (LinearRegression, Ridge, Lasso)}
-        if saved in kinds and (cls is LinearRegression or kinds[saved] is cls):
-            return kinds[saved]._load(directory)
-        if saved in kinds:
+        estimators = {estimator.NAME: estimator for estimator in (LinearRegression, Ridge, Lasso)}
+        if saved in estimators and (cls is LinearRegression or estimators[saved] is cls):
+            return estimators[saved]._load(directory)
+        if saved in estimators:
             raise ValueError(f"'{directory}' holds a {saved}, not a {cls.NAME}; load it with {saved}.load or "
                              "LinearRegression.load.")
         return cls._load(directory)  # reports what is missing
@@ -342,7 +340,6 @@ class LinearRegression(LinearModel):
 class _FixedPenalty(LinearRegression):
     """A LinearRegression whose class fixes the penalty (``PENALTY``), with ``alpha`` first and 1.0 by default."""
 
-    PARAMS = ("alpha", "fit_intercept", "solver", "max_iter", "tol", "lr", "device", "dtype")
     PENALTY = ""
 
     def __init__(self, alpha: float = 1.0, *, fit_intercept: bool = True, solver: str = "auto", max_iter: int = 10_000,

@@ -214,8 +214,7 @@ class LogisticRegression(LinearClassifier):
         ['no', 'yes']
     """
 
-    PARAMS = ("C", "penalty", "fit_intercept", "max_iter", "tol", "device", "dtype")
-    INFO_KEY = "logistic_regression"
+    kind = "logistic_regression"
     NAME = "LogisticRegression"
 
     def __init__(self, *, C: float = 1.0, penalty: str | None = "l2", fit_intercept: bool = True, max_iter: int = 100,
@@ -275,8 +274,7 @@ class LinearSVC(LinearClassifier):
         [0, 1]
     """
 
-    PARAMS = ("C", "loss", "fit_intercept", "penalize_intercept", "max_iter", "tol", "device", "dtype")
-    INFO_KEY = "linear_svc"
+    kind = "linear_svc"
     NAME = "LinearSVC"
 
     def __init__(self, *, C: float = 1.0, loss: str = "squared_hinge", fit_intercept: bool = True,

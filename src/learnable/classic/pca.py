@@ -46,10 +46,10 @@ import torch
 from learnable.data.validate import as_matrix, output_like
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
+from learnable.utils.params import Params
 from learnable.utils.validation import quote
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized")
-INFO_KEY = "pca"
 GRAM_ROWS = 16384  # rows centred at a time by centred_gram
 LEARNED = ("components_", "explained_variance_", "explained_variance_ratio_", "singular_values_", "mean_")
 LAYOUT = {"components_": ("float", ("components", "features")), "mean_": ("float", ("features",)),
@@ -138,7 +138,7 @@ def choose_solver(solver: str, shape: tuple[int, int], n_components: Any) -> str
 
 
 # ---- the estimator --------------------------------------------------------------------------------
-class PCA:
+class PCA(Params):
     """Principal component analysis with scikit-learn's interface, computed with PyTorch.
 
     Args:
@@ -169,16 +169,13 @@ class PCA:
         True
     """
 
+    kind = "pca"  # its model.json entry (learnable.model_file.KINDS)
+
     def __init__(self, n_components: int | float | None = None, *, svd_solver: str = "auto", whiten: bool = False,
                  n_oversamples: int = 10, n_iter: int = 4, seed: int = 0, device: str = "auto",
                  dtype: torch.dtype | None = None) -> None:
         self.n_components, self.svd_solver, self.whiten = n_components, svd_solver, whiten
         self.n_oversamples, self.n_iter, self.seed, self.device, self.dtype = n_oversamples, n_iter, seed, device, dtype
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor's arguments (as scikit-learn's ``get_params``)."""
-        names = ("n_components", "svd_solver", "whiten", "n_oversamples", "n_iter", "seed", "device", "dtype")
-        return {name: getattr(self, name) for name in names}
 
     # ---- fitting ----------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> PCA:
@@ -312,12 +309,12 @@ class PCA:
         state = {"settings": settings, "noise_variance": self.noise_variance_, "n_samples": self.n_samples_,
                  "solver": self.solver_, "dtype": _dtype_name(self.dtype_)}
         tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(self, name))) for name in LEARNED}
-        return save_tensors(directory, tensors, {INFO_KEY: state})
+        return save_tensors(directory, tensors, {self.kind: state})
 
     @classmethod
     def load(cls, directory: str | Path) -> PCA:
         """Load a PCA written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
-        tensors, state = load_state(directory, INFO_KEY, "a PCA", ("settings", "noise_variance", "n_samples", "solver"),
+        tensors, state = load_state(directory, cls.kind, "a PCA", ("settings", "noise_variance", "n_samples", "solver"),
                                     expect=lambda state: LAYOUT)
         try:
             arrays = {name: tensor.numpy() for name, tensor in tensors.items()}

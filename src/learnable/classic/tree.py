@@ -44,9 +44,8 @@ from learnable.classic.tree_arrays import LEAF, TreeArrays
 from learnable.data.labels import labels_array, labels_dtype
 from learnable.data.validate import as_rows
 from learnable.model_file import load_state, save_tensors
+from learnable.utils.params import Params
 from learnable.utils.validation import is_whole, quote
-
-INFO_KEY = "decision_tree"
 
 
 # ---- reading inputs -----------------------------------------------------------------------------
@@ -102,17 +101,15 @@ RULES: dict[str, tuple[Callable[[Any], bool], str, str]] = {
 
 
 # ---- the estimators -----------------------------------------------------------------------------
-class DecisionTree:
+class DecisionTree(Params):
     """What the classifier and the regressor share: settings, fitting, walking the arrays, saving.
 
     ``DecisionTree.load(directory)`` returns whichever of the two was saved there.
     """
 
+    kind = "decision_tree"  # its model.json entry (learnable.model_file.KINDS); "task" says which tree
     TASK = ""
     CRITERIA: tuple[str, ...] = ()
-    PARAMS = ("criterion", "splitter", "max_depth", "min_samples_split", "min_samples_leaf",
-              "min_weight_fraction_leaf", "max_features", "max_leaf_nodes", "min_impurity_decrease", "ccp_alpha",
-              "seed")
 
     def __init__(self, *, criterion: str, splitter: str = "best", max_depth: int | None = None,
                  min_samples_split: int | float = 2, min_samples_leaf: int | float = 1,
@@ -124,10 +121,6 @@ class DecisionTree:
         self.min_weight_fraction_leaf, self.max_features = min_weight_fraction_leaf, max_features
         self.max_leaf_nodes, self.min_impurity_decrease = max_leaf_nodes, min_impurity_decrease
         self.ccp_alpha, self.seed = ccp_alpha, seed
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor's arguments (as scikit-learn's ``get_params``)."""
-        return {name: getattr(self, name) for name in self.PARAMS}
 
     # ---- fitting ----------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> DecisionTree:
@@ -250,7 +243,7 @@ class DecisionTree:
                              "call fit first.")
         tensors = {field.name: torch.from_numpy(np.ascontiguousarray(getattr(self.tree_, field.name)))
                    for field in fields(TreeArrays)}
-        return save_tensors(directory, tensors, {INFO_KEY: self._state()})
+        return save_tensors(directory, tensors, {self.kind: self._state()})
 
     def _state(self) -> dict[str, Any]:
         """What model.json keeps besides the arrays."""
@@ -260,19 +253,19 @@ class DecisionTree:
     def load(cls, directory: str | Path) -> DecisionTree:
         """Load a tree written by :meth:`save` (JSON and raw arrays; nothing is unpickled). On
         ``DecisionTree`` itself, returns the classifier or regressor that was saved."""
-        tensors, state = load_state(directory, INFO_KEY, "a decision tree", expect=_layout)
-        kind = {c.TASK: c for c in (DecisionTreeClassifier, DecisionTreeRegressor)}.get(state.get("task"))
-        if kind is None or not issubclass(kind, cls):
+        tensors, state = load_state(directory, cls.kind, "a decision tree", expect=_layout)
+        saved = {c.TASK: c for c in (DecisionTreeClassifier, DecisionTreeRegressor)}.get(state.get("task"))
+        if saved is None or not issubclass(saved, cls):
             raise ValueError(f"'{directory}' holds a {state.get('task')} tree, not a {cls.__name__}; load it with "
                              "DecisionTree.load(directory), which returns whichever tree was saved.")
         try:
-            model = kind._from_json(state)
+            model = saved._from_json(state)
             tree = TreeArrays(**{f.name: tensors[f.name].numpy() for f in fields(TreeArrays)})
             classes = getattr(model, "classes_", None)
             tree.check(model.n_features_in_, 1 if classes is None else len(classes))
             model._learn(tree, model.n_features_in_, classes)
         except (KeyError, TypeError, ValueError, IndexError) as error:
-            raise ValueError(f"'{directory}' has a damaged {kind.__name__}: {quote(str(error))}") from None
+            raise ValueError(f"'{directory}' has a damaged {saved.__name__}: {quote(str(error))}") from None
         return model
 
     @classmethod
@@ -329,7 +322,6 @@ class DecisionTreeClassifier(DecisionTree):
 
     TASK = "classification"
     CRITERIA = ("gini", "entropy", "log_loss")
-    PARAMS = (*DecisionTree.PARAMS, "class_weight")
 
     def __init__(self, *, criterion: str = "gini", splitter: str = "best", max_depth: int | None = None,
                  min_samples_split: int | float = 2, min_samples_leaf: int | float = 1,
