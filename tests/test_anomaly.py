@@ -49,14 +49,14 @@ def digits_conv():
 # ---- one digit normal, another anomalous ------------------------------------------------------------------
 def test_dense_detector_separates_sixes_from_zeros(digits_dense):
     detector, _, held_out, anomalies = digits_dense
-    assert isinstance(detector.model_, Autoencoder)
+    assert isinstance(detector.network_, Autoencoder)
     assert _auc(detector, held_out, anomalies) >= 0.9
     assert detector.predict(anomalies).mean() > 0.5  # most sixes are flagged at the threshold
 
 
 def test_conv_detector_separates_sevens_from_ones(digits_conv):
     detector, _, held_out, anomalies = digits_conv
-    assert isinstance(detector.model_, ConvAutoencoder)  # "auto" picks the conv model for images
+    assert isinstance(detector.network_, ConvAutoencoder)  # "auto" picks the conv model for images
     assert _auc(detector, held_out, anomalies) >= 0.9
     assert detector.predict(anomalies).mean() > 0.5
 
@@ -204,7 +204,7 @@ def test_bad_input_is_refused_before_training(settings, X, error, message):
     detector = AnomalyDetector(**settings)
     with pytest.raises(error, match=message):
         detector.fit(X)
-    assert not hasattr(detector, "model_")
+    assert not hasattr(detector, "network_")
 
 
 def test_scoring_checks_the_rows_against_the_training_data(digits_dense):

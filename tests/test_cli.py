@@ -46,8 +46,8 @@ def test_train_on_a_csv_reports_and_saves(files):
     assert f"model saved to {folder / 'model'}" in result.stdout
     assert "task: multiclass (3 classes); model: mlp" in result.stdout
     model = learnable.load(folder / "model")
-    assert model.schema.target_name == "species"
-    assert f"{model.metrics['accuracy']:.4f}" == f"{accuracy:.4f}"
+    assert model.schema_.target_name == "species"
+    assert f"{model.metrics_['accuracy']:.4f}" == f"{accuracy:.4f}"
 
 
 # ---- predict -------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def test_console_script_trains_the_default_digit_classifier(tmp_path):
     accuracy = float(re.search(r"^test accuracy: ([0-9.]+)$", result.stdout, re.MULTILINE).group(1))
     assert accuracy >= 0.97
     assert (tmp_path / "models" / "mnist-sample" / "model.json").is_file()
-    assert learnable.load(tmp_path / "models" / "mnist-sample").training["model"] == "cnn"
+    assert learnable.load(tmp_path / "models" / "mnist-sample").training_["model"] == "cnn"
     report = Path(re.search(r"^report: (\S+)", result.stdout, re.MULTILINE).group(1))
     assert report.is_file() and report.stat().st_size > 100_000  # the plots are embedded
     doctor = _run("doctor", "last", cwd=tmp_path, timeout=120)
@@ -219,7 +219,7 @@ def test_images_train_augmented_unless_told_not_to(tmp_path):
         result = runner.invoke(app, ["train", "--data", "digits", "--epochs", "1", flag, "--out", str(out),
                                      "--runs-dir", str(tmp_path / "runs"), "--quiet"])
         assert result.exit_code == 0, result.output
-        training = json.loads((out / "model.json").read_text())["training"]
+        training = json.loads((out / "model.json").read_text())["fitted_model"]["training"]
         assert training["model"] == "cnn" and training["augment"] is augmented
 
 

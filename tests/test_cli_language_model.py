@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from cli_checks import assert_user_error
 from learnable.cli import app
 from learnable.model_file import save_model
+from learnable.models import GPT, LSTMLanguageModel
 from learnable.models.mlp import MLP
 from learnable.runs import RunStore
 from learnable.tasks.language_model import LanguageModel
@@ -38,7 +39,7 @@ def test_train_saves_records_and_prints_bits_against_the_unigram_baseline(traine
     model = LanguageModel.load(folder / "gpt")
     metrics = model.metrics_
     assert found.groups() == (f"{metrics['val_bits_per_char']:.3f}", f"{metrics['unigram_bits_per_char']:.3f}")
-    assert model.kind == "transformer" and model.training_["epochs"] == 1  # --model auto: the transformer
+    assert isinstance(model.network_, GPT) and model.training_["epochs"] == 1  # --model auto: the transformer
     assert "model: transformer," in result.stdout and f"model saved to {folder / 'gpt'}" in result.stdout
     run = RunStore(runs_directory).get("hamlet-lm")
     assert run["status"] == "finished" and run["config"]["task"] == "language-model"
@@ -50,7 +51,7 @@ def test_train_saves_records_and_prints_bits_against_the_unigram_baseline(traine
 def test_the_lstm_run_is_listed_and_reported(trained, runs_directory):
     folder, _, result = trained
     assert result.exit_code == 0, result.output
-    assert LanguageModel.load(folder / "lstm").kind == "lstm"
+    assert isinstance(LanguageModel.load(folder / "lstm").network_, LSTMLanguageModel)
     listing = runner.invoke(app, ["runs"])
     assert listing.exit_code == 0 and "lstm-run" in listing.stdout and "hamlet-lm" in listing.stdout
     report = runner.invoke(app, ["report", "lstm-run", "--out", str(folder / "report.html")])

@@ -35,14 +35,14 @@ def _digits_images(rows: int = 600) -> tuple[np.ndarray, pd.Series]:
 def test_default_fit_is_accurate_on_small_tables(name):
     X, y, _ = learnable.data.datasets.load(name)
     model = learnable.fit(X, y, seed=0)
-    assert model.training["model"] == "mlp"
-    assert model.metrics["accuracy"] >= 0.93
+    assert model.training_["model"] == "mlp"
+    assert model.metrics_["accuracy"] >= 0.93
 
 
 def test_default_fit_is_accurate_on_breast_cancer():
     # Seed 0 lands at about 0.947 (3 of 57 test rows wrong); the mean over seeds 1..3 is the claim.
     X, y, _ = learnable.data.datasets.load("breast-cancer")
-    accuracies = [learnable.fit(X, y, seed=seed).metrics["accuracy"] for seed in (1, 2, 3)]
+    accuracies = [learnable.fit(X, y, seed=seed).metrics_["accuracy"] for seed in (1, 2, 3)]
     assert np.mean(accuracies) >= 0.95, accuracies
 
 
@@ -56,16 +56,16 @@ def test_default_fit_on_diabetes_matches_linear_regression():
     )
     test_X, test_y = data.raw_test
     oracle_r2 = r2_score(test_y, data.schema.decode_target(oracle.predict(data.test[0])))
-    assert model.metrics["r2"] == pytest.approx(oracle_r2, abs=0.05)
+    assert model.metrics_["r2"] == pytest.approx(oracle_r2, abs=0.05)
 
 
 @pytest.mark.slow
 def test_default_fit_reads_mnist_digits():
     dataset = learnable.data.datasets.load("mnist-sample")
     model = learnable.fit(dataset.images, dataset.y, seed=0)  # (N, 1, 28, 28)
-    assert model.training["model"] == "cnn" and model.training["augment"]
-    assert model.network.config.residual
-    assert model.metrics["accuracy"] >= 0.98  # issue 6: >= 98% on the held-out test images
+    assert model.training_["model"] == "cnn" and model.training_["augment"]
+    assert model.network_.config.residual
+    assert model.metrics_["accuracy"] >= 0.98  # issue 6: >= 98% on the held-out test images
 
 
 # ---- task inference and what predict returns -----------------------------------------------------
@@ -80,8 +80,8 @@ def test_classes_come_back_as_the_labels_given(iris, labels):
     y = species.map(labels)
     model = learnable.fit(X, y, model="mlp", num_epochs=20, seed=0)
     predictions = model.predict(X)
-    assert model.task == "multiclass"
-    assert model.classes == sorted(labels.values())
+    assert model.task_ == "multiclass"
+    assert model.classes_ == sorted(labels.values())
     assert predictions.dtype.kind == np.asarray(list(labels.values())).dtype.kind  # <U or int64, never object
     assert accuracy_score(y, list(predictions)) >= 0.9
 
@@ -89,8 +89,8 @@ def test_classes_come_back_as_the_labels_given(iris, labels):
 def test_two_text_labels_make_a_binary_task():
     X, y, _ = learnable.data.datasets.load("breast-cancer")
     model = learnable.fit(X, y, model="logistic", num_epochs=20, seed=0)
-    assert model.task == "binary"
-    assert model.classes == ["benign", "malignant"]
+    assert model.task_ == "binary"
+    assert model.classes_ == ["benign", "malignant"]
     assert set(model.predict(X)) == {"benign", "malignant"}
 
 
@@ -98,10 +98,10 @@ def test_regression_predicts_floats_in_target_units():
     X, y, clean = _linear_table()
     model = learnable.fit(X, y, model="linear", seed=0)
     predictions = model.predict(X)
-    assert model.task == "regression" and model.classes is None
+    assert model.task_ == "regression" and model.classes_ is None
     assert predictions.dtype == np.float64 and predictions.shape == (200,)
     np.testing.assert_allclose(predictions, clean, atol=3.0)  # targets span about 900..1100
-    assert 0.5 < model.metrics["rmse"] < 2.0  # the noise has std 1 in target units
+    assert 0.5 < model.metrics_["rmse"] < 2.0  # the noise has std 1 in target units
 
 
 def test_predict_proba_rows_sum_to_one_in_class_order(iris, iris_model):
@@ -109,8 +109,8 @@ def test_predict_proba_rows_sum_to_one_in_class_order(iris, iris_model):
     proba = iris_model.predict_proba(X)
     assert proba.shape == (150, 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
-    assert iris_model.classes == ["setosa", "versicolor", "virginica"]
-    assert list(np.asarray(iris_model.classes)[proba.argmax(axis=1)]) == list(iris_model.predict(X))
+    assert iris_model.classes_ == ["setosa", "versicolor", "virginica"]
+    assert list(np.asarray(iris_model.classes_)[proba.argmax(axis=1)]) == list(iris_model.predict(X))
     assert proba[:50, 0].mean() > 0.8  # the first 50 rows are setosa, the first class
 
 
@@ -120,7 +120,7 @@ def test_binary_predict_proba_has_one_column_per_class():
     proba = model.predict_proba(X)
     assert proba.shape == (len(X), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
-    assert list(np.asarray(model.classes)[proba.argmax(axis=1)]) == list(model.predict(X))
+    assert list(np.asarray(model.classes_)[proba.argmax(axis=1)]) == list(model.predict(X))
 
 
 def test_predict_proba_refuses_regression():
@@ -155,32 +155,32 @@ def test_score_is_sklearn_r2_of_predict():
 def test_each_classifier_learns_iris(iris, name):
     X, y = iris
     model = learnable.fit(X, y, model=name, seed=0)
-    assert model.training["model"] == name
-    assert model.metrics["accuracy"] >= 0.9
+    assert model.training_["model"] == name
+    assert model.metrics_["accuracy"] >= 0.9
 
 
 def test_linear_model_recovers_a_linear_target():
     X, y, _ = _linear_table()
     model = learnable.fit(X, y, model="linear", seed=0)
-    assert model.training["model"] == "linear"
-    assert model.metrics["r2"] > 0.99
+    assert model.training_["model"] == "linear"
+    assert model.metrics_["r2"] > 0.99
 
 
 def test_cnn_learns_8x8_digits():
     X, y = _digits_images()
     model = learnable.fit(X, y, model="cnn", seed=0)
-    assert isinstance(model.network, CNN)
-    assert model.metrics["accuracy"] >= 0.9
+    assert isinstance(model.network_, CNN)
+    assert model.metrics_["accuracy"] >= 0.9
 
 
 def test_images_pick_a_residual_augmented_cnn_by_default():
     X, y = _digits_images(200)
     model = learnable.fit(X, y, num_epochs=1, seed=0)
-    assert model.training["model"] == "cnn" and model.training["augment"] is True
-    assert model.network.config.residual
+    assert model.training_["model"] == "cnn" and model.training_["augment"] is True
+    assert model.network_.config.residual
     plain = learnable.fit(X, y, num_epochs=1, seed=0, augment=False)
-    assert plain.training["augment"] is False
-    assert not torch.equal(model.network.head[-1].weight, plain.network.head[-1].weight)  # augmentation changed it
+    assert plain.training_["augment"] is False
+    assert not torch.equal(model.network_.head[-1].weight, plain.network_.head[-1].weight)  # augmentation changed it
 
 
 def test_augment_must_be_a_bool():
@@ -240,8 +240,8 @@ def shop():
 
 def test_text_columns_are_one_hot_encoded(shop):
     X, y, model = shop
-    assert model.schema.categories == {"colour": ["blue", "green", "red"]}
-    assert model.schema.target_name == "price"
+    assert model.schema_.categories == {"colour": ["blue", "green", "red"]}
+    assert model.schema_.target_name == "price"
     assert model.score(X, y) > 0.99  # needs the colour as well as the size
 
 
@@ -263,11 +263,11 @@ def test_same_seed_gives_identical_predictions(iris):
     X, y = iris
     first, second, other = (learnable.fit(X, y, model="mlp", num_epochs=10, seed=s) for s in (5, 5, 6))
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
-    assert first.training["epochs"] == second.training["epochs"]
+    assert first.training_["epochs"] == second.training_["epochs"]
     assert not np.array_equal(first.predict_proba(X), other.predict_proba(X))
 
 
 def test_summary_reports_the_test_metrics(iris_model):
     summary = iris_model.summary()
     assert "task: multiclass (3 classes)" in summary
-    assert f"test: accuracy {iris_model.metrics['accuracy']:.4f}" in summary
+    assert f"test: accuracy {iris_model.metrics_['accuracy']:.4f}" in summary

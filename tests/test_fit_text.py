@@ -48,11 +48,11 @@ def _bag_of_words_accuracy(X: pd.DataFrame, y: pd.Series, seed: int = 0) -> floa
 
 def test_auto_picks_a_gru_that_reads_word_order(reviews, gru):
     bag_of_words = _bag_of_words_accuracy(reviews.X, reviews.y)
-    assert gru.training["model"] == "gru"
-    assert gru.schema.text == "review"
-    assert len(gru.metrics) and gru.metrics["accuracy"] >= 0.95, gru.metrics  # 100 test reviews
+    assert gru.training_["model"] == "gru"
+    assert gru.schema_.text == "review"
+    assert len(gru.metrics_) and gru.metrics_["accuracy"] >= 0.95, gru.metrics_  # 100 test reviews
     assert bag_of_words <= 0.65, bag_of_words  # near chance: about 0.5
-    assert gru.metrics["accuracy"] - bag_of_words >= 0.3
+    assert gru.metrics_["accuracy"] - bag_of_words >= 0.3
 
 
 def test_transformer_learns_an_easy_text_task_quickly():
@@ -63,9 +63,9 @@ def test_transformer_learns_an_easy_text_task_quickly():
     texts = [f"the {rng.choice(things)} is {rng.choice(good if label else bad)} {rng.choice(things)}"
              for label in labels]
     model = learnable.fit(texts, np.where(labels, "up", "down"), model="transformer", seed=0, num_epochs=8)
-    assert model.training["model"] == "transformer"
-    assert model.network.config.encoder == "transformer" and model.network.config.num_layers == 2
-    assert model.metrics["accuracy"] >= 0.95, model.metrics
+    assert model.training_["model"] == "transformer"
+    assert model.network_.config.encoder == "transformer" and model.network_.config.num_layers == 2
+    assert model.metrics_["accuracy"] >= 0.95, model.metrics_
 
 
 @pytest.mark.slow
@@ -74,7 +74,7 @@ def test_transformer_reads_word_order_given_enough_reviews():
     data = make_reviews(8000, seed=0)
     model = learnable.fit(data.X, data.y, model="transformer", seed=0)
     bag_of_words = _bag_of_words_accuracy(data.X, data.y)
-    assert model.metrics["accuracy"] >= 0.9, model.metrics
+    assert model.metrics_["accuracy"] >= 0.9, model.metrics_
     assert bag_of_words <= 0.65, bag_of_words
 
 
@@ -92,7 +92,7 @@ def test_predicts_from_raw_strings_in_any_container(gru):
     proba = gru.predict_proba(texts)
     assert proba.shape == (4, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    assert (proba.argmax(axis=1) == [gru.classes.index(label) for label in expected]).all()
+    assert (proba.argmax(axis=1) == [gru.classes_.index(label) for label in expected]).all()
 
 
 def test_unknown_words_and_empty_texts_still_get_a_prediction(gru):
@@ -107,25 +107,25 @@ def test_save_and_load_give_identical_predictions(gru, reviews, tmp_path):
     texts = reviews.X.review.iloc[:50]
     np.testing.assert_array_equal(loaded.predict(texts), gru.predict(texts))
     np.testing.assert_array_equal(loaded.predict_proba(texts), gru.predict_proba(texts))
-    assert loaded.schema == gru.schema
-    assert loaded.schema.tokenizer["tokens"][:2] == ["<pad>", "<unk>"]
+    assert loaded.schema_ == gru.schema_
+    assert loaded.schema_.tokenizer["tokens"][:2] == ["<pad>", "<unk>"]
     assert loaded.evaluate(reviews.X, reviews.y)["accuracy"] == gru.evaluate(reviews.X, reviews.y)["accuracy"]
 
 
 def test_the_doctor_and_the_report_read_a_text_model(gru, tmp_path):
-    summary = gru.data_summary
-    assert summary["text"] == {"column": "review", "vocabulary": gru.schema.vocab_size,
-                               "max_length": gru.schema.max_length}
+    summary = gru.data_summary_
+    assert summary["text"] == {"column": "review", "vocabulary": gru.schema_.vocab_size,
+                               "max_length": gru.schema_.max_length}
     assert "perfect_predictors" not in summary and "scale" not in summary  # token ids are no features
     assert summary["rows"] == {"train": 800, "validation": 100, "test": 100}
-    worst = gru.evaluation["worst"]
+    worst = gru.evaluation_["worst"]
     assert worst and isinstance(worst[0]["features"]["review"], str)
     codes = [finding.code for finding in gru.diagnose()]
     assert "perfect_predictor" not in codes and "unscaled_inputs" not in codes
     page = gru.report(tmp_path / "report.html").read_text()
     assert worst[0]["features"]["review"][:20] in page
-    assert f"text column &#x27;review&#x27;, read as up to {gru.schema.max_length} tokens" in page  # html-escaped
-    assert f"{gru.schema.vocab_size} tokens" in page
+    assert f"text column &#x27;review&#x27;, read as up to {gru.schema_.max_length} tokens" in page  # html-escaped
+    assert f"{gru.schema_.vocab_size} tokens" in page
 
 
 # ---- the command line ------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_cli_trains_on_a_csv_with_a_text_column_and_predicts(tmp_path):
     assert result.exit_code == 0, result.output
     assert "task: binary (2 classes); model: gru" in result.stdout
     assert re.search(r"^test accuracy: [0-9.]+$", result.stdout, re.MULTILINE)
-    assert learnable.load(tmp_path / "model").schema.text == "review"
+    assert learnable.load(tmp_path / "model").schema_.text == "review"
     predicted = runner.invoke(app, ["predict", str(tmp_path / "model"), str(tmp_path / "new.csv")])
     assert predicted.exit_code == 0, predicted.output
     lines = predicted.stdout.strip().splitlines()
@@ -218,8 +218,8 @@ def test_short_category_strings_stay_a_table(iris):
     X, y = iris
     X = X.assign(colour=np.where(np.arange(len(y)) % 2, "light red", "dark blue"))
     model = learnable.fit(X, y, num_epochs=2)
-    assert model.training["model"] == "mlp" and model.schema.text is None
-    assert model.schema.categories == {"colour": ["dark blue", "light red"]}
+    assert model.training_["model"] == "mlp" and model.schema_.text is None
+    assert model.schema_.categories == {"colour": ["dark blue", "light red"]}
 
 
 def test_a_one_column_array_of_texts_predicts_as_it_was_trained(gru, reviews):

@@ -69,9 +69,9 @@ def test_a_zero_network_output_is_the_naive_forecast_when_relative(fitted):
     forecaster, series = fitted
     copy = Forecaster.__new__(Forecaster)
     copy.__dict__.update(forecaster.__dict__)
-    copy.model_ = learnable.models.RNN(in_features=1, out_features=6, hidden_size=32).eval()
-    torch.nn.init.zeros_(copy.model_.head.weight)
-    torch.nn.init.zeros_(copy.model_.head.bias)
+    copy.network_ = learnable.models.RNN(in_features=1, out_features=6, hidden_size=32).eval()
+    torch.nn.init.zeros_(copy.network_.head.weight)
+    torch.nn.init.zeros_(copy.network_.head.bias)
     metrics = copy.evaluate(series[-150:])
     assert metrics["mae"] == pytest.approx(metrics["naive_mae"], rel=1e-9)
     copy.relative = False  # absolute: a zero output is the training block's mean

@@ -48,7 +48,7 @@ def test_a_tiny_gpt_learns_a_repeating_pattern(pattern_gpt):
 
 def test_a_tiny_lstm_learns_it_too():
     model = train_language_model(PATTERN, model=TINY_LSTM, context_length=16, num_epochs=15, lr=2e-2, batch_size=8)
-    assert model.kind == "lstm" and model.context_length == 16
+    assert isinstance(model.network_, LSTMLanguageModel) and model.context_length == 16
     assert model.generate("bca", length=9, temperature=0) == "bca" + "bcabcabca"
     assert model.metrics_["val_bits_per_char"] < 0.5 < 1.5 < model.metrics_["unigram_bits_per_char"]
 
@@ -69,7 +69,7 @@ def test_training_is_recorded_per_epoch_in_bits(pattern_gpt):
 def test_the_last_fraction_is_held_out_and_its_characters_are_not_learned():
     text = "abab" * 30 + "abZZ" * 4  # 'Z' appears only in the last 10%
     model = train_language_model(text, model=TINY_GPT, num_epochs=1)
-    assert "Z" not in model.tokenizer.tokens
+    assert "Z" not in model.tokenizer_.tokens
     assert model.metrics_["val_chars"] == len(text) - round(len(text) * 0.9) == 14
     assert model.metrics_["train_chars"] == 122  # ends with "ab": no Z was seen in training
 
@@ -120,9 +120,9 @@ def test_the_unigram_baseline_is_the_smoothed_cross_entropy():
 # ---- scores -------------------------------------------------------------------------------------------
 def test_score_equals_a_manual_log_softmax(untrained):
     text = "the fox"
-    ids = torch.tensor(untrained.tokenizer.encode(text))
+    ids = torch.tensor(untrained.tokenizer_.encode(text))
     with torch.no_grad():
-        log_p = torch.log_softmax(untrained.network(ids[None, :-1])[0], dim=-1)  # (6, V)
+        log_p = torch.log_softmax(untrained.network_(ids[None, :-1])[0], dim=-1)  # (6, V)
     expected = log_p.gather(1, ids[1:, None]).mean().item()  # the first character is only context
     nats, bits = untrained.score(text)
     assert nats == pytest.approx(expected, abs=1e-6)
@@ -131,11 +131,11 @@ def test_score_equals_a_manual_log_softmax(untrained):
 
 def test_a_long_text_is_scored_in_windows_that_advance_by_half_a_context(untrained):
     text = "the quick brown fox the quick"  # 29 characters, context 8
-    ids = torch.tensor(untrained.tokenizer.encode(text))
+    ids = torch.tensor(untrained.tokenizer_.encode(text))
     expected, done = [], 0
     for end in [8, 12, 16, 20, 24, 28]:  # each window ends here and scores the targets after the last one
         with torch.no_grad():
-            log_p = torch.log_softmax(untrained.network(ids[None, end - 8 : end])[0], dim=-1)
+            log_p = torch.log_softmax(untrained.network_(ids[None, end - 8 : end])[0], dim=-1)
         targets = ids[end - 8 + 1 : end + 1]
         scores = log_p.gather(1, targets[:, None])[:, 0]
         expected += scores[8 - (end - done) :].tolist()
@@ -147,7 +147,7 @@ def test_a_long_text_is_scored_in_windows_that_advance_by_half_a_context(untrain
 
 def test_unknown_characters_are_scored_as_the_unknown_token(untrained):
     nats, _ = untrained.score("the ~~~")
-    ids = torch.tensor(untrained.tokenizer.encode("the ~~~"))
+    ids = torch.tensor(untrained.tokenizer_.encode("the ~~~"))
     assert ids.tolist()[-3:] == [1, 1, 1]
     assert nats == pytest.approx(untrained.log_likelihoods(ids).mean().item())
 
@@ -165,17 +165,17 @@ def test_greedy_top_1_and_a_tiny_temperature_agree(untrained):
     greedy = untrained.generate("qu", length=40, temperature=0)
     assert untrained.generate("qu", length=40, top_k=1, seed=5) == greedy
     assert untrained.generate("qu", length=40, temperature=1e-6, seed=5) == greedy
-    ids = torch.tensor(untrained.tokenizer.encode("qu"))
+    ids = torch.tensor(untrained.tokenizer_.encode("qu"))
     with torch.no_grad():
-        first = untrained.network(ids[None])[0, -1, 2:].argmax().item() + 2
-    assert greedy[2] == untrained.tokenizer.tokens[first]
+        first = untrained.network_(ids[None])[0, -1, 2:].argmax().item() + 2
+    assert greedy[2] == untrained.tokenizer_.tokens[first]
 
 
 def test_top_k_only_draws_the_k_likeliest(untrained):
-    ids = torch.tensor(untrained.tokenizer.encode("the"))
+    ids = torch.tensor(untrained.tokenizer_.encode("the"))
     with torch.no_grad():
-        logits = untrained.network(ids[None])[0, -1, 2:]
-    top3 = {untrained.tokenizer.tokens[i + 2] for i in logits.topk(3).indices.tolist()}
+        logits = untrained.network_(ids[None])[0, -1, 2:]
+    top3 = {untrained.tokenizer_.tokens[i + 2] for i in logits.topk(3).indices.tolist()}
     drawn = {untrained.generate("the", length=1, top_k=3, temperature=5.0, seed=s)[-1] for s in range(40)}
     assert drawn <= top3 and len(drawn) >= 2
 

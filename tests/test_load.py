@@ -1,10 +1,13 @@
 """learnable.load: one call loads every kind of saved model as what it was saved as."""
 
+import importlib
+
 import numpy as np
 import pytest
 
 import learnable
 from learnable import AnomalyDetector, FittedModel, Forecaster
+from learnable.model_file import KINDS
 from learnable.models import GPTConfig
 from learnable.tasks.language_model import LanguageModel, train_language_model
 
@@ -76,3 +79,26 @@ def test_load_returns_every_classic_estimator_as_itself(tmp_path, iris):
     loaded = learnable.load(tmp_path / "agglomerative")
     assert isinstance(loaded, classic.AgglomerativeClustering)
     np.testing.assert_array_equal(loaded.labels_, clusters.labels_)
+
+
+def _registered(key):
+    module, name = KINDS[key].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize("key", list(KINDS))
+def test_every_registered_kind_is_a_class_that_saves_under_that_key(key):
+    if key == "rl_agent":
+        pytest.importorskip("gymnasium")
+    assert _registered(key).kind == key
+
+
+SAVEABLE = [getattr(learnable.classic, name) for name in learnable.classic.__all__] + [
+    AnomalyDetector, FittedModel, Forecaster, LanguageModel]
+
+
+@pytest.mark.parametrize("cls", [c for c in SAVEABLE if hasattr(c, "save")], ids=lambda c: c.__name__)
+def test_every_saveable_class_has_a_registered_kind(cls):
+    """Ridge saves as a linear_regression and a DecisionTreeClassifier as a decision_tree: a subclass of
+    the registered class loads through it."""
+    assert issubclass(cls, _registered(cls.kind))

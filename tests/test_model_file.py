@@ -42,8 +42,8 @@ def test_load_gives_identical_predictions(iris, iris_model, saved):
     assert sorted(os.listdir(saved)) == ["model.json", "model.safetensors"]
     np.testing.assert_array_equal(loaded.predict(X), iris_model.predict(X))
     np.testing.assert_array_equal(loaded.predict_proba(X), iris_model.predict_proba(X))
-    assert loaded.classes == iris_model.classes
-    assert loaded.metrics == iris_model.metrics
+    assert loaded.classes_ == iris_model.classes_
+    assert loaded.metrics_ == iris_model.metrics_
     assert loaded.summary() == iris_model.summary()
 
 

@@ -431,4 +431,4 @@ def test_neural_net_on_auto_device_trains_on_the_cpu_without_a_gpu(monkeypatch):
         monkeypatch.setattr(torch.cuda, name, lambda seed: pytest.fail("CUDA's generator was seeded for a CPU fit"))
     NeuralNetClassifier(num_epochs=2, random_state=0, device="cpu").fit(X, y)
     assert [device.type for device in devices] == ["cpu", "cpu"]
-    assert next(model.module_.parameters()).device.type == "cpu" and model.predict(X).shape == (150,)
+    assert next(model.network_.parameters()).device.type == "cpu" and model.predict(X).shape == (150,)

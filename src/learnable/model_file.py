@@ -51,9 +51,10 @@ WEIGHTS, INFO = "model.safetensors", "model.json"
 # model.json (or its entry) -> the tensors it describes, {name: (kind, shape)}: see model_contents.check_tensors
 Expectation = Callable[[dict[str, Any]], dict[str, tuple[str, tuple]]]
 # The one registry of saveable kinds: the model.json entry that names a kind -> "module:Class" whose
-# ``load(directory)`` reads it back (each class saves under its ``kind``). A folder with none of these
-# entries holds a model from learnable.fit (learnable.tasks.fitted_model.FittedModel).
+# ``load(directory)`` reads it back (each class saves its state under that entry, its class attribute
+# ``kind``). A folder with none of these entries holds a bare network (Learner.save).
 KINDS = {
+    "fitted_model": "learnable.tasks.fitted_model:FittedModel",
     "forecaster": "learnable.tasks.forecast:Forecaster",
     "anomaly_detector": "learnable.tasks.anomaly:AnomalyDetector",
     "language_model": "learnable.tasks.language_model:LanguageModel",
@@ -69,7 +70,7 @@ KINDS = {
 
 
 def kind_of(info: dict[str, Any]) -> str | None:
-    """The saveable kind a model.json names (a key of :data:`KINDS`), or None for a model from ``fit``."""
+    """The saveable kind a model.json names (a key of :data:`KINDS`), or None for a bare network."""
     return next((key for key in KINDS if key in info), None)
 
 

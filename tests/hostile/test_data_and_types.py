@@ -79,7 +79,7 @@ def test_a_model_json_without_the_labels_dtype_predicts_the_kind_of_its_classes(
     learnable.fit(X, codes, model="logistic", num_epochs=2).save(tmp_path / "model")
     info_path = tmp_path / "model" / "model.json"
     info = json.loads(info_path.read_text())
-    del info["schema"]["classes_dtype"]  # a model saved before the dtype was recorded
+    del info["fitted_model"]["schema"]["classes_dtype"]  # a model saved before the dtype was recorded
     info_path.write_text(json.dumps(info))
     assert learnable.load(tmp_path / "model").predict(X).dtype == np.int64
 
@@ -90,7 +90,7 @@ def test_a_damaged_labels_dtype_in_model_json_is_a_clear_error(tmp_path, dtype):
     learnable.fit(X, codes, model="logistic", num_epochs=2).save(tmp_path / "model")
     info_path = tmp_path / "model" / "model.json"
     info = json.loads(info_path.read_text())
-    info["schema"]["classes_dtype"] = dtype
+    info["fitted_model"]["schema"]["classes_dtype"] = dtype
     info_path.write_text(json.dumps(info))
     damaged = rf"(classes_dtype' is '|class labels of dtype ){re.escape(dtype)}"  # refused at load or predict
     with pytest.raises(ValueError, match=damaged):
@@ -227,7 +227,7 @@ def test_numbers_held_in_an_object_column_are_numbers():
     y = pd.Series(X[:, 0] * 3 + 1, dtype=object)  # e.g. from JSON records
     frame = pd.DataFrame({"a": pd.Series(X[:, 0], dtype=object), "b": X[:, 1]})
     model = learnable.fit(frame, y, num_epochs=2)
-    assert model.task == "regression" and model.schema.numeric == ["a", "b"]
+    assert model.task_ == "regression" and model.schema_.numeric == ["a", "b"]
     assert model.predict(frame).dtype == np.float64
 
 

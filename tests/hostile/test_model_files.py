@@ -184,11 +184,15 @@ def test_a_mismatch_message_stays_short(mlp):
 # ---- item 8: a damaged model.json ----------------------------------------------------------------
 
 def _schema(change):
-    return lambda d: d["schema"].update(change)
+    return lambda d: d["fitted_model"]["schema"].update(change)
+
+
+def _schema_edit(edit):
+    return lambda d: edit(d["fitted_model"]["schema"])
 
 
 def _drop_first_feature(d):
-    schema = d["schema"]
+    schema = d["fitted_model"]["schema"]
     first = schema["feature_names"][0]
     schema["feature_names"].remove(first)
     schema["numeric"].remove(first)
@@ -198,31 +202,32 @@ def _drop_first_feature(d):
 SCHEMA_CASES = {
     "classes null": (_schema({"classes": None}), r"field 'classes' is None; a multiclass model needs 2 or more"),
     "classes 5": (_schema({"classes": 5}), r"field 'classes' is 5"),
-    "one class too many": (lambda d: d["schema"]["classes"].append("extra"),
+    "one class too many": (_schema_edit(lambda s: s["classes"].append("extra")),
                            r"the network gives \(3,\) outputs per row, but the schema's multiclass task of 4 classes"),
-    "classes repeated": (lambda d: d["schema"].update(classes=["a", "a", "b"]), r"field 'classes'"),
+    "classes repeated": (_schema({"classes": ["a", "a", "b"]}), r"field 'classes'"),
     "categories a list": (_schema({"categories": ["c"]}), r"field 'categories' is \['c'\]"),
     "categories of numbers": (_schema({"categories": {"x": [1, 2]}}), r"field 'categories'"),
-    "mean too short": (lambda d: d["schema"].update(mean=d["schema"]["mean"][:2]),
+    "mean too short": (_schema_edit(lambda s: s.update(mean=s["mean"][:2])),
                        r"field 'mean' has 2 values, but 'numeric' names 4 columns"),
     "std a string": (_schema({"std": "wide"}), r"field 'std' has str values"),
-    "mean NaN": (lambda d: d["schema"]["mean"].__setitem__(0, float("nan")), r"field 'mean' holds nan"),
-    "std Infinity": (lambda d: d["schema"]["std"].__setitem__(1, float("inf")), r"field 'std' holds inf"),
-    "std zero": (lambda d: d["schema"]["std"].__setitem__(1, 0.0), r"field 'std' holds a value <= 0"),
+    "mean NaN": (_schema_edit(lambda s: s["mean"].__setitem__(0, float("nan"))), r"field 'mean' holds nan"),
+    "std Infinity": (_schema_edit(lambda s: s["std"].__setitem__(1, float("inf"))), r"field 'std' holds inf"),
+    "std zero": (_schema_edit(lambda s: s["std"].__setitem__(1, 0.0)), r"field 'std' holds a value <= 0"),
     "target_std NaN": (_schema({"target_std": float("nan")}), r"field 'target_std' holds nan"),
     "task unknown": (_schema({"task": "ranking"}), r"field 'task' is 'ranking'"),
     "feature_names a string": (_schema({"feature_names": "abcd"}), r"field 'feature_names' is 'abcd'"),
     "numeric not in the features": (_schema({"numeric": ["a", "b", "c", "d"]}),
                                      r"'numeric' .* do not split 'feature_names'"),
     "an unknown field": (_schema({"x" * 10_000: 1}), r"unknown fields"),
-    "a field missing": (lambda d: d["schema"].pop("task"), r"field 'task' is None"),
-    "schema a list": (lambda d: d.update(schema=[1, 2]), r"the schema is list"),
+    "a field missing": (_schema_edit(lambda s: s.pop("task")), r"field 'task' is None"),
+    "schema a list": (lambda d: d["fitted_model"].update(schema=[1, 2]), r"the schema is list"),
+    "entry a list": (lambda d: d.update(fitted_model=[1, 2]), r"'fitted_model' is \[1, 2\]; expected an object"),
     "one column fewer than the network reads": (_drop_first_feature,
                                                 r"encodes each row as 3 columns, which the MLP network cannot read"),
     "image shape of other rows": (_schema({"image_shape": [3, 3]}), r"field 'image_shape' is \[3, 3\]"),
     "labels dtype too big": (_schema({"classes_dtype": "<U999999999"}), r"field 'classes_dtype'"),
     "history a string": (lambda d: d.update(history="long"), r"'history' is 'long'"),
-    "metrics of text": (lambda d: d.update(metrics={"accuracy": "high"}), r"'metrics' is"),
+    "metrics of text": (lambda d: d["fitted_model"].update(metrics={"accuracy": "high"}), r"'metrics' is"),
 }
 
 
@@ -408,7 +413,7 @@ def test_a_text_schema_whose_vocabulary_outgrows_the_embedding_is_refused(tmp_pa
     texts = ["a good film", "a bad film", "not good at all", "quite good really"] * 5
     model = learnable.fit(texts, [1, 0, 0, 1] * 5, num_epochs=1, seed=0)
     folder = model.save(tmp_path / "text")
-    _edit_json(folder, lambda d: d["schema"]["tokenizer"]["tokens"].extend([f"w{i}" for i in range(50)]))
+    _edit_json(folder, _schema_edit(lambda s: s["tokenizer"]["tokens"].extend([f"w{i}" for i in range(50)])))
     _refused(folder, r"token ids below \d+, which the TextClassifier network cannot read")
 
 

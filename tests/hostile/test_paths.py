@@ -88,7 +88,7 @@ def test_train_twice_into_one_folder_keeps_notes_and_predictions(project):
     assert result.exit_code == 0, result.output
     assert (project / "mdl" / "NOTES.txt").read_text() == "notes"
     assert (project / "mdl" / "predictions" / "p.csv").read_text() == "prediction\n"
-    assert learnable.load(project / "mdl").schema.target_name == "species"
+    assert learnable.load(project / "mdl").schema_.target_name == "species"
 
 
 def test_out_dot_in_a_project_folder_keeps_the_project(project, monkeypatch):
@@ -105,7 +105,7 @@ def test_out_dot_in_a_project_folder_keeps_the_project(project, monkeypatch):
     assert result.exit_code == 0, result.output
     assert {k: v for k, v in _tree(project).items() if not k.startswith(("model.", "runs/"))} == before
     assert (project / "runs" / "old.txt").read_text() == "an old run"
-    assert learnable.load(project).schema.target_name == "species"
+    assert learnable.load(project).schema_.target_name == "species"
 
 
 def test_out_dot_with_a_model_json_of_another_program_is_refused(project, monkeypatch):

@@ -77,7 +77,7 @@ def test_a_healthy_learner_run_has_no_findings():
 def test_fit_on_a_real_dataset_has_no_findings(name):
     X, y, _ = learnable.data.datasets.load(name)
     model = learnable.fit(X, y, seed=0)
-    assert model.data_summary["standardized"] is True  # fit's own data summary reached the doctor
+    assert model.data_summary_["standardized"] is True  # fit's own data summary reached the doctor
     assert model.diagnose() == []
     assert diagnose(model) == []  # an object with a record() method
 

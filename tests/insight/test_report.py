@@ -46,16 +46,16 @@ def _images(page: str) -> list[bytes]:
 def test_confusion_matrix_matches_scikit_learn(fitted_iris):
     model, X, y = fitted_iris
     evaluation = evaluate_examples(model, X, y)
-    expected = confusion_matrix(y, model.predict(X), labels=model.classes)
+    expected = confusion_matrix(y, model.predict(X), labels=model.classes_)
     assert evaluation["confusion"]["matrix"] == expected.tolist()
-    assert evaluation["confusion"]["classes"] == [str(c) for c in model.classes]
+    assert evaluation["confusion"]["classes"] == [str(c) for c in model.classes_]
 
 
 def test_the_worst_examples_are_the_least_likely_true_labels(fitted_iris):
     model, X, y = fitted_iris
     worst = evaluate_examples(model, X, y)["worst"]
     assert len(worst) == 12
-    probability = model.predict_proba(X)[np.arange(len(y)), pd.Categorical(y, categories=model.classes).codes]
+    probability = model.predict_proba(X)[np.arange(len(y)), pd.Categorical(y, categories=model.classes_).codes]
     assert [w["row"] for w in worst] == np.argsort(probability, kind="stable")[:12].tolist()
     first = worst[0]
     assert first["features"] == {k: pytest.approx(v) for k, v in X.iloc[first["row"]].items()}
@@ -89,7 +89,7 @@ def test_image_data_keeps_the_worst_images():
 # ---- plots ------------------------------------------------------------------------------------------
 def test_every_plot_draws_from_a_real_run_and_none_from_nothing(fitted_iris):
     model, X, y = fitted_iris
-    epochs, evaluation = model.history, evaluate_examples(model, X, y)
+    epochs, evaluation = model.history_, evaluate_examples(model, X, y)
     figures = [plots.loss_curves(epochs), plots.metric_curves(epochs),
                plots.parameter_statistic(epochs, "grad_norm", "g"), plots.activation_histograms(epochs),
                plots.unit_fractions(epochs), plots.confusion_matrix(evaluation)]
@@ -253,8 +253,8 @@ def test_dollar_signs_in_labels_are_plain_text_and_per_row_lists_are_not_kept(tm
     X = pd.DataFrame({"a": rng.normal(size=200), "b$": rng.normal(size=200)})
     y = np.where(X["a"] > 0, "$x^$", "$y_1$")
     model = learnable.fit(X, y, seed=0, num_epochs=5)
-    assert not {"targets", "confidence", "predicted_values"} & set(model.evaluation)
-    assert len(model.evaluation["surface"]["points"]) == 20  # the test split, at most 1000 points
+    assert not {"targets", "confidence", "predicted_values"} & set(model.evaluation_)
+    assert len(model.evaluation_["surface"]["points"]) == 20  # the test split, at most 1000 points
     monkeypatch.setattr("learnable.insight.evaluation.MAX_POINTS", 5)
     assert len(evaluate_examples(model, X.iloc[:50], y[:50])["surface"]["points"]) == 5  # the cap holds
     page = model.report(tmp_path / "r.html").read_text()

@@ -322,8 +322,8 @@ def tta_predict(model: Any, X: Any, augment: Augment | None = None, *, num_views
         raise TypeError(f"augment must be an Augment, got {type(augment).__name__}; e.g. Augment(rotate=10).")
     if not is_whole(num_views) or num_views < 0:
         raise ValueError(f"num_views={num_views!r} must be a whole number >= 0, for example 8.")
-    if hasattr(model, "schema") and hasattr(model, "network"):  # a FittedModel: encode raw rows first
-        X, model = torch.from_numpy(model.schema.transform(X)), model.network
+    if hasattr(model, "schema_") and hasattr(model, "network_"):  # a FittedModel: encode raw rows first
+        X, model = torch.from_numpy(model.schema_.transform(X)), model.network_
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module or a fitted model, got {type(model).__name__}.")
     device = next(model.parameters(), torch.empty(0)).device

@@ -32,7 +32,7 @@ def predict(
         _check_output_file(out, inputs=[data_file, model_dir / INFO, model_dir / WEIGHTS])
     fitted = FittedModel.load(model_dir)  # a forecaster, detector or language model: a clear error
     frame = read_frame(data_file)
-    target = fitted.schema.target_name
+    target = fitted.schema_.target_name
     table = _predictions(fitted, frame.drop(columns=[target], errors="ignore"), proba)
     if target in frame.columns:
         _report_score(fitted, frame, target)
@@ -70,6 +70,6 @@ def _predictions(fitted: Any, features: Any, proba: bool):
 
     table = pd.DataFrame({"prediction": fitted.predict(features)})
     if proba:
-        for name, column in zip(fitted.classes, fitted.predict_proba(features).T, strict=True):
+        for name, column in zip(fitted.classes_, fitted.predict_proba(features).T, strict=True):
             table[f"proba_{name}"] = column
     return table

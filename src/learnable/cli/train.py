@@ -197,10 +197,10 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
         store.writer(run_id).finish("failed", error=f"{type(error).__name__}: {error}")
         write_run_report(store, run_id)
         raise
-    if fitted.evaluation:
-        store.writer(run_id).set_detail("evaluation", fitted.evaluation)
+    if fitted.evaluation_:
+        store.writer(run_id).set_detail("evaluation", fitted.evaluation_)
     _print_summary(fitted, time.perf_counter() - start, path)
-    end_recorded_run(store, run_id, {"test": fitted.metrics, **fitted.training},
+    end_recorded_run(store, run_id, {"test": fitted.metrics_, **fitted.training_},
                      {"model": path, "checkpoints": checkpoints})
 
 
@@ -222,14 +222,14 @@ def _check_same_run(run: dict[str, Any], dataset: str, checkpoints: Path) -> Non
 
 
 def _print_summary(fitted: Any, seconds: float, path: Path) -> None:
-    t, best = fitted.training, fitted.best_epoch_metrics()
-    classes = f" ({len(fitted.classes)} classes)" if fitted.classes else ""
-    say(f"task: {fitted.task}{classes}; model: {t['model']}")
+    t, best = fitted.training_, fitted.best_epoch_metrics()
+    classes = f" ({len(fitted.classes_)} classes)" if fitted.classes_ else ""
+    say(f"task: {fitted.task_}{classes}; model: {t['model']}")
     stop = f" (stopped early: {t['stop_reason']})" if t["stop_reason"] else ""
     say(f"epochs run: {t['epochs']}{stop}")
     say(f"kept the weights of epoch {best['epoch']}: train loss {best['train_loss']:.4f}, "
         f"validation loss {best.get('val_loss', float('nan')):.4f}")
-    for key, value in fitted.metrics.items():
+    for key, value in fitted.metrics_.items():
         say(f"test {key.replace('_', ' ')}: {value:.4f}")
     say(f"time: {seconds:.1f}s")
     say(f"model saved to {path}")

@@ -33,7 +33,7 @@ def evaluate_examples(model: Any, X: Any, y: Any) -> dict[str, Any]:
         model: a fitted model (``learnable.fit``'s result).
         X, y: raw held-out rows and targets, as ``fit`` accepts them.
     """
-    schema = model.schema
+    schema = model.schema_
     inputs = torch.from_numpy(schema.transform(X))
     target = torch.as_tensor(np.array(schema.encode_target(y)))
     outputs = model.forward(inputs).double()
@@ -106,7 +106,7 @@ def _surface(model: Any, inputs: torch.Tensor, target: torch.Tensor, schema: Any
     axes = [torch.linspace(low[i].item(), high[i].item(), GRID) for i in range(2)]
     grid = torch.cartesian_prod(*axes).float()  # (GRID*GRID, 2), standardised
     with torch.no_grad():
-        out = model.network(grid).double()
+        out = model.network_(grid).double()
     if schema.task == "regression":
         values = out[:, 0] * schema.target_std + schema.target_mean
     elif schema.task == "binary":

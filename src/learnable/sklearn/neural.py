@@ -9,7 +9,7 @@ exactly the rows it is given (often a few dozen, inside cross-validation) and le
 
 Training is seeded by ``random_state`` (the initial weights, the dropout masks and the batch order), so
 two fits with the same whole-number ``random_state`` give the same network; the global random state of
-PyTorch is left as it was. The fitted network is kept on the CPU (``module_``), so a fitted estimator
+PyTorch is left as it was. The fitted network is kept on the CPU (``network_``), so a fitted estimator
 pickles and predicts anywhere; it predicts in float64 from the float32-trained weights, so a row's
 prediction does not depend on the other rows predicted with it.
 
@@ -80,7 +80,7 @@ class NeuralNet(BaseEstimator):
         device: where to train: "auto" (CUDA when present), "cpu" or "cuda". Predictions run on the CPU.
         verbose: print one line per epoch.
 
-    Attributes (after ``fit``): ``module_`` (the trained MLP, on the CPU, in float64), ``history_`` (one dict of
+    Attributes (after ``fit``): ``network_`` (the trained MLP, on the CPU, in float64), ``history_`` (one dict of
     metrics per epoch), ``n_iter_`` (epochs trained), ``loss_`` (the last epoch's training loss),
     ``n_features_in_``.
     """
@@ -109,7 +109,7 @@ class NeuralNet(BaseEstimator):
             learner.fit(self.num_epochs)
         # Kept in float64 (the trained float32 weights, exactly): a row's prediction then does not depend on
         # which other rows share its batch, as float32's batch-size-dependent kernels would make it.
-        self.module_ = learner.model.cpu().double().eval()
+        self.network_ = learner.model.cpu().double().eval()
         self.history_ = learner.history
         self.n_iter_, self.loss_ = learner.epoch, self.history_[-1]["train_loss"]
 
@@ -127,7 +127,7 @@ class NeuralNet(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         with torch.no_grad():
-            outputs = [self.module_(torch.from_numpy(np.array(rows))) for rows in np.split(X, _cuts(len(X)))]
+            outputs = [self.network_(torch.from_numpy(np.array(rows))) for rows in np.split(X, _cuts(len(X)))]
         return torch.cat(outputs).numpy()
 
 

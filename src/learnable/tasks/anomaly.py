@@ -45,12 +45,12 @@ from learnable.models.autoencoder import Autoencoder, ConvAutoencoder
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
 from learnable.train.speed import set_memory_format
+from learnable.utils.params import Params
 from learnable.utils.validation import brief, finite, quote, whole
 
 MODELS = ("auto", "dense", "conv")
 SCALINGS = ("auto", "standard", "minmax")
 MIN_ROWS = 10  # in each of the training and validation parts
-INFO_KEY = "anomaly_detector"
 
 
 # ---- scaling ------------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ class Scaling:
 
 
 # ---- the detector -------------------------------------------------------------------------------
-class AnomalyDetector:
+class AnomalyDetector(Params):
     """Learn what normal rows look like; score, flag and embed new rows by their reconstruction.
 
     Args:
@@ -100,10 +100,12 @@ class AnomalyDetector:
         device: where to train ("auto", "cpu", "cuda"); scores are always computed on the CPU, so
             they are the same after :meth:`save` and :meth:`load`.
 
-    Attributes (after ``fit``): ``model_`` (the autoencoder, on the CPU), ``scaling_``,
+    Attributes (after ``fit``): ``network_`` (the autoencoder, on the CPU), ``scaling_``,
     ``threshold_``, ``input_shape_`` (one row's shape), ``validation_rows_`` (indices into ``fit``'s
     X), ``validation_scores_``, ``history_`` (one dict per epoch), ``fit_seconds_``.
     """
+
+    kind = "anomaly_detector"  # its model.json entry (learnable.model_file.KINDS)
 
     def __init__(self, model: str = "auto", *, latent_size: int = 16, num_epochs: int = 100, lr: float = 1e-3,
                  batch_size: int = 64, validation: float = 0.2, quantile: float = 0.99, scaling: str = "auto",
@@ -111,12 +113,6 @@ class AnomalyDetector:
         self.model, self.latent_size, self.num_epochs, self.lr = model, latent_size, num_epochs, lr
         self.batch_size, self.validation, self.quantile, self.scaling = batch_size, validation, quantile, scaling
         self.patience, self.seed, self.device = patience, seed, device
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor's arguments (as scikit-learn's ``get_params``; saved in model.json)."""
-        names = ("model", "latent_size", "num_epochs", "lr", "batch_size", "validation", "quantile", "scaling",
-                 "patience", "seed", "device")
-        return {name: getattr(self, name) for name in names}
 
     def fit(self, X: Any, callbacks: Sequence[Callback] = ()) -> AnomalyDetector:
         """Train on normal rows ``X`` ((N, features) or images (N, C, H, W) / (N, H, W)); returns self.
@@ -134,7 +130,7 @@ class AnomalyDetector:
         network = _build(kind, rows.shape[1:], self.latent_size)
         learner = self._train(network, scaling.transform(rows[train]), scaling.transform(rows[held_out]), callbacks)
         # The learned state is set only now: a failed fit leaves an already fitted detector as it was.
-        self.model_, self.scaling_, self.input_shape_ = learner.model, scaling, tuple(rows.shape[1:])
+        self.network_, self.scaling_, self.input_shape_ = learner.model, scaling, tuple(rows.shape[1:])
         self.history_, self.validation_rows_ = learner.history, held_out
         self.validation_scores_ = self.score_samples(rows[held_out])
         self.threshold_ = float(np.quantile(self.validation_scores_, self.quantile))
@@ -160,7 +156,7 @@ class AnomalyDetector:
         values, shape (N,), float64. Higher means more anomalous."""
         inputs = self._inputs(X)  # (N, *input_shape_), scaled
         with torch.no_grad():
-            errors = [(self.model_(x) - x).square().flatten(1).mean(1) for x in inputs.split(1024)]  # (B,) each
+            errors = [(self.network_(x) - x).square().flatten(1).mean(1) for x in inputs.split(1024)]  # (B,) each
         return torch.cat(errors).double().numpy()
 
     def predict(self, X: Any) -> np.ndarray:
@@ -171,7 +167,7 @@ class AnomalyDetector:
         """The latent code of each row, shape (N, latent_size), float32: a learned dimensionality reduction."""
         inputs = self._inputs(X)
         with torch.no_grad():
-            return torch.cat([self.model_.encode(x) for x in inputs.split(1024)]).numpy()
+            return torch.cat([self.network_.encode(x) for x in inputs.split(1024)]).numpy()
 
     embed = transform
 
@@ -179,12 +175,12 @@ class AnomalyDetector:
         """Each row rebuilt by the autoencoder, in ``X``'s units and the training rows' shape."""
         inputs = self._inputs(X)
         with torch.no_grad():
-            rebuilt = torch.cat([self.model_(x) for x in inputs.split(1024)]).numpy()
+            rebuilt = torch.cat([self.network_(x) for x in inputs.split(1024)]).numpy()
         shift, scale = np.asarray(self.scaling_.shift, np.float32), np.asarray(self.scaling_.scale, np.float32)
         return (rebuilt.reshape(len(rebuilt), -1) * scale + shift).reshape(rebuilt.shape)
 
     def _inputs(self, X: Any) -> torch.Tensor:
-        if not hasattr(self, "model_"):
+        if not hasattr(self, "network_"):
             raise ValueError("this AnomalyDetector is not fitted yet; call fit(X_normal), or AnomalyDetector.load.")
         rows = match_shape(as_rows(X), self.input_shape_)
         return torch.from_numpy(self.scaling_.transform(rows))
@@ -192,30 +188,30 @@ class AnomalyDetector:
     # ---- saving -----------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """Write the autoencoder (safetensors) and the settings, scaling and threshold (model.json)."""
-        if not hasattr(self, "model_"):
+        if not hasattr(self, "network_"):
             raise ValueError("this AnomalyDetector is not fitted yet, so there is nothing to save; call fit first.")
         state = {"settings": self.get_params(), "input_shape": list(self.input_shape_),
                  "scaling": asdict(self.scaling_), "threshold": self.threshold_}
-        return save_model(directory, self.model_, {INFO_KEY: state, "history": self.history_})
+        return save_model(directory, self.network_, {self.kind: state, "history": self.history_})
 
     @classmethod
     def load(cls, directory: str | Path) -> AnomalyDetector:
         """Load a detector written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
         network, info = load_model(directory)
-        state = info.get(INFO_KEY)
+        state = info.get(cls.kind)
         if not isinstance(state, dict) or not {"settings", "input_shape", "scaling", "threshold"} <= set(state):
             raise ValueError(
                 f"'{directory}' holds a learnable model but not an AnomalyDetector (model.json has no complete "
-                f"'{INFO_KEY}' entry); load it with learnable.model_file.load_model."
+                f"'{cls.kind}' entry); load it with learnable.model_file.load_model."
             )
         try:
             detector = cls(**state["settings"])
             detector.scaling_ = Scaling(**state["scaling"])
             _check_saved(detector.scaling_, state, network)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"'{directory}' has a damaged '{INFO_KEY}' entry in model.json: "
+            raise ValueError(f"'{directory}' has a damaged '{cls.kind}' entry in model.json: "
                              f"{quote(str(error))}") from None
-        detector.model_, detector.history_ = network, info.get("history", [])
+        detector.network_, detector.history_ = network, info.get("history", [])
         detector.input_shape_, detector.threshold_ = tuple(state["input_shape"]), float(state["threshold"])
         return detector
 

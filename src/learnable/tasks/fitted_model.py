@@ -44,45 +44,52 @@ def metrics_for(name: str, task: str) -> list[str]:
 class FittedModel:
     """A trained network with the schema that turns raw rows into its inputs.
 
+    What ``fit`` learned ends in ``_``, as in every learnable model (scikit-learn's contract).
+
     Attributes:
-        network: the trained ``nn.Module`` (on the CPU, in eval mode).
-        schema: the :class:`Schema` learned on the training split.
-        task, classes: the task and, for classification, the class names.
-        metrics: test-split metrics in the target's own units (empty without a test split).
-        history: one dict of metrics per training epoch.
+        network_: the trained ``nn.Module`` (on the CPU, in eval mode).
+        schema_: the :class:`Schema` learned on the training split.
+        task_, classes_: the task and, for classification, the class names (from ``schema_``).
+        metrics_: test-split metrics in the target's own units (empty without a test split).
+        training_: the model's name, epochs, best epoch, seconds and how it was trained.
+        history_: one dict of metrics per training epoch.
+        data_summary_, evaluation_: what the doctor and the report read of the data and the test split
+            (set by ``fit``, not saved).
     """
 
+    kind = "fitted_model"  # its model.json entry (learnable.model_file.KINDS)
+
     def __init__(self, network: nn.Module, schema: Schema, history: list | None = None) -> None:
-        self.network = network.cpu().eval()
-        self.schema = schema
-        self.history = history or []
-        self.metrics: dict[str, float] = {}
-        self.training: dict[str, Any] = {}
-        self.data_summary: dict[str, Any] = {}  # what the doctor knows of the training data (not saved)
-        self.evaluation: dict[str, Any] = {}  # test-split confusion matrix or residuals, worst examples (not saved)
+        self.network_ = network.cpu().eval()
+        self.schema_ = schema
+        self.history_ = history or []
+        self.metrics_: dict[str, float] = {}
+        self.training_: dict[str, Any] = {}
+        self.data_summary_: dict[str, Any] = {}  # what the doctor knows of the training data (not saved)
+        self.evaluation_: dict[str, Any] = {}  # test-split confusion matrix or residuals, worst examples (not saved)
 
     @property
-    def task(self) -> str:
-        return self.schema.task
+    def task_(self) -> str:
+        return self.schema_.task
 
     @property
-    def classes(self) -> list[Any] | None:
-        return self.schema.classes
+    def classes_(self) -> list[Any] | None:
+        return self.schema_.classes
 
     def _outputs(self, X: Any) -> torch.Tensor:
-        return self.forward(torch.from_numpy(self.schema.transform(X)))
+        return self.forward(torch.from_numpy(self.schema_.transform(X)))
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """The network's raw outputs for already-encoded inputs (rows, features), in chunks, without gradients."""
         with torch.no_grad():
-            return torch.cat([self.network(chunk) for chunk in inputs.split(4096)])
+            return torch.cat([self.network_(chunk) for chunk in inputs.split(4096)])
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values (regression) or class names, one per row of ``X``."""
         outputs = self._outputs(X)
-        if self.task == "regression":
-            return self.schema.decode_target(outputs[:, 0].double().numpy())
-        return self.schema.decode_target(metric_lib.predicted_labels(outputs).numpy())
+        if self.task_ == "regression":
+            return self.schema_.decode_target(outputs[:, 0].double().numpy())
+        return self.schema_.decode_target(metric_lib.predicted_labels(outputs).numpy())
 
     def predict_proba(self, X: Any, tta: int = 0) -> np.ndarray:
         """Class probabilities, shape (rows, classes), columns in the order of ``classes``.
@@ -90,31 +97,31 @@ class FittedModel:
         ``tta`` (CNNs only): average over the plain images and this many augmented views of each
         (test-time augmentation, :func:`~learnable.callbacks.augment.tta_predict`), e.g. 8.
         """
-        if self.task == "regression":
+        if self.task_ == "regression":
             raise ValueError("predict_proba is for classifiers; this model predicts numbers. Use predict.")
-        if isinstance(self.network, LinearSVM):
+        if isinstance(self.network_, LinearSVM):
             raise ValueError("a linear SVM gives margins, not probabilities; train model='logistic' for them.")
         if tta:
-            if not isinstance(self.network, CNN):
+            if not isinstance(self.network_, CNN):
                 raise ValueError(f"tta={tta!r} is for image models (a CNN); this model is a "
-                                 f"{type(self.network).__name__}. Leave tta at 0.")
+                                 f"{type(self.network_).__name__}. Leave tta at 0.")
             probabilities = tta_predict(self, X, num_views=tta).double()  # (N, K), or (N, 1) for binary
-        elif self.task == "binary":
+        elif self.task_ == "binary":
             probabilities = torch.sigmoid(self._outputs(X)[:, :1].double())
         else:
             probabilities = torch.softmax(self._outputs(X).double(), dim=1)
-        if self.task == "binary":
+        if self.task_ == "binary":
             return torch.cat([1 - probabilities, probabilities], dim=1).numpy()
         return probabilities.numpy()
 
     def evaluate(self, X: Any, y: Any) -> dict[str, float]:
         """All the task's metrics on ``(X, y)``, in the target's units."""
-        outputs, target = self._outputs(X), torch.as_tensor(np.array(self.schema.encode_target(y)))
-        if self.task == "regression":
-            outputs = outputs * self.schema.target_std + self.schema.target_mean
-            target = target.double() * self.schema.target_std + self.schema.target_mean
+        outputs, target = self._outputs(X), torch.as_tensor(np.array(self.schema_.encode_target(y)))
+        if self.task_ == "regression":
+            outputs = outputs * self.schema_.target_std + self.schema_.target_mean
+            target = target.double() * self.schema_.target_std + self.schema_.target_mean
         results = {}
-        for metric_name in metrics_for(getattr(self.network, "name", ""), self.task):
+        for metric_name in metrics_for(getattr(self.network_, "name", ""), self.task_):
             metric = metric_lib.get(metric_name)
             metric.update(outputs.double(), target)
             results[metric_name] = metric.compute()
@@ -122,44 +129,45 @@ class FittedModel:
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classification, R2 for regression (as scikit-learn's ``score``)."""
-        return self.evaluate(X, y)["r2" if self.task == "regression" else "accuracy"]
+        return self.evaluate(X, y)["r2" if self.task_ == "regression" else "accuracy"]
 
     def save(self, directory: str | Path) -> Path:
         """Save as ``model.safetensors`` + ``model.json`` in ``directory`` (atomically)."""
-        info = {"schema": self.schema.to_dict(), "metrics": self.metrics,
-                "training": self.training, "history": self.history}
-        return save_model(directory, self.network, info)
+        state = {"schema": self.schema_.to_dict(), "metrics": self.metrics_, "training": self.training_}
+        return save_model(directory, self.network_, {self.kind: state, "history": self.history_})
 
     @classmethod
     def load(cls, directory: str | Path) -> FittedModel:
         """Load a model saved by :meth:`save`; never unpickles."""
         network, info = load_model(directory)
         kind = kind_of(info)
-        if kind is not None:
-            raise ValueError(f"'{directory}' holds a {kind.replace('_', ' ')}, not a model from learnable.fit; "
-                             "load it with learnable.load in Python" + (" or use `learnable generate` / `learnable "
-                             "score`." if kind == "language_model" else "."))
-        if "schema" not in info:
+        if kind is None:
             raise ValueError(
                 f"'{directory}' holds a bare network (saved by Learner.save), not a fitted model "
                 "with a schema; load it with learnable.model_file.load_model."
             )
+        if kind != cls.kind:
+            raise ValueError(f"'{directory}' holds a {kind.replace('_', ' ')}, not a model from learnable.fit; "
+                             "load it with learnable.load in Python" + (" or use `learnable generate` / `learnable "
+                             "score`." if kind == "language_model" else "."))
+        state, history = info[cls.kind], info.get("history", [])
         try:
-            schema = Schema.from_dict(info["schema"])
+            if not isinstance(state, dict):
+                raise ValueError(f"'{cls.kind}' is {brief(state, 80)}; expected an object with the schema")
+            schema = Schema.from_dict(state.get("schema"))
             check_network(schema, network)
-            _check_record(info)
+            _check_record(state, history)
         except (TypeError, ValueError) as error:
             raise ValueError(f"'{Path(directory) / INFO}' is damaged: {quote(str(error), 300)}") from None
-        fitted = cls(network, schema, history=info.get("history"))
-        fitted.metrics = info.get("metrics", {})
-        fitted.training = info.get("training", {})
+        fitted = cls(network, schema, history=history)
+        fitted.metrics_, fitted.training_ = state.get("metrics", {}), state.get("training", {})
         return fitted
 
     def record(self) -> dict[str, Any]:
         """This model's training as the doctor and the report read a run (no step losses)."""
-        return {"name": self.training.get("model", "model"), "status": "finished", "epochs": self.history,
-                "steps": [], "data": self.data_summary, "config": {}, "versions": {},
-                "summary": {"test": self.metrics, **self.training}, "details": {"evaluation": self.evaluation}}
+        return {"name": self.training_.get("model", "model"), "status": "finished", "epochs": self.history_,
+                "steps": [], "data": self.data_summary_, "config": {}, "versions": {},
+                "summary": {"test": self.metrics_, **self.training_}, "details": {"evaluation": self.evaluation_}}
 
     def diagnose(self) -> list[Any]:
         """The doctor's findings on how this model trained (see :func:`learnable.insight.diagnose`)."""
@@ -175,27 +183,27 @@ class FittedModel:
 
     def best_epoch_metrics(self) -> dict[str, float]:
         """The history entry of the epoch whose weights were kept (the last one without early stopping)."""
-        epoch = self.training.get("best_epoch") or len(self.history)
-        return self.history[epoch - 1] if self.history else {}
+        epoch = self.training_.get("best_epoch") or len(self.history_)
+        return self.history_[epoch - 1] if self.history_ else {}
 
     def summary(self) -> str:
         """A few lines on what was trained and how well it does on the test split."""
-        lines = [f"task: {self.task}" + (f" ({len(self.classes)} classes)" if self.classes else "")]
-        if self.training:
-            t = self.training
+        lines = [f"task: {self.task_}" + (f" ({len(self.classes_)} classes)" if self.classes_ else "")]
+        if self.training_:
+            t = self.training_
             lines.append(f"model: {t['model']}, {t['epochs']} epochs, {t['seconds']:.1f}s")
-        if self.history:
+        if self.history_:
             best = self.best_epoch_metrics()
             lines.append(f"kept epoch {best['epoch']}: " + ", ".join(
                 f"{k} {v:.4f}" for k, v in best.items() if k in ("train_loss", "val_loss")))
-        if self.metrics:
-            lines.append("test: " + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items()))
+        if self.metrics_:
+            lines.append("test: " + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics_.items()))
         return "\n".join(lines)
 
 
-def _check_record(info: dict[str, Any]) -> None:
+def _check_record(state: dict[str, Any], history: Any) -> None:
     """Raise unless model.json's metrics, training and history have the types summary() and the report read."""
-    metrics, training, history = info.get("metrics", {}), info.get("training", {}), info.get("history", [])
+    metrics, training = state.get("metrics", {}), state.get("training", {})
     if not isinstance(metrics, dict) or not all(isinstance(v, (int, float)) for v in metrics.values()):
         raise ValueError(f"'metrics' is {brief(metrics, 80)}; expected an object of numbers")
     if not isinstance(history, list) or not all(isinstance(epoch, dict) for epoch in history):

@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,10 +52,11 @@ from learnable.models.rnn import CELLS, RNN
 from learnable.optim.optimizers import OptimizerConfig
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
+from learnable.utils.params import Params
 from learnable.utils.validation import brief, finite, quote, whole
 
 
-class Forecaster:
+class Forecaster(Params):
     """Learn to forecast a series with an RNN; scikit-learn style (``fit`` returns self, learned state ends in ``_``).
 
     Args:
@@ -73,10 +73,12 @@ class Forecaster:
         seed: one seed for the initial weights and the batch order.
         device: "auto", "cpu" or "cuda"; progress: print one line per epoch.
 
-    Learned: ``model_`` (the RNN, on the CPU), ``scaling_`` (the training block's mean and std),
+    Learned: ``network_`` (the RNN, on the CPU), ``scaling_`` (the training block's mean and std),
     ``metrics_`` (test MAE/RMSE of the model and the baselines, in the series' units),
     ``history_`` (the Learner's history), ``training_`` (epochs, best epoch, seconds, block bounds).
     """
+
+    kind = "forecaster"  # its model.json entry (learnable.model_file.KINDS)
 
     def __init__(self, window: int = 24, horizon: int = 1, *, cell: str = "lstm", hidden_size: int = 64,
                  num_layers: int = 1, dropout: float = 0.0, relative: bool = True, season: int | None = None,
@@ -87,10 +89,6 @@ class Forecaster:
         self.num_layers, self.dropout, self.relative, self.season = num_layers, dropout, relative, season
         self.num_epochs, self.lr, self.batch_size, self.patience = num_epochs, lr, batch_size, patience
         self.validation, self.test, self.seed, self.device, self.progress = validation, test, seed, device, progress
-
-    def get_params(self) -> dict[str, Any]:
-        """The settings given to ``__init__``, as a dict (JSON-ready)."""
-        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
 
     # ---- training ---------------------------------------------------------------------------------
     def fit(self, series: Any, callbacks: Sequence[Callback] = ()) -> Forecaster:
@@ -115,7 +113,7 @@ class Forecaster:
         learner = self._learner(parts, callbacks)
         learner.fit(self.num_epochs)
         # Set only now, together: a failed refit leaves a fitted forecaster exactly as it was.
-        self.model_, self.scaling_ = learner.model.cpu().eval(), scaling
+        self.network_, self.scaling_ = learner.model.cpu().eval(), scaling
         self.history_ = learner.history
         self.training_ = _training_summary(learner, time.perf_counter() - start, len(values), parts)
         self.metrics_ = self.evaluate(values[b - self.window:]) if b < len(values) else {}
@@ -166,7 +164,7 @@ class Forecaster:
         inputs, _ = self._examples(scaled[:, :, None], scaled[:, -1:])
         inputs = torch.from_numpy(inputs.astype(np.float32))  # (N, window, 1)
         with torch.no_grad():
-            outputs = torch.cat([self.model_(chunk) for chunk in inputs.split(4096)]).double().numpy()  # (N, horizon)
+            outputs = torch.cat([self.network_(chunk) for chunk in inputs.split(4096)]).double().numpy()  # (N, horizon)
         if self.relative:
             outputs = outputs + scaled[:, -1:]
         return outputs * self.scaling_["std"] + self.scaling_["mean"]
@@ -201,28 +199,28 @@ class Forecaster:
     def save(self, directory: str | Path) -> Path:
         """Save as ``model.safetensors`` + ``model.json`` (settings, scaling, metrics, history) atomically."""
         self._check_fitted()
-        info = {"forecaster": {"settings": self.get_params(), "scaling": self.scaling_, "metrics": self.metrics_,
+        info = {self.kind: {"settings": self.get_params(), "scaling": self.scaling_, "metrics": self.metrics_,
                                "training": self.training_},
                 "history": self.history_}
-        return save_model(directory, self.model_, info)
+        return save_model(directory, self.network_, info)
 
     @classmethod
     def load(cls, directory: str | Path) -> Forecaster:
         """Load a forecaster saved by :meth:`save` (JSON and raw tensors, never a pickle)."""
-        model, info = load_model(directory)
-        saved = info.get("forecaster")
-        if not isinstance(saved, dict) or not isinstance(saved.get("settings"), dict) or not isinstance(model, RNN):
+        network, info = load_model(directory)
+        saved = info.get(cls.kind)
+        if not isinstance(saved, dict) or not isinstance(saved.get("settings"), dict) or not isinstance(network, RNN):
             raise ValueError(
-                f"'{directory}' holds a learnable model but not a Forecaster (no 'forecaster' entry with an RNN); "
+                f"'{directory}' holds a learnable model but not a Forecaster (no '{cls.kind}' entry with an RNN); "
                 "load it with learnable.model_file.load_model or learnable.load."
             )
         try:
             forecaster = cls(**saved["settings"])
-            _check_saved(forecaster, model, saved.get("scaling"))
+            _check_saved(forecaster, network, saved.get("scaling"))
         except (TypeError, ValueError) as error:
             raise ValueError(f"'{directory}' has damaged forecaster settings in model.json: "
                              f"{quote(str(error))}") from None
-        forecaster.model_, forecaster.scaling_ = model, dict(saved["scaling"])
+        forecaster.network_, forecaster.scaling_ = network, dict(saved["scaling"])
         forecaster.metrics_, forecaster.training_ = saved.get("metrics", {}), saved.get("training", {})
         forecaster.history_ = info.get("history", [])
         return forecaster
@@ -244,7 +242,7 @@ class Forecaster:
         return values
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
+        if not hasattr(self, "network_"):
             raise ValueError(
                 "this Forecaster is not fitted yet; call .fit(series) or Forecaster.load(directory) first."
             )
@@ -296,7 +294,7 @@ def seasonal_naive(windows: np.ndarray, horizon: int, season: int) -> np.ndarray
     return windows[:, window - 1 + steps - back]  # (N, horizon)
 
 
-def _check_saved(forecaster: Forecaster, model: RNN, scaling: Any) -> None:
+def _check_saved(forecaster: Forecaster, network: RNN, scaling: Any) -> None:
     """Raise unless a loaded forecaster's scaling and settings fit its network (on load, not at the first forecast)."""
     if not isinstance(scaling, dict):
         raise ValueError(f"scaling={brief(scaling, 60)}; expected an object with the series' mean and std")
@@ -306,7 +304,7 @@ def _check_saved(forecaster: Forecaster, model: RNN, scaling: Any) -> None:
     if not isinstance(forecaster.relative, bool):
         raise ValueError(f"relative={brief(forecaster.relative, 60)} is not true or false")
     steps = min(window, 8)  # the network reads windows of any length: a short one shows its input and output
-    outputs = probe(model, (1, steps, 1), f"the settings describe windows of {window} values")  # (1, horizon)
+    outputs = probe(network, (1, steps, 1), f"the settings describe windows of {window} values")  # (1, horizon)
     if tuple(outputs.shape) != (1, horizon):
         raise ValueError(f"horizon={horizon}, but the network forecasts {tuple(outputs.shape[1:])} steps")
 

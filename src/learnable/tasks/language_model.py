@@ -47,7 +47,7 @@ from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
 from learnable.utils.validation import is_whole, quote, whole
 
-CORPORA = Path(__file__).parent / "data" / "corpora"
+CORPORA = Path(__file__).parents[1] / "data" / "corpora"  # learnable/data/corpora
 GREEDY_BELOW = 1e-3  # a temperature below this always takes the most likely character
 UNGENERATED = 2  # ids 0 (padding) and 1 (unknown) are never generated
 
@@ -163,8 +163,8 @@ def train_language_model(
         "val_chars": len(val_ids),
     }
     fitted.training_ = {
-        "model": fitted.kind, "parameters": sum(p.numel() for p in network.parameters()),
-        "context_length": plan.context_length, "epochs": learner.epoch, "steps": learner.step,
+        "model": "transformer" if isinstance(network, GPT) else "lstm", "context_length": plan.context_length,
+        "parameters": sum(p.numel() for p in network.parameters()), "epochs": learner.epoch, "steps": learner.step,
         "best_epoch": stopper.best_epoch or learner.epoch, "batch_size": plan.recipe.batch_size,
         "lr": plan.recipe.lr, "seed": seed, "stop_reason": learner.stop_reason, "seconds": time.perf_counter() - start,
     }
@@ -215,7 +215,6 @@ def _plan(text: Any, model: Any, context_length: Any, num_epochs: Any, lr: Any, 
     return _Plan(recipe, context, train_text, val_text)
 
 
-
 def _split(text: Any, validation: Any, context_length: int) -> tuple[str, str]:
     """The text cut in two at ``1 - validation``: the training part first, the held-out end second."""
     if not isinstance(text, str):
@@ -252,24 +251,24 @@ class LanguageModel:
     """A trained character-level language model: a network, its vocabulary and its context length.
 
     Attributes (set by :func:`train_language_model`, kept by :meth:`save`):
+        network_: the trained :class:`GPT` or :class:`LSTMLanguageModel` (on the CPU, in eval mode).
+        tokenizer_: the character vocabulary learned on the training part of the text.
         metrics_: ``val_bits_per_char``, ``unigram_bits_per_char``, ``train_chars``, ``val_chars``.
         training_: model kind, parameters, epochs, steps, batch size, lr, seed, seconds.
         history_: one dict of metrics per epoch.
     """
 
+    kind = "language_model"  # its model.json entry (learnable.model_file.KINDS)
+
     def __init__(self, network: nn.Module, tokenizer: Tokenizer, *, context_length: int) -> None:
         if not isinstance(network, (GPT, LSTMLanguageModel)):
             raise TypeError(f"a LanguageModel holds a GPT or an LSTMLanguageModel, got {type(network).__name__}.")
-        self.network = network.cpu().eval()
-        self.tokenizer = tokenizer
+        self.network_ = network.cpu().eval()
+        self.tokenizer_ = tokenizer
         self.context_length = context_length
         self.metrics_: dict[str, Any] = {}
         self.training_: dict[str, Any] = {}
         self.history_: list[dict[str, Any]] = []
-
-    @property
-    def kind(self) -> str:
-        return "transformer" if isinstance(self.network, GPT) else "lstm"
 
     def log_likelihoods(self, ids: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """``log p(ids[j] | ids[j-T:j])`` for j = 1..len(ids)-1 (natural log), shape (len(ids) - 1,).
@@ -288,7 +287,7 @@ class LanguageModel:
         scores = []
         with torch.no_grad():
             for chunk in windows.split(batch_size):
-                log_p = torch.log_softmax(self.network(chunk[:, :-1]).float(), dim=-1)  # (w, L, V)
+                log_p = torch.log_softmax(self.network_(chunk[:, :-1]).float(), dim=-1)  # (w, L, V)
                 scores.append(log_p.gather(-1, chunk[:, 1:, None]).squeeze(-1))  # (w, L)
         scores = torch.cat(scores)  # (W, L): the log-probability of each window's targets
         new = [ends[0], *(b - a for a, b in zip(ends, ends[1:], strict=False))]  # targets each window adds
@@ -307,7 +306,7 @@ class LanguageModel:
             raise ValueError(
                 f"score needs at least 2 characters (the first is only context), got {len(text)}: {text!r}."
             )
-        nats = self.log_likelihoods(torch.tensor(self.tokenizer.encode(text), dtype=torch.long)).mean().item()
+        nats = self.log_likelihoods(torch.tensor(self.tokenizer_.encode(text), dtype=torch.long)).mean().item()
         return nats, -nats / math.log(2)
 
     def generate(self, prompt: str, length: int = 200, temperature: float = 1.0, top_k: int | None = None,
@@ -322,41 +321,40 @@ class LanguageModel:
         """
         _check_generate(prompt, length, temperature, top_k, seed)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        ids = torch.tensor(self.tokenizer.encode(prompt), dtype=torch.long)  # (P,)
+        ids = torch.tensor(self.tokenizer_.encode(prompt), dtype=torch.long)  # (P,)
         written: list[int] = []
         with torch.no_grad():
             for _ in range(length):
-                logits = self.network(ids[-self.context_length :][None])[0, -1].float()  # (V,): the next character
+                logits = self.network_(ids[-self.context_length :][None])[0, -1].float()  # (V,): the next character
                 next_id = _pick(logits, temperature, top_k, generator)
                 ids = torch.cat([ids, next_id.view(1)])
                 written.append(int(next_id))
-        return prompt + self.tokenizer.decode(written)
+        return prompt + self.tokenizer_.decode(written)
 
     def save(self, directory: str | Path) -> Path:
         """Save as ``model.safetensors`` + ``model.json`` (vocabulary, settings, metrics) in ``directory``."""
-        settings = {"context_length": self.context_length, "tokenizer": self.tokenizer.to_dict()}
-        info = {"language_model": settings, "metrics": self.metrics_, "training": self.training_,
-                "history": self.history_}
-        return save_model(directory, self.network, info)
+        state = {"context_length": self.context_length, "tokenizer": self.tokenizer_.to_dict(),
+                 "metrics": self.metrics_, "training": self.training_}
+        return save_model(directory, self.network_, {self.kind: state, "history": self.history_})
 
     @classmethod
     def load(cls, directory: str | Path) -> LanguageModel:
         """Load a language model saved by :meth:`save`; never unpickles."""
         network, info = load_model(directory)
-        settings = info.get("language_model")
-        if not isinstance(settings, dict) or not isinstance(network, (GPT, LSTMLanguageModel)):
+        state = info.get(cls.kind)
+        if not isinstance(state, dict) or not isinstance(network, (GPT, LSTMLanguageModel)):
             raise ValueError(
                 f"'{directory}' is not a language model: it holds {type(network).__name__} weights and no vocabulary. "
                 "Load it with learnable.load, or train one with `learnable train --task language-model`."
             )
         try:
-            tokenizer, context_length = Tokenizer.from_dict(settings["tokenizer"]), settings.get("context_length")
+            tokenizer, context_length = Tokenizer.from_dict(state["tokenizer"]), state.get("context_length")
             _check_saved(network, tokenizer, context_length)
             model = cls(network, tokenizer, context_length=context_length)
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"'{directory}' has damaged language model settings in model.json: "
                              f"{quote(str(error))}") from None
-        model.metrics_, model.training_ = info.get("metrics", {}), info.get("training", {})
+        model.metrics_, model.training_ = state.get("metrics", {}), state.get("training", {})
         model.history_ = info.get("history", [])
         return model
 

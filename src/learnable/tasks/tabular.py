@@ -121,15 +121,15 @@ def fit(
     learner.data_summary = _data_summary(data)
     learner.fit(setup.recipe.num_epochs if num_epochs is None else num_epochs, resume=resume)
     fitted = FittedModel(learner.model, data.schema, history=learner.history)
-    fitted.data_summary = learner_data_summary(learner)
+    fitted.data_summary_ = learner_data_summary(learner)
     augmented = any(isinstance(c, Augment) for c in learner.callbacks)
-    fitted.training = {"model": setup.name, "epochs": learner.epoch, "best_epoch": stopper.best_epoch if stopper else
-                       learner.epoch, "batch_size": setup.batch_size, "seed": seed, "augment": augmented,
-                       "stop_reason": learner.stop_reason, "seconds": time.perf_counter() - start}
+    fitted.training_ = {"model": setup.name, "epochs": learner.epoch, "best_epoch": stopper.best_epoch if stopper
+                        else learner.epoch, "batch_size": setup.batch_size, "seed": seed, "augment": augmented,
+                        "stop_reason": learner.stop_reason, "seconds": time.perf_counter() - start}
     if data.raw_test is not None:
-        fitted.metrics = fitted.evaluate(*data.raw_test)
+        fitted.metrics_ = fitted.evaluate(*data.raw_test)
         try:
-            fitted.evaluation = evaluate_examples(fitted, *data.raw_test)
+            fitted.evaluation_ = evaluate_examples(fitted, *data.raw_test)
         except (ValueError, TypeError, RuntimeError, IndexError) as error:  # the report's extras never cost the model
             warnings.warn(f"no test-split examples for the report: {error}", RuntimeWarning, stacklevel=2)
     return fitted
