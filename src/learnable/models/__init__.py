@@ -5,8 +5,8 @@ from learnable.models.base import REGISTRY, ConfigModule, build, describe, regis
 from learnable.models.cnn import CNN, CNNConfig
 from learnable.models.linear import (
     LinearClassifierConfig,
-    LinearRegressionNet,
     LinearRegressionConfig,
+    LinearRegressionNet,
     LinearSVM,
     LogisticRegressionNet,
 )
