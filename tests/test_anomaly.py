@@ -188,7 +188,7 @@ ROWS = np.random.default_rng(0).normal(size=(60, 5)).astype(np.float32)
     ({"scaling": "robust"}, ROWS, ValueError, r"scaling='robust' is not known"),
     ({"lr": 0}, ROWS, ValueError, r"lr=0 must be a number > 0"),
     ({"num_epochs": 0}, ROWS, ValueError, r"num_epochs=0 must be a whole number >= 1"),
-    ({"batch_size": 0}, ROWS, ValueError, r"batch_size=0 must be a positive whole number"),
+    ({"batch_size": 0}, ROWS, ValueError, r"batch_size=0 must be a whole number >= 1"),
     ({"patience": 0}, ROWS, ValueError, r"patience=0 must be a whole number >= 1"),
     ({"latent_size": 0}, ROWS, ValueError, r"latent_size=0 must be a positive whole number"),
     ({}, ROWS[:, 0], ValueError, r"X has shape \(60,\); expected rows \(N, features\).*X.reshape\(-1, 1\)"),

@@ -205,7 +205,7 @@ def test_console_script_trains_the_default_digit_classifier(tmp_path):
 
 @pytest.mark.parametrize("option, message", [(["--lr", "-1"], "optimizer lr=-1.0 must be a finite number >= 0"),
                                              (["--epochs", "0"], "num_epochs=0 must be a whole number >= 1"),
-                                             (["--batch-size", "0"], "batch_size=0 must be a positive whole number")])
+                                             (["--batch-size", "0"], "batch_size=0 must be a whole number >= 1")])
 def test_bad_settings_are_refused_before_a_run_is_recorded(tmp_path, option, message):
     result = runner.invoke(app, ["train", "--data", "wine", "--quiet", "--runs-dir", str(tmp_path / "runs"),
                                  "--out", str(tmp_path / "model"), *option])

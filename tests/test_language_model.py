@@ -269,7 +269,7 @@ def test_bad_score_input_is_refused(untrained):
         (PATTERN, {"validation": 0.9}, ValueError, r"validation=0.9 must be a fraction in \(0, 0.5\]"),
         (PATTERN, {"num_epochs": 0}, ValueError, r"num_epochs=0 must be a whole number >= 1"),
         (PATTERN, {"lr": 0}, ValueError, r"lr=0 would never change the weights"),
-        (PATTERN, {"batch_size": 0}, ValueError, r"batch_size=0 must be a positive whole number"),
+        (PATTERN, {"batch_size": 0}, ValueError, r"batch_size=0 must be a whole number >= 1"),
         (PATTERN, {"context_length": 0}, ValueError, r"context_length=0 must be a whole number >= 1"),
         (PATTERN, {"model": TINY_GPT, "context_length": 32}, ValueError, "differs from the GPTConfig's context_length"),
         (["abc"] * 9, {}, TypeError, r"a language model learns from text \(str\), got list"),

@@ -35,7 +35,7 @@ from learnable.data.schema import Schema
 from learnable.data.task import check_task_name
 from learnable.insight.data_summary import summarize_data
 from learnable.insight.evaluation import evaluate_examples
-from learnable.models import CNN, MLP, LinearRegression, LinearSVM, LogisticRegression, TextClassifier
+from learnable.models import CNN, MLP, LinearRegressionNet, LinearSVM, LogisticRegressionNet, TextClassifier
 from learnable.optim.optimizers import OptimizerConfig
 from learnable.runs.recorder import learner_data_summary
 from learnable.tasks.fitted_model import FittedModel, metrics_for
@@ -244,11 +244,11 @@ def _build(name: str, schema: Schema) -> nn.Module:
     if name == "linear":
         if task != "regression":
             raise ValueError("model='linear' is for regression; for classes use 'logistic' or 'svm'.")
-        return LinearRegression(in_features=inputs)
+        return LinearRegressionNet(in_features=inputs)
     if name in ("logistic", "svm"):
         if task == "regression":
             raise ValueError(f"model='{name}' is for classification; for numbers use 'linear' or 'mlp'.")
-        cls = LogisticRegression if name == "logistic" else LinearSVM
+        cls = LogisticRegressionNet if name == "logistic" else LinearSVM
         return cls(in_features=inputs, num_classes=len(schema.classes))
     if name == "cnn":
         shape = schema.image_shape
