@@ -9,7 +9,7 @@ from sklearn import linear_model as sk
 from sklearn.datasets import load_diabetes
 from sklearn.preprocessing import StandardScaler
 
-from learnable.classic import _linear_base, linear
+from learnable.classic import linear, targets
 from learnable.classic.linear import Lasso, LinearRegression, Ridge
 from learnable.classic.pca import PCA
 
@@ -245,7 +245,7 @@ def test_bad_input_is_explained():
     with pytest.raises(ValueError, match=r"X has shape \(20,\); expected rows \(N, features\)"):
         Ridge().fit(X[:, 0], y)
     huge = np.full(20, 1e308)  # finite values whose sum overflows are no NaN
-    np.testing.assert_array_equal(_linear_base.as_values(huge, 20, torch.float64).numpy(), huge)
+    np.testing.assert_array_equal(targets.as_values(huge, 20, torch.float64).numpy(), huge)
 
 
 def test_bad_use_after_fit_is_explained(tmp_path):

@@ -12,9 +12,9 @@ from learnable.models import (
     REGISTRY,
     CNNConfig,
     LinearClassifierConfig,
-    LinearRegression,
+    LinearRegressionNet,
     LinearSVM,
-    LogisticRegression,
+    LogisticRegressionNet,
     MLPConfig,
     build,
     describe,
@@ -27,18 +27,18 @@ def _layers(model, kind):
 
 # ---- linear models -------------------------------------------------------------------------------
 def test_linear_regression_output_shapes():
-    assert LinearRegression(in_features=5)(torch.randn(7, 5)).shape == (7, 1)
-    assert LinearRegression(in_features=5, out_features=3)(torch.randn(7, 5)).shape == (7, 3)
+    assert LinearRegressionNet(in_features=5)(torch.randn(7, 5)).shape == (7, 1)
+    assert LinearRegressionNet(in_features=5, out_features=3)(torch.randn(7, 5)).shape == (7, 3)
 
 
 def test_linear_regression_is_one_affine_map():
-    model = LinearRegression(in_features=4, out_features=2)
+    model = LinearRegressionNet(in_features=4, out_features=2)
     x = torch.randn(6, 4)
     torch.testing.assert_close(model(x), x @ model.linear.weight.T + model.linear.bias)
     assert len(_layers(model, nn.Linear)) == 1
 
 
-@pytest.mark.parametrize("cls", [LogisticRegression, LinearSVM])
+@pytest.mark.parametrize("cls", [LogisticRegressionNet, LinearSVM])
 @pytest.mark.parametrize(("classes", "outputs"), [(2, 1), (3, 3), (10, 10)])
 def test_linear_classifiers_have_one_output_when_binary_else_one_per_class(cls, classes, outputs):
     model = cls(in_features=6, num_classes=classes)
@@ -47,7 +47,7 @@ def test_linear_classifiers_have_one_output_when_binary_else_one_per_class(cls, 
 
 
 def test_linear_classifiers_default_to_binary():
-    assert LogisticRegression(in_features=3)(torch.randn(2, 3)).shape == (2, 1)
+    assert LogisticRegressionNet(in_features=3)(torch.randn(2, 3)).shape == (2, 1)
 
 
 # ---- MLP -----------------------------------------------------------------------------------------
@@ -141,8 +141,8 @@ def test_cnn_without_batch_norm_has_conv_biases():
 
 # ---- describe and build ----------------------------------------------------------------------------
 MODELS = [
-    lambda: LinearRegression(in_features=4, out_features=2),
-    lambda: LogisticRegression(in_features=4, num_classes=3),
+    lambda: LinearRegressionNet(in_features=4, out_features=2),
+    lambda: LogisticRegressionNet(in_features=4, num_classes=3),
     lambda: LinearSVM(in_features=4, num_classes=2),
     lambda: MLP(in_features=4, out_features=3, hidden_sizes=[7, 5], activation="tanh", dropout=0.1, batch_norm=True),
     lambda: CNN(in_channels=2, image_size=(8, 6), out_features=3, channels=(3, 5), hidden_size=9),
@@ -189,10 +189,10 @@ def test_build_unknown_config_keys():
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: LinearRegression(in_features=0), r"linear in_features=0 must be a positive whole number"),
-        (lambda: LinearRegression(in_features=3, out_features=-1), r"out_features=-1 must be a positive"),
-        (lambda: LinearRegression(in_features=2.5), r"in_features=2.5 must be a positive whole number"),
-        (lambda: LogisticRegression(in_features=3, num_classes=1), r"num_classes=1 must be at least 2"),
+        (lambda: LinearRegressionNet(in_features=0), r"linear in_features=0 must be a positive whole number"),
+        (lambda: LinearRegressionNet(in_features=3, out_features=-1), r"out_features=-1 must be a positive"),
+        (lambda: LinearRegressionNet(in_features=2.5), r"in_features=2.5 must be a positive whole number"),
+        (lambda: LogisticRegressionNet(in_features=3, num_classes=1), r"num_classes=1 must be at least 2"),
         (lambda: LinearSVM(in_features=0), r"svm in_features=0 must be a positive"),
         (lambda: MLP(in_features=True, out_features=2), r"MLP in_features=True must be a positive"),
         (lambda: MLP(in_features=3, out_features=2, hidden_sizes=[4, 0]), r"hidden_sizes\[1\]=0 must be a positive"),
@@ -233,8 +233,8 @@ def test_wrong_config_type():
 def test_unknown_or_missing_keyword_settings_list_the_known_ones():
     with pytest.raises(TypeError, match=r"MLP: .*'width'.*its settings are \['in_features', 'out_features'"):
         MLP(in_features=3, out_features=2, width=5)
-    with pytest.raises(TypeError, match=r"LinearRegression: .*in_features.*its settings are"):
-        LinearRegression()
+    with pytest.raises(TypeError, match=r"LinearRegressionNet: .*in_features.*its settings are"):
+        LinearRegressionNet()
 
 
 @pytest.mark.parametrize(("image_size", "channels"), [((3, 8), (4, 8)), ((8, 8), (2, 2, 2, 2))])

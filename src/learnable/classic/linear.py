@@ -44,7 +44,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from learnable.classic._linear_base import LinearModel, as_matrix, as_values, check_common, r2_score
+from learnable.classic._linear_base import LinearModel, check_common
+from learnable.classic.targets import as_values, r2_score
+from learnable.data.validate import as_matrix
 from learnable.model_file import read_info
 from learnable.train.inputs import resolve_device
 from learnable.utils.validation import check_choice, check_positive

@@ -36,17 +36,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from learnable.classic._linear_base import (
-    LinearModel,
-    Objective,
-    as_array,
-    as_labels,
-    as_matrix,
-    check_common,
-    check_length,
-    lbfgs,
-)
+from learnable.classic._linear_base import LinearModel, Objective, check_common, lbfgs
+from learnable.classic.targets import as_array, as_labels, check_length
 from learnable.data.labels import labels_array
+from learnable.data.validate import as_matrix
 from learnable.train.inputs import resolve_device
 from learnable.utils.validation import check_choice, check_flag, check_positive, whole
 

@@ -29,9 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import fields
-from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -39,65 +37,13 @@ import numpy as np
 import torch
 from scipy.sparse import csr_matrix
 
-from learnable.classic._linear_base import r2_score
+from learnable.classic.targets import as_array, r2_score
 from learnable.classic.tree_arrays import LEAF, TreeArrays
+from learnable.classic.tree_inputs import RULES, tree_rows
 from learnable.data.labels import labels_array, labels_dtype
-from learnable.data.validate import as_rows
 from learnable.model_file import load_state, save_tensors
 from learnable.utils.params import Params
-from learnable.utils.validation import is_whole, quote
-
-
-# ---- reading inputs -----------------------------------------------------------------------------
-def _array(data: Any) -> np.ndarray:
-    """A NumPy array of a list, array, tensor or pandas object (labels keep their dtype)."""
-    if isinstance(data, torch.Tensor):
-        return data.detach().cpu().numpy()
-    return np.asarray(data.to_numpy() if hasattr(data, "to_numpy") else data)
-
-
-def tree_rows(X: Any) -> np.ndarray:
-    """X as float32 rows (N, features), as scikit-learn's trees read it: NaN is kept (a missing value),
-    infinity and non-numbers are refused. Images (N, C, H, W) are flattened to (N, C*H*W)."""
-    array = _array(X)
-    missing = np.isnan(array) if array.dtype.kind == "f" else np.zeros(array.shape, dtype=bool)
-    if array.dtype.kind == "f" and np.isinf(array).any():
-        rows = np.flatnonzero(np.isinf(array).reshape(len(array), -1).any(1))
-        raise ValueError(f"X has infinite values in {len(rows)} row(s) (first: {rows[0]}); trees take NaN as a "
-                         "missing value but not infinity. Replace them with NaN or a large finite number.")
-    rows = as_rows(np.where(missing, 0, array) if missing.any() else array)  # checks all but NaN
-    rows = rows.reshape(len(rows), -1)
-    if missing.any():  # rows is a fresh array then (np.where made it); otherwise it may be the caller's, read-only
-        rows[missing.reshape(rows.shape)] = np.nan
-    return rows
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool)
-
-
-def _fraction_or_count(low: int, top_included: bool) -> Callable[[Any], bool]:
-    def accepts(value: Any) -> bool:
-        if is_whole(value):
-            return value >= low
-        return isinstance(value, float) and value > 0.0 and (value <= 1.0 if top_included else value < 1.0)
-    return accepts
-
-
-# setting -> (accepts, what it must be, an example)
-RULES: dict[str, tuple[Callable[[Any], bool], str, str]] = {
-    "splitter": (lambda v: v in ("best", "random"), "'best' or 'random'", "'best'"),
-    "max_depth": (lambda v: v is None or (is_whole(v) and v >= 1), "None or a whole number >= 1", "5"),
-    "min_samples_split": (_fraction_or_count(2, True), "a whole number >= 2 or a fraction in (0, 1]", "2"),
-    "min_samples_leaf": (_fraction_or_count(1, False), "a whole number >= 1 or a fraction in (0, 1)", "1"),
-    "min_weight_fraction_leaf": (lambda v: _is_number(v) and 0 <= v <= 0.5, "a number in [0, 0.5]", "0.0"),
-    "max_features": (lambda v: v in (None, "sqrt", "log2") or _fraction_or_count(1, True)(v),
-                     "None, 'sqrt', 'log2', a whole number >= 1 or a fraction in (0, 1]", "'sqrt'"),
-    "max_leaf_nodes": (lambda v: v is None or (is_whole(v) and v >= 2), "None or a whole number >= 2", "20"),
-    "min_impurity_decrease": (lambda v: _is_number(v) and v >= 0, "a number >= 0", "0.0"),
-    "ccp_alpha": (lambda v: _is_number(v) and v >= 0, "a number >= 0", "0.01"),
-    "seed": (lambda v: is_whole(v) and 0 <= v < 2**32, "a whole number in [0, 2**32)", "0"),
-}
+from learnable.utils.validation import quote
 
 
 # ---- the estimators -----------------------------------------------------------------------------
@@ -141,7 +87,7 @@ class DecisionTree(Params):
         return {**settings, "random_state": seed}
 
     def _target(self, y: Any, n_rows: int) -> np.ndarray:
-        target = _array(y)
+        target = as_array(y)
         target = target[:, 0] if target.ndim == 2 and target.shape[1] == 1 else target
         if target.ndim != 1:
             raise ValueError(f"y has shape {target.shape}; expected one target per row, shape ({n_rows},). "

@@ -14,13 +14,27 @@ registers them all (each imports what it needs only when it runs, so ``learnable
 
 from __future__ import annotations
 
+import importlib
 import signal
 from typing import Any
 
-from learnable.cli import classic, forecast, language, predict, rl, runs, train
 from learnable.cli.app import app
+from learnable.utils.terminal import say
 
-COMMAND_GROUPS = (train, predict, runs, classic, language, forecast, rl)  # the order of `learnable --help`
+# Imported in this order, which is the order of `learnable --help`: each registers its commands on the app.
+COMMAND_GROUPS = ("train", "predict", "runs", "classic", "language", "forecast", "rl")
+for _group in COMMAND_GROUPS:
+    importlib.import_module(f"learnable.cli.{_group}")
+
+
+@app.command()
+def version() -> None:
+    """Print the versions of learnable and PyTorch."""
+    import torch
+
+    from learnable._version import __version__
+
+    say(f"learnable {__version__} (torch {torch.__version__})")
 
 
 def main() -> None:

@@ -144,13 +144,3 @@ def ending_recorded(store: Any, run_id: str) -> Iterator[None]:
     except BaseException as error:
         store.writer(run_id).finish("failed", error=f"{type(error).__name__}: {error}")
         raise
-
-
-@app.command()
-def version() -> None:
-    """Print the versions of learnable and PyTorch."""
-    import torch
-
-    import learnable
-
-    say(f"learnable {learnable.__version__} (torch {torch.__version__})")
