@@ -16,7 +16,8 @@ import time
 import torch
 
 import learnable
-from learnable.tasks.language_model import load_corpus, train_language_model
+from learnable import train_language_model
+from learnable.data.datasets import load_corpus
 
 torch.set_num_threads(1)  # tiny models: extra threads only wait on each other on a busy machine
 kind = sys.argv[1] if len(sys.argv) > 1 else "transformer"

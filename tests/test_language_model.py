@@ -10,11 +10,12 @@ import pytest
 import torch
 
 import learnable
+from learnable.data.datasets import load_corpus
 from learnable.data.text_windows import WindowLoader, validation_windows
 from learnable.model_file import save_model
 from learnable.models import GPTConfig, LSTMLanguageModel, LSTMLanguageModelConfig, build, describe
 from learnable.models.mlp import MLP
-from learnable.tasks.language_model import LanguageModel, load_corpus, train_language_model, unigram_bits_per_char
+from learnable.tasks.language_model import LanguageModel, train_language_model, unigram_bits_per_char
 
 PATTERN = "abc" * 200  # 600 characters: the next one is always known from the one before
 TINY_GPT = GPTConfig(0, context_length=16, embed_dim=32, num_heads=2, num_layers=1, dropout=0.0)

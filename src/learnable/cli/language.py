@@ -43,7 +43,7 @@ def _language_model_kind(model: str) -> str:
 
 def _load_text(data: str) -> tuple[str, str]:
     """The text to learn and its name: a text file, a shipped corpus by name, or (the default) Shakespeare."""
-    from learnable.tasks.language_model import corpus_names, load_corpus
+    from learnable.data.datasets import corpus_names, load_corpus
 
     if data == DEFAULT_DATA or (data in corpus_names() and not Path(data).exists()):
         name = "shakespeare" if data == DEFAULT_DATA else data

@@ -14,7 +14,7 @@ unigram model (character frequencies of the training text, add-one smoothed), wh
 
 Example:
     >>> import learnable
-    >>> text = learnable.tasks.language_model.load_corpus()          # Shakespeare, ~110 KB, public domain
+    >>> text = learnable.data.datasets.load_corpus()          # Shakespeare, ~110 KB, public domain
     >>> model = train_language_model(text, num_epochs=1)       # doctest: +SKIP
     >>> model.generate("ROMEO:", length=100, seed=0)           # doctest: +SKIP
     >>> model.score("To be, or not to be")                     # doctest: +SKIP
@@ -47,7 +47,6 @@ from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
 from learnable.utils.validation import is_whole, quote, whole
 
-CORPORA = Path(__file__).parents[1] / "data" / "corpora"  # learnable/data/corpora
 GREEDY_BELOW = 1e-3  # a temperature below this always takes the most likely character
 UNGENERATED = 2  # ids 0 (padding) and 1 (unknown) are never generated
 
@@ -70,24 +69,6 @@ RECIPES = {  # sized to train in about two minutes on one CPU core (no dropout: 
                    lr=5e-3, num_epochs=8),
 }
 MODEL_NAMES = tuple(RECIPES)
-
-
-# ---- the shipped corpus ------------------------------------------------------------------------------
-def corpus_names() -> list[str]:
-    """Names of the corpora shipped with learnable (``data/corpora/*.txt``)."""
-    return sorted(path.stem for path in CORPORA.glob("*.txt"))
-
-
-def corpus_path(name: str = "shakespeare") -> Path:
-    """The file of a shipped corpus; see ``data/corpora/README.md`` for where each comes from."""
-    if name not in corpus_names():  # a name, never a path: nothing outside data/corpora is read
-        raise ValueError(f"no shipped corpus named {name!r}; the corpora are {corpus_names()}.")
-    return CORPORA / f"{name}.txt"
-
-
-def load_corpus(name: str = "shakespeare") -> str:
-    """The text of a shipped corpus: "shakespeare" is the first ~110 KB of Karpathy's tiny-shakespeare."""
-    return corpus_path(name).read_text(encoding="utf-8")
 
 
 class BitsPerCharacter(Callback):

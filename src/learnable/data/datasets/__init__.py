@@ -10,6 +10,8 @@ as a DataFrame with named columns; class labels are the class names where the so
 - ``sunspots``, ``co2``: time series (statsmodels, the ``timeseries`` extra); ``y`` is the series
 - ``reviews``: 2,000 generated product reviews, a text column and a sentiment label
 
+The text a language model learns from is a corpus: :func:`load_corpus` ("shakespeare", ~110 KB).
+
 Example:
     >>> from learnable.data.datasets import load
     >>> X, y, description = load("iris")
@@ -25,6 +27,7 @@ from collections.abc import Callable
 
 from learnable.data.datasets import series, tabular, text
 from learnable.data.datasets.dataset import Dataset
+from learnable.data.datasets.text import corpus_names, load_corpus
 
 LOADERS: dict[str, Callable[[], Dataset]] = {**tabular.LOADERS, **series.LOADERS, **text.LOADERS}
 
@@ -43,4 +46,4 @@ def load(name: str) -> Dataset:
     return dataset
 
 
-__all__ = ["LOADERS", "Dataset", "load", "names"]
+__all__ = ["LOADERS", "Dataset", "corpus_names", "load", "load_corpus", "names"]

@@ -1,4 +1,5 @@
-"""Generated text sets: short product reviews whose sentiment depends on word order and negation.
+"""Text: generated product reviews whose sentiment depends on word order and negation, and the shipped
+corpora a language model learns from (:func:`load_corpus`).
 
 :func:`make_reviews` writes reviews from a small grammar, seeded, so the set is the same on every
 machine and nothing is downloaded. A review praises or criticises aspects of a product; its label
@@ -20,12 +21,15 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from learnable.data.datasets.dataset import Dataset
 from learnable.utils.validation import is_whole
+
+CORPORA = Path(__file__).parents[1] / "corpora"  # learnable/data/corpora: the text, and where it comes from
 
 PRODUCTS = ["phone", "laptop", "blender", "jacket", "headset", "kettle", "camera", "backpack", "lamp", "chair"]
 ASPECTS = ["battery", "screen", "price", "delivery", "sound", "design", "build", "fabric", "handle", "size",
@@ -104,6 +108,29 @@ def make_reviews(num_rows: int = 2000, seed: int = 0) -> Dataset:
     X = pd.DataFrame({"review": list(texts)})
     y = pd.Series(np.asarray(LABELS, dtype=object)[list(texts.values())], name="sentiment")
     return Dataset(X, y, description, name="reviews")
+
+
+# ---- the shipped corpora: plain text for language models -----------------------------------------
+def corpus_names() -> list[str]:
+    """Names of the corpora shipped with learnable (``learnable/data/corpora/*.txt``).
+
+    Example:
+        >>> corpus_names()
+        ['shakespeare']
+    """
+    return sorted(path.stem for path in CORPORA.glob("*.txt"))
+
+
+def corpus_path(name: str = "shakespeare") -> Path:
+    """The file of a shipped corpus; see ``data/corpora/README.md`` for where each comes from."""
+    if name not in corpus_names():  # a name, never a path: nothing outside data/corpora is read
+        raise ValueError(f"no shipped corpus named {name!r}; the corpora are {corpus_names()}.")
+    return CORPORA / f"{name}.txt"
+
+
+def load_corpus(name: str = "shakespeare") -> str:
+    """The text of a shipped corpus: "shakespeare" is the first ~110 KB of Karpathy's tiny-shakespeare."""
+    return corpus_path(name).read_text(encoding="utf-8")
 
 
 LOADERS: dict[str, Callable[[], Dataset]] = {"reviews": make_reviews}
