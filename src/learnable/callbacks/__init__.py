@@ -21,7 +21,7 @@ Example:
 from learnable.callbacks.augment import Augment, AugmentConfig, tta_predict
 from learnable.callbacks.basic import EarlyStopping, GradientClipping, History, LRSchedule, NonFiniteGuard, ProgressBar
 from learnable.callbacks.checkpoint import Checkpoint
-from learnable.callbacks.events import EVENTS, Callback, NonFiniteError, SkipStep, StopTraining
+from learnable.callbacks.events import EVENTS, ORDER, Callback, NonFiniteError, SkipStep, StopTraining
 from learnable.callbacks.lr_finder import LRFinder, LRFinderResult
 from learnable.callbacks.statistics import Statistics
 
@@ -39,6 +39,7 @@ __all__ = [
     "LRSchedule",
     "NonFiniteError",
     "NonFiniteGuard",
+    "ORDER",
     "ProgressBar",
     "SkipStep",
     "Statistics",

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from learnable.callbacks.events import Callback
+from learnable.callbacks.events import ORDER, Callback
 from learnable.utils.validation import is_whole
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class Augment(Callback):
         15
     """
 
-    order = -20  # first in before_batch: other callbacks see the batch the model will see
+    order = ORDER["Augment"]
 
     def __init__(self, config: AugmentConfig | None = None, *, image_shape: tuple[int, int, int] | None = None,
                  seed: int | None = None, **settings: Any) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from learnable.callbacks.events import Callback, NonFiniteError, SkipStep, StopTraining
+from learnable.callbacks.events import ORDER, Callback, NonFiniteError, SkipStep, StopTraining
 from learnable.metrics import METRICS
 from learnable.optim.optimizers import ScheduleConfig
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class History(Callback):
     """Keeps one dict of metrics per epoch in ``records`` (always installed by the Learner)."""
 
-    order = -100
+    order = ORDER["History"]
 
     def __init__(self) -> None:
         self.records: list[dict[str, float]] = []
@@ -52,7 +52,7 @@ class NonFiniteGuard(Callback):
       counted in ``learner.skipped_steps``; this reads one flag per step (a host sync on a GPU).
     """
 
-    order = -90
+    order = ORDER["NonFiniteGuard"]
 
     def __init__(self, policy: str = "raise") -> None:
         if policy not in ("raise", "skip"):
@@ -99,7 +99,7 @@ class EarlyStopping(Callback):
         restore_best: put the best epoch's weights back when training ends.
     """
 
-    order = 10
+    order = ORDER["EarlyStopping"]
 
     def __init__(
         self,
@@ -182,7 +182,7 @@ class LRSchedule(Callback):
     Example: ``Learner(..., callbacks=[LRSchedule("cosine", warmup=0.05)])``.
     """
 
-    order = -10
+    order = ORDER["LRSchedule"]
 
     def __init__(self, name: str | ScheduleConfig = "constant", **settings: Any) -> None:
         self.config = name if isinstance(name, ScheduleConfig) else ScheduleConfig(name, **settings)
@@ -218,7 +218,7 @@ class ProgressBar(Callback):
     """A rich progress bar per epoch in a terminal; one line per epoch with the losses and the
     first two metrics. It runs before EarlyStopping so the last epoch is printed too."""
 
-    order = 5
+    order = ORDER["ProgressBar"]
 
     def __init__(self, file: Any = None) -> None:
         self.file = file

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from learnable.callbacks.events import Callback
+from learnable.callbacks.events import ORDER, Callback
 from learnable.utils.files import sha256_file, write_atomically
 from learnable.utils.validation import brief, quote
 
@@ -205,7 +205,7 @@ class Checkpoint(Callback):
     ends with ``KeyboardInterrupt`` (the run is "interrupted" and can be resumed).
     """
 
-    order = 90
+    order = ORDER["Checkpoint"]
 
     def __init__(self, directory: str | Path, *, every_steps: int = 0, every_epoch: bool = True, keep: int = 3,
                  handle_signals: bool = True, run_id: str | None = None) -> None:

@@ -1,7 +1,8 @@
 """The fixed list of events around the seven steps, and how a callback stops training.
 
 A :class:`Callback` implements any of the methods named in :data:`EVENTS`; the Learner calls them
-in the order of the callbacks' ``order`` (lower first). To stop training, a callback raises
+in the order of the callbacks' ``order`` (lower first): :data:`ORDER` is where each built-in callback
+stands, and why; a callback of your own runs at 0 unless it sets ``order``. To stop training, a callback raises
 :class:`StopTraining` with the reason; the Learner ends cleanly and still runs ``after_fit``.
 
 Example:
@@ -29,6 +30,20 @@ EVENTS = (
     # counts the epochs completed, this one included
     "after_fit",  # 7. stop: always runs, even after StopTraining or an error
 )
+
+
+# Where each built-in callback runs among the others on one event (lower first), and why.
+ORDER = {
+    "Statistics": -110,  # its epoch statistics join learner.metrics before History copies them
+    "History": -100,  # the epoch is kept before anything prints it, records it or stops on it
+    "NonFiniteGuard": -90,  # a NaN loss or weight is caught before clipping, the step or a checkpoint use it
+    "Augment": -20,  # first in before_batch: every other callback sees the batch the model will see
+    "LRSchedule": -10,  # the step's learning rate joins learner.metrics before History copies them
+    "ProgressBar": 5,  # before EarlyStopping, so the epoch that stops training is printed too
+    "RecordRun": 6,  # before EarlyStopping, so the epoch that stops training is recorded too
+    "EarlyStopping": 10,  # after the epoch is printed and recorded: it may stop training on it
+    "Checkpoint": 90,  # last: it saves every other callback's state as this step left it
+}
 
 
 class StopTraining(Exception):

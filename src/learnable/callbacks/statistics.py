@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from learnable.callbacks.events import Callback
+from learnable.callbacks.events import ORDER, Callback
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -63,7 +63,7 @@ class Statistics(Callback):
     ``every="auto"`` picks :func:`auto_interval` from the number of batches per epoch.
     """
 
-    order = -110  # before History copies the epoch's metrics
+    order = ORDER["Statistics"]
 
     def __init__(self, every: int | str = "auto") -> None:
         if every != "auto" and (not isinstance(every, int) or isinstance(every, bool) or every < 1):

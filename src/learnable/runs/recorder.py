@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from learnable.callbacks.events import Callback
+from learnable.callbacks.events import ORDER, Callback
 from learnable.runs.store import RunStore
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class RecordRun(Callback):
     unless ``finish=False`` leaves that to the caller (who may add a summary first).
     """
 
-    order = 6  # before EarlyStopping, so the epoch that stops training is recorded too
+    order = ORDER["RecordRun"]
 
     def __init__(self, store: RunStore, run_id: str, *, step_interval: int = 10, finish: bool = True) -> None:
         if not isinstance(step_interval, int) or step_interval < 1:
