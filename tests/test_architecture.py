@@ -1,5 +1,5 @@
 """The house rules of docs/architecture.md that import-linter does not check: no private name used across
-modules, modules short enough to read (or saying why not), an explicit public surface, and one import
+modules (imported, or read on another module's object), modules short enough to read (or saying why not), an explicit public surface, and one import
 path per public name (the old paths are gone)."""
 
 import ast
@@ -53,9 +53,50 @@ def _private_uses(path: Path) -> list[str]:
     return found
 
 
+# Private attributes of other libraries' objects that learnable reads on purpose, and why.
+THIRD_PARTY = {
+    "_foreach_norm", "_foreach_sub", "_foreach_add_", "_foreach_sign",  # torch's multi-tensor kernels: one call per step
+    "_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",  # LeanStep calls the hooks optimizer.step would
+    "_global_optimizer_pre_hooks", "_global_optimizer_post_hooks",
+    "_backward_hooks",  # a parameter with hooks needs autograd: the closed form steps aside
+    "_elapsed_steps", "_autoreset_envs",  # Gymnasium keeps these only privately; a checkpoint must restore them
+}
+
+
+def _defined_here(tree: ast.Module) -> set[str]:
+    """Private names this module defines: functions, classes, methods, and attributes it assigns."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return {name for name in names if _private(name)}
+
+
+def _foreign_private_attributes(path: Path) -> list[str]:
+    """``obj._x`` where ``obj`` is not self, cls or super() and no code of this module defines ``_x``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    own = _defined_here(tree)
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and _private(node.attr)) or node.attr in own | THIRD_PARTY:
+            continue
+        owner = node.value
+        if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+            continue
+        if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+            continue
+        found.append(f"line {node.lineno}: {ast.unparse(owner)}.{node.attr}")
+    return found
+
+
 @pytest.mark.parametrize("path", MODULES, ids=_name)
 def test_no_private_name_is_used_across_modules(path):
     assert _private_uses(path) == []
+    assert _foreign_private_attributes(path) == []
 
 
 @pytest.mark.parametrize("path", MODULES, ids=_name)

@@ -72,7 +72,14 @@ def test_a_crashed_fit_resumes_bitwise_equal(tmp_path, uninterrupted, crash):
         _learner(tmp_path, crash).fit(EPOCHS)
     resumed = _learner(tmp_path)
     steps_run = []
-    resumed._handlers["after_batch"].append(lambda learner: steps_run.append(learner.step))
+
+    class StepLog(Callback):
+        order = 100  # after every other callback: theirs keep the places their checkpoint state is saved under
+
+        def after_batch(self, learner):
+            steps_run.append(learner.step)
+
+    resumed.set_callbacks([*resumed.callbacks, StepLog()])
     resumed.fit(EPOCHS, resume=tmp_path)
     _assert_same_state(resumed, uninterrupted)
     assert resumed.step == uninterrupted.step == 15
@@ -93,15 +100,14 @@ def test_resume_sees_the_same_batches_without_repeats_or_gaps(tmp_path):
             self.into.append(learner.xb[:, 0].tolist())
 
     full = _learner(tmp_path / "a")
-    full.callbacks.append(Record(seen_full))
-    full._handlers["before_batch"].append(full.callbacks[-1].before_batch)
+    full.set_callbacks([*full.callbacks, Record(seen_full)])
     full.fit(EPOCHS)
     crashed = _learner(tmp_path / "b", Crash(step=8))
-    crashed._handlers["before_batch"].append(Record(seen_resumed).before_batch)
+    crashed.set_callbacks([*crashed.callbacks, Record(seen_resumed)])
     with pytest.raises(SystemExit):
         crashed.fit(EPOCHS)
     resumed = _learner(tmp_path / "b")
-    resumed._handlers["before_batch"].append(Record(seen_resumed).before_batch)
+    resumed.set_callbacks([*resumed.callbacks, Record(seen_resumed)])
     resumed.fit(EPOCHS, resume=tmp_path / "b")
     assert seen_resumed == seen_full
 
@@ -230,14 +236,14 @@ def test_a_signal_is_forgotten_once_handled(tmp_path):
     checkpoint = next(c for c in learner.callbacks if isinstance(c, Checkpoint))
 
     class SendOnce(Callback):
+        order = -200  # first in after_batch: the Checkpoint sees the signal at this very step
         sent = False
 
         def after_batch(self, learner):
             if not self.sent:
                 checkpoint.signal_received, self.sent = 15, True  # as the SIGTERM handler would
 
-    learner.callbacks.append(SendOnce())
-    learner._handlers["after_batch"].insert(0, learner.callbacks[-1].after_batch)
+    learner.set_callbacks([*learner.callbacks, SendOnce()])
     with pytest.raises(KeyboardInterrupt, match="SIGTERM: checkpoint saved"):
         learner.fit(EPOCHS)
     assert learner.step == 1

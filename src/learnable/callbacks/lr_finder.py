@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from learnable.callbacks.checkpoint import rng_state, set_rng_state
-from learnable.callbacks.events import EVENTS, Callback, StopTraining
+from learnable.callbacks.events import Callback, StopTraining
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -105,14 +105,14 @@ def lr_find(learner: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_
     """Sweep the learning rate on ``learner``'s training data; restore everything afterwards."""
     finder = LRFinder(start_lr, end_lr, num_steps)
     if learner.optimizer is None:
-        learner.optimizer = learner._build_optimizer()
+        learner.optimizer = learner.build_optimizer()
     attributes = dict(learner.__dict__)
     weights = copy.deepcopy(learner.model.state_dict())
     optimizer = copy.deepcopy(learner.optimizer.state_dict())
     loader = learner.train_loader.state_dict() if hasattr(learner.train_loader, "state_dict") else None
     rng = rng_state()
-    learner.callbacks, learner.val_loader = [finder], None
-    learner._handlers = {e: [getattr(finder, e)] if hasattr(finder, e) else [] for e in EVENTS}
+    learner.val_loader = None
+    learner.set_callbacks([finder])
     try:
         learner.fit(math.ceil(num_steps / max(len(learner.train_loader), 1)) + 1)
     finally:

@@ -136,10 +136,11 @@ class LinearModel(Params):
     @classmethod
     def load(cls, directory: str | Path) -> LinearModel:
         """Load a model written by :meth:`save` (JSON and raw tensors only; nothing is unpickled)."""
-        return cls._load(directory)
+        return cls.from_folder(directory)
 
     @classmethod
-    def _load(cls, directory: str | Path) -> LinearModel:
+    def from_folder(cls, directory: str | Path) -> LinearModel:
+        """This class read from a folder :meth:`save` wrote, as saved (``load`` may pick a subclass first)."""
         tensors, state = load_state(directory, cls.kind, f"a {cls.NAME}", ("settings", "n_iter", "n_features_in"),
                                     expect=cls._layout)
         try:

@@ -332,11 +332,11 @@ class LinearRegression(LinearModel):
         saved = state.get("estimator") if isinstance(state, dict) else None
         estimators = {estimator.NAME: estimator for estimator in (LinearRegression, Ridge, Lasso)}
         if saved in estimators and (cls is LinearRegression or estimators[saved] is cls):
-            return estimators[saved]._load(directory)
+            return estimators[saved].from_folder(directory)
         if saved in estimators:
             raise ValueError(f"'{directory}' holds a {saved}, not a {cls.NAME}; load it with {saved}.load or "
                              "LinearRegression.load.")
-        return cls._load(directory)  # reports what is missing
+        return cls.from_folder(directory)  # reports what is missing
 
 
 class _FixedPenalty(LinearRegression):

@@ -115,22 +115,22 @@ def check_first_batch(learner: Learner) -> None:
     """Run the learner's model and loss once on two rows, turning shape mistakes into clear errors.
 
     A model that cannot take channels-last images (it ``.view()``s its activations) is set back to
-    the default layout here, when the Learner chose channels-last itlearner."""
-    xb, yb = learner._sample_batch()
+    the default layout here, when the Learner chose channels-last itself."""
+    xb, yb = learner.sample_batch()
     output = None
     was_training = learner.model.training
     learner.model.eval()
     try:
         with torch.no_grad():
             try:
-                output = learner._forward(xb)
+                output = learner.forward(xb)
             except RuntimeError:
                 if not (learner.channels_last and learner.channels_last_auto):
                     raise
                 # e.g. a model that .view()s its activations: it needs the default layout.
                 learner.channels_last = False
                 set_memory_format(learner.model, torch.contiguous_format)
-                output = learner._forward(xb)
+                output = learner.forward(xb)
             check_targets(output, _all_targets(learner, yb), learner.loss_fn)
             check_elementwise(output, yb, learner.loss_fn)
             learner.loss_fn(output.float(), yb)

@@ -144,9 +144,8 @@ class Learner:
         guard = [] if any(isinstance(c, NonFiniteGuard) for c in callbacks) else [NonFiniteGuard()]
         if statistics is not None and not any(isinstance(c, Statistics) for c in callbacks):
             extra.append(Statistics(statistics))
-        self.callbacks = sorted([self.history_callback, *guard, *callbacks, *extra], key=lambda c: c.order)
+        self.set_callbacks([self.history_callback, *guard, *callbacks, *extra])
         self.statistics = next((c for c in self.callbacks if isinstance(c, Statistics)), None)
-        self._handlers = {e: [getattr(c, e) for c in self.callbacks if hasattr(c, e)] for e in EVENTS}
         self.epoch = 0  # epochs completed
         self.step = 0  # optimizer steps taken
         self.epoch_batches = 0  # batches done in the epoch under way
@@ -161,10 +160,10 @@ class Learner:
 
     # ---- data ---------------------------------------------------------------------------------
     def _auto_loss(self) -> str:
-        target = self._sample_batch()[1]
+        target = self.sample_batch()[1]
         return "mse" if target.is_floating_point() else "cross_entropy"
 
-    def _sample_batch(self) -> list[torch.Tensor]:
+    def sample_batch(self) -> list[torch.Tensor]:
         """Two rows of training data on the device; a TensorLoader's batch order is left untouched."""
         if hasattr(self.train_loader, "peek"):  # a TensorLoader or a StreamLoader
             return self._to_device(self.train_loader.peek(2))
@@ -176,7 +175,7 @@ class Learner:
     def _to_device(self, batch: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         return [t.to(self.device, non_blocking=True) for t in batch]
 
-    def _forward(self, xb: torch.Tensor, compiled: bool = False, precise: bool = False) -> torch.Tensor:
+    def forward(self, xb: torch.Tensor, compiled: bool = False, precise: bool = False) -> torch.Tensor:
         """The model's output for a batch, in the Learner's layout and precision (float32 when
         ``precise``: validation and predictions are never rounded to bfloat16)."""
         if self.channels_last:
@@ -225,7 +224,7 @@ class Learner:
     def _initialize(self, num_epochs: int) -> None:
         check_first_batch(self)  # before the optimizer: it may set the model back to NCHW
         if self.optimizer is None:
-            self.optimizer = self._build_optimizer()
+            self.optimizer = self.build_optimizer()
         if self.optimizer_step is None or self.optimizer_step.optimizer is not self.optimizer:
             self.optimizer_step = LeanStep(self.optimizer)  # optimizer.step() with less Python per call
         self.fit_start_epoch = self.epoch
@@ -267,7 +266,7 @@ class Learner:
         closed_form = self.closed_form is not None and self.precision != "bf16" and self.closed_form.applies(xb, yb)
         sampled = self.statistics is not None and self.statistics.sampling  # hooks need the model as it is
         with torch.set_grad_enabled(not closed_form):  # an affine model needs no autograd graph
-            self.output = self._forward(xb, compiled=not sampled)  # 2. predict
+            self.output = self.forward(xb, compiled=not sampled)  # 2. predict
             self._event("after_predict")
             with autocast(self.precision, self.device):
                 self.loss = (self.closed_form.loss if closed_form else self.loss_fn)(self.output, yb)  # 3. loss
@@ -289,6 +288,11 @@ class Learner:
         self.epoch_batches += 1
         self._event("after_batch")
 
+    def set_callbacks(self, callbacks: Iterable[Callback]) -> None:
+        """Train with ``callbacks`` (these and no others), called in the order of their ``order``."""
+        self.callbacks = sorted(callbacks, key=lambda c: c.order)
+        self._handlers = {e: [getattr(c, e) for c in self.callbacks if hasattr(c, e)] for e in EVENTS}
+
     def _event(self, name: str) -> None:
         for handler in self._handlers[name]:
             handler(self)
@@ -309,7 +313,7 @@ class Learner:
         with torch.no_grad():
             for batch in loader:
                 xb, yb = self._to_device(batch)
-                output = self._forward(xb, precise=True)
+                output = self.forward(xb, precise=True)
                 loss_sum += self.loss_fn(output, yb) * len(yb)
                 rows += len(yb)
                 for metric in self.metric_objects:
@@ -330,7 +334,7 @@ class Learner:
         self.model.eval()
         with torch.no_grad():
             try:
-                outputs = [self._forward(batch[0].to(self.device), precise=True).float().cpu() for batch in X]
+                outputs = [self.forward(batch[0].to(self.device), precise=True).float().cpu() for batch in X]
             except RuntimeError as error:
                 raise ValueError(
                     f"the model cannot take this input ({str(error).splitlines()[0]}); pass rows shaped and "
@@ -366,7 +370,8 @@ class Learner:
         """Restore :meth:`state_dict` output (called by ``fit(resume=...)`` after initializing)."""
         restore_learner(self, state, num_epochs)
 
-    def _build_optimizer(self) -> torch.optim.Optimizer:
+    def build_optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer ``fit`` trains with, built from the ``optimizer`` and ``lr`` the Learner was given."""
         spec = self.optimizer_spec
         if isinstance(spec, str):
             spec = OptimizerConfig(spec)
