@@ -1,6 +1,6 @@
 """The house rules of docs/architecture.md that import-linter does not check: no private name used across
-modules (imported, or read on another module's object), modules short enough to read (or saying why not), an explicit public surface, and one import
-path per public name (the old paths are gone)."""
+modules (imported, or read on another module's object), modules short enough to read (or saying why not),
+an explicit public surface, and one import path per public name (the old paths are gone)."""
 
 import ast
 import importlib
@@ -55,7 +55,7 @@ def _private_uses(path: Path) -> list[str]:
 
 # Private attributes of other libraries' objects that learnable reads on purpose, and why.
 THIRD_PARTY = {
-    "_foreach_norm", "_foreach_sub", "_foreach_add_", "_foreach_sign",  # torch's multi-tensor kernels: one call per step
+    "_foreach_norm", "_foreach_sub", "_foreach_add_", "_foreach_sign",  # torch's multi-tensor kernels
     "_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",  # LeanStep calls the hooks optimizer.step would
     "_global_optimizer_pre_hooks", "_global_optimizer_post_hooks",
     "_backward_hooks",  # a parameter with hooks needs autograd: the closed form steps aside
