@@ -181,7 +181,7 @@ class LinearClassifier(LinearModel):
         return {"coef": ("float", (rows, features)), "intercept": ("float", (rows,))}
 
     def _restore_extra(self, state: dict[str, Any]) -> None:
-        self.classes_ = labels_array(state["classes"], state.get("classes_dtype"))  # none in older files
+        self.classes_ = labels_array(state["classes"], state["classes_dtype"])
 
 
 # ---- the estimators -------------------------------------------------------------------------------

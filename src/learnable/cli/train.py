@@ -119,7 +119,7 @@ def _check_resumable(run: dict[str, Any], options: dict[str, Any]) -> dict[str, 
     if run["status"] == "finished":
         raise ValueError(f"run {run['id']} has finished; there is nothing to resume. Start a new run instead.")
     defaults = {k: p.default.default for k, p in inspect.signature(train).parameters.items()}
-    settings = _recorded_settings(run, {k: defaults[k] for k in ("checkpoint_every", "deterministic", "augment")})
+    settings = _recorded_settings(run)
     changed = [k for k, v in options.items() if v != defaults[k] and v != settings.get(k)]
     if changed:
         recorded = ", ".join(f"--{k.replace('_', '-')} {_shown(run['config'].get(k))}" for k in changed)
@@ -130,13 +130,13 @@ def _check_resumable(run: dict[str, Any], options: dict[str, Any]) -> dict[str, 
     return settings
 
 
-def _recorded_settings(run: dict[str, Any], optional: dict[str, Any]) -> dict[str, Any]:
-    """``run``'s recorded `train` settings (``optional`` ones a run of an older learnable may lack filled in),
-    each of its type and as `train` would accept it; a ValueError names what is missing or wrong."""
+def _recorded_settings(run: dict[str, Any]) -> dict[str, Any]:
+    """``run``'s recorded `train` settings, each of its type and as `train` would accept it; a ValueError
+    names what is missing or wrong."""
     from learnable.tasks.tabular import check_settings
     from learnable.utils.validation import quote
 
-    settings = {**optional, **run["config"]}
+    settings = dict(run["config"])
     missing = [k for k in RECORDED if k not in settings]
     wrong = [k for k in RECORDED if k in settings and (not isinstance(settings[k], RECORDED[k])
                                                         or (isinstance(settings[k], bool) and bool not in RECORDED[k]))]
@@ -186,7 +186,7 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
         fitted = learnable.fit(X, y, model=settings["model"], task=settings["task"], num_epochs=settings["epochs"],
                                lr=settings["lr"], batch_size=settings["batch_size"], seed=settings["seed"],
                                progress=not quiet, callbacks=callbacks, resume=resume_from,
-                               augment=settings.get("augment", True))
+                               augment=settings["augment"])
         path = fitted.save(out)
     except KeyboardInterrupt:
         store.writer(run_id).finish("interrupted", error="interrupted (SIGINT/SIGTERM)")
