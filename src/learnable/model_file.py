@@ -4,7 +4,7 @@ Loading reads JSON and raw tensors only: it never unpickles and never runs code 
 
 A save replaces only the two files a model owns and leaves everything else in the folder alone (a
 model folder may hold notes, predictions, data; ``--out .`` may be a project folder). Each file is
-written whole beside its target and moved into place (:func:`learnable.utils.write_atomically`'s
+written whole beside its target and moved into place (:func:`learnable.utils.files.write_atomically`'s
 temporary files); model.json records the weights' SHA-256 and size, and loading checks them, so new
 JSON is never silently paired with old weights or the other way round (see :func:`save_tensors`).
 

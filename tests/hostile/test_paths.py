@@ -2,7 +2,7 @@
 files, outputs that are inputs, links planted at temporary names, crashes and read-only folders mid-save.
 
 A save replaces only the files a model owns (model.json, model.safetensors); an output that is an input
-by any name is refused before any work; every file is written whole through learnable.utils.write_atomically.
+by any name is refused before any work; every file is written whole through learnable.utils.files.write_atomically.
 """
 
 import json

@@ -1,4 +1,4 @@
-"""The one atomic-write helper (learnable.utils.write_atomically) and the output-over-input check."""
+"""The one atomic-write helper (learnable.utils.files.write_atomically) and the output-over-input check."""
 
 import errno
 import hashlib

@@ -4,7 +4,7 @@ A checkpoint is ``Learner.state_dict()`` (weights, optimizer, loader position an
 RNG, epoch and step, callback state) written with ``torch.save`` and read back with
 ``torch.load(weights_only=True)``: only tensors and plain values, never arbitrary pickled objects.
 
-Writing is atomic (:func:`learnable.utils.write_atomically`): a new temporary file in the same
+Writing is atomic (:func:`learnable.utils.files.write_atomically`): a new temporary file in the same
 folder (never a link planted there), flushed and fsynced, moved into place with ``os.replace``, then
 the folder is fsynced. A sidecar ``.json`` holds the file's SHA-256; the
 ``latest`` pointer moves only after both are complete; the newest ``keep`` checkpoints are kept.
@@ -79,7 +79,7 @@ def save_checkpoint(directory: str | Path, state: dict[str, Any], *, keep: int =
     directory.mkdir(parents=True, exist_ok=True)
     kind = "a" if state.get("epoch_batches", 0) else "b"
     path = directory / f"ckpt-{state['step']:09d}{kind}.pt"
-    try:  # each file whole (learnable.utils.write_atomically: fsynced, then the folder too), latest last
+    try:  # each file whole (learnable.utils.files.write_atomically: fsynced, then the folder too), latest last
         write_atomically(path, lambda handle: torch.save(state, handle))
         meta = {"file": path.name, "sha256": sha256_file(path), "step": state["step"], "epoch": state["epoch"]}
         write_atomically(path.with_suffix(".json"), json.dumps(meta))
