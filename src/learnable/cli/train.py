@@ -66,8 +66,8 @@ def train(
     deterministic: bool = typer.Option(False, help="Use only deterministic PyTorch algorithms."),
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="Images: shift, rotate and scale each training batch a little (CNN only)."),
-    resume: str = typer.Option(None, help="Continue a run (id, name or `last`) from its newest checkpoint, "
-                               "with the settings it was started with."),
+    resume: str = typer.Option(None, metavar="RUN", help="Continue a run (id, name or `last`) from its newest "
+                               "checkpoint, with the settings it was started with."),
     runs_dir: Path = RUNS_DIR,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-epoch lines."),
 ) -> None:

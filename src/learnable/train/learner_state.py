@@ -40,6 +40,7 @@ def learner_state(learner: Learner) -> dict[str, Any]:
         "callbacks": {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(learner.callbacks)},
     }
 
+
 def restore_learner(learner: Learner, state: dict[str, Any], num_epochs: int | None = None) -> None:
     """Restore :func:`learner_state` output into ``learner`` (``fit(resume=...)``, after initializing)."""
     planned = state["num_epochs_planned"] - state["fit_start_epoch"]
@@ -71,6 +72,7 @@ def restore_learner(learner: Learner, state: dict[str, Any], num_epochs: int | N
             "the checkpoint is damaged: its loader, RNG or callback state cannot be restored "
             f"({type(error).__name__}: {quote(str(error))}); resume from an older checkpoint."
         ) from None
+
 
 def _restore_position(learner: Learner, state: dict[str, Any]) -> None:
     """The step losses, loader position, callback state and RNGs of a checkpoint."""
