@@ -105,7 +105,7 @@ def test_score_samples_is_the_mean_squared_error_of_the_scaled_reconstruction(di
 def test_scaling_is_learned_on_the_training_part_only(digits_dense):
     detector, train, _, _ = digits_dense
     training_rows = np.setdiff1d(np.arange(len(train)), detector.validation_rows_)
-    assert detector.scaling_.kind == "standard"  # flat rows
+    assert detector.scaling_.method == "standard"  # flat rows
     np.testing.assert_allclose(detector.scaling_.shift, train[training_rows].mean(0), atol=1e-5)
     assert not np.allclose(detector.scaling_.shift, train.mean(0), atol=1e-5)
 
@@ -113,7 +113,7 @@ def test_scaling_is_learned_on_the_training_part_only(digits_dense):
 def test_images_are_scaled_by_one_range_and_flat_rows_score_like_images(digits_conv):
     detector, train, held_out, _ = digits_conv
     training_rows = np.setdiff1d(np.arange(len(train)), detector.validation_rows_)
-    assert detector.scaling_.kind == "minmax"
+    assert detector.scaling_.method == "minmax"
     assert detector.scaling_.shift == [train[training_rows].min()]
     assert detector.input_shape_ == (1, 8, 8)
     np.testing.assert_array_equal(detector.score_samples(held_out.reshape(len(held_out), -1)),
@@ -130,6 +130,11 @@ def test_history_and_early_stopping_on_the_validation_loss():
     best = int(np.argmin(losses))
     assert len(losses) == best + 1 + 2  # two epochs without improvement after the best one
     np.testing.assert_allclose(detector.validation_scores_.mean(), losses[best], rtol=1e-4)  # best weights kept
+    assert detector.metrics_ == {"val_mean_score": detector.validation_scores_.mean(), "threshold": detector.threshold_}
+    training = detector.training_
+    assert training["model"] == "dense" and training["epochs"] == len(losses) and training["best_epoch"] == best + 1
+    assert training["train_rows"] == len(train) - len(detector.validation_rows_) and training["seconds"] > 0
+    assert training["stop_reason"]
 
 
 # ---- dimensionality reduction -------------------------------------------------------------------------------
@@ -165,6 +170,7 @@ def test_save_and_load_reproduce_the_scores_exactly(fixture, request, tmp_path):
         np.testing.assert_array_equal(loaded.score_samples(rows), detector.score_samples(rows))
         np.testing.assert_array_equal(loaded.transform(rows), detector.transform(rows))
     assert loaded.threshold_ == detector.threshold_ and loaded.history_ == detector.history_
+    assert loaded.metrics_ == detector.metrics_ and loaded.training_ == detector.training_
 
 
 def test_loading_a_model_that_is_not_a_detector_is_refused(tmp_path):

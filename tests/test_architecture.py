@@ -124,7 +124,8 @@ def test_every_package_names_its_public_surface(path):
                                  "learnable.cli_rl", "learnable.train.callbacks", "learnable.train.events",
                                  "learnable.train.checkpoint", "learnable.train.augment", "learnable.train.losses",
                                  "learnable.train.metrics", "learnable.train.optim", "learnable.train.lr_finder",
-                                 "learnable.insight.statistics", "learnable.data.text_sets"])
+                                 "learnable.insight.statistics", "learnable.data.text_sets", "learnable.tasks.tabular",
+                                 "learnable.insight.evaluation"])
 def test_the_old_import_paths_are_gone(old):
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module(old)

@@ -49,7 +49,7 @@ def test_a_tiny_gpt_learns_a_repeating_pattern(pattern_gpt):
 
 def test_a_tiny_lstm_learns_it_too():
     model = train_language_model(PATTERN, model=TINY_LSTM, context_length=16, num_epochs=15, lr=2e-2, batch_size=8)
-    assert isinstance(model.network_, LSTMLanguageModel) and model.context_length == 16
+    assert isinstance(model.network_, LSTMLanguageModel) and model.context_length_ == 16
     assert model.generate("bca", length=9, temperature=0) == "bca" + "bcabcabca"
     assert model.metrics_["val_bits_per_char"] < 0.5 < 1.5 < model.metrics_["unigram_bits_per_char"]
 

@@ -1,7 +1,7 @@
 """The doctor: each planted fault, trained for real in a second or two, triggers its finding; healthy runs none.
 
 The planted runs go through the three ways a run reaches the doctor: a Learner after ``fit`` (its
-``record_of``), a record read back from the run store (``RecordRun`` + ``load_record``) and ``learnable.fit``'s
+``record_of``), a record read back from the run store (``RecordRun`` + ``RunStore.load_record``) and ``learnable.fit``'s
 ``FittedModel.diagnose``; one goes through the ``learnable doctor`` command. The rules are also checked on
 hand-made records.
 """
@@ -17,7 +17,7 @@ import learnable
 from learnable import Learner
 from learnable.callbacks import EarlyStopping, NonFiniteError
 from learnable.cli import app
-from learnable.insight import Finding, diagnose, load_record
+from learnable.insight import Finding, diagnose
 from learnable.insight.doctor import SEVERITIES
 from learnable.runs import RecordRun, RunStore
 from learnable.runs.recorder import record_of
@@ -103,7 +103,7 @@ def test_sgd_with_a_huge_learning_rate_recorded_in_the_run_store(tmp_path):
     store, run_id, learner = _recorded(tmp_path, "sgd-lr-30", _mlp(), _data(), optimizer="sgd", lr=30.0,
                                        step_interval=1)
     learner.fit(10)
-    record = load_record(store, run_id)
+    record = store.load_record(run_id)
     assert record["status"] == "finished" and len(record["steps"]) == learner.step  # every step's loss came back
     findings = diagnose(record)
     evidence = _find(findings, "learning_rate_too_high").evidence
@@ -122,7 +122,7 @@ def test_a_loss_that_overflows_is_a_critical_non_finite_finding(tmp_path):
     store, run_id, learner = _recorded(tmp_path, "nan", model, (X, y), optimizer="sgd", lr=1e6)
     with pytest.raises(NonFiniteError):
         learner.fit(5)
-    record = load_record(store, run_id)
+    record = store.load_record(run_id)
     assert record["status"] == "failed"
     assert record["data"]["loss"] == "MSELoss"
     findings = diagnose(record)

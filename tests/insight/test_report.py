@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 import learnable
 from learnable.cli import app
-from learnable.insight import evaluate_examples, load_record, plots, write_report
+from learnable.insight import plots, write_report
 from learnable.runs import RunStore
+from learnable.tasks.evaluation import evaluate_examples
 
 runner = CliRunner()
 
@@ -153,7 +154,7 @@ def test_train_writes_the_report_and_records_it(trained_run):
     folder, result = trained_run
     path = re.search(r"report: (\S+)", result.output).group(1)
     store = RunStore(folder / "runs")
-    record = load_record(store, "last")
+    record = store.load_record("last")
     assert record["artifacts"]["report"] == path
     assert record["details"]["evaluation"]["confusion"]["classes"] == ["class_0", "class_1", "class_2"]
     assert record["data"]["rows"] == {"train": 142, "validation": 18, "test": 18}
@@ -172,7 +173,7 @@ def test_report_command_writes_where_asked(trained_run):
 
 def test_settings_left_to_defaults_show_the_values_training_used(trained_run):
     folder, _ = trained_run
-    page = Path(load_record(RunStore(folder / "runs"), "last")["artifacts"]["report"]).read_text()
+    page = Path(RunStore(folder / "runs").load_record("last")["artifacts"]["report"]).read_text()
     settings = page.split("<h2>Settings</h2>", 1)[1].split("</table>", 1)[0]
     rows = dict(re.findall(r"<tr><th>([^<]*)</th><td class=num>([^<]*)</td></tr>", settings))
     assert rows["lr"] == "0.001 (default)"  # the MLP's recipe
@@ -241,7 +242,7 @@ def test_a_run_that_fails_still_gets_its_report_and_diagnosis(tmp_path, monkeypa
     assert result.exit_code == 1 and result.stderr.strip().startswith("error: the loss is not finite")
     path = Path(re.search(r"report: (\S+)", result.stdout).group(1))
     assert path.exists() and not (tmp_path / "model").exists()
-    record = load_record(RunStore(tmp_path / "runs"), "last")
+    record = RunStore(tmp_path / "runs").load_record("last")
     assert record["status"] == "failed" and record["artifacts"]["report"] == str(path)
     assert "Training diverged" in path.read_text()
     doctor = runner.invoke(app, ["doctor", "--runs-dir", str(tmp_path / "runs")])
@@ -255,7 +256,7 @@ def test_dollar_signs_in_labels_are_plain_text_and_per_row_lists_are_not_kept(tm
     model = learnable.fit(X, y, seed=0, num_epochs=5)
     assert not {"targets", "confidence", "predicted_values"} & set(model.evaluation_)
     assert len(model.evaluation_["surface"]["points"]) == 20  # the test split, at most 1000 points
-    monkeypatch.setattr("learnable.insight.evaluation.MAX_POINTS", 5)
+    monkeypatch.setattr("learnable.tasks.evaluation.MAX_POINTS", 5)
     assert len(evaluate_examples(model, X.iloc[:50], y[:50])["surface"]["points"]) == 5  # the cap holds
     page = model.report(tmp_path / "r.html").read_text()
     assert "$x^$" in page and len(_images(page)) >= 5

@@ -3,7 +3,7 @@
 import numpy as np
 
 from learnable import AnomalyDetector, Forecaster
-from learnable.insight import load_record, write_report
+from learnable.insight import write_report
 from learnable.runs import RecordRun, RunStore
 
 
@@ -11,7 +11,7 @@ def _record(tmp_path, name, train):
     store = RunStore(tmp_path / "runs")
     run_id = store.create(name, config={}, seed=0)
     train([RecordRun(store, run_id)])
-    record = load_record(store, run_id)
+    record = store.load_record(run_id)
     page = write_report(record, tmp_path / f"{name}.html").read_text()
     return record, page
 

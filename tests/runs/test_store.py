@@ -144,6 +144,26 @@ def test_recorder_writes_once_per_epoch_and_samples_steps(tmp_path):
     assert [s for s, _ in steps] == [4, 8, 12, 16, 20]
     assert all(loss > 0 for _, loss in steps)
     assert store.get(run_id)["status"] == "finished"
+    record = store.load_record(run_id)  # the plain record the doctor and the report read
+    assert record["steps"] == steps and record["data"] == store.get(run_id)["details"]["data"]
+    assert record["data"]["task"] == "binary" and record["data"]["classes"] == {"0": int((y == 0).sum()),
+                                                                               "1": int((y == 1).sum())}
+
+
+@pytest.mark.parametrize(("loss", "y", "task"), [
+    ("mse", torch.arange(60.0)[:, None] % 2, "regression"),  # 0/1 values, but the loss says regression
+    ("bce_with_logits", (torch.arange(60.0) % 2)[:, None], "binary"),
+    ("cross_entropy", torch.arange(60) % 2, "binary"),
+    ("cross_entropy", torch.arange(60) % 60, "multiclass"),  # more labels than data.task's MAX_CLASSES
+    (lambda out, target: (out[:, 0] - target).abs().mean(), torch.linspace(0, 1, 60), "regression"),  # data.task
+])
+def test_the_recorded_task_is_read_from_the_learners_loss(tmp_path, loss, y, task):
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create("task")
+    outputs = 60 if task == "multiclass" else 2 if y.dtype == torch.long else 1
+    Learner(nn.Linear(3, outputs), (torch.randn(60, 3), y), loss=loss, validation=None, progress=False,
+            callbacks=[RecordRun(store, run_id)]).fit(1)
+    assert store.load_record(run_id)["data"]["task"] == task
 
 
 def test_a_failing_run_is_recorded_as_failed(tmp_path):

@@ -101,7 +101,7 @@ class LRFinder(Callback):
         return LRFinderResult(lrs.tolist(), losses.tolist(), float(lrs[steepest]))
 
 
-def lr_find(learner: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100) -> LRFinderResult:
+def sweep_lr(learner: Learner, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100) -> LRFinderResult:
     """Sweep the learning rate on ``learner``'s training data; restore everything afterwards."""
     finder = LRFinder(start_lr, end_lr, num_steps)
     if learner.optimizer is None:

@@ -99,9 +99,9 @@ def write_run_report(store: Any, run_id: str) -> None:
 
 
 def write_report_file(store: Any, run: str, out: Path) -> Path:
-    from learnable.insight import load_record, write_report
+    from learnable.insight import write_report
 
-    path = write_report(load_record(store, run), out).resolve()
+    path = write_report(store.load_record(run), out).resolve()
     store.add_artifact(store.resolve(run), "report", path)
     return path
 

@@ -30,7 +30,8 @@ def check_language_model_options(*, target: str | None, checkpoint_every: int, r
                          f"and is not checkpointed); drop {pronoun}.")
 
 
-def _language_model_kind(model: str) -> str:
+def _language_model_architecture(model: str) -> str:
+    """The network --model names for a language model: "transformer" (also for "auto") or "lstm"."""
     from learnable.tasks.language_model import MODEL_NAMES
 
     if model == "auto":
@@ -70,9 +71,9 @@ def train_language_model_run(store: Any, settings: dict[str, Any], quiet: bool) 
     from learnable.utils.validation import check_output_path
 
     start = time.perf_counter()
-    kind = _language_model_kind(settings["model"])
+    architecture = _language_model_architecture(settings["model"])
     text, corpus = _load_text(settings["data"])
-    options = {"model": kind, "num_epochs": settings["epochs"], "lr": settings["lr"],
+    options = {"model": architecture, "num_epochs": settings["epochs"], "lr": settings["lr"],
                "batch_size": settings["batch_size"]}
     check_settings(text, **options)  # before a run is recorded
     out = Path(settings["out"] or Path("models") / f"{corpus}-lm")

@@ -63,10 +63,10 @@ def runs_delete(
 @user_errors
 def doctor(run: str = typer.Argument("last", help="Run id, prefix, name or `last`."), runs_dir: Path = RUNS_DIR):
     """Diagnose a recorded run: overfitting, divergence, dead units, bad learning rates, data problems."""
-    from learnable.insight import diagnose, load_record
+    from learnable.insight import diagnose
     from learnable.runs.tables import findings_view
 
-    record = load_record(open_store(runs_dir), run)
+    record = open_store(runs_dir).load_record(run)
     print_rich(findings_view(record, diagnose(record)))
 
 

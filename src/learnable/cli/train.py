@@ -80,7 +80,7 @@ def train(
     `learnable train --resume RUN` then finishes the run exactly as if it had never stopped.
     """
     from learnable.runs import RunStore
-    from learnable.tasks.tabular import check_settings
+    from learnable.tasks.fitting import check_settings
 
     if checkpoint_every < 0:
         raise ValueError(f"--checkpoint-every {checkpoint_every}: give a number of steps >= 0 (0: epoch ends only).")
@@ -133,7 +133,7 @@ def _check_resumable(run: dict[str, Any], options: dict[str, Any]) -> dict[str, 
 def _recorded_settings(run: dict[str, Any]) -> dict[str, Any]:
     """``run``'s recorded `train` settings, each of its type and as `train` would accept it; a ValueError
     names what is missing or wrong."""
-    from learnable.tasks.tabular import check_settings
+    from learnable.tasks.fitting import check_settings
     from learnable.utils.validation import quote
 
     settings = dict(run["config"])

@@ -4,13 +4,15 @@
 in plain JSON, the facts behind the data findings: rows per split, feature scales, constant
 features, class counts, rows of the validation and test splits that also appear in training, and
 single features that predict the target perfectly. :func:`learnable.fit` and the run recorder
-store it with the run.
+store it with the run. The task comes from the caller, who trained for it (``learnable.fit`` from its
+schema, the recorder from the Learner's loss): the one rule that infers a task from a target is
+:mod:`learnable.data.task`'s.
 
 Example:
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(100, 3))
     >>> y = (X[:, 0] > 0).astype(int)
-    >>> summary = summarize_data((X, y), validation=(X[:10], y[:10]))
+    >>> summary = summarize_data((X, y), validation=(X[:10], y[:10]), task="binary")
     >>> summary["duplicates"]["validation"], summary["perfect_predictors"][0]["feature"]
     (10, 'x0')
 """
@@ -24,10 +26,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from learnable.utils.validation import check_choice
+
 MAX_CHECK_CELLS = 20_000_000  # the per-feature checks look at a seeded sample of rows: at most rows x features cells
 MAX_CHECK_FEATURES = 2_000
 MAX_CLASSES_KEPT = 100  # class counts beyond the largest 100 are summed as "(other)"
 MIN_PERFECT_ROWS = 20  # fewer training rows than this can be split by one feature by chance
+TASKS = ("regression", "binary", "multiclass")
 
 
 def summarize_data(
@@ -35,7 +40,7 @@ def summarize_data(
     validation: tuple[Any, Any] | None = None,
     test: tuple[Any, Any] | None = None,
     *,
-    task: str | None = None,
+    task: str,
     feature_names: Sequence[str] | None = None,
     standardized: bool = False,
     classes: Sequence[Any] | None = None,
@@ -46,17 +51,18 @@ def summarize_data(
     Args:
         train, validation, test: ``(X, y)`` pairs of arrays or tensors; X is (rows, features) or
             images (rows, [channels,] height, width).
-        task: "regression", "binary" or "multiclass"; inferred from ``y`` when None.
+        task: "regression", "binary" or "multiclass": what the model is trained for (a class target
+            with several 0/1 columns is summarized as "multilabel").
         feature_names: names of X's columns (default x0, x1, ...).
         standardized: True when learnable scaled the inputs itself (scales are then not checked).
         classes: class names for the class indices in ``y``.
         image_shape: the shape of one image when X holds flattened images (per-pixel checks are skipped).
     """
+    check_choice("task", task, TASKS)
     X, y = _numpy(train[0]), _numpy(train[1])
     image = X.ndim > 2 or image_shape is not None
     flat = X.reshape(len(X), -1)
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(flat.shape[1])]
-    task = task or _infer_task(y)
     summary: dict[str, Any] = {
         "rows": {"train": len(X), "validation": _rows(validation), "test": _rows(test)},
         "features": int(flat.shape[1]), "image_shape": list(image_shape or X.shape[1:]) if image else None,
@@ -90,12 +96,6 @@ def _numpy(values: Any) -> np.ndarray:
 
 def _rows(split: tuple[Any, Any] | None) -> int:
     return 0 if split is None else len(split[0])
-
-
-def _infer_task(y: np.ndarray) -> str:
-    if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.integer) or np.isin(y, (0, 1)).all():
-        return "binary" if len(np.unique(y)) <= 2 else "multiclass"
-    return "regression"
 
 
 def _sample(flat: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

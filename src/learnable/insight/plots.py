@@ -1,7 +1,7 @@
 """Plots of a training run (matplotlib): curves, per-layer statistics and what the model gets wrong.
 
-Each function takes parts of a run record (``RunStore.get``: ``epochs``; the ``evaluation`` from
-:func:`learnable.insight.evaluation.evaluate_examples`) and returns a ``matplotlib.figure.Figure``,
+Each function takes parts of a run record (``RunStore.load_record``: ``epochs``; the ``evaluation`` dict that
+:func:`learnable.tasks.evaluation.evaluate_examples` makes) and returns a ``matplotlib.figure.Figure``,
 or None when the run has nothing to show. No global pyplot state is used, so plotting is safe
 without a display and from threads.
 

@@ -1,7 +1,7 @@
 """Reading a run record: the plain dict that the doctor, the plots and the report take.
 
-A record is what ``RunStore.get`` returns, with the run's sampled step losses and data summary added
-(:func:`load_record`): ``epochs`` (one dict of metrics per epoch, some with per-layer ``stats``),
+A record is what ``RunStore.load_record`` returns (``RunStore.get`` with the run's sampled step losses and data
+summary added): ``epochs`` (one dict of metrics per epoch, some with per-layer ``stats``),
 ``steps``, ``data``, ``config``, ``summary``, ``details``, ``status`` and ``error``. Everything in
 :mod:`learnable.insight` is a function of such a dict; the helpers here read its common parts.
 
@@ -16,14 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-
-def load_record(store: Any, run: str) -> dict[str, Any]:
-    """A run as the doctor and the report read it: ``RunStore.get`` plus its step losses and data summary."""
-    record = store.get(run)
-    record["steps"] = store.steps(record["id"])
-    record["data"] = record.get("details", {}).get("data")
-    return record
 
 
 def series(record: dict[str, Any], key: str) -> np.ndarray:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 
 REGRESSION_LOSSES = ("MSELoss", "MAELoss", "L1Loss", "HuberLoss", "SmoothL1Loss")
+BINARY_LOSSES = ("BCEWithLogitsLoss", "BCELoss")  # one 0/1 target per row (or per label)
+CLASS_LOSSES = ("CrossEntropyLoss", "NLLLoss", "HingeLoss", "MultiMarginLoss")  # class indices
 
 
 class RecordRun(Callback):
@@ -122,9 +124,35 @@ def learner_data_summary(learner: Learner) -> dict[str, Any]:
         pairs = [loader.tensors[:2] if isinstance(loader, TensorLoader) and len(loader.tensors) > 1 else None
                  for loader in (learner.train_loader, learner.val_loader)]
         if pairs[0] is not None:
-            task = "regression" if type(learner.loss_fn).__name__ in REGRESSION_LOSSES else None
-            summary = summarize_data(pairs[0], pairs[1], task=task)
+            summary = summarize_data(pairs[0], pairs[1], task=learner_task(learner, pairs[0][1]))
         learner.data_summary = summary
     loss = learner.loss_fn
     plain = getattr(loss, "reduction", "mean") == "mean" and getattr(loss, "weight", None) is None
     return {**summary, "loss": type(loss).__name__ if plain else f"{type(loss).__name__} (weighted or summed)"}
+
+
+def learner_task(learner: Learner, targets: torch.Tensor) -> str:
+    """The task ``learner`` trains for, read from its loss: "regression" for a regression loss, "binary" for a
+    binary cross-entropy, "binary" or "multiclass" by the count of labels for a loss on class indices; for any
+    other loss, the one rule that reads a task from a target (:func:`learnable.data.task.infer_task`).
+
+    Example:
+        >>> from learnable import Learner
+        >>> labels = torch.arange(8) % 3
+        >>> learner_task(Learner(torch.nn.Linear(2, 3), (torch.zeros(8, 2), labels), loss="cross_entropy"), labels)
+        'multiclass'
+    """
+    import pandas as pd
+
+    from learnable.data.task import infer_task
+
+    name = type(learner.loss_fn).__name__
+    if name in REGRESSION_LOSSES:
+        return "regression"
+    if name in BINARY_LOSSES:
+        return "binary"
+    column = targets.detach().cpu().reshape(len(targets), -1)[:, 0]  # (N,): the first target of each row
+    labels = pd.Series(column.double().numpy() if column.is_floating_point() else column.numpy())
+    if name in CLASS_LOSSES:
+        return "binary" if labels.nunique() <= 2 else "multiclass"
+    return infer_task(labels)

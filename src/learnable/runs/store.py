@@ -303,6 +303,14 @@ class RunStore:
         row["live"] = self._running_now(row)
         return row
 
+    def load_record(self, run: str) -> dict[str, Any]:
+        """A run as the doctor and the report read it (a plain run record, :mod:`learnable.insight.record`):
+        :meth:`get` plus its sampled step losses (``steps``) and its data summary (``data``)."""
+        record = self.get(run)
+        record["steps"] = self.steps(record["id"])
+        record["data"] = record["details"].get("data")
+        return record
+
     def epochs(self, run_id: str) -> list[dict[str, Any]]:
         """Per-epoch metric dicts of a run, in order."""
         rows = self._rows("SELECT epoch, metrics FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))

@@ -59,20 +59,20 @@ class Scaling:
     """``(x - shift) / scale``: per feature ("standard": mean and standard deviation) or one pair for
     all values ("minmax": the minimum and the range, for pixels that share one unit)."""
 
-    kind: str
+    method: str
     shift: list[float]
     scale: list[float]
 
     @classmethod
-    def learn(cls, rows: np.ndarray, kind: str) -> Scaling:
+    def learn(cls, rows: np.ndarray, method: str) -> Scaling:
         """Learn the scaling of ``rows`` (N, ...) (the training part only); constant values get scale 1."""
         flat = rows.reshape(len(rows), -1).astype(np.float64)  # (N, features)
-        if kind == "standard":
+        if method == "standard":
             shift, scale = flat.mean(0), flat.std(0)
         else:
             shift, scale = np.array([flat.min()]), np.array([flat.max() - flat.min()])
         scale[scale < 1e-12] = 1.0  # a constant feature is only shifted, as scikit-learn's scalers do
-        return cls(kind, shift.astype(np.float32).tolist(), scale.astype(np.float32).tolist())
+        return cls(method, shift.astype(np.float32).tolist(), scale.astype(np.float32).tolist())
 
     def transform(self, rows: np.ndarray) -> np.ndarray:
         shift, scale = np.asarray(self.shift, np.float32), np.asarray(self.scale, np.float32)
@@ -102,7 +102,10 @@ class AnomalyDetector(Params):
 
     Attributes (after ``fit``): ``network_`` (the autoencoder, on the CPU), ``scaling_``,
     ``threshold_``, ``input_shape_`` (one row's shape), ``validation_rows_`` (indices into ``fit``'s
-    X), ``validation_scores_``, ``history_`` (one dict per epoch), ``fit_seconds_``.
+    X), ``validation_scores_``, ``history_`` (one dict per epoch), ``metrics_`` (on the validation rows:
+    ``val_mean_score``, the mean reconstruction error of normal rows the network never trained on, and
+    ``threshold``) and ``training_`` (the network, "dense" or "conv", epochs, best epoch, rows, seconds,
+    why it stopped), as in every learnable model.
     """
 
     kind = "anomaly_detector"  # its model.json entry (learnable.model_file.KINDS)
@@ -122,19 +125,20 @@ class AnomalyDetector(Params):
         start = time.perf_counter()
         self._check_settings()
         rows = as_rows(X)
-        kind = self._model_kind(rows)
+        architecture = self._architecture(rows)
         train, held_out = self._split(len(rows))
         scaling = self.scaling if self.scaling != "auto" else ("minmax" if rows.ndim == 4 else "standard")
         scaling = Scaling.learn(rows[train], scaling)  # from the training part only
         seed_everything(self.seed)  # the initial weights
-        network = _build(kind, rows.shape[1:], self.latent_size)
+        network = _build(architecture, rows.shape[1:], self.latent_size)
         learner = self._train(network, scaling.transform(rows[train]), scaling.transform(rows[held_out]), callbacks)
         # The learned state is set only now: a failed fit leaves an already fitted detector as it was.
         self.network_, self.scaling_, self.input_shape_ = learner.model, scaling, tuple(rows.shape[1:])
         self.history_, self.validation_rows_ = learner.history, held_out
         self.validation_scores_ = self.score_samples(rows[held_out])
         self.threshold_ = float(np.quantile(self.validation_scores_, self.quantile))
-        self.fit_seconds_ = time.perf_counter() - start
+        self.metrics_ = {"val_mean_score": float(self.validation_scores_.mean()), "threshold": self.threshold_}
+        self.training_ = _training_summary(learner, architecture, len(train), time.perf_counter() - start)
         return self
 
     def _train(self, network: torch.nn.Module, train: np.ndarray, validation: np.ndarray,
@@ -191,7 +195,8 @@ class AnomalyDetector(Params):
         if not hasattr(self, "network_"):
             raise ValueError("this AnomalyDetector is not fitted yet, so there is nothing to save; call fit first.")
         state = {"settings": self.get_params(), "input_shape": list(self.input_shape_),
-                 "scaling": asdict(self.scaling_), "threshold": self.threshold_}
+                 "scaling": asdict(self.scaling_), "threshold": self.threshold_, "metrics": self.metrics_,
+                 "training": self.training_}
         return save_model(directory, self.network_, {self.kind: state, "history": self.history_})
 
     @classmethod
@@ -213,6 +218,7 @@ class AnomalyDetector(Params):
                              f"{quote(str(error))}") from None
         detector.network_, detector.history_ = network, info.get("history", [])
         detector.input_shape_, detector.threshold_ = tuple(state["input_shape"]), float(state["threshold"])
+        detector.metrics_, detector.training_ = state.get("metrics", {}), state.get("training", {})
         return detector
 
     # ---- checks before training -------------------------------------------------------------------
@@ -233,7 +239,8 @@ class AnomalyDetector(Params):
         if not isinstance(self.patience, int) or isinstance(self.patience, bool) or self.patience < 1:
             raise ValueError(f"patience={self.patience!r} must be a whole number >= 1, for example 10.")
 
-    def _model_kind(self, rows: np.ndarray) -> str:
+    def _architecture(self, rows: np.ndarray) -> str:
+        """The autoencoder to build: "conv" or "dense" (``model``, with "auto" resolved by the rows' shape)."""
         if self.model == "conv" and rows.ndim != 4:
             raise ValueError(
                 f"model='conv' needs images shaped (N, C, H, W) or (N, H, W), got flat rows {rows.shape}; "
@@ -257,15 +264,22 @@ class AnomalyDetector(Params):
         return np.sort(parts.train), np.sort(parts.validation)
 
 
-def _build(kind: str, row_shape: tuple[int, ...], latent_size: int) -> Autoencoder | ConvAutoencoder:
+def _build(architecture: str, row_shape: tuple[int, ...], latent_size: int) -> Autoencoder | ConvAutoencoder:
     """The autoencoder for rows of ``row_shape``: (features,) or (C, H, W)."""
-    if kind == "conv":
+    if architecture == "conv":
         channels = (16, 32) if min(row_shape[1:]) >= 4 else (16,)
         return ConvAutoencoder(in_channels=row_shape[0], image_size=row_shape[1:], channels=channels,
                                latent_size=latent_size)
     features = math.prod(row_shape)
     hidden = (256, 64) if features >= 256 else (64, 32)
     return Autoencoder(in_features=features, hidden_sizes=hidden, latent_size=latent_size)
+
+
+def _training_summary(learner: Learner, architecture: str, train_rows: int, seconds: float) -> dict[str, Any]:
+    """What ``training_`` records of a fit: the network, epochs, the epoch kept, rows, time, why it stopped."""
+    stopper = next(c for c in learner.callbacks if isinstance(c, EarlyStopping))
+    return {"model": architecture, "epochs": learner.epoch, "best_epoch": stopper.best_epoch or learner.epoch,
+            "train_rows": train_rows, "seconds": seconds, "stop_reason": learner.stop_reason}
 
 
 # ---- input checks ---------------------------------------------------------------------------------
@@ -311,11 +325,11 @@ def _check_saved(scaling: Scaling, state: dict[str, Any], network: torch.nn.Modu
     outputs = probe(network, (1, *shape), f"input_shape={shape}")  # (1, *shape): the row rebuilt
     if outputs.numel() != math.prod(shape):
         raise ValueError(f"input_shape={shape}, but the network rebuilds rows of shape {tuple(outputs.shape[1:])}")
-    features = math.prod(shape) if scaling.kind == "standard" else 1
+    features = math.prod(shape) if scaling.method == "standard" else 1
     for name in ("shift", "scale"):
         values = getattr(scaling, name)
-        if scaling.kind not in ("standard", "minmax") or not isinstance(values, list) or len(values) != features:
-            raise ValueError(f"the {brief(scaling.kind, 40)} scaling's {name} has {brief(values, 60)}; expected "
+        if scaling.method not in ("standard", "minmax") or not isinstance(values, list) or len(values) != features:
+            raise ValueError(f"the {brief(scaling.method, 40)} scaling's {name} has {brief(values, 60)}; expected "
                              f"{features} numbers for rows of shape {shape}")
         for value in values:
             finite(value, f"scaling {name}", positive=name == "scale")

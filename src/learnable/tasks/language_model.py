@@ -52,8 +52,9 @@ UNGENERATED = 2  # ids 0 (padding) and 1 (unknown) are never generated
 
 
 @dataclass
-class Recipe:
-    """How :func:`train_language_model` builds and trains one kind of model when given no settings."""
+class LanguageModelRecipe:
+    """How :func:`train_language_model` builds and trains one of its models (``RECIPES[name]``) when given no
+    settings."""
 
     config: GPTConfig | LSTMLanguageModelConfig  # vocab_size is set from the learned vocabulary
     lr: float
@@ -63,10 +64,10 @@ class Recipe:
 
 
 RECIPES = {  # sized to train in about two minutes on one CPU core (no dropout: such short runs do not overfit)
-    "transformer": Recipe(GPTConfig(0, context_length=64, embed_dim=96, num_heads=4, num_layers=3, dropout=0.0),
-                          lr=3e-3, num_epochs=12),
-    "lstm": Recipe(LSTMLanguageModelConfig(0, embed_dim=48, hidden_size=192, num_layers=2, dropout=0.0),
-                   lr=5e-3, num_epochs=8),
+    "transformer": LanguageModelRecipe(
+        GPTConfig(0, context_length=64, embed_dim=96, num_heads=4, num_layers=3, dropout=0.0), lr=3e-3, num_epochs=12),
+    "lstm": LanguageModelRecipe(
+        LSTMLanguageModelConfig(0, embed_dim=48, hidden_size=192, num_layers=2, dropout=0.0), lr=5e-3, num_epochs=8),
 }
 MODEL_NAMES = tuple(RECIPES)
 
@@ -161,7 +162,7 @@ def check_settings(text: Any, *, model: Any = "transformer", context_length: Any
 
 @dataclass
 class _Plan:
-    recipe: Recipe  # with the lr, num_epochs and batch_size to use
+    recipe: LanguageModelRecipe  # with the lr, num_epochs and batch_size to use
     context_length: int
     train_text: str
     val_text: str
@@ -187,7 +188,7 @@ def _plan(text: Any, model: Any, context_length: Any, num_epochs: Any, lr: Any, 
         config = dataclasses.replace(config, context_length=context_length)
     context = config.context_length if isinstance(config, GPTConfig) else context_length or 64
     train_text, val_text = _split(text, validation, context)
-    recipe = Recipe(config, lr=recipe.lr if lr is None else lr, patience=recipe.patience,
+    recipe = LanguageModelRecipe(config, lr=recipe.lr if lr is None else lr, patience=recipe.patience,
                     num_epochs=recipe.num_epochs if num_epochs is None else num_epochs,
                     batch_size=recipe.batch_size if batch_size is None else batch_size)
     OptimizerConfig("adamw", lr=recipe.lr).check()
@@ -231,11 +232,15 @@ def unigram_bits_per_char(train_ids: torch.Tensor, target_ids: torch.Tensor, voc
 class LanguageModel:
     """A trained character-level language model: a network, its vocabulary and its context length.
 
+    Built by :func:`train_language_model` and :meth:`load`, not by the user: a result of training, so it
+    holds only learned state and every attribute ends in ``_``.
+
     Attributes (set by :func:`train_language_model`, kept by :meth:`save`):
         network_: the trained :class:`GPT` or :class:`LSTMLanguageModel` (on the CPU, in eval mode).
         tokenizer_: the character vocabulary learned on the training part of the text.
+        context_length_: the most characters a prediction looks back (the training windows' length).
         metrics_: ``val_bits_per_char``, ``unigram_bits_per_char``, ``train_chars``, ``val_chars``.
-        training_: model kind, parameters, epochs, steps, batch size, lr, seed, seconds.
+        training_: the model ("transformer" or "lstm"), parameters, epochs, steps, batch size, lr, seed, seconds.
         history_: one dict of metrics per epoch.
     """
 
@@ -246,7 +251,7 @@ class LanguageModel:
             raise TypeError(f"a LanguageModel holds a GPT or an LSTMLanguageModel, got {type(network).__name__}.")
         self.network_ = network.cpu().eval()
         self.tokenizer_ = tokenizer
-        self.context_length = context_length
+        self.context_length_ = context_length
         self.metrics_: dict[str, Any] = {}
         self.training_: dict[str, Any] = {}
         self.history_: list[dict[str, Any]] = []
@@ -254,12 +259,12 @@ class LanguageModel:
     def log_likelihoods(self, ids: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """``log p(ids[j] | ids[j-T:j])`` for j = 1..len(ids)-1 (natural log), shape (len(ids) - 1,).
 
-        Each id after the first is predicted from the ones before it, at most ``context_length``
-        of them. A stream longer than the context is read in windows of ``context_length`` that
+        Each id after the first is predicted from the ones before it, at most ``context_length_``
+        of them. A stream longer than the context is read in windows of ``context_length_`` that
         advance by half of it; each window scores only the ids not scored yet, so every id after
-        the first half-window has at least ``context_length / 2`` ids of context.
+        the first half-window has at least ``context_length_ / 2`` ids of context.
         """
-        T, n = self.context_length, len(ids)
+        T, n = self.context_length_, len(ids)
         ends = [n - 1] if n - 1 <= T else [*range(T, n - 1, max(1, T // 2)), n - 1]  # where each window ends
         length = min(T, n - 1)
         starts = torch.tensor([end - length for end in ends])  # (W,)
@@ -295,7 +300,7 @@ class LanguageModel:
         """The ``prompt`` followed by ``length`` characters written by the model, one at a time.
 
         Each character is drawn from the model's next-character distribution given the last
-        ``context_length`` characters: the logits are divided by ``temperature`` (below 1: safer;
+        ``context_length_`` characters: the logits are divided by ``temperature`` (below 1: safer;
         above 1: wilder; 0 or below 1e-3: always the most likely character), and with ``top_k`` only
         the k most likely characters can be drawn. Prompt characters the model never saw count as
         its unknown token; padding and the unknown token are never written. ``seed`` makes it repeatable.
@@ -306,7 +311,7 @@ class LanguageModel:
         written: list[int] = []
         with torch.no_grad():
             for _ in range(length):
-                logits = self.network_(ids[-self.context_length :][None])[0, -1].float()  # (V,): the next character
+                logits = self.network_(ids[-self.context_length_ :][None])[0, -1].float()  # (V,): the next character
                 next_id = _pick(logits, temperature, top_k, generator)
                 ids = torch.cat([ids, next_id.view(1)])
                 written.append(int(next_id))
@@ -314,7 +319,7 @@ class LanguageModel:
 
     def save(self, directory: str | Path) -> Path:
         """Save as ``model.safetensors`` + ``model.json`` (vocabulary, settings, metrics) in ``directory``."""
-        state = {"context_length": self.context_length, "tokenizer": self.tokenizer_.to_dict(),
+        state = {"context_length": self.context_length_, "tokenizer": self.tokenizer_.to_dict(),
                  "metrics": self.metrics_, "training": self.training_}
         return save_model(directory, self.network_, {self.kind: state, "history": self.history_})
 

@@ -348,9 +348,9 @@ class Learner:
         Returns an :class:`~learnable.callbacks.lr_finder.LRFinderResult` (``lrs``, ``losses``,
         ``suggestion``, ``plot(path)``).
         """
-        from learnable.callbacks.lr_finder import lr_find
+        from learnable.callbacks.lr_finder import sweep_lr
 
-        return lr_find(self, start_lr, end_lr, num_steps)
+        return sweep_lr(self, start_lr, end_lr, num_steps)
 
     @property
     def history(self) -> list[dict[str, float]]:

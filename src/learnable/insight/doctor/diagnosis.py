@@ -24,7 +24,7 @@ def diagnose(run: Any) -> list[Finding]:
     """Every finding for a run, most severe first.
 
     Args:
-        run: a run record: a dict from :func:`learnable.insight.load_record` (``epochs``, ``steps``, ``data``,
+        run: a run record: a dict from :meth:`learnable.runs.RunStore.load_record` (``epochs``, ``steps``, ``data``,
             ``status``, ``error``, ``summary``, ...), or an object whose ``record()`` method returns one
             (``learnable.fit``'s model). For a :class:`~learnable.Learner` after ``fit`` pass
             ``learnable.runs.recorder.record_of(learner)``; for an RL agent,
@@ -54,4 +54,4 @@ def record_from(run: Any) -> dict[str, Any]:
         f"diagnose() reads a run record (a dict, or an object with a record() method such as learnable.fit's "
         f"model); got a {type(run).__name__}. For a Learner pass learnable.runs.recorder.record_of(learner), for "
         "an RL agent learnable.insight.doctor.rl.record_of_agent(agent), for a recorded run "
-        "learnable.insight.load_record(store, run).")
+        "RunStore(runs_dir).load_record(run).")

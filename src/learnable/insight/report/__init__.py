@@ -7,10 +7,9 @@ writes the file.
 Example:
     >>> from learnable.runs import RunStore
     >>> store = RunStore("/tmp/example-runs")                         # doctest: +SKIP
-    >>> write_report(load_record(store, "last"), "/tmp/report.html")  # doctest: +SKIP
+    >>> write_report(store.load_record("last"), "/tmp/report.html")  # doctest: +SKIP
 """
 
-from learnable.insight.record import load_record
 from learnable.insight.report.writer import render, write_report
 
-__all__ = ["load_record", "render", "write_report"]
+__all__ = ["render", "write_report"]

@@ -6,10 +6,9 @@ any other run is a supervised training run (:mod:`~learnable.insight.report.trai
 writes one at the end of every run; ``learnable report RUN`` writes one for any recorded run.
 
 Example:
-    >>> from learnable.insight import load_record
     >>> from learnable.runs import RunStore
     >>> store = RunStore("/tmp/example-runs")                         # doctest: +SKIP
-    >>> write_report(load_record(store, "last"), "/tmp/report.html")  # doctest: +SKIP
+    >>> write_report(store.load_record("last"), "/tmp/report.html")   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ __all__ = ["render", "sections", "write_report"]
 
 
 def write_report(record: dict[str, Any], out: str | Path) -> Path:
-    """Write the HTML report of ``record`` (see :func:`learnable.insight.load_record`) to ``out``, atomically;
+    """Write the HTML report of ``record`` (see :meth:`learnable.runs.RunStore.load_record`) to ``out``, atomically;
     return the path."""
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):

@@ -2,7 +2,9 @@
 
 :func:`evaluate_examples` runs a fitted model on the test split and records the confusion matrix
 (classification), the residuals (regression), the highest-loss examples (as images for image data)
-and, for two numeric features, the decision surface on a grid.
+and, for two numeric features, the decision surface on a grid. ``learnable.fit`` keeps the result as
+the model's ``evaluation_``; :mod:`learnable.insight` only draws that dict (``plots.confusion_matrix``,
+``residuals``, ``decision_surface``, ``worst_examples``), it never runs a model.
 
 Example:
     >>> import learnable
@@ -15,10 +17,13 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from learnable.tasks.fitted_model import FittedModel
 
 MAX_EXAMPLES = 12
 MAX_RESIDUALS = 2000
@@ -26,7 +31,7 @@ GRID = 80
 MAX_POINTS = 1000  # test points drawn on the decision surface
 
 
-def evaluate_examples(model: Any, X: Any, y: Any) -> dict[str, Any]:
+def evaluate_examples(model: FittedModel, X: Any, y: Any) -> dict[str, Any]:
     """Confusion matrix or residuals, the worst examples and (2 features) the decision surface.
 
     Args:
@@ -99,7 +104,7 @@ def _example(index: int, X: Any, inputs: torch.Tensor, result: dict[str, Any], s
     return example
 
 
-def _surface(model: Any, inputs: torch.Tensor, target: torch.Tensor, schema: Any) -> dict[str, Any]:
+def _surface(model: FittedModel, inputs: torch.Tensor, target: torch.Tensor, schema: Any) -> dict[str, Any]:
     """The predicted class (or value) over a grid spanning the held-out points, in raw units."""
     mean, std = torch.tensor(schema.mean, dtype=torch.float64), torch.tensor(schema.std, dtype=torch.float64)
     low, high = inputs.double().min(dim=0).values - 0.5, inputs.double().max(dim=0).values + 0.5

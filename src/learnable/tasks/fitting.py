@@ -34,10 +34,10 @@ from learnable.data.prepare import prepare
 from learnable.data.schema import Schema
 from learnable.data.task import check_task_name
 from learnable.insight.data_summary import summarize_data
-from learnable.insight.evaluation import evaluate_examples
 from learnable.models import CNN, MLP, LinearRegressionNet, LinearSVM, LogisticRegressionNet, TextClassifier
 from learnable.optim.optimizers import OptimizerConfig
 from learnable.runs.recorder import learner_data_summary
+from learnable.tasks.evaluation import evaluate_examples
 from learnable.tasks.fitted_model import FittedModel, metrics_for
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
@@ -47,8 +47,8 @@ TEXT_MODELS = ("gru", "transformer")  # TextClassifier encoders: they read token
 
 
 @dataclass
-class Recipe:
-    """How ``fit`` trains one kind of model when the user gives no settings."""
+class FitRecipe:
+    """How ``fit`` trains one of its models (``RECIPES[name]``) when the user gives no settings."""
 
     lr: float
     num_epochs: int
@@ -59,15 +59,15 @@ class Recipe:
 
 
 RECIPES = {
-    "linear": Recipe(lr=1e-2, num_epochs=300, patience=20),
-    "logistic": Recipe(lr=1e-2, num_epochs=300, patience=20),
-    "svm": Recipe(lr=1e-2, num_epochs=300, patience=20),
-    "mlp": Recipe(lr=1e-3, num_epochs=200, patience=15, weight_decay=1e-4),
-    "cnn": Recipe(lr=1e-2, num_epochs=8, patience=4, weight_decay=1e-4, schedule="one_cycle"),
+    "linear": FitRecipe(lr=1e-2, num_epochs=300, patience=20),
+    "logistic": FitRecipe(lr=1e-2, num_epochs=300, patience=20),
+    "svm": FitRecipe(lr=1e-2, num_epochs=300, patience=20),
+    "mlp": FitRecipe(lr=1e-3, num_epochs=200, patience=15, weight_decay=1e-4),
+    "cnn": FitRecipe(lr=1e-2, num_epochs=8, patience=4, weight_decay=1e-4, schedule="one_cycle"),
     # Text models sit at chance for several epochs before they find word order: small batches (more steps
     # per epoch) and patience get them there (measured on the generated reviews, tests/test_fit_text.py).
-    "gru": Recipe(lr=3e-3, num_epochs=30, patience=8, weight_decay=1e-4, max_batch_size=32),
-    "transformer": Recipe(lr=1e-3, num_epochs=30, patience=10, weight_decay=1e-2, max_batch_size=32),
+    "gru": FitRecipe(lr=3e-3, num_epochs=30, patience=8, weight_decay=1e-4, max_batch_size=32),
+    "transformer": FitRecipe(lr=1e-3, num_epochs=30, patience=10, weight_decay=1e-2, max_batch_size=32),
 }
 
 
@@ -166,7 +166,7 @@ class _Setup:
     learner: Learner
     data: Any
     name: str
-    recipe: Recipe
+    recipe: FitRecipe
     stopper: EarlyStopping | None
     batch_size: int
 
