@@ -211,7 +211,7 @@ def test_loading_the_wrong_model_is_explained(diabetes, tmp_path):
     ({"penalty": "l1", "solver": "closed-form"}, ValueError, "does not work with penalty='l1'"),
     ({"alpha": -1.0}, ValueError, "alpha=-1.0 must be a finite number >= 0"),
     ({"alpha": float("nan")}, ValueError, "alpha=nan must be a finite number"),
-    ({"lr": 0.0}, ValueError, "lr=0.0 must be a finite number > 0"),
+    ({"lr": 0.0}, ValueError, "lr=0.0 must be None or a finite number > 0"),
     ({"max_iter": 0}, ValueError, "max_iter=0 must be a whole number >= 1"),
     ({"tol": -1e-3}, ValueError, "tol=-0.001 must be a finite number > 0"),
     ({"fit_intercept": "yes"}, ValueError, "fit_intercept='yes' must be True or False"),

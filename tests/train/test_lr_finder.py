@@ -1,6 +1,7 @@
 """The learning-rate finder: an exponential sweep, a sensible suggestion, and nothing changed after it."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -73,6 +74,24 @@ def test_the_cli_suggests_a_rate_and_plots(tmp_path):
     assert (tmp_path / "p.png").exists()
     bad = CliRunner().invoke(app, ["lr-find", "--data", "wine", "--plot", str(tmp_path / "p.txt")])
     assert bad.exit_code == 1 and bad.stderr.startswith("error: --plot")
+
+
+@pytest.mark.parametrize(("plot", "message"), [("missing/p.png", "the folder '.*missing' does not exist; create it"),
+                                             ("folder.png", "is a directory; give a file name"),
+                                             ("p.PNG", None)])
+def test_the_cli_checks_the_plot_path_before_any_work(tmp_path, monkeypatch, plot, message):
+    (tmp_path / "folder.png").mkdir()
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the data was read or the sweep started")
+
+    monkeypatch.setattr("learnable.cli.train._load_data", no_work)
+    result = CliRunner().invoke(app, ["lr-find", "--data", "wine", "--plot", str(tmp_path / plot)])
+    if message is None:  # the path passes (any case of the suffix): the work starts
+        assert isinstance(result.exception, AssertionError)
+        return
+    assert result.exit_code == 1 and result.stderr.startswith("error: --plot")
+    assert re.search(message, result.stderr), result.stderr
 
 
 def test_the_sweep_leaves_the_global_rng_as_it_found_it():

@@ -65,22 +65,14 @@ def _check_outputs(out: Path | None, files: dict[str, Path | None], data: str) -
     """--out (a model directory) and the output files (--plot: .png, the others: .csv), before a run is recorded:
     each in a folder that exists, none of them the --data file, no two of them one path."""
     from learnable.model_file import check_replaceable
-    from learnable.utils.validation import check_distinct_outputs, check_output_path
+    from learnable.utils.validation import check_distinct_outputs, check_output_file, check_output_path
 
-    for flag, path in {"--out": out, **files}.items():
-        if path is not None:
-            check_output_path(path, inputs=[data], flag=flag)
-    check_distinct_outputs({"--out": out, **files})
+    if out is not None:
+        check_output_path(out, inputs=[data])
     for flag, path in files.items():
-        suffix = ".png" if flag == "--plot" else ".csv"
-        if path is None:
-            continue
-        if path.suffix.lower() != suffix:
-            raise ValueError(f"{flag} '{path}' must end in {suffix}.")
-        if path.is_dir():
-            raise ValueError(f"{flag} '{path}' is a directory; give a file name such as {path / ('out' + suffix)}.")
-        if not path.parent.is_dir():
-            raise ValueError(f"{flag} '{path}': the folder '{path.parent}' does not exist; create it first.")
+        if path is not None:
+            check_output_file(path, flag=flag, suffixes=(".png",) if flag == "--plot" else (".csv",), inputs=[data])
+    check_distinct_outputs({"--out": out, **files})
     if out is not None:
         check_replaceable(out)  # fail now, not after fitting
 

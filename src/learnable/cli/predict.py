@@ -27,9 +27,11 @@ def predict(
     from learnable import FittedModel
     from learnable.data import read_frame
     from learnable.model_file import INFO, WEIGHTS
+    from learnable.utils.validation import check_output_file
 
     if out is not None:
-        _check_output_file(out, inputs=[data_file, model_dir / INFO, model_dir / WEIGHTS])
+        check_output_file(out, flag="--out", suffixes=(".csv", ".json"),
+                          inputs=[data_file, model_dir / INFO, model_dir / WEIGHTS])
     fitted = FittedModel.load(model_dir)  # a forecaster, detector or language model: a clear error
     frame = read_frame(data_file)
     target = fitted.schema_.target_name
@@ -41,19 +43,6 @@ def predict(
         return
     write_table(out, table)
     say(f"{len(table)} predictions written to {out}", err=True)
-
-
-def _check_output_file(out: Path, inputs: list[Path]) -> None:
-    """--out of `predict`: a .csv or .json file in a folder that exists, and none of the files it reads."""
-    from learnable.utils.validation import check_output_path
-
-    check_output_path(out, inputs=inputs)
-    if out.suffix.lower() not in (".csv", ".json"):
-        raise ValueError(f"--out '{out}' must end in .csv or .json.")
-    if out.is_dir():
-        raise ValueError(f"--out '{out}' is a directory; give a file name such as {out / 'predictions.csv'}.")
-    if not out.parent.is_dir():
-        raise ValueError(f"--out '{out}': the folder '{out.parent}' does not exist; create it first.")
 
 
 def _report_score(fitted: Any, frame: Any, target: str) -> None:

@@ -81,9 +81,9 @@ def train(
     """
     from learnable.runs import RunStore
     from learnable.tasks.fitting import check_settings
+    from learnable.utils.validation import check_count
 
-    if checkpoint_every < 0:
-        raise ValueError(f"--checkpoint-every {checkpoint_every}: give a number of steps >= 0 (0: epoch ends only).")
+    check_count("--checkpoint-every", checkpoint_every, "500 steps (0: at epoch ends only)", least=0)
     if task == LANGUAGE_MODEL:
         from learnable.cli.language import check_language_model_options, train_language_model_run
 
@@ -249,12 +249,10 @@ def lr_find_command(
 ) -> None:
     """Sweep the learning rate exponentially for the model `train` would fit, and suggest one."""
     import learnable
-    from learnable.utils.validation import check_output_path
+    from learnable.utils.validation import check_output_file
 
-    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ValueError(f"--plot '{plot}' must end in .png, .svg or .pdf.")
     if plot is not None:
-        check_output_path(plot, inputs=[data], flag="--plot")
+        check_output_file(plot, flag="--plot", suffixes=(".png", ".svg", ".pdf"), inputs=[data])
     X, y, data_name = _load_data(data, target)
     result = learnable.lr_find(X, y, model=model, task=task, batch_size=batch_size, seed=seed, num_steps=steps)
     for index in np.linspace(0, len(result.lrs) - 1, num=min(12, len(result.lrs))).astype(int):

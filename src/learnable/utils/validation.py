@@ -1,11 +1,13 @@
 """Checks of what a user or a file gives learnable, each raising a short ValueError that says what was
 received, what was expected and how to fix it: the one home of the ``check_*`` helpers.
 
-- settings given in code or on the command line: :func:`is_whole`, :func:`check_count`,
-  :func:`check_positive`, :func:`check_number`, :func:`check_choice`, :func:`check_flag`;
+- settings given in code or on the command line: :func:`is_whole`, :func:`is_number`, :func:`check_count`,
+  :func:`check_positive`, :func:`check_number`, :func:`check_choice`, :func:`check_flag`, :func:`check_seed`;
+  ``owner`` opens a message with the class that refuses the value ("RNN dropout=2 ...");
 - values read from a file (model.json, a run store): :func:`whole`, :func:`finite`, quoted in an error
   by :func:`quote` and :func:`brief`, so a crafted file never floods a terminal;
-- output paths: :func:`check_output_path` (no output replaces an input) and :func:`check_distinct_outputs`.
+- output paths: :func:`check_output_path` (no output replaces an input), :func:`check_output_file` (that,
+  and a file of the right type in a folder that exists) and :func:`check_distinct_outputs`.
 
 Example:
     >>> check_count("num_epochs", 0, 20)
@@ -18,8 +20,8 @@ from __future__ import annotations
 import math
 import os
 import reprlib
-from collections.abc import Iterable
-from numbers import Real
+from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +43,30 @@ def is_whole(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def check_choice(name: str, value: Any, choices: tuple) -> None:
-    """Raise unless ``value`` is one of ``choices``.
+def is_number(value: Any) -> bool:
+    """A real number for a setting: a Python or NumPy int or float, and not a bool (nor a str or complex).
+
+    Example:
+        >>> is_number(0.5), is_number(np.float32(0.5)), is_number("0.5"), is_number(True)
+        (True, True, False, False)
+    """
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    """A real number that is not infinite or NaN (a whole number of any size is finite)."""
+    return is_number(value) and (isinstance(value, Integral) or math.isfinite(value))
+
+
+def _named(name: str, value: Any, owner: str) -> str:
+    """``name=value`` as a message opens, after the owner ("DQN gamma=2"); a command-line flag as it is typed
+    ("--checkpoint-every -1")."""
+    setting = f"{name} {value!r}" if name.startswith("--") else f"{name}={value!r}"
+    return f"{owner} {setting}" if owner else setting
+
+
+def check_choice(name: str, value: Any, choices: tuple, *, owner: str = "") -> None:
+    """Raise unless ``value`` is one of ``choices``; ``owner`` opens the message (e.g. "RNN").
 
     Example:
         >>> check_choice("penalty", "l3", ("l2", "l1"))
@@ -50,10 +74,11 @@ def check_choice(name: str, value: Any, choices: tuple) -> None:
         ValueError: penalty='l3' is not known; choose one of ['l2', 'l1'].
     """
     if value not in choices:
-        raise ValueError(f"{name}={value!r} is not known; choose one of {list(choices)}.")
+        raise ValueError(f"{_named(name, value, owner)} is not known; choose one of {list(choices)}.")
 
 
-def check_positive(name: str, value: Any, example: str, *, allow_zero: bool = False, allow_none: bool = False) -> None:
+def check_positive(name: str, value: Any, example: str, *, allow_zero: bool = False, allow_none: bool = False,
+                   owner: str = "") -> None:
     """Raise unless ``value`` is a finite real number > 0 (>= 0 with ``allow_zero``; None with ``allow_none``).
 
     Example:
@@ -63,25 +88,52 @@ def check_positive(name: str, value: Any, example: str, *, allow_zero: bool = Fa
     """
     if value is None and allow_none:
         return
-    good = isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
-    if not good or value < 0 or (value == 0 and not allow_zero):
+    if not _finite(value) or value < 0 or (value == 0 and not allow_zero):
+        none = "None or " if allow_none else ""
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name}={value!r} must be a finite number {bound}, for example {example}.")
+        raise ValueError(f"{_named(name, value, owner)} must be {none}a finite number {bound}, for example {example}.")
 
 
-def check_count(name: str, value: Any, example: int) -> None:
-    """Raise unless ``value`` is a whole number >= 1 (not a bool).
+def check_count(name: str, value: Any, example: int | str, *, least: int = 1, allow_none: bool = False,
+                owner: str = "") -> None:
+    """Raise unless ``value`` is a whole number >= ``least`` (not a bool; None too with ``allow_none``).
+
+    ``example`` may say what the number means ("10 epochs"); ``owner`` opens the message (e.g. "MLP").
 
     Example:
         >>> check_count("max_iter", 1.5, 100)
         Traceback (most recent call last):
         ValueError: max_iter=1.5 must be a whole number >= 1, for example 100.
+        >>> check_count("top_k", 0, "40 (None: no limit)", allow_none=True)
+        Traceback (most recent call last):
+        ValueError: top_k=0 must be None or a whole number >= 1, for example 40 (None: no limit).
     """
-    if not is_whole(value) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a whole number >= 1, for example {example}.")
+    if value is None and allow_none:
+        return
+    if not is_whole(value) or value < least:
+        none = "None or " if allow_none else ""
+        raise ValueError(f"{_named(name, value, owner)} must be {none}a whole number >= {least}, "
+                         f"for example {example}.")
 
 
-def check_flag(name: str, value: Any) -> None:
+def check_seed(name: str, value: Any, *, allow_none: bool = False, example: str = "0", owner: str = "") -> None:
+    """Raise unless ``value`` is a seed: a whole number in [0, 2**64), what PyTorch's generators take (a larger
+    one fails deep inside them, after Python's and NumPy's were seeded); None too with ``allow_none``.
+
+    Example:
+        >>> check_seed("seed", -1)
+        Traceback (most recent call last):
+        ValueError: seed=-1 must be a whole number in [0, 2**64), for example 0.
+    """
+    if value is None and allow_none:
+        return
+    if not is_whole(value) or not 0 <= value < 2**64:
+        none = "None or " if allow_none else ""
+        raise ValueError(f"{_named(name, value, owner)} must be {none}a whole number in [0, 2**64), "
+                         f"for example {example}.")
+
+
+def check_flag(name: str, value: Any, *, owner: str = "") -> None:
     """Raise unless ``value`` is True or False (a NumPy bool too).
 
     Example:
@@ -90,25 +142,25 @@ def check_flag(name: str, value: Any) -> None:
         ValueError: fit_intercept='yes' must be True or False.
     """
     if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name}={value!r} must be True or False.")
+        raise ValueError(f"{_named(name, value, owner)} must be True or False.")
 
 
 def check_number(name: str, value: Any, low: float, high: float, example: str, *, low_open: bool = False,
-                 owner: str = "") -> None:
-    """Raise unless ``value`` is a real number in [low, high] ((low, high] with ``low_open``); ``owner``
-    prefixes the message (e.g. "DQN").
+                 high_open: bool = False, owner: str = "") -> None:
+    """Raise unless ``value`` is a real number in [low, high] (``low_open``, ``high_open``: leaving that end
+    out, e.g. (0, 1) for a fraction); ``owner`` opens the message (e.g. "DQN").
 
     Example:
         >>> check_number("gamma", 1.5, 0, 1, "0.99")
         Traceback (most recent call last):
         ValueError: gamma=1.5 must be a number >= 0 and <= 1, for example 0.99.
     """
-    is_number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-    if not is_number or not (low < value if low_open else low <= value) or not value <= high:
+    inside = (is_number(value) and (low < value if low_open else low <= value)
+              and (value < high if high_open else value <= high))
+    if not inside:
         bound = f"> {low}" if low_open else f">= {low}"
-        upper = "" if high == math.inf else f" and <= {high}"
-        raise ValueError(f"{owner + ' ' if owner else ''}{name}={value!r} must be a number {bound}{upper}, "
-                         f"for example {example}.")
+        upper = "" if high == math.inf else f" and {'<' if high_open else '<='} {high}"
+        raise ValueError(f"{_named(name, value, owner)} must be a number {bound}{upper}, for example {example}.")
 
 
 # ---- values read from a file ----------------------------------------------------------------------
@@ -226,3 +278,34 @@ def check_output_path(out: str | Path, *, inputs: Iterable[str | Path | None], f
             same = "is" if os.path.abspath(out) == os.path.abspath(source) else "is a link or another name for"
             raise ValueError(f"{flag} '{out}' {same} the input '{source}': writing there would replace what the "
                              f"command reads. Choose another path for {flag}.")
+
+
+def check_output_file(path: str | Path, *, flag: str, suffixes: Sequence[str],
+                      inputs: Iterable[str | Path | None] = ()) -> None:
+    """Raise ValueError unless a command can write its output file ``path`` (the value of ``flag``); call it
+    before any work.
+
+    It checks that ``path`` is none of ``inputs`` by any name (:func:`check_output_path`), ends in one of
+    ``suffixes`` (in any case: ``.PNG`` is a ``.png``), is not a folder, and lies in a folder that exists
+    (the write never creates folders, so a typo in one fails now, not after the work).
+
+    Example:
+        >>> check_output_file("/tmp/plot.jpg", flag="--plot", suffixes=(".png", ".svg"), inputs=["iris"])
+        Traceback (most recent call last):
+        ValueError: --plot '/tmp/plot.jpg' must end in .png or .svg; pass for example --plot /tmp/plot.png.
+    """
+    path = Path(path)
+    check_output_path(path, inputs=inputs, flag=flag)
+    if path.suffix.lower() not in [suffix.lower() for suffix in suffixes]:
+        example = path.with_suffix(suffixes[0]) if path.name else Path(flag.lstrip("-") + suffixes[0])
+        raise ValueError(f"{flag} '{path}' must end in {_either(suffixes)}; pass for example {flag} {example}.")
+    if path.is_dir():
+        raise ValueError(f"{flag} '{path}' is a directory; give a file name such as "
+                         f"{path / (flag.lstrip('-') + suffixes[0])}.")
+    if not path.parent.is_dir():
+        raise ValueError(f"{flag} '{path}': the folder '{path.parent}' does not exist; create it first.")
+
+
+def _either(options: Sequence[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``: the options as a message lists them."""
+    return " or ".join(options) if len(options) < 3 else f"{', '.join(options[:-1])} or {options[-1]}"
