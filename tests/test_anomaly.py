@@ -186,17 +186,17 @@ ROWS = np.random.default_rng(0).normal(size=(60, 5)).astype(np.float32)
 
 
 @pytest.mark.parametrize(("settings", "X", "error", "message"), [
-    ({"quantile": 1.0}, ROWS, ValueError, r"quantile=1.0 must be a fraction strictly between 0 and 1"),
-    ({"quantile": 0}, ROWS, ValueError, r"quantile=0 must be a fraction strictly between 0 and 1"),
+    ({"quantile": 1.0}, ROWS, ValueError, r"quantile=1.0 must be a number > 0 and < 1"),
+    ({"quantile": 0}, ROWS, ValueError, r"quantile=0 must be a number > 0 and < 1"),
     ({"quantile": -0.5}, ROWS, ValueError, r"quantile=-0.5"),
-    ({"validation": 1.5}, ROWS, ValueError, r"validation=1.5 must be a fraction"),
+    ({"validation": 1.5}, ROWS, ValueError, r"validation=1.5 must be a number > 0 and < 1"),
     ({"model": "lstm"}, ROWS, ValueError, r"model='lstm' is not known; choose one of \['auto', 'dense', 'conv'\]"),
     ({"scaling": "robust"}, ROWS, ValueError, r"scaling='robust' is not known"),
-    ({"lr": 0}, ROWS, ValueError, r"lr=0 must be a number > 0"),
+    ({"lr": 0}, ROWS, ValueError, r"lr=0 must be a finite number > 0"),
     ({"num_epochs": 0}, ROWS, ValueError, r"num_epochs=0 must be a whole number >= 1"),
     ({"batch_size": 0}, ROWS, ValueError, r"batch_size=0 must be a whole number >= 1"),
     ({"patience": 0}, ROWS, ValueError, r"patience=0 must be a whole number >= 1"),
-    ({"latent_size": 0}, ROWS, ValueError, r"latent_size=0 must be a positive whole number"),
+    ({"latent_size": 0}, ROWS, ValueError, r"latent_size=0 must be a whole number >= 1"),
     ({}, ROWS[:, 0], ValueError, r"X has shape \(60,\); expected rows \(N, features\).*X.reshape\(-1, 1\)"),
     ({}, np.where(np.arange(60)[:, None] % 7 == 3, np.nan, ROWS), ValueError,
      r"X has 9 row\(s\) with NaN or infinite values \(rows \[3, 10, 17, 24, 31, \.\.\.\]\); drop or impute"),
@@ -211,6 +211,13 @@ def test_bad_input_is_refused_before_training(settings, X, error, message):
     with pytest.raises(error, match=message):
         detector.fit(X)
     assert not hasattr(detector, "network_")
+
+
+def test_patience_is_any_whole_number_but_not_a_bool():
+    detector = AnomalyDetector(patience=np.int64(1), num_epochs=3).fit(ROWS)  # a NumPy integer, as from a grid
+    assert detector.patience == 1 and len(detector.history_) >= 2
+    with pytest.raises(ValueError, match=r"patience=True must be a whole number >= 1, for example 10 epochs"):
+        AnomalyDetector(patience=True).fit(ROWS)
 
 
 def test_scoring_checks_the_rows_against_the_training_data(digits_dense):

@@ -86,9 +86,9 @@ def test_generate_and_score_mistakes_are_one_line(trained, tmp_path):
     save_model(tmp_path / "mlp", MLP(in_features=2, out_features=2), {})
     assert_user_error(runner.invoke(app, ["score", str(tmp_path / "mlp"), "hello"]), "not a language model")
     assert_user_error(runner.invoke(app, ["generate", str(folder / "gpt"), "--prompt", "to", "--temperature", "-1"]),
-                      "temperature=-1.0 must be a number >= 0")
+                      "temperature=-1.0 must be a finite number >= 0")
     assert_user_error(runner.invoke(app, ["generate", str(folder / "gpt"), "--prompt", "to", "--top-k", "0"]),
-                      "top_k=0 must be a whole number >= 1")
+                      "top_k=0 must be None or a whole number >= 1")
     assert_user_error(runner.invoke(app, ["score", str(folder / "gpt"), "t"]), "score needs at least 2 characters")
 
 

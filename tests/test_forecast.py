@@ -184,19 +184,25 @@ def no_training(monkeypatch):
         ({"window": 4}, "1,2,3", TypeError, r"series is a string"),
         ({"horizon": 0}, np.arange(99.0), ValueError, r"horizon=0 must be a whole number >= 1"),
         ({"window": 8, "season": 12}, np.arange(99.0), ValueError, r"season=12 is longer than window=8"),
-        ({"season": 0}, np.arange(99.0), ValueError, r"season=0 must be a whole number of steps >= 1"),
+        ({"season": 0}, np.arange(99.0), ValueError, r"season=0 must be None or a whole number >= 1, for example 12"),
         ({"cell": "transformer"}, np.arange(99.0), ValueError, r"cell='transformer' is not known"),
-        ({"hidden_size": -1}, np.arange(99.0), ValueError, r"RNN hidden_size=-1 must be a positive whole number"),
+        ({"hidden_size": -1}, np.arange(99.0), ValueError, r"RNN hidden_size=-1 must be a whole number >= 1"),
         ({"num_epochs": 0}, np.arange(99.0), ValueError, r"num_epochs=0 must be a whole number >= 1"),
         ({"validation": 0.5, "test": 0.5}, np.arange(99.0), ValueError, r"leave no steps to train on"),
-        ({"patience": 0}, np.arange(99.0), ValueError, r"patience=0 must be a whole number of epochs"),
-        ({"relative": "yes"}, np.arange(99.0), TypeError, r"relative='yes' must be True or False"),
+        ({"patience": 0}, np.arange(99.0), ValueError, r"patience=0 must be a whole number >= 1"),
+        ({"patience": True}, np.arange(99.0), ValueError, r"patience=True must be a whole number >= 1"),
+        ({"relative": "yes"}, np.arange(99.0), ValueError, r"relative='yes' must be True or False"),
         ({"lr": -1.0}, np.arange(99.0), ValueError, r"lr"),
     ],
 )
 def test_bad_input_gets_a_clear_error_before_training(no_training, settings, series, error, message):
     with pytest.raises(error, match=message):
         Forecaster(**settings).fit(series)
+
+
+def test_patience_may_be_a_numpy_integer():
+    forecaster = Forecaster(window=4, patience=np.int64(1), num_epochs=3).fit(np.sin(np.arange(99.0) / 4))
+    assert forecaster.patience == 1 and forecaster.training_["epochs"] >= 2
 
 
 def test_predict_needs_a_fitted_forecaster_and_a_full_window(fitted):

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from learnable.utils.validation import check_number
+
 
 def single_output(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Drop the output's trailing 1 when the target has one dimension less: (B, 1) -> (B,)."""
@@ -61,8 +63,7 @@ class CrossEntropyLoss(nn.Module):
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         super().__init__()
-        if not 0 <= label_smoothing < 1:
-            raise ValueError(f"label_smoothing={label_smoothing!r} must be in [0, 1), e.g. 0.1.")
+        check_number("label_smoothing", label_smoothing, 0, 1, "0.1", high_open=True)
         self.label_smoothing = label_smoothing
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

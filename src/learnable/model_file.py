@@ -43,7 +43,7 @@ from learnable.model_contents import (
 )
 from learnable.models.base import describe
 from learnable.utils.files import fsync_directory, move_into_place, sha256_file, staged_file, write_atomically
-from learnable.utils.validation import brief, quote
+from learnable.utils.validation import brief, quote, whole
 
 FORMAT = "learnable-model"
 FORMAT_VERSION = 1
@@ -227,9 +227,10 @@ def read_info(directory: Path) -> dict[str, Any]:
     info = read_json(directory / INFO)  # at most a few MB; deep nesting is a ValueError, too
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ValueError(f"'{directory / INFO}' is not a learnable model file (no format '{FORMAT}').")
-    version = info.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ValueError(f"'{directory / INFO}' has format_version={brief(version)}; expected a whole number.")
+    try:
+        version = whole(info.get("format_version"), "format_version", 1)
+    except ValueError as error:
+        raise ValueError(f"'{directory / INFO}': {error}; the file is damaged.") from None
     if version > FORMAT_VERSION:
         raise ValueError(
             f"'{directory}' was saved by a newer learnable (format {info['format_version']}); "

@@ -94,7 +94,7 @@ def test_the_learner_takes_a_dataset_of_samples():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: stream(*_arrays(), workers=-1), r"workers=-1 must be 'auto' or a whole number"),
+        (lambda: stream(*_arrays(), workers=-1), r"workers=-1 must be a whole number >= 0, for example 2, or 'auto'"),
         (lambda: stream(*_arrays(), batch_size=0), r"batch_size=0 must be a whole number >= 1"),
         (lambda: stream(TensorDataset(torch.zeros(3, 2)), np.zeros(3)), r"y must be None when data is a Dataset"),
         (lambda: stream(42), r"stream\(\) needs arrays indexable by rows"),

@@ -63,7 +63,7 @@ def test_built_in_reviews():
 
 @pytest.mark.parametrize("num_rows", [0, -3, 2.5, True])
 def test_bad_sizes_are_refused(num_rows):
-    with pytest.raises(ValueError, match=rf"num_rows={num_rows!r} must be a positive whole number"):
+    with pytest.raises(ValueError, match=rf"num_rows={num_rows!r} must be a whole number >= 1"):
         make_reviews(num_rows)
 
 

@@ -114,8 +114,8 @@ def test_series_that_cannot_be_cut_get_clear_errors(series, kwargs, error, messa
 @pytest.mark.parametrize(
     ("length", "kwargs", "message"),
     [
-        (100, {"validation": 1.0}, r"validation=1.0 must be a fraction in \[0, 1\)"),
-        (100, {"test": -0.1}, r"test=-0.1 must be a fraction"),
+        (100, {"validation": 1.0}, r"validation=1.0 must be a number >= 0 and < 1"),
+        (100, {"test": -0.1}, r"test=-0.1 must be a number >= 0 and < 1"),
         (100, {"validation": 0.5, "test": 0.5}, r"validation=0.5 and test=0.5 leave no steps to train on"),
         (100, {"window": 10, "horizon": 8, "test": 0.05},
          r"the test block has 5 steps \(of 100\); it needs at least 8"),

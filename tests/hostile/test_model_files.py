@@ -210,10 +210,12 @@ SCHEMA_CASES = {
     "mean too short": (_schema_edit(lambda s: s.update(mean=s["mean"][:2])),
                        r"field 'mean' has 2 values, but 'numeric' names 4 columns"),
     "std a string": (_schema({"std": "wide"}), r"field 'std' has str values"),
-    "mean NaN": (_schema_edit(lambda s: s["mean"].__setitem__(0, float("nan"))), r"field 'mean' holds nan"),
-    "std Infinity": (_schema_edit(lambda s: s["std"].__setitem__(1, float("inf"))), r"field 'std' holds inf"),
+    "mean NaN": (_schema_edit(lambda s: s["mean"].__setitem__(0, float("nan"))),
+                 r"schema mean\[0\]=nan is not a finite number"),
+    "std Infinity": (_schema_edit(lambda s: s["std"].__setitem__(1, float("inf"))),
+                     r"schema std\[1\]=inf is not a finite number"),
     "std zero": (_schema_edit(lambda s: s["std"].__setitem__(1, 0.0)), r"field 'std' holds a value <= 0"),
-    "target_std NaN": (_schema({"target_std": float("nan")}), r"field 'target_std' holds nan"),
+    "target_std NaN": (_schema({"target_std": float("nan")}), r"schema target_std=nan is not a finite number > 0"),
     "task unknown": (_schema({"task": "ranking"}), r"field 'task' is 'ranking'"),
     "feature_names a string": (_schema({"feature_names": "abcd"}), r"field 'feature_names' is 'abcd'"),
     "numeric not in the features": (_schema({"numeric": ["a", "b", "c", "d"]}),
@@ -255,7 +257,7 @@ def test_deeply_nested_json_is_a_clear_error(mlp):
 
 def test_a_huge_format_version_is_quoted_briefly(mlp):
     _edit_json(mlp, lambda d: d.update(format_version="9" * (10 * 2**20)))
-    _refused(mlp, r"model.json' has format_version='9999.*'; expected a whole number")
+    _refused(mlp, r"model.json': format_version='9999.* is not a whole number >= 1")
 
 
 def test_a_huge_recorded_weights_size_is_quoted_briefly(mlp):

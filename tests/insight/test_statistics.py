@@ -77,7 +77,7 @@ def test_hooks_are_removed_between_samples():
 
 
 def test_a_bad_interval_is_refused():
-    with pytest.raises(ValueError, match=r"every=0 must be 'auto' or a whole number of steps >= 1"):
+    with pytest.raises(ValueError, match=r"Statistics every=0 must be a whole number >= 1, for example .*, or 'auto'"):
         Statistics(every=0)
 
 

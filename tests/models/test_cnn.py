@@ -111,7 +111,7 @@ def test_an_old_config_without_residual_still_builds_the_plain_network():
 
 
 def test_residual_must_be_a_bool():
-    with pytest.raises(TypeError, match="CNN residual='yes' must be True or False"):
+    with pytest.raises(ValueError, match="CNN residual='yes' must be True or False"):
         CNN(CNNConfig(in_channels=1, image_size=(8, 8), out_features=2, residual="yes"))
 
 

@@ -189,14 +189,14 @@ def test_build_unknown_config_keys():
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: LinearRegressionNet(in_features=0), r"linear in_features=0 must be a positive whole number"),
-        (lambda: LinearRegressionNet(in_features=3, out_features=-1), r"out_features=-1 must be a positive"),
-        (lambda: LinearRegressionNet(in_features=2.5), r"in_features=2.5 must be a positive whole number"),
-        (lambda: LogisticRegressionNet(in_features=3, num_classes=1), r"num_classes=1 must be at least 2"),
-        (lambda: LinearSVM(in_features=0), r"svm in_features=0 must be a positive"),
-        (lambda: MLP(in_features=True, out_features=2), r"MLP in_features=True must be a positive"),
-        (lambda: MLP(in_features=3, out_features=2, hidden_sizes=[4, 0]), r"hidden_sizes\[1\]=0 must be a positive"),
-        (lambda: CNN(in_channels=0, image_size=(8, 8), out_features=2), r"CNN in_channels=0 must be a positive"),
+        (lambda: LinearRegressionNet(in_features=0), r"linear in_features=0 must be a whole number >= 1"),
+        (lambda: LinearRegressionNet(in_features=3, out_features=-1), r"out_features=-1 must be a whole number >= 1"),
+        (lambda: LinearRegressionNet(in_features=2.5), r"in_features=2.5 must be a whole number >= 1"),
+        (lambda: LogisticRegressionNet(in_features=3, num_classes=1), r"num_classes=1 must be a whole number >= 2"),
+        (lambda: LinearSVM(in_features=0), r"svm in_features=0 must be a whole number >= 1"),
+        (lambda: MLP(in_features=True, out_features=2), r"MLP in_features=True must be a whole number >= 1"),
+        (lambda: MLP(in_features=3, out_features=2, hidden_sizes=[4, 0]), r"hidden_sizes\[1\]=0 must be a whole"),
+        (lambda: CNN(in_channels=0, image_size=(8, 8), out_features=2), r"CNN in_channels=0 must be a whole number"),
         (lambda: CNN(in_channels=1, image_size=(8, 8), out_features=2, channels=(4, -2)), r"channels\[1\]=-2"),
     ],
 )
@@ -212,9 +212,9 @@ def test_unknown_activation():
 
 @pytest.mark.parametrize("dropout", [-0.1, 1.0, 2])
 def test_dropout_out_of_range(dropout):
-    with pytest.raises(ValueError, match=r"MLP dropout=.* must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"MLP dropout=.* must be a number >= 0 and < 1"):
         MLP(in_features=3, out_features=2, dropout=dropout)
-    with pytest.raises(ValueError, match=r"CNN dropout=.* must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"CNN dropout=.* must be a number >= 0 and < 1"):
         CNN(in_channels=1, image_size=(8, 8), out_features=2, dropout=dropout)
 
 

@@ -127,10 +127,10 @@ def test_too_long_or_wrongly_typed_input_is_refused(gpt):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"vocab_size": 0}, "vocab_size=0 must be a positive whole number"),
+        ({"vocab_size": 0}, "vocab_size=0 must be a whole number >= 1"),
         ({"vocab_size": 5, "embed_dim": 10, "num_heads": 4}, "embed_dim=10 must be a multiple of num_heads=4"),
-        ({"vocab_size": 5, "dropout": 1.0}, r"dropout=1.0 must be in \[0, 1\)"),
-        ({"vocab_size": 5, "num_layers": 0}, "num_layers=0 must be a positive whole number"),
+        ({"vocab_size": 5, "dropout": 1.0}, r"GPT dropout=1.0 must be a number >= 0 and < 1"),
+        ({"vocab_size": 5, "num_layers": 0}, "num_layers=0 must be a whole number >= 1"),
     ],
 )
 def test_bad_settings_are_refused(settings, message):

@@ -336,16 +336,16 @@ def test_tta_refuses_bad_arguments(digits_cnn):
 
 # ---- bad settings ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("settings", "message"), [
-    ({"translate": 1.0}, r"translate=1.0 must be in \[0, 1\)"),
-    ({"rotate": -5}, r"rotate=-5 must be in \[0, 180\]"),
-    ({"scale": "big"}, "scale='big' must be a number"),
-    ({"shear": float("nan")}, "shear=nan must be a number"),
-    ({"flip": 1.5}, r"flip=1.5 must be in \[0, 1\]"),
-    ({"crop": True}, "crop=True must be a number"),
-    ({"cutout_probability": 2}, r"cutout_probability=2 must be in \[0, 1\]"),
+    ({"translate": 1.0}, r"translate=1.0 must be a number >= 0 and < 1"),
+    ({"rotate": -5}, r"Augment rotate=-5 must be a number >= 0 and <= 180"),
+    ({"scale": "big"}, "Augment scale='big' must be a number >= 0 and < 1"),
+    ({"shear": float("nan")}, "Augment shear=nan must be a number >= 0 and < 90"),
+    ({"flip": 1.5}, r"Augment flip=1.5 must be a number >= 0 and <= 1"),
+    ({"crop": True}, "Augment crop=True must be a number >= 0 and < 1"),
+    ({"cutout_probability": 2}, r"Augment cutout_probability=2 must be a number >= 0 and <= 1"),
     ({"padding": "wrap"}, "padding='wrap' is not known; choose one of"),
     ({"image_shape": (28, 28)}, r"image_shape=\(28, 28\) must be \(channels, height, width\)"),
-    ({"seed": -1}, "seed=-1 must be a whole number >= 0"),
+    ({"seed": -1}, r"Augment seed=-1 must be None or a whole number in \[0, 2\*\*64\)"),
 ])
 def test_bad_settings_are_refused_when_made(settings, message):
     with pytest.raises(ValueError, match=message):

@@ -237,7 +237,8 @@ def test_early_stopping_on_a_metric_the_run_does_not_measure_is_a_clear_error():
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"mode": "up"}, r"mode='up'; choose 'auto', 'min' or 'max'"), ({"patience": 0}, r"patience=0 must be")],
+    [({"mode": "up"}, r"EarlyStopping mode='up' is not known; choose one of \['auto', 'min', 'max'\]"),
+     ({"patience": 0}, r"EarlyStopping patience=0 must be a whole number >= 1")],
 )
 def test_early_stopping_rejects_bad_settings(options, message):
     with pytest.raises(ValueError, match=message):
@@ -271,7 +272,7 @@ def test_gradient_clipping_leaves_small_gradients_alone():
 
 
 def test_gradient_clipping_rejects_a_non_positive_norm():
-    with pytest.raises(ValueError, match=r"max_norm=0 must be > 0"):
+    with pytest.raises(ValueError, match=r"GradientClipping max_norm=0 must be a finite number > 0"):
         GradientClipping(0)
 
 
@@ -393,7 +394,7 @@ def test_a_skipped_step_changes_nothing():
 
 
 def test_non_finite_guard_policy_is_checked():
-    with pytest.raises(ValueError, match=r"policy='ignore'; choose 'raise' or 'skip'"):
+    with pytest.raises(ValueError, match=r"NonFiniteGuard policy='ignore' is not known; choose one of \['raise'"):
         NonFiniteGuard("ignore")
 
 

@@ -380,3 +380,14 @@ def test_a_refused_checkpoint_names_the_reason_without_terminal_colour_codes(tmp
     with pytest.raises(ValueError, match="not a safe learnable checkpoint") as caught:
         load_checkpoint(path)
     assert "\x1b" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"every_steps": True}, r"Checkpoint every_steps=True must be a whole number >= 0, for example 500"),
+    ({"every_steps": -1}, r"Checkpoint every_steps=-1 must be a whole number >= 0"),
+    ({"keep": 0}, r"Checkpoint keep=0 must be a whole number >= 1, for example 3"),
+    ({"keep": 2.0}, r"Checkpoint keep=2.0 must be a whole number >= 1"),
+])
+def test_bad_settings_are_refused_when_made(tmp_path, settings, message):
+    with pytest.raises(ValueError, match=message):
+        Checkpoint(tmp_path, handle_signals=False, **settings)

@@ -233,5 +233,5 @@ def test_unknown_schedule_lists_the_choices():
 @pytest.mark.parametrize("warmup", [-0.1, 1.0])
 def test_warmup_outside_unit_interval_is_rejected(warmup):
     optimizer = OptimizerConfig("sgd", lr=LR).build(_model().parameters())
-    with pytest.raises(ValueError, match=r"warmup=.* must be a fraction of training in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"warmup=.* must be a number >= 0 and < 1, for example 0.1"):
         ScheduleConfig("cosine", warmup=warmup).build(optimizer, total_steps=10)

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from learnable.callbacks.events import ORDER, Callback
-from learnable.utils.validation import is_whole
+from learnable.utils.validation import check_choice, check_count, check_number, check_seed, is_whole
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -66,15 +66,9 @@ class AugmentConfig:
                   "shear": (0, 90, "10"), "flip": (0, 1, "0.5"), "crop": (0, 1, "0.2"), "cutout": (0, 1, "0.25"),
                   "cutout_probability": (0, 1, "0.5")}
         for name, (low, high, example) in ranges.items():
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                raise ValueError(f"Augment {name}={value!r} must be a number, for example {example}.")
             closed = name in ("flip", "cutout", "cutout_probability", "rotate")
-            if not (low <= value <= high if closed else low <= value < high):
-                bracket = "]" if closed else ")"
-                raise ValueError(f"Augment {name}={value!r} must be in [{low}, {high}{bracket}, for example {example}.")
-        if self.padding not in PADDINGS:
-            raise ValueError(f"Augment padding={self.padding!r} is not known; choose one of {list(PADDINGS)}.")
+            check_number(name, getattr(self, name), low, high, example, high_open=not closed, owner="Augment")
+        check_choice("padding", self.padding, tuple(PADDINGS), owner="Augment")
 
     @property
     def moves_pixels(self) -> bool:
@@ -165,8 +159,7 @@ class Augment(Callback):
                  seed: int | None = None, **settings: Any) -> None:
         self.config = _config(config, settings)
         self.image_shape = _check_image_shape(image_shape)
-        if seed is not None and (not is_whole(seed) or seed < 0):
-            raise ValueError(f"Augment seed={seed!r} must be a whole number >= 0, or None for the Learner's seed.")
+        check_seed("seed", seed, allow_none=True, example="0 (None: the Learner's seed)", owner="Augment")
         self.seed = seed
         self.generator: torch.Generator | None = None
         self._model_shape: tuple[int, int, int] | None = None
@@ -320,8 +313,7 @@ def tta_predict(model: Any, X: Any, augment: Augment | None = None, *, num_views
     augment = Augment() if augment is None else augment
     if not isinstance(augment, Augment):
         raise TypeError(f"augment must be an Augment, got {type(augment).__name__}; e.g. Augment(rotate=10).")
-    if not is_whole(num_views) or num_views < 0:
-        raise ValueError(f"num_views={num_views!r} must be a whole number >= 0, for example 8.")
+    check_count("num_views", num_views, 8, least=0)
     if hasattr(model, "schema_") and hasattr(model, "network_"):  # a FittedModel: encode raw rows first
         X, model = torch.from_numpy(model.schema_.transform(X)), model.network_
     if not isinstance(model, nn.Module):

@@ -17,6 +17,7 @@ import torch
 from learnable.callbacks.events import ORDER, Callback, NonFiniteError, SkipStep, StopTraining
 from learnable.metrics import METRICS
 from learnable.optim.optimizers import ScheduleConfig
+from learnable.utils.validation import check_choice, check_count, check_positive
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -55,8 +56,7 @@ class NonFiniteGuard(Callback):
     order = ORDER["NonFiniteGuard"]
 
     def __init__(self, policy: str = "raise") -> None:
-        if policy not in ("raise", "skip"):
-            raise ValueError(f"NonFiniteGuard policy={policy!r}; choose 'raise' or 'skip'.")
+        check_choice("policy", policy, ("raise", "skip"), owner="NonFiniteGuard")
         self.policy = policy
 
     def after_backward(self, learner: Learner) -> None:
@@ -109,10 +109,8 @@ class EarlyStopping(Callback):
         mode: str = "auto",
         restore_best: bool = True,
     ) -> None:
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping mode={mode!r}; choose 'auto', 'min' or 'max'.")
-        if not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"EarlyStopping patience={patience!r} must be a whole number >= 1.")
+        check_choice("mode", mode, ("auto", "min", "max"), owner="EarlyStopping")
+        check_count("patience", patience, "10 epochs", owner="EarlyStopping")
         self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
         self.minimize = _lower_is_better(monitor) if mode == "auto" else mode == "min"
         self.restore_best = restore_best
@@ -168,8 +166,7 @@ class GradientClipping(Callback):
     """Rescale the gradients so their global L2 norm is at most ``max_norm``."""
 
     def __init__(self, max_norm: float = 1.0) -> None:
-        if not max_norm > 0:
-            raise ValueError(f"GradientClipping max_norm={max_norm!r} must be > 0, e.g. 1.0.")
+        check_positive("max_norm", max_norm, "1.0", owner="GradientClipping")
         self.max_norm = max_norm
 
     def after_backward(self, learner: Learner) -> None:

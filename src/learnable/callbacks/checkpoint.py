@@ -33,7 +33,7 @@ import torch
 
 from learnable.callbacks.events import ORDER, Callback
 from learnable.utils.files import sha256_file, write_atomically
-from learnable.utils.validation import brief, quote
+from learnable.utils.validation import brief, check_count, quote
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -209,10 +209,8 @@ class Checkpoint(Callback):
 
     def __init__(self, directory: str | Path, *, every_steps: int = 0, every_epoch: bool = True, keep: int = 3,
                  handle_signals: bool = True, run_id: str | None = None) -> None:
-        if not isinstance(every_steps, int) or every_steps < 0:
-            raise ValueError(f"every_steps={every_steps!r} must be a whole number >= 0 (0: only at epoch ends).")
-        if not isinstance(keep, int) or keep < 1:
-            raise ValueError(f"keep={keep!r} must be a whole number >= 1.")
+        check_count("every_steps", every_steps, "500 (0: only at epoch ends)", least=0, owner="Checkpoint")
+        check_count("keep", keep, "3 (the newest checkpoints kept)", owner="Checkpoint")
         self.directory, self.every_steps, self.every_epoch, self.keep = Path(directory), every_steps, every_epoch, keep
         self.handle_signals, self.run_id = handle_signals, run_id
         self.signal_received: int | None = None

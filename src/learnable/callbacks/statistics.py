@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from learnable.callbacks.events import ORDER, Callback
+from learnable.utils.validation import check_count
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -66,8 +67,8 @@ class Statistics(Callback):
     order = ORDER["Statistics"]
 
     def __init__(self, every: int | str = "auto") -> None:
-        if every != "auto" and (not isinstance(every, int) or isinstance(every, bool) or every < 1):
-            raise ValueError(f"Statistics every={every!r} must be 'auto' or a whole number of steps >= 1.")
+        if every != "auto":
+            check_count("every", every, "50 steps, or 'auto'", owner="Statistics")
         self.every = every
         self.hooks: list[Any] = []
         self.samples = 0

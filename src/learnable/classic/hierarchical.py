@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 from heapq import heappush, heappushpop
-from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from scipy.spatial.distance import pdist
 from learnable.data.validate import as_rows
 from learnable.model_file import load_state, save_tensors
 from learnable.utils.params import Params
-from learnable.utils.validation import is_whole, quote
+from learnable.utils.validation import check_choice, check_count, check_positive, quote
 
 LAYOUT = {"linkage_matrix": ("float", ("merges", 4)), "labels": ("int", ("rows",))}  # the tensors of a saved model
 LINKAGES = ("ward", "complete", "average", "single")
@@ -138,9 +137,7 @@ class AgglomerativeClustering(Params):
             truncate: show only the last ``truncate`` merges (SciPy's truncate_mode="lastp"); None shows all.
         """
         self._check_fitted()
-        if truncate is not None and (not is_whole(truncate) or truncate < 2):
-            raise ValueError(f"truncate={truncate!r} must be None (the whole tree) or a whole number >= 2, "
-                             "for example 30.")
+        check_count("truncate", truncate, "30 (None: the whole tree)", least=2, allow_none=True)
         if ax is None:
             from matplotlib.figure import Figure
 
@@ -196,16 +193,10 @@ class AgglomerativeClustering(Params):
             raise ValueError(f"n_clusters={self.n_clusters!r} and distance_threshold={self.distance_threshold!r}: "
                              "set exactly one of them, for example n_clusters=3, or n_clusters=None with "
                              "distance_threshold=10.0.")
-        if self.n_clusters is not None and (not is_whole(self.n_clusters) or self.n_clusters < 1):
-            raise ValueError(f"n_clusters={self.n_clusters!r} must be None or a whole number >= 1, for example 3.")
-        threshold = self.distance_threshold
-        if threshold is not None and (not isinstance(threshold, Real) or isinstance(threshold, bool)
-                                      or not threshold >= 0):
-            raise ValueError(f"distance_threshold={threshold!r} must be None or a number >= 0, for example 10.0.")
-        if self.linkage not in LINKAGES:
-            raise ValueError(f"linkage={self.linkage!r} is not known; choose one of {list(LINKAGES)}.")
-        if self.metric not in METRICS:
-            raise ValueError(f"metric={self.metric!r} is not known; choose one of {list(METRICS)}.")
+        check_count("n_clusters", self.n_clusters, 3, allow_none=True)
+        check_positive("distance_threshold", self.distance_threshold, "10.0", allow_zero=True, allow_none=True)
+        check_choice("linkage", self.linkage, LINKAGES)
+        check_choice("metric", self.metric, METRICS)
         if self.linkage == "ward" and self.metric != "euclidean":
             raise ValueError(f"linkage='ward' needs metric='euclidean', got metric={self.metric!r}: Ward's merge cost "
                              "is a change in squared Euclidean variance. Use linkage='average' or 'complete' with "

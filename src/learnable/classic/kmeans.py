@@ -27,7 +27,7 @@ from learnable.data.validate import as_rows
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
 from learnable.utils.params import Params
-from learnable.utils.validation import is_whole, quote, whole
+from learnable.utils.validation import check_count, check_positive, quote, whole
 
 INITS = ("k-means++", "random")
 CHUNK_VALUES = 2**24  # distances computed at once: rows per chunk = CHUNK_VALUES // n_clusters
@@ -295,20 +295,15 @@ class KMeans(Params):
 
     # ---- checks before fitting --------------------------------------------------------------------
     def _check_settings(self) -> None:
-        if not is_whole(self.n_clusters) or self.n_clusters < 1:
-            raise ValueError(f"n_clusters={self.n_clusters!r} must be a whole number >= 1, for example 8.")
+        check_count("n_clusters", self.n_clusters, 8)
         if isinstance(self.init, str) and self.init not in INITS:
             raise ValueError(f"init={self.init!r} is not known; choose one of {list(INITS)} or pass an array "
                              "(n_clusters, features) of starting centers.")
-        if self.n_init != "auto" and (not is_whole(self.n_init) or self.n_init < 1):
-            raise ValueError(f"n_init={self.n_init!r} must be a whole number >= 1 (for example 10) or 'auto'.")
-        if not is_whole(self.max_iter) or self.max_iter < 1:
-            raise ValueError(f"max_iter={self.max_iter!r} must be a whole number >= 1, for example 300.")
-        if not isinstance(self.tol, (int, float)) or isinstance(self.tol, bool) or not self.tol >= 0:
-            raise ValueError(f"tol={self.tol!r} must be a number >= 0, for example 1e-4.")
-        if self.batch_size is not None and (not is_whole(self.batch_size) or self.batch_size < 1):
-            raise ValueError(f"batch_size={self.batch_size!r} must be None (full batch) or a whole number >= 1, "
-                             "for example 1024.")
+        if self.n_init != "auto":
+            check_count("n_init", self.n_init, "10, or 'auto'")
+        check_count("max_iter", self.max_iter, 300)
+        check_positive("tol", self.tol, "1e-4", allow_zero=True)
+        check_count("batch_size", self.batch_size, "1024 (None: the full batch)", allow_none=True)
 
 
 

@@ -36,7 +36,6 @@ Example:
 
 from __future__ import annotations
 
-from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +46,7 @@ from learnable.data.validate import as_matrix, output_like
 from learnable.model_file import load_state, save_tensors
 from learnable.train.inputs import resolve_device
 from learnable.utils.params import Params
-from learnable.utils.validation import quote
+from learnable.utils.validation import check_choice, check_count, is_number, is_whole, quote
 
 SOLVERS = ("auto", "full", "covariance_eigh", "randomized")
 GRAM_ROWS = 16384  # rows centred at a time by centred_gram
@@ -131,8 +130,7 @@ def choose_solver(solver: str, shape: tuple[int, int], n_components: Any) -> str
     rows, features = shape
     if features <= 1000 and rows >= 10 * features:
         return "covariance_eigh"
-    is_count = isinstance(n_components, Integral) and not isinstance(n_components, bool)
-    if max(shape) > 500 and is_count and n_components < 0.8 * min(shape):
+    if max(shape) > 500 and is_whole(n_components) and n_components < 0.8 * min(shape):
         return "randomized"
     return "full"
 
@@ -227,7 +225,7 @@ class PCA(Params):
         """How many components to keep, given all explained variance ratios (K_all,)."""
         if self.n_components is None:
             return len(ratio)
-        if isinstance(self.n_components, Integral):
+        if is_whole(self.n_components):
             return int(self.n_components)
         cumulative = np.cumsum(ratio.cpu().double().numpy())  # as scikit-learn: the first count above the fraction
         return int(min(np.searchsorted(cumulative, self.n_components, side="right") + 1, len(ratio)))
@@ -269,23 +267,20 @@ class PCA(Params):
 
     # ---- checks -----------------------------------------------------------------------------------
     def _check_settings(self) -> None:
-        if self.svd_solver not in SOLVERS:
-            raise ValueError(f"svd_solver={self.svd_solver!r} is not known; choose one of {list(SOLVERS)}.")
+        check_choice("svd_solver", self.svd_solver, SOLVERS)
         if self.dtype not in (None, torch.float32, torch.float64):
             raise TypeError(f"dtype={self.dtype!r} is not supported; use None (follow the input), torch.float64 or "
                             "torch.float32.")
-        for name, low in (("n_oversamples", 0), ("n_iter", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name}={value!r} must be a whole number >= {low}, for example 10 or 4.")
+        check_count("n_oversamples", self.n_oversamples, 10, least=0)
+        check_count("n_iter", self.n_iter, 4, least=0)
         count = self.n_components
         if count is None:
             return
-        if isinstance(count, bool) or not isinstance(count, Real):
+        if not is_number(count):
             raise TypeError(f"n_components={count!r} must be None, a whole number or a fraction in (0, 1).")
-        if isinstance(count, Integral) and count < 1:
+        if is_whole(count) and count < 1:
             raise ValueError(f"n_components={count!r} keeps no components; pass a whole number >= 1, for example 2.")
-        if not isinstance(count, Integral) and not 0 < count < 1:
+        if not is_whole(count) and not 0 < count < 1:
             raise ValueError(f"n_components={count!r} is a float outside (0, 1); pass a fraction of variance to keep "
                              "such as 0.95, or a whole number of components such as 2.")
 
@@ -293,10 +288,10 @@ class PCA(Params):
         if shape[0] < 2:
             raise ValueError(f"X has {shape[0]} row; PCA needs at least 2 rows to measure variance.")
         count, rank = self.n_components, min(shape)
-        if isinstance(count, Integral) and count > rank:
+        if is_whole(count) and count > rank:
             raise ValueError(f"n_components={count} is more than min(n_samples, n_features) = min{tuple(shape)} = "
                              f"{rank}; pass n_components <= {rank}.")
-        if self.svd_solver == "randomized" and not isinstance(count, Integral):
+        if self.svd_solver == "randomized" and not is_whole(count):
             raise ValueError(f"svd_solver='randomized' needs a whole number n_components, got {count!r}; pass one, "
                              "or use svd_solver='full'.")
 

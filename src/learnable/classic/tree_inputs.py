@@ -11,14 +11,13 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from numbers import Real
 from typing import Any
 
 import numpy as np
 
 from learnable.classic.targets import as_array
 from learnable.data.validate import as_rows
-from learnable.utils.validation import is_whole
+from learnable.utils.validation import is_number, is_whole
 
 
 def tree_rows(X: Any) -> np.ndarray:
@@ -37,10 +36,6 @@ def tree_rows(X: Any) -> np.ndarray:
     return rows
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool)
-
-
 def _fraction_or_count(low: int, top_included: bool) -> Callable[[Any], bool]:
     def accepts(value: Any) -> bool:
         if is_whole(value):
@@ -55,11 +50,11 @@ RULES: dict[str, tuple[Callable[[Any], bool], str, str]] = {
     "max_depth": (lambda v: v is None or (is_whole(v) and v >= 1), "None or a whole number >= 1", "5"),
     "min_samples_split": (_fraction_or_count(2, True), "a whole number >= 2 or a fraction in (0, 1]", "2"),
     "min_samples_leaf": (_fraction_or_count(1, False), "a whole number >= 1 or a fraction in (0, 1)", "1"),
-    "min_weight_fraction_leaf": (lambda v: _is_number(v) and 0 <= v <= 0.5, "a number in [0, 0.5]", "0.0"),
+    "min_weight_fraction_leaf": (lambda v: is_number(v) and 0 <= v <= 0.5, "a number in [0, 0.5]", "0.0"),
     "max_features": (lambda v: v in (None, "sqrt", "log2") or _fraction_or_count(1, True)(v),
                      "None, 'sqrt', 'log2', a whole number >= 1 or a fraction in (0, 1]", "'sqrt'"),
     "max_leaf_nodes": (lambda v: v is None or (is_whole(v) and v >= 2), "None or a whole number >= 2", "20"),
-    "min_impurity_decrease": (lambda v: _is_number(v) and v >= 0, "a number >= 0", "0.0"),
-    "ccp_alpha": (lambda v: _is_number(v) and v >= 0, "a number >= 0", "0.01"),
+    "min_impurity_decrease": (lambda v: is_number(v) and v >= 0, "a number >= 0", "0.0"),
+    "ccp_alpha": (lambda v: is_number(v) and v >= 0, "a number >= 0", "0.01"),
     "seed": (lambda v: is_whole(v) and 0 <= v < 2**32, "a whole number in [0, 2**32)", "0"),
 }

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from learnable.utils.validation import check_choice, is_whole
+
 COLORS = ("auto", "grey", "gray", "rgb")
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")  # one colour band (LA: plus alpha)
 ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
@@ -87,12 +89,11 @@ def _check_arguments(path: Any, size: Any, color: Any) -> tuple[Path, tuple[int,
             f"'{root}' is a file, not a folder; pass the folder that holds one sub-folder per class "
             "(root/<class>/<image>)."
         )
-    if color not in COLORS:
-        raise ValueError(f"color={color!r} is not known; choose 'grey', 'rgb' or 'auto'.")
+    check_choice("color", color, COLORS)
     if size is None:
         return root, None
     if (not isinstance(size, (tuple, list)) or len(size) != 2
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)):
+            or not all(is_whole(s) and s > 0 for s in size)):
         raise ValueError(f"size={size!r} must be (height, width) in whole pixels, e.g. (28, 28).")
     return root, (int(size[0]), int(size[1]))
 

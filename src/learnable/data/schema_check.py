@@ -23,7 +23,7 @@ from typing import Any
 
 from learnable.data.labels import classes_dtype
 from learnable.data.tokenizer import Tokenizer
-from learnable.utils.validation import brief
+from learnable.utils.validation import brief, finite, is_whole
 
 TASKS = ("regression", "binary", "multiclass")
 LABEL_TYPES = (bool, int, float, str)
@@ -54,10 +54,8 @@ def check_schema(data: Any, fields: Collection[str] | None = None) -> None:
 
 
 def _check_target(data: dict[str, Any]) -> None:
-    for name, default in (("target_mean", 0.0), ("target_std", 1.0)):
-        _number(data.get(name, default), name)
-    if not data.get("target_std", 1.0) > 0:
-        raise ValueError(f"schema field 'target_std' is {data['target_std']}; expected a number > 0")
+    finite(data.get("target_mean", 0.0), "schema target_mean")
+    finite(data.get("target_std", 1.0), "schema target_std", positive=True)  # the targets' spread
     task, classes = data["task"], data.get("classes")
     if task == "regression":
         if classes is not None:
@@ -103,8 +101,8 @@ def _check_table(data: dict[str, Any], names: list[str]) -> None:
             count = len(values) if isinstance(values, list) else type(values).__name__
             raise ValueError(f"schema field '{field}' has {count} values, but 'numeric' names {len(numeric)} columns; "
                              "each numeric column needs one")
-        for value in values:
-            _number(value, field)
+        for index, value in enumerate(values):
+            finite(value, f"schema {field}[{index}]")
     if any(not value > 0 for value in data.get("std", [])):
         raise ValueError("schema field 'std' holds a value <= 0; every column's spread must be a number > 0")
     _check_image_shape(data.get("image_shape"), len(numeric), categories)
@@ -114,7 +112,7 @@ def _check_image_shape(shape: Any, pixels: int, categories: dict[str, Any]) -> N
     if shape is None:
         return
     if (not isinstance(shape, list) or len(shape) not in (2, 3) or categories
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
+            or not all(is_whole(s) and s > 0 for s in shape)
             or math.prod(shape) != pixels):
         raise ValueError(f"schema field 'image_shape' is {brief(shape, 60)}; expected [height, width] or [channels, "
                          f"height, width] of whole numbers whose product is the {pixels} numeric (pixel) columns")
@@ -126,7 +124,7 @@ def _check_text(data: dict[str, Any], names: list[str]) -> None:
         raise ValueError(f"schema field 'text' is {brief(text, 60)}, but a text model reads that one column alone; "
                          f"'feature_names' is {brief(names, 60)} and numeric columns or categories must be empty")
     length = data.get("max_length")
-    if not isinstance(length, int) or isinstance(length, bool) or not 1 <= length <= MAX_TEXT_LENGTH:
+    if not is_whole(length) or not 1 <= length <= MAX_TEXT_LENGTH:
         raise ValueError(f"schema field 'max_length' is {brief(length, 60)}; expected the whole number of tokens a "
                          f"text model reads (1 to {MAX_TEXT_LENGTH:,})")
     Tokenizer.from_dict(data.get("tokenizer"))  # a ValueError naming what is wrong with it
@@ -138,8 +136,3 @@ def _strings(data: dict[str, Any], field: str, distinct: bool) -> list[str]:
             distinct and len(set(values)) != len(values)):
         raise ValueError(f"schema field '{field}' is {brief(values, 80)}; expected a list of distinct column names")
     return values
-
-
-def _number(value: Any, field: str) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        raise ValueError(f"schema field '{field}' holds {brief(value, 60)}; expected finite numbers")

@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from learnable.data.validate import plain
+from learnable.utils.validation import check_number
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,7 @@ def split_indices(
         seed: the random seed; the same seed gives the same split.
     """
     for name, value in (("validation", validation), ("test", test)):
-        if not 0 <= value < 1:
-            raise ValueError(f"{name}={value!r} must be a fraction in [0, 1), for example 0.1.")
+        check_number(name, value, 0, 1, "0.1", high_open=True)
     if validation + test >= 1:
         raise ValueError(
             f"validation={validation} and test={test} leave no rows for training; "

@@ -31,6 +31,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from learnable.data.loader import BatchOrder, check_batch_size, long_classes, numeric_tensor
+from learnable.utils.validation import check_count
 
 
 class RowBatches(Dataset):
@@ -172,8 +173,7 @@ def stream(
     check_batch_size(batch_size)
     if workers == "auto":
         workers = default_workers()
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
-        raise ValueError(f"workers={workers!r} must be 'auto' or a whole number >= 0.")
+    check_count("workers", workers, "2, or 'auto'", least=0)
     if pin_memory == "auto":
         pin_memory = torch.cuda.is_available()
     options: dict[str, Any] = {"num_workers": workers, "pin_memory": bool(pin_memory)}

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from learnable.utils.validation import is_whole
+from learnable.utils.validation import check_count, check_number, is_whole
 
 
 def as_series(series: Any, name: str = "series") -> np.ndarray:
@@ -62,9 +62,8 @@ def as_series(series: Any, name: str = "series") -> np.ndarray:
 
 def check_window(window: Any, horizon: Any, step: Any = 1) -> None:
     """Raise unless ``window``, ``horizon`` and ``step`` are whole numbers >= 1."""
-    for name, value in (("window", window), ("horizon", horizon), ("step", step)):
-        if not is_whole(value) or value < 1:
-            raise ValueError(f"{name}={value!r} must be a whole number >= 1 (steps of the series).")
+    for name, value, example in (("window", window, 24), ("horizon", horizon, 1), ("step", step, 1)):
+        check_count(name, value, f"{example} (steps of the series)")
 
 
 def sliding_windows(series: Any, window: int, horizon: int = 1, step: int = 1, target: int = 0,
@@ -118,8 +117,7 @@ def chronological_bounds(length: int, validation: float = 0.1, test: float = 0.2
         (70, 80)
     """
     for name, value in (("validation", validation), ("test", test)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ValueError(f"{name}={value!r} must be a fraction in [0, 1), for example 0.2.")
+        check_number(name, value, 0, 1, "0.2", high_open=True)
     if validation + test >= 1:
         raise ValueError(f"validation={validation} and test={test} leave no steps to train on; keep their sum below 1.")
     test_steps = max(round(length * test), 1) if test else 0

@@ -28,8 +28,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from learnable.models.base import ConfigModule, check_sizes, register
+from learnable.models.base import ConfigModule, check_dropout, check_sizes, register
 from learnable.models.mlp import ACTIVATIONS
+from learnable.utils.validation import check_choice
 
 
 @dataclass
@@ -90,10 +91,8 @@ def _dense_stack(widths: list[int], out_features: int, activation: str, dropout:
 def _check_dense(c: AutoencoderConfig) -> None:
     hidden = {f"hidden_sizes[{i}]": s for i, s in enumerate(c.hidden_sizes)}
     check_sizes("Autoencoder", in_features=c.in_features, latent_size=c.latent_size, **hidden)
-    if c.activation not in ACTIVATIONS:
-        raise ValueError(f"Autoencoder activation={c.activation!r} is not known; choose one of {sorted(ACTIVATIONS)}.")
-    if not isinstance(c.dropout, (int, float)) or not 0 <= c.dropout < 1:
-        raise ValueError(f"Autoencoder dropout={c.dropout!r} must be in [0, 1), for example 0.1.")
+    check_choice("activation", c.activation, tuple(sorted(ACTIVATIONS)), owner="Autoencoder")
+    check_dropout("Autoencoder", c.dropout)
 
 
 @dataclass

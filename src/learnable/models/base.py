@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from learnable.utils.validation import check_count, check_number
+
 REGISTRY: dict[str, type[ConfigModule]] = {}
 
 
@@ -46,10 +48,14 @@ class ConfigModule(nn.Module):
 
 
 def check_sizes(model: str, **sizes: int) -> None:
-    """Raise a clear error unless every size is a positive whole number."""
+    """Raise a clear error unless every size is a whole number >= 1 (a NumPy integer too)."""
     for name, value in sizes.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{model} {name}={value!r} must be a positive whole number.")
+        check_count(name, value, 16, owner=model)
+
+
+def check_dropout(model: str, dropout: Any) -> None:
+    """Raise a clear error unless ``dropout`` is a probability in [0, 1)."""
+    check_number("dropout", dropout, 0, 1, "0.1", high_open=True, owner=model)
 
 
 def check_token_ids(model: str, ids: torch.Tensor) -> None:

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from learnable.models.base import ConfigModule, check_sizes, register
+from learnable.models.base import ConfigModule, check_dropout, check_sizes, register
+from learnable.utils.validation import check_flag
 
 
 @dataclass
@@ -108,7 +109,5 @@ def _check(c: CNNConfig) -> None:
         )
     channels = {f"channels[{i}]": v for i, v in enumerate(c.channels)}
     check_sizes("CNN", in_channels=c.in_channels, out_features=c.out_features, hidden_size=c.hidden_size, **channels)
-    if not 0 <= c.dropout < 1:
-        raise ValueError(f"CNN dropout={c.dropout!r} must be in [0, 1).")
-    if not isinstance(c.residual, bool):
-        raise TypeError(f"CNN residual={c.residual!r} must be True or False.")
+    check_dropout("CNN", c.dropout)
+    check_flag("residual", c.residual, owner="CNN")

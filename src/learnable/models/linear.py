@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from learnable.models.base import ConfigModule, check_sizes, register
+from learnable.utils.validation import check_count
 
 
 @dataclass
@@ -60,8 +61,7 @@ class _LinearClassifier(Affine):
         super().__init__(config, **fields)
         classes = self.config.num_classes
         check_sizes(self.name, in_features=self.config.in_features)
-        if not isinstance(classes, int) or classes < 2:
-            raise ValueError(f"num_classes={classes!r} must be at least 2.")
+        check_count("num_classes", classes, 3, least=2)
         self.linear = nn.Linear(self.config.in_features, 1 if classes == 2 else classes)
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from learnable.models.base import ConfigModule, check_sizes, register
+from learnable.models.base import ConfigModule, check_dropout, check_sizes, register
+from learnable.utils.validation import check_choice
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
@@ -63,7 +64,5 @@ class MLP(ConfigModule):
 def _check(c: MLPConfig) -> None:
     hidden = {f"hidden_sizes[{i}]": s for i, s in enumerate(c.hidden_sizes)}
     check_sizes("MLP", in_features=c.in_features, out_features=c.out_features, **hidden)
-    if c.activation not in ACTIVATIONS:
-        raise ValueError(f"MLP activation={c.activation!r} is not known; choose one of {sorted(ACTIVATIONS)}.")
-    if not 0 <= c.dropout < 1:
-        raise ValueError(f"MLP dropout={c.dropout!r} must be in [0, 1), for example 0.1.")
+    check_choice("activation", c.activation, tuple(sorted(ACTIVATIONS)), owner="MLP")
+    check_dropout("MLP", c.dropout)

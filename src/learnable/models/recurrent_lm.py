@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from learnable.models.base import ConfigModule, check_sizes, check_token_ids, register
+from learnable.models.base import ConfigModule, check_dropout, check_sizes, check_token_ids, register
 
 
 @dataclass
@@ -61,5 +61,4 @@ class LSTMLanguageModel(ConfigModule):
 def _check(c: LSTMLanguageModelConfig) -> None:
     check_sizes("LSTMLanguageModel", vocab_size=c.vocab_size, embed_dim=c.embed_dim, hidden_size=c.hidden_size,
                 num_layers=c.num_layers)
-    if not isinstance(c.dropout, (int, float)) or not 0 <= c.dropout < 1:
-        raise ValueError(f"LSTMLanguageModel dropout={c.dropout!r} must be in [0, 1), for example 0.1.")
+    check_dropout("LSTMLanguageModel", c.dropout)

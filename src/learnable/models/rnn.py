@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from learnable.models.base import ConfigModule, check_sizes, register
+from learnable.models.base import ConfigModule, check_dropout, check_sizes, register
+from learnable.utils.validation import check_choice, check_flag, check_number
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -127,11 +128,7 @@ class RNN(ConfigModule):
 def _check(c: RNNConfig) -> None:
     check_sizes("RNN", in_features=c.in_features, out_features=c.out_features, hidden_size=c.hidden_size,
                 num_layers=c.num_layers)
-    if c.cell not in CELLS:
-        raise ValueError(f"RNN cell={c.cell!r} is not known; choose one of {sorted(CELLS)}.")
-    if isinstance(c.dropout, bool) or not isinstance(c.dropout, (int, float)) or not 0 <= c.dropout < 1:
-        raise ValueError(f"RNN dropout={c.dropout!r} must be a number in [0, 1), for example 0.1.")
-    if isinstance(c.gate_bias, bool) or not isinstance(c.gate_bias, (int, float)) or not abs(c.gate_bias) <= 10:
-        raise ValueError(f"RNN gate_bias={c.gate_bias!r} must be a number from -10 to 10, for example 1.0.")
-    if not isinstance(c.bidirectional, bool):
-        raise TypeError(f"RNN bidirectional={c.bidirectional!r} must be True or False.")
+    check_choice("cell", c.cell, tuple(sorted(CELLS)), owner="RNN")
+    check_dropout("RNN", c.dropout)
+    check_number("gate_bias", c.gate_bias, -10, 10, "1.0", owner="RNN")
+    check_flag("bidirectional", c.bidirectional, owner="RNN")

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from learnable.models.base import ConfigModule, check_sizes, check_token_ids, register
+from learnable.models.base import ConfigModule, check_dropout, check_sizes, check_token_ids, register
+from learnable.utils.validation import check_choice, check_flag
 
 ENCODERS = ("gru", "transformer")
 
@@ -178,8 +179,7 @@ class TextClassifier(ConfigModule):
 def _check(c: TextClassifierConfig) -> None:
     check_sizes("TextClassifier", vocab_size=c.vocab_size, out_features=c.out_features, embed_dim=c.embed_dim,
                 hidden_size=c.hidden_size, num_layers=c.num_layers, num_heads=c.num_heads, max_length=c.max_length)
-    if c.encoder not in ENCODERS:
-        raise ValueError(f"TextClassifier encoder={c.encoder!r} is not known; choose one of {list(ENCODERS)}.")
+    check_choice("encoder", c.encoder, ENCODERS, owner="TextClassifier")
     if c.vocab_size < 2:
         raise ValueError(f"TextClassifier vocab_size={c.vocab_size} must count padding (0) and unknown (1): >= 2.")
     if c.encoder == "transformer" and c.embed_dim % c.num_heads:
@@ -187,7 +187,5 @@ def _check(c: TextClassifierConfig) -> None:
             f"TextClassifier embed_dim={c.embed_dim} must be divisible by num_heads={c.num_heads}, "
             "so that every head gets the same width; e.g. embed_dim=64 with num_heads=4."
         )
-    if not 0 <= c.dropout < 1:
-        raise ValueError(f"TextClassifier dropout={c.dropout!r} must be in [0, 1), for example 0.1.")
-    if not isinstance(c.bidirectional, bool):
-        raise TypeError(f"TextClassifier bidirectional={c.bidirectional!r} must be True or False.")
+    check_dropout("TextClassifier", c.dropout)
+    check_flag("bidirectional", c.bidirectional, owner="TextClassifier")

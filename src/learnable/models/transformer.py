@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from learnable.models.base import ConfigModule, check_sizes, check_token_ids, register
+from learnable.models.base import ConfigModule, check_dropout, check_sizes, check_token_ids, register
 
 
 @dataclass
@@ -148,5 +148,4 @@ def _check(c: GPTConfig) -> None:
             f"GPT embed_dim={c.embed_dim} must be a multiple of num_heads={c.num_heads} (each head gets "
             f"embed_dim / num_heads channels); e.g. embed_dim={c.num_heads * max(1, round(c.embed_dim / c.num_heads))}."
         )
-    if not isinstance(c.dropout, (int, float)) or not 0 <= c.dropout < 1:
-        raise ValueError(f"GPT dropout={c.dropout!r} must be in [0, 1), for example 0.1.")
+    check_dropout("GPT", c.dropout)

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
+from learnable.utils.validation import check_number, check_positive
+
 OPTIMIZERS = {
     "sgd": torch.optim.SGD,
     "adam": torch.optim.Adam,
@@ -80,10 +82,8 @@ class OptimizerConfig:
         """Raise a ValueError naming the first setting that is out of range."""
         if self.name not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.name!r}; choose one of {sorted(OPTIMIZERS)}.")
-        for field in ("lr", "weight_decay", "momentum", "l1"):
-            value = getattr(self, field)
-            if not isinstance(value, (int, float)) or value < 0 or not math.isfinite(value):
-                raise ValueError(f"optimizer {field}={value!r} must be a finite number >= 0.")
+        for field, example in (("lr", "1e-3"), ("weight_decay", "0.01"), ("momentum", "0.9"), ("l1", "1e-5")):
+            check_positive(field, getattr(self, field), example, allow_zero=True, owner="optimizer")
         if self.lr == 0:
             raise ValueError("lr=0 would never change the weights; use a rate such as 1e-3.")
         if self.nesterov and (self.name != "sgd" or self.momentum <= 0):
@@ -136,8 +136,7 @@ class ScheduleConfig:
         """Create the PyTorch scheduler for a run of ``total_steps`` optimizer steps."""
         if self.name not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.name!r}; choose one of {list(SCHEDULES)}.")
-        if not 0 <= self.warmup < 1:
-            raise ValueError(f"warmup={self.warmup!r} must be a fraction of training in [0, 1).")
+        check_number("warmup", self.warmup, 0, 1, "0.1 (the first tenth of training)", high_open=True)
         total_steps = max(total_steps, 1)
         if self.name == "one_cycle":
             max_lr = [g.get("max_lr", g["lr"]) for g in optimizer.param_groups]

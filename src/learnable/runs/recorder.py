@@ -24,6 +24,7 @@ import torch
 
 from learnable.callbacks.events import ORDER, Callback
 from learnable.runs.store import RunStore
+from learnable.utils.validation import check_count
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -44,8 +45,7 @@ class RecordRun(Callback):
     order = ORDER["RecordRun"]
 
     def __init__(self, store: RunStore, run_id: str, *, step_interval: int = 10, finish: bool = True) -> None:
-        if not isinstance(step_interval, int) or step_interval < 1:
-            raise ValueError(f"step_interval={step_interval!r} must be a whole number >= 1.")
+        check_count("step_interval", step_interval, 10, owner="RecordRun")
         self.store, self.run_id, self.writer = store, run_id, store.writer(run_id)
         self.step_interval, self.finish = step_interval, finish
         self.pending: list[tuple[int, torch.Tensor]] = []

@@ -41,7 +41,7 @@ from learnable.optim import OptimizerConfig
 from learnable.sklearn._adapter import as_seed
 from learnable.train import Learner
 from learnable.train.inputs import resolve_device
-from learnable.utils.validation import is_whole
+from learnable.utils.validation import check_count, check_flag, check_number
 
 PREDICT_ROWS = 65536  # rows per forward pass at predict time: bounded memory for big X
 
@@ -114,13 +114,11 @@ class NeuralNet(BaseEstimator):
         self.n_iter_, self.loss_ = learner.epoch, self.history_[-1]["train_loss"]
 
     def _check_settings(self) -> None:
-        if not isinstance(self.early_stopping, bool):
-            raise ValueError(f"early_stopping={self.early_stopping!r} must be True or False.")
-        if self.early_stopping and not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction={self.validation_fraction!r} must be in (0, 1), for example 0.1, "
-                             "with early_stopping=True.")
-        if not is_whole(self.batch_size) or self.batch_size < 1:
-            raise ValueError(f"batch_size={self.batch_size!r} must be a whole number >= 1, for example 200.")
+        check_flag("early_stopping", self.early_stopping)
+        if self.early_stopping:  # the fraction held out to decide when to stop
+            check_number("validation_fraction", self.validation_fraction, 0, 1, "0.1 with early_stopping=True",
+                         low_open=True, high_open=True)
+        check_count("batch_size", self.batch_size, 200)
 
     def _outputs(self, X: Any) -> np.ndarray:
         """The network's raw outputs (N, outputs) for X, in float64, after scikit-learn's input checks."""

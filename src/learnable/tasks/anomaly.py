@@ -46,7 +46,16 @@ from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
 from learnable.train.speed import set_memory_format
 from learnable.utils.params import Params
-from learnable.utils.validation import brief, finite, quote, whole
+from learnable.utils.validation import (
+    brief,
+    check_choice,
+    check_count,
+    check_number,
+    check_positive,
+    finite,
+    quote,
+    whole,
+)
 
 MODELS = ("auto", "dense", "conv")
 SCALINGS = ("auto", "standard", "minmax")
@@ -223,21 +232,15 @@ class AnomalyDetector(Params):
 
     # ---- checks before training -------------------------------------------------------------------
     def _check_settings(self) -> None:
-        if self.model not in MODELS:
-            raise ValueError(f"model={self.model!r} is not known; choose one of {list(MODELS)}.")
-        if self.scaling not in SCALINGS:
-            raise ValueError(f"scaling={self.scaling!r} is not known; choose one of {list(SCALINGS)}.")
-        for name in ("quantile", "validation"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1:
-                example = "0.99 flags about 1% of normal rows" if name == "quantile" else "0.2 holds out a fifth"
-                raise ValueError(f"{name}={value!r} must be a fraction strictly between 0 and 1 ({example}).")
-        if not isinstance(self.lr, (int, float)) or isinstance(self.lr, bool) or not self.lr > 0:
-            raise ValueError(f"lr={self.lr!r} must be a number > 0, for example 1e-3.")
+        check_choice("model", self.model, MODELS)
+        check_choice("scaling", self.scaling, SCALINGS)
+        check_number("quantile", self.quantile, 0, 1, "0.99 (flags about 1% of normal rows)", low_open=True,
+                     high_open=True)
+        check_number("validation", self.validation, 0, 1, "0.2 (holds out a fifth)", low_open=True, high_open=True)
+        check_positive("lr", self.lr, "1e-3")
         check_num_epochs(self.num_epochs)
         check_batch_size(self.batch_size)
-        if not isinstance(self.patience, int) or isinstance(self.patience, bool) or self.patience < 1:
-            raise ValueError(f"patience={self.patience!r} must be a whole number >= 1, for example 10.")
+        check_count("patience", self.patience, "10 epochs")
 
     def _architecture(self, rows: np.ndarray) -> str:
         """The autoencoder to build: "conv" or "dense" (``model``, with "auto" resolved by the rows' shape)."""

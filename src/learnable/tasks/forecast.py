@@ -53,7 +53,7 @@ from learnable.optim.optimizers import OptimizerConfig
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
 from learnable.utils.params import Params
-from learnable.utils.validation import brief, finite, quote, whole
+from learnable.utils.validation import brief, check_choice, check_count, check_flag, finite, quote, whole
 
 
 class Forecaster(Params):
@@ -250,24 +250,20 @@ class Forecaster(Params):
     def check_settings(self) -> None:
         """Raise a clear ValueError/TypeError on a setting ``fit`` would refuse (before any data is read)."""
         check_window(self.window, self.horizon)
-        if self.cell not in CELLS:
-            raise ValueError(f"cell={self.cell!r} is not known; choose one of {sorted(CELLS)}.")
-        if self.season is not None:
-            if not isinstance(self.season, (int, np.integer)) or isinstance(self.season, bool) or self.season < 1:
-                raise ValueError(f"season={self.season!r} must be a whole number of steps >= 1, e.g. 12 for months.")
-            if self.season > self.window:
-                raise ValueError(
-                    f"season={self.season} is longer than window={self.window}; the seasonal-naive baseline reads "
-                    "the value one season back from the window: use window >= season."
-                )
+        check_choice("cell", self.cell, tuple(sorted(CELLS)))
+        check_count("season", self.season, "12 for monthly data", allow_none=True)
+        if self.season is not None and self.season > self.window:
+            raise ValueError(
+                f"season={self.season} is longer than window={self.window}; the seasonal-naive baseline reads "
+                "the value one season back from the window: use window >= season."
+            )
         check_num_epochs(self.num_epochs)
         check_batch_size(self.batch_size)
         OptimizerConfig("adamw", lr=self.lr).check()
         chronological_bounds(100, self.validation, self.test)  # the fractions' own errors
-        if not isinstance(self.relative, bool):
-            raise TypeError(f"relative={self.relative!r} must be True or False.")
-        if self.validation and (not isinstance(self.patience, int) or self.patience < 1):
-            raise ValueError(f"patience={self.patience!r} must be a whole number of epochs >= 1.")
+        check_flag("relative", self.relative)
+        if self.validation:
+            check_count("patience", self.patience, "10 epochs")
         RNN(in_features=1, out_features=self.horizon, cell=self.cell, hidden_size=self.hidden_size,
             num_layers=self.num_layers, dropout=self.dropout)  # the network's own errors, before any data is read
 

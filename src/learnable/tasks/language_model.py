@@ -45,7 +45,7 @@ from learnable.models.transformer import GPT, GPTConfig
 from learnable.optim.optimizers import OptimizerConfig
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
-from learnable.utils.validation import is_whole, quote, whole
+from learnable.utils.validation import check_count, check_number, check_positive, check_seed, quote, whole
 
 GREEDY_BELOW = 1e-3  # a temperature below this always takes the most likely character
 UNGENERATED = 2  # ids 0 (padding) and 1 (unknown) are never generated
@@ -178,8 +178,8 @@ def _plan(text: Any, model: Any, context_length: Any, num_epochs: Any, lr: Any, 
     else:
         raise ValueError(f"unknown language model {model!r}; choose one of {list(MODEL_NAMES)}, or pass a "
                          "GPTConfig or an LSTMLanguageModelConfig.")
-    if context_length is not None and (not is_whole(context_length) or context_length < 1):
-        raise ValueError(f"context_length={context_length!r} must be a whole number >= 1, e.g. 64.")
+    if context_length is not None:
+        check_count("context_length", context_length, 64)
     config = recipe.config
     if isinstance(config, GPTConfig) and context_length is not None:
         if isinstance(model, GPTConfig) and model.context_length != context_length:
@@ -201,8 +201,7 @@ def _split(text: Any, validation: Any, context_length: int) -> tuple[str, str]:
     """The text cut in two at ``1 - validation``: the training part first, the held-out end second."""
     if not isinstance(text, str):
         raise TypeError(f"a language model learns from text (str), got {type(text).__name__}.")
-    if isinstance(validation, bool) or not isinstance(validation, (int, float)) or not 0 < validation <= 0.5:
-        raise ValueError(f"validation={validation!r} must be a fraction in (0, 0.5], e.g. 0.1.")
+    check_number("validation", validation, 0, 0.5, "0.1 (the last tenth of the text)", low_open=True)
     cut = round(len(text) * (1 - validation))
     train_text, val_text = text[:cut], text[cut:]
     if len(train_text) < context_length + 1 or len(val_text) < 2:
@@ -360,17 +359,11 @@ def _check_saved(network: nn.Module, tokenizer: Tokenizer, context_length: Any) 
 def _check_generate(prompt: Any, length: Any, temperature: Any, top_k: Any, seed: Any) -> None:
     if not isinstance(prompt, str) or not prompt:
         raise ValueError(f"generate needs a prompt: the text to continue (1 character or more), got {prompt!r}.")
-    if not is_whole(length) or length < 0:
-        raise ValueError(f"length={length!r} must be a whole number of characters >= 0, e.g. 200.")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature >= 0:
-        raise ValueError(
-            f"temperature={temperature!r} must be a number >= 0: 1 samples as the model predicts, lower is "
-            "safer, 0 always takes the most likely character."
-        )
-    if top_k is not None and (not is_whole(top_k) or top_k < 1):
-        raise ValueError(f"top_k={top_k!r} must be a whole number >= 1 (1 is greedy), or None for no limit.")
-    if seed is not None and (not is_whole(seed) or seed < 0):
-        raise ValueError(f"seed={seed!r} must be a whole number >= 0, or None.")
+    check_count("length", length, "200 characters", least=0)
+    check_positive("temperature", temperature, "1 (1 samples as the model predicts, lower is safer, 0 always takes "
+                   "the most likely character)", allow_zero=True)
+    check_count("top_k", top_k, "40 (1 is greedy; None: no limit)", allow_none=True)
+    check_seed("seed", seed, allow_none=True, example="0 (None: PyTorch's global generator)")
 
 
 def _pick(logits: torch.Tensor, temperature: float, top_k: int | None, generator: torch.Generator | None):

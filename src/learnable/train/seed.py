@@ -14,11 +14,13 @@ import random
 import numpy as np
 import torch
 
+from learnable.utils.validation import check_seed
+
 
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's global generators (all CUDA devices too)."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be a whole number >= 0, for example 0.")
+    check_seed("seed", seed)
+    seed = int(seed)  # a NumPy integer too
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from learnable.data.datasets.dataset import Dataset
-from learnable.utils.validation import is_whole
+from learnable.utils.validation import check_count
 
 CORPORA = Path(__file__).parents[1] / "corpora"  # learnable/data/corpora: the text, and where it comes from
 
@@ -93,8 +93,7 @@ def make_reviews(num_rows: int = 2000, seed: int = 0) -> Dataset:
         a :class:`Dataset` with ``X`` a DataFrame of one text column "review" and ``y`` the Series
         "sentiment".
     """
-    if not is_whole(num_rows) or num_rows < 1:
-        raise ValueError(f"num_rows={num_rows!r} must be a positive whole number, e.g. 2000.")
+    check_count("num_rows", num_rows, 2000)
     rng = np.random.default_rng(seed)
     texts: dict[str, int] = {}
     while len(texts) < num_rows:  # repeats are drawn again: the grammar has millions of reviews
