@@ -131,7 +131,8 @@ def test_names_and_errors_are_escaped(tmp_path):
     assert "&lt;b&gt;boom&lt;/b&gt; &amp; co" in page and "&lt;k&gt;" in page
 
 
-@pytest.mark.parametrize("name, message", [("r.txt", "must be an .html file"),
+@pytest.mark.parametrize("name, message", [("r.txt", r"out '.*r.txt' must end in .html or .htm; pass for example "
+                                                      r"out .*r.html"),
                                            ("missing/r.html", "does not exist"),
                                            ("folder.html", "is a directory")])
 def test_bad_report_paths_are_refused(tmp_path, name, message):
@@ -210,7 +211,8 @@ def test_epochs_and_row_counts_tick_whole_numbers():
 
 
 @pytest.mark.parametrize("args, fragment", [(["report", "nope"], "no run 'nope'"),
-                                            (["report", "last", "--out", "r.pdf"], "must be an .html file"),
+                                            (["report", "last", "--out", "r.pdf"],
+                                             "--out 'r.pdf' must end in .html or .htm"),
                                             (["doctor", "nope"], "no run 'nope'")])
 def test_report_and_doctor_refuse_bad_input_in_one_line(trained_run, args, fragment):
     folder, _ = trained_run

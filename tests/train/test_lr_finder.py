@@ -53,7 +53,8 @@ def test_nothing_changes_after_a_sweep():
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"start_lr": 1.0, "end_lr": 0.1}, r"0 < start_lr < end_lr"), ({"num_steps": 3}, r"at least 5 steps")],
+    [({"start_lr": 1.0, "end_lr": 0.1}, r"0 < start_lr < end_lr"),
+     ({"num_steps": 3}, r"num_steps=3 must be a whole number >= 5")],
 )
 def test_bad_sweeps_are_refused(options, message):
     with pytest.raises(ValueError, match=message):

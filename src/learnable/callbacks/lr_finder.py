@@ -26,6 +26,7 @@ import numpy as np
 
 from learnable.callbacks.checkpoint import rng_state, set_rng_state
 from learnable.callbacks.events import Callback, StopTraining
+from learnable.utils.validation import check_count
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -66,8 +67,7 @@ class LRFinder(Callback):
     def __init__(self, start_lr: float, end_lr: float, num_steps: int, smoothing: float = 0.98) -> None:
         if not 0 < start_lr < end_lr:
             raise ValueError(f"lr_find needs 0 < start_lr < end_lr, got {start_lr} and {end_lr}.")
-        if not isinstance(num_steps, int) or num_steps < 5:
-            raise ValueError(f"num_steps={num_steps!r}: the finder needs at least 5 steps (100 is usual).")
+        check_count("num_steps", num_steps, 100, least=5, owner="the LR finder")
         self.start_lr, self.end_lr, self.num_steps, self.smoothing = start_lr, end_lr, num_steps, smoothing
         self.lrs: list[float] = []
         self.losses: list[float] = []

@@ -78,11 +78,12 @@ def report(
     runs_dir: Path = RUNS_DIR,
 ) -> None:
     """Write a run's report: one self-contained HTML file with its curves, statistics and diagnoses."""
-    from learnable.utils.validation import check_output_path
+    from learnable.insight.report.writer import REPORT_SUFFIXES
+    from learnable.utils.validation import check_output_file
 
     store = open_store(runs_dir)
     run_id = store.resolve(run)
     if out is not None:
-        check_output_path(out, inputs=[store.path])
+        check_output_file(out, flag="--out", suffixes=REPORT_SUFFIXES, inputs=[store.path])
     path = write_report_file(store, run_id, out or store.folder(run_id) / "report.html")
     say(f"report written to {path}")

@@ -35,6 +35,7 @@ from learnable.train.inputs import (
     looks_like_classes,
 )
 from learnable.train.speed import set_memory_format
+from learnable.utils.validation import is_number
 
 if TYPE_CHECKING:
     from learnable.train.learner import Learner
@@ -67,7 +68,7 @@ def training_loaders(data: Any, validation: Any, *, batch_size: int, seed: int,
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}; expected one target per row.")
     if len(X) == 0:
         raise ValueError("the training data has no rows; pass at least one (X, y) example.")
-    if isinstance(validation, (int, float)) and not isinstance(validation, bool):
+    if is_number(validation):
         validation = float(validation) or None
     rows = held_out = None
     if isinstance(validation, float):

@@ -19,21 +19,18 @@ from typing import Any
 from learnable.insight.report import page
 from learnable.insight.report.classic import CLASSIC_TASKS, classic_sections
 from learnable.utils.files import write_atomically
+from learnable.utils.validation import check_output_file
 
 __all__ = ["render", "sections", "write_report"]
 
 
+REPORT_SUFFIXES = (".html", ".htm")
+
 def write_report(record: dict[str, Any], out: str | Path) -> Path:
     """Write the HTML report of ``record`` (see :meth:`learnable.runs.RunStore.load_record`) to ``out``, atomically;
     return the path."""
-    out = Path(out)
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise ValueError(f"the report '{out}' must be an .html file.")
-    if out.is_dir():
-        raise ValueError(f"'{out}' is a directory; give a file name such as {out / 'report.html'}.")
-    if not out.parent.is_dir():
-        raise ValueError(f"cannot write the report to '{out}': the folder '{out.parent}' does not exist.")
-    return write_atomically(out, render(record))
+    check_output_file(out, flag="out", suffixes=REPORT_SUFFIXES)
+    return write_atomically(Path(out), render(record))
 
 
 def render(record: dict[str, Any]) -> str:
