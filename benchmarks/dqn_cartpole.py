@@ -4,7 +4,7 @@ within 100,000 environment steps, and how fast do the environments step?
 Each seed trains for ``--steps`` steps (default 100,000) in one ``learn`` call. The agent evaluates its
 latest network every 10,000 steps on 10 fixed-seed episodes and keeps the best one (``keep_best``, the
 default). Printed per seed: the steps at the first of those evaluations >= 475 (or "-"), the mean return
-of the kept network over 100 fresh episodes (what ``learnable rl evaluate`` reports), the same for the
+of the kept network over 100 fresh episodes (what ``learnable rl --evaluate`` reports), the same for the
 latest network (DQN's policy often collapses after it has solved CartPole), the training time and the
 speed (environment steps per second, updates and evaluations included). Then the speed of the
 environment alone through Gymnasium's vector API (random actions) for 1, 4 and 8 copies.
@@ -41,7 +41,7 @@ def run_seed(seed: int, steps: int, episodes: int, device: str, **settings) -> d
     agent.keep_best = False  # the latest network
     latest = agent.evaluate(episodes)["mean_return"]
     return {"seed": seed, "first": first, "kept": kept, "best_step": agent.best_step_, "latest": latest,
-            "seconds": seconds, "steps_per_second": agent.steps_done / seconds, "curve": agent.evaluations_}
+            "seconds": seconds, "steps_per_second": agent.steps_done_ / seconds, "curve": agent.evaluations_}
 
 
 def env_speed(num_envs: int, steps: int = 20_000) -> float:

@@ -146,7 +146,7 @@ def test_a_kmeans_and_an_rl_agent_keep_foreign_files_too(tmp_path):
     rl = pytest.importorskip("learnable.rl")
     agent = rl.QLearning("FrozenLake-v1", seed=0).learn(200)
     agent.save(path)  # another kind of model over the k-means: its files replaced, the notes kept
-    assert (path / "NOTES.txt").read_text() == "mine" and rl.Agent.load(path).steps_done == 200
+    assert (path / "NOTES.txt").read_text() == "mine" and rl.Agent.load(path).steps_done_ == 200
 
 
 # ---- a save that fails or is cut short ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`learnable rl ENV_ID`, `learnable rl evaluate RUN` and `learnable rl --resume RUN`: the run store, the saved
+"""`learnable rl ENV_ID`, `learnable rl --evaluate RUN` and `learnable rl --resume RUN`: the run store, the saved
 agent (its own evaluate as the oracle of what the command prints), the GIF, the report, and one error line (with
 no run recorded) for every user mistake."""
 
@@ -57,7 +57,7 @@ def test_a_run_is_recorded_with_its_history_and_summary(frozen_lake):
 def test_the_printed_evaluation_is_the_saved_agents(frozen_lake):
     run, output = frozen_lake["run"], frozen_lake["output"]
     agent = load(run["artifacts"]["model"])
-    assert agent.steps_done == STEPS and agent.algo == "q-learning"
+    assert agent.steps_done_ == STEPS and agent.algo == "q-learning"
     expected = agent.evaluate(50)
     assert _number(output, "mean return") == pytest.approx(expected["mean_return"], abs=5e-5)
     assert _number(output, "success rate") == pytest.approx(expected["success_rate"], abs=5e-5)
@@ -66,7 +66,7 @@ def test_the_printed_evaluation_is_the_saved_agents(frozen_lake):
 
 
 def test_evaluate_last_prints_the_agents_own_evaluation(frozen_lake):
-    output = _ok(["rl", "evaluate", "last", "--episodes", 30, "--runs-dir", frozen_lake["runs"]])
+    output = _ok(["rl", "--evaluate", "last", "--episodes", 30, "--runs-dir", frozen_lake["runs"]])
     expected = load(frozen_lake["run"]["artifacts"]["model"]).evaluate(30)
     assert _number(output, "mean return") == pytest.approx(expected["mean_return"], abs=5e-5)
     assert _number(output, "success rate") == pytest.approx(expected["success_rate"], abs=5e-5)
@@ -103,32 +103,36 @@ def test_dqn_on_cartpole_with_checkpoints(tmp_path):
     run = RunStore(runs).get("last")
     assert run["config"]["algo"] == "dqn" and "success rate" not in output  # CartPole has no goal
     assert (tmp_path / "agent" / "model.json").is_file() and run["artifacts"]["checkpoints"].endswith("checkpoints")
-    assert load(run["artifacts"]["checkpoints"]).steps_done == 1_000
+    assert load(run["artifacts"]["checkpoints"]).steps_done_ == 1_000
 
 
 # ---- user mistakes: one error line, no run -------------------------------------------------------------
 @pytest.mark.parametrize(("args", "message"), [
     (["FrozenLke-v1"], r"unknown environment 'FrozenLke-v1'; did you mean .*FrozenLake-v1"),
-    (["FrozenLake-v1", "--steps", "0"], r"--steps 0: pass a whole number >= 1"),
-    (["FrozenLake-v1", "--eval-episodes", "-1"], r"--eval-episodes -1: pass a whole number >= 1"),
+    (["FrozenLake-v1", "--steps", "0"], r"--steps 0 must be a whole number >= 1, for example 100000"),
+    (["FrozenLake-v1", "--eval-episodes", "-1"], r"--eval-episodes -1 must be a whole number >= 1"),
+    (["FrozenLake-v1", "--checkpoint-every", "-1"], r"--checkpoint-every -1 must be a whole number >= 0"),
     (["CartPole-v1", "--algo", "q-learning"], r"--algo q-learning keeps a table .* CartPole-v1 observes Box"),
     (["FrozenLake-v1", "--algo", "dqn"], r"--algo dqn reads vector observations, but FrozenLake-v1 observes Discrete"),
     (["FrozenLake-v1", "--algo", "ppo"], r"--algo 'ppo' is not one of auto, dqn, q-learning, sarsa"),
     (["Pendulum-v1"], r"Pendulum-v1 has a continuous action space"),
     (["FrozenLake-v1", "--record", "episode.mp4"], r"--record 'episode.mp4' must end in .gif"),
+    (["FrozenLake-v1", "--record", "."], r"--record '.' must end in .gif"),
     (["FrozenLake-v1", "--record", "no/such/folder/e.gif"], r"the folder 'no/such/folder' does not exist"),
     (["FrozenLake-v1", "--num-envs", "2"], r"--num-envs 2: q-learning steps one environment at a time"),
     (["FrozenLake-v1", "--checkpoint-every", "100"], r"q-learning agents do not write checkpoints"),
-    (["FrozenLake-v1", "--episodes", "5"], r"--episodes is for `learnable rl evaluate`"),
-    (["FrozenLake-v1", "last"], r"unexpected argument 'last' after FrozenLake-v1: .* or after --resume"),
-    (["evaluate"], r"`learnable rl evaluate` needs a RUN"),
-    (["evaluate", "nope"], r"no run 'nope'"),
-    (["evaluate", "last", "--steps", "10"], r"--steps set\(s\) up training, but `learnable rl evaluate RUN`"),
-    ([], r"`learnable rl` needs an environment id .* `evaluate RUN` .* or --resume RUN"),
-    (["CartPole-v1", "--resume", "last"], r"--resume last continues a run on the environment it recorded, so it "
-                                          r"takes no ENV_ID or `evaluate` \(got 'CartPole-v1'\)"),
-    (["evaluate", "last", "--resume", "last"], r"takes no ENV_ID or `evaluate` \(got 'evaluate'\); run "
-                                               r"`learnable rl --resume last` alone"),
+    (["FrozenLake-v1", "--episodes", "5"], r"--episodes is for `learnable rl --evaluate RUN`"),
+    (["--evaluate", "nope"], r"no run 'nope'"),
+    (["--evaluate", "--runs-dir"], r"--evaluate needs a RUN \(an id, a name or `last`\), not the option '--runs-dir'"),
+    (["--evaluate", "last", "--steps", "10"], r"--steps set\(s\) up training, but `learnable rl --evaluate RUN`"),
+    (["--evaluate", "last", "--episodes", "0"], r"--episodes 0 must be a whole number >= 1, for example 100"),
+    ([], r"`learnable rl` needs an environment id .* --evaluate RUN .* or --resume RUN"),
+    (["CartPole-v1", "--resume", "last"], r"--resume last acts on the environment the run recorded, so it takes no "
+                                          r"ENV_ID \(got 'CartPole-v1'\); run `learnable rl --resume last` alone"),
+    (["CartPole-v1", "--evaluate", "last"], r"--evaluate last acts on the environment the run recorded, so it takes "
+                                            r"no ENV_ID \(got 'CartPole-v1'\); run `learnable rl --evaluate last`"),
+    (["--evaluate", "last", "--resume", "last"], r"--resume last continues an interrupted run and --evaluate last "
+                                                 r"evaluates a saved agent; pass one of them"),
 ])
 def test_user_mistakes_give_one_error_line_and_record_nothing(tmp_path, args, message):
     runs = tmp_path / "runs"
@@ -143,7 +147,7 @@ def test_user_mistakes_give_one_error_line_and_record_nothing(tmp_path, args, me
 def test_evaluate_refuses_a_run_that_is_not_rl(tmp_path):
     runs = tmp_path / "runs"
     RunStore(runs).create("iris-cluster", config={"task": "cluster"})
-    result = runner.invoke(app, ["rl", "evaluate", "last", "--runs-dir", str(runs)])
+    result = runner.invoke(app, ["rl", "--evaluate", "last", "--runs-dir", str(runs)])
     assert result.exit_code == 1
     assert "is not a `learnable rl` run" in result.stderr
 
@@ -153,7 +157,7 @@ def test_evaluate_refuses_a_run_whose_agent_is_gone(tmp_path):
     store = RunStore(runs)
     run_id = store.create("lake", config={"task": "rl"})
     store.add_artifact(run_id, "model", tmp_path / "deleted")
-    result = runner.invoke(app, ["rl", "evaluate", "lake", "--episodes", "5", "--runs-dir", str(runs)])
+    result = runner.invoke(app, ["rl", "--evaluate", "lake", "--episodes", "5", "--runs-dir", str(runs)])
     assert result.exit_code == 1
     assert re.match(r"error: run .* saved no agent that can be found .*deleted", result.stderr)
 
@@ -165,8 +169,8 @@ def test_learnable_load_returns_the_saved_agent(frozen_lake):
     from learnable.rl import QLearning
 
     agent = learnable.load(frozen_lake["run"]["artifacts"]["model"])
-    assert isinstance(agent, QLearning) and agent.steps_done == STEPS
-    np.testing.assert_array_equal(agent.q_table, QLearning.load(frozen_lake["run"]["artifacts"]["model"]).q_table)
+    assert isinstance(agent, QLearning) and agent.steps_done_ == STEPS
+    np.testing.assert_array_equal(agent.q_table_, QLearning.load(frozen_lake["run"]["artifacts"]["model"]).q_table_)
 
 
 @pytest.mark.parametrize("ending", ["interrupted", "killed"])
@@ -183,7 +187,7 @@ def test_resume_finishes_an_interrupted_dqn_run_exactly_as_an_unbroken_one(tmp_p
 
     def interrupted(self, before):  # Ctrl-C after the first checkpoint, before the second
         after_step(self, before)
-        if self.steps_done >= 900:
+        if self.steps_done_ >= 900:
             raise KeyboardInterrupt
 
     monkeypatch.setattr(DQN, "_after_step", interrupted)
@@ -198,8 +202,8 @@ def test_resume_finishes_an_interrupted_dqn_run_exactly_as_an_unbroken_one(tmp_p
     straight, resumed = (RunStore(tmp_path / kind).get("last") for kind in ("straight", "broken"))
     assert resumed["status"] == "finished" and resumed["summary"]["evaluation"] == straight["summary"]["evaluation"]
     a, b = load(straight["artifacts"]["model"]), load(resumed["artifacts"]["model"])
-    assert a.steps_done == b.steps_done == 1_300 and a.history == b.history
-    for x, y in zip(a.q_network_.parameters(), b.q_network_.parameters(), strict=True):
+    assert a.steps_done_ == b.steps_done_ == 1_300 and a.history_ == b.history_
+    for x, y in zip(a.network_.parameters(), b.network_.parameters(), strict=True):
         assert torch.equal(x, y)
 
 

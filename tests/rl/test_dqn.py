@@ -25,7 +25,7 @@ def assert_same_agent(first, second):
     for key, value in tensors.items():
         assert torch.equal(value, others[key]), key
     assert json.loads(json.dumps(first._state())) == json.loads(json.dumps(second._state()))
-    assert first.history == second.history and first.steps_done == second.steps_done
+    assert first.history_ == second.history_ and first.steps_done_ == second.steps_done_
 
 
 # ---- the update -----------------------------------------------------------------------------------
@@ -39,7 +39,7 @@ def test_one_update_matches_a_hand_computed_double_dqn_step():
     with torch.no_grad():  # a target network unlike the online one, so Double DQN makes a difference
         for parameter in agent.target_network_.parameters():
             parameter.add_(torch.randn(parameter.shape, generator=torch.Generator().manual_seed(1)) * 0.3)
-    online, target = copy.deepcopy(agent.q_network_), copy.deepcopy(agent.target_network_)
+    online, target = copy.deepcopy(agent.network_), copy.deepcopy(agent.target_network_)
     picked = torch.randint(len(agent.buffer_), (16,), generator=torch.Generator().set_state(
         agent.buffer_.generator.get_state()))
     buffer = agent.buffer_
@@ -54,7 +54,7 @@ def test_one_update_matches_a_hand_computed_double_dqn_step():
     norm = torch.sqrt(sum((p.grad**2).sum() for p in online.parameters()))
     scale = min(1.0, 0.5 / (norm.item() + 1e-6))
     assert norm.item() > 0.5  # the clipping is exercised
-    for mine, theirs in zip(online.parameters(), agent.q_network_.parameters(), strict=True):
+    for mine, theirs in zip(online.parameters(), agent.network_.parameters(), strict=True):
         g = mine.grad * scale
         adam_first_step = mine.detach() - 0.01 * g / (g.abs() + 1e-8)  # Adam's bias-corrected first step
         torch.testing.assert_close(theirs.detach(), adam_first_step, atol=1e-6, rtol=1e-5)
@@ -80,7 +80,7 @@ def test_polyak_target_update():
         k: v for k, v in SMALL.items() if k not in ("learning_starts", "target_update_interval")}).learn(100)
     before = [p.clone() for p in agent.target_network_.parameters()]
     agent._update_target()
-    for old, new, online in zip(before, agent.target_network_.parameters(), agent.q_network_.parameters(),
+    for old, new, online in zip(before, agent.target_network_.parameters(), agent.network_.parameters(),
                                 strict=True):
         torch.testing.assert_close(new, 0.75 * old + 0.25 * online)
 
@@ -91,7 +91,7 @@ def test_epsilon_falls_linearly_then_stays():
     assert [agent.epsilon(s) for s in (0, 500, 1_000, 5_000)] == pytest.approx([1.0, 0.55, 0.1, 0.1])
     assert DQN("CartPole-v1", exploration_steps=0, epsilon_end=0.2).epsilon(0) == 0.2
     agent = DQN("CartPole-v1", **{**SMALL, "exploration_steps": 400}).learn(600)
-    for record in agent.history:  # from 1.0 to the default end 0.04 over 400 steps, then constant
+    for record in agent.history_:  # from 1.0 to the default end 0.04 over 400 steps, then constant
         expected = 1.0 - 0.96 * record["step"] / 400 if record["step"] < 400 else 0.04
         assert record["epsilon"] == pytest.approx(expected)
 
@@ -99,7 +99,7 @@ def test_epsilon_falls_linearly_then_stays():
 def test_history_records_and_callbacks():
     seen = []
     agent = DQN("CartPole-v1", **SMALL).learn(700, callbacks=[seen.append])
-    assert seen == agent.history and [r["episode"] for r in seen] == list(range(1, len(seen) + 1))
+    assert seen == agent.history_ and [r["episode"] for r in seen] == list(range(1, len(seen) + 1))
     assert set(seen[0]) == {"episode", "step", "return", "length", "epsilon", "td_loss", "q_mean", "q_max"}
     assert seen[0]["td_loss"] is None  # no updates before learning_starts
     late = [r for r in seen if r["step"] > 300]
@@ -110,8 +110,8 @@ def test_history_records_and_callbacks():
 def test_vector_envs_store_no_autoreset_transitions():
     agent = DQN("CartPole-v1", num_envs=4, **{**SMALL, "learning_starts": 10**6}).learn(800)
     buffer, size = agent.buffer_, len(agent.buffer_)
-    assert size == agent.steps_done
-    assert sum(r["length"] for r in agent.history) + agent._lengths.sum() == agent.steps_done
+    assert size == agent.steps_done_
+    assert sum(r["length"] for r in agent.history_) + agent._lengths.sum() == agent.steps_done_
     obs, next_obs = buffer.observations[:size].double(), buffer.next_observations[:size].double()
     # CartPole's Euler step: x' = x + 0.02 x_dot. A reset observation after a final one breaks it.
     torch.testing.assert_close(next_obs[:, 0], obs[:, 0] + 0.02 * obs[:, 1], atol=1e-5, rtol=0)
@@ -123,7 +123,7 @@ def test_two_halves_with_a_checkpoint_equal_one_straight_run(tmp_path):
     straight = DQN("CartPole-v1", seed=3, **SMALL).learn(1_600)
     first = DQN("CartPole-v1", seed=3, **SMALL).learn(800, checkpoint_every=800, checkpoint_dir=tmp_path / "ck")
     resumed = DQN.resume(tmp_path / "ck")
-    assert resumed.steps_done == 800 and resumed.history == first.history
+    assert resumed.steps_done_ == 800 and resumed.history_ == first.history_
     resumed.learn(800)
     assert_same_agent(resumed, straight)
 
@@ -140,15 +140,30 @@ def test_checkpoint_inside_a_vector_run_resumes_exactly(tmp_path):
     straight = DQN("CartPole-v1", num_envs=3, seed=1, **SMALL).learn(1_200)
     DQN("CartPole-v1", num_envs=3, seed=1, **SMALL).learn(1_200, checkpoint_every=500, checkpoint_dir=tmp_path)
     resumed = DQN.resume(tmp_path)  # the last checkpoint: written when the count passed 1,000
-    assert 1_000 <= resumed.steps_done < 1_003
-    resumed.learn(1_200 - resumed.steps_done)
+    assert 1_000 <= resumed.steps_done_ < 1_003
+    resumed.learn(1_200 - resumed.steps_done_)
     assert_same_agent(resumed, straight)
 
 
+def test_the_constructor_stores_its_arguments_as_given_and_the_learned_state_ends_in_an_underscore():
+    agent = DQN("CartPole-v1", **{**SMALL, "hidden_sizes": [16]})
+    assert agent.hidden_sizes == [16] and agent.env_kwargs is None and agent.get_params()["hidden_sizes"] == [16]
+    assert DQN(**agent.get_params()).get_params() == agent.get_params()  # scikit-learn's clone
+    agent.learn(300)
+    learned = {name for name in vars(agent) if not name.startswith("_")} - set(agent.param_names())
+    assert {"network_", "target_network_", "best_network_", "optimizer_", "buffer_", "env_", "history_",
+            "steps_done_", "n_actions_"} <= learned
+    assert all(name.endswith("_") for name in learned), learned
+
+
 def test_save_and_load_give_the_same_greedy_policy(tmp_path):
+    from learnable.model_file import load_tensors
+
     agent = DQN("CartPole-v1", **SMALL).learn(600)
-    loaded = load(agent.save(tmp_path / "agent"))
-    assert isinstance(loaded, DQN) and loaded.settings == agent.settings
+    tensors, _ = load_tensors(agent.save(tmp_path / "agent"))
+    assert {name.split(".")[0] for name in tensors} == {"network", "target_network", "replay", "optimizer", "env"}
+    loaded = load(tmp_path / "agent")
+    assert isinstance(loaded, DQN) and loaded.get_params() == {**agent.get_params(), "hidden_sizes": [16]}  # JSON
     observations = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
     assert [loaded.act(o) for o in observations] == [agent.act(o) for o in observations]
     assert loaded.evaluate(3) == agent.evaluate(3)
@@ -193,7 +208,7 @@ def test_misuse_says_what_to_do(tmp_path):
 def test_cuda_keeps_the_replay_buffer_on_the_device_and_resumes_exactly(tmp_path):
     settings = {**SMALL, "device": "cuda"}
     straight = DQN("CartPole-v1", seed=2, **settings).learn(1_200)
-    assert straight.buffer_.observations.is_cuda and next(straight.q_network_.parameters()).is_cuda
+    assert straight.buffer_.observations.is_cuda and next(straight.network_.parameters()).is_cuda
     DQN("CartPole-v1", seed=2, **settings).learn(600, checkpoint_every=600, checkpoint_dir=tmp_path)
     resumed = DQN.resume(tmp_path).learn(600)
     assert_same_agent(resumed, straight)
@@ -228,13 +243,13 @@ def test_keep_best_acts_with_the_best_evaluated_network(tmp_path):
     assert loaded.evaluations_ == agent.evaluations_ and loaded.best_score_ == agent.best_score_
     assert [loaded.act(row.numpy()) for row in observations] == kept.tolist()
     latest = DQN("CartPole-v1", seed=2, **{**EVALUATED, "keep_best": False}).learn(1_500)
-    assert [latest.act(row.numpy()) for row in observations] == agent.q_network_(observations).argmax(1).tolist()
+    assert [latest.act(row.numpy()) for row in observations] == agent.network_(observations).argmax(1).tolist()
 
 
 def test_evaluations_do_not_change_training_and_resume_exactly(tmp_path):
     plain = DQN("CartPole-v1", seed=4, **{**SMALL, "eval_every": 0}).learn(1_200)
     straight = DQN("CartPole-v1", seed=4, **EVALUATED).learn(1_200)
-    for a, b in zip(plain.q_network_.parameters(), straight.q_network_.parameters(), strict=True):
+    for a, b in zip(plain.network_.parameters(), straight.network_.parameters(), strict=True):
         assert torch.equal(a, b)  # evaluating used none of training's randomness
     DQN("CartPole-v1", seed=4, **EVALUATED).learn(600, checkpoint_every=600, checkpoint_dir=tmp_path)
     resumed = DQN.resume(tmp_path).learn(600)

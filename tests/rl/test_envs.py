@@ -61,7 +61,7 @@ def test_missing_packages_name_the_extra():
 
 @pytest.mark.parametrize("num_envs", [0, -1, 1.5, True])
 def test_num_envs_must_be_a_positive_whole_number(num_envs):
-    with pytest.raises(ValueError, match="num_envs must be a whole number of at least 1"):
+    with pytest.raises(ValueError, match=r"num_envs=.* must be a whole number >= 1, for example 4"):
         make_env("CartPole-v1", num_envs=num_envs)
 
 

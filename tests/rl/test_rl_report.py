@@ -12,14 +12,14 @@ import pytest
 from PIL import Image
 
 from learnable.insight import diagnose, write_report
-from learnable.insight.doctor.rl import diagnose_rl, record_of_agent
+from learnable.insight.doctor.rl import diagnose_rl
 from learnable.insight.report.rl import moving_average, return_curve, smoothing_window
 
 EPISODES = 300
 
 
 def _history(returns, *, epsilon=None, q_max=None, td_loss=None, length=20):
-    """One record per episode, as Agent.history holds them."""
+    """One record per episode, as Agent.history_ holds them."""
     n = len(returns)
     epsilon = np.linspace(1.0, 0.05, n) if epsilon is None else epsilon
     q_max = np.linspace(0.1, 0.9, n) if q_max is None else q_max
@@ -160,12 +160,15 @@ def test_a_running_rl_run_says_so_and_the_supervised_rules_stay_out():
 
 
 def test_the_doctor_reads_a_trained_agent():
-    class Trained:  # what learnable.rl agents expose
-        env_id, algo, settings = "FrozenLake-v1", "q-learning", {"discount": 0.9, "seed": 0}
-        history = _history(np.linspace(0, 1, EPISODES), q_max=np.linspace(1, 25, EPISODES))
+    from learnable.rl import QLearning
 
-    assert [f.code for f in diagnose_rl(record_of_agent(Trained()))] == ["diverging_q"]
-    assert [f.code for f in diagnose(record_of_agent(Trained()))] == ["diverging_q"]  # the doctor's own entry point
+    agent = QLearning("FrozenLake-v1", discount=0.9)
+    agent.history_ = _history(np.linspace(0, 1, EPISODES), q_max=np.linspace(1, 25, EPISODES))  # 25 > 2 * 1 / 0.1
+    record = agent.record()
+    assert record["config"] == {"task": "rl", "env_id": "FrozenLake-v1", "algo": "q-learning", **agent.get_params()}
+    assert record["details"]["history"] == agent.history_ and record["status"] == "finished"
+    assert [f.code for f in diagnose_rl(record)] == ["diverging_q"]
+    assert [f.code for f in diagnose(agent)] == ["diverging_q"]  # the doctor's own entry point reads agent.record()
 
 
 # ---- the plots and the page ---------------------------------------------------------------------------

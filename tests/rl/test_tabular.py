@@ -32,7 +32,7 @@ def test_q_learning_finds_q_star_on_the_deterministic_lake():
     random exploration gives Q* exactly (holes and the goal are never acted from: their rows stay 0)."""
     agent = QLearning("FrozenLake-v1", lr=1.0, epsilon_start=1.0, epsilon_end=1.0, exploration_steps=0,
                       seed=0, env_kwargs=DETERMINISTIC).learn(20_000)
-    np.testing.assert_allclose(agent.q_table, value_iteration("FrozenLake-v1", 0.99, DETERMINISTIC), atol=1e-12)
+    np.testing.assert_allclose(agent.q_table_, value_iteration("FrozenLake-v1", 0.99, DETERMINISTIC), atol=1e-12)
     result = agent.evaluate(episodes=5)
     assert result["success_rate"] == 1.0 and result["mean_length"] == 6  # the shortest path
 
@@ -62,7 +62,7 @@ def test_slippery_lake_greedy_policy_close_to_optimal(slippery_agent):
 def test_slippery_lake_policy_value_close_to_the_optimum(slippery_agent):
     """The exact value of the learned greedy policy from the start is within 5% of V* (value iteration)."""
     optimum = value_iteration("FrozenLake-v1", 0.99).max(1)[0]
-    learned = policy_value("FrozenLake-v1", slippery_agent.q_table.argmax(1), 0.99)[0]
+    learned = policy_value("FrozenLake-v1", slippery_agent.q_table_.argmax(1), 0.99)[0]
     assert optimum == pytest.approx(0.542, abs=1e-3)
     assert 0.95 * optimum <= learned <= optimum + 1e-12
 
@@ -82,9 +82,9 @@ def test_cliff_walking_q_learning_takes_the_edge_and_sarsa_the_safe_path():
 def _one_step_agent(algo, q_row_0, env_kwargs, q_row_1=None):
     agent = algo("FrozenLake-v1", lr=0.1, discount=0.99, epsilon_start=0.0, epsilon_end=0.0,
                  exploration_steps=0, env_kwargs=env_kwargs)
-    agent.q_table[0] = q_row_0
+    agent.q_table_[0] = q_row_0
     if q_row_1 is not None:
-        agent.q_table[1] = q_row_1
+        agent.q_table_[1] = q_row_1
     return agent.learn(1)
 
 
@@ -93,23 +93,23 @@ def test_terminated_step_adds_no_future_value(algo):
     # map "SH/FG": moving right from the start falls into the hole (terminated, reward 0); the hole's row
     # holds a made-up value 5 that must not be used
     agent = _one_step_agent(algo, [0, 0, 1, 0], {"desc": ["SH", "FG"], **DETERMINISTIC}, q_row_1=[5, 5, 5, 5])
-    assert agent.q_table[0, 2] == pytest.approx(1 + 0.1 * (0 - 1))
-    assert agent.history[0]["length"] == 1 and agent.history[0]["return"] == 0.0
+    assert agent.q_table_[0, 2] == pytest.approx(1 + 0.1 * (0 - 1))
+    assert agent.history_[0]["length"] == 1 and agent.history_[0]["return"] == 0.0
 
 
 @pytest.mark.parametrize("algo", [QLearning, SARSA])
 def test_truncated_step_adds_the_next_states_value(algo):
     # "up" from the start stays there; the one-step time limit truncates: the target is 0.99 * max Q[0]
     agent = _one_step_agent(algo, [0, 0, 0, 1], {"desc": ["SF", "FG"], "max_episode_steps": 1, **DETERMINISTIC})
-    assert agent.q_table[0, 3] == pytest.approx(1 + 0.1 * (0.99 * 1 - 1))
+    assert agent.q_table_[0, 3] == pytest.approx(1 + 0.1 * (0.99 * 1 - 1))
 
 
 def test_ties_are_broken_at_random_while_training():
     """All Q-values start at 0: a greedy learner that always took the first action would never move."""
     agent = QLearning("FrozenLake-v1", epsilon_start=0.0, epsilon_end=0.0, exploration_steps=0, seed=0,
                       env_kwargs=DETERMINISTIC).learn(2_000)
-    assert len(agent.history) > 20  # episodes end in holes or at the goal instead of at the time limit
-    assert (agent.q_table != 0).any()
+    assert len(agent.history_) > 20  # episodes end in holes or at the goal instead of at the time limit
+    assert (agent.q_table_ != 0).any()
 
 
 def test_epsilon_decays_linearly_then_stays():
@@ -119,14 +119,14 @@ def test_epsilon_decays_linearly_then_stays():
     assert agent.epsilon == pytest.approx(0.55)
     agent.learn(1_000)
     assert agent.epsilon == pytest.approx(0.1)
-    assert agent.history[0]["epsilon"] > agent.history[-1]["epsilon"]
+    assert agent.history_[0]["epsilon"] > agent.history_[-1]["epsilon"]
 
 
 # ---- history, callbacks, resume, save and load --------------------------------------------------------
 def test_history_records_and_callbacks():
     seen = []
     agent = SARSA("FrozenLake-v1", seed=0).learn(3_000, callbacks=[seen.append])
-    assert seen == agent.history and len(seen) > 10
+    assert seen == agent.history_ and len(seen) > 10
     assert [r["episode"] for r in seen] == list(range(1, len(seen) + 1))
     assert sum(r["length"] for r in seen) <= 3_000 and seen[-1]["step"] <= 3_000
     assert set(seen[0]) == {"episode", "step", "return", "length", "epsilon", "td_loss", "q_mean", "q_max"}
@@ -138,8 +138,8 @@ def test_history_records_and_callbacks():
 def test_learning_in_two_calls_equals_one_call(algo):
     straight = algo("Taxi-v4", seed=3).learn(10_000)
     halves = algo("Taxi-v4", seed=3).learn(5_000).learn(5_000)
-    np.testing.assert_array_equal(straight.q_table, halves.q_table)
-    assert straight.history == halves.history and halves.steps_done == 10_000
+    np.testing.assert_array_equal(straight.q_table_, halves.q_table_)
+    assert straight.history_ == halves.history_ and halves.steps_done_ == 10_000
 
 
 @pytest.mark.parametrize("algo", [QLearning, SARSA])
@@ -148,11 +148,11 @@ def test_save_load_and_resume_exactly(algo, tmp_path):
     first = algo("Taxi-v4", seed=1).learn(5_000)
     first.save(tmp_path / "agent")
     loaded = Agent.load(tmp_path / "agent")
-    assert type(loaded) is algo and loaded.steps_done == 5_000 and loaded.history == first.history
-    np.testing.assert_array_equal(loaded.q_table, first.q_table)
+    assert type(loaded) is algo and loaded.steps_done_ == 5_000 and loaded.history_ == first.history_
+    np.testing.assert_array_equal(loaded.q_table_, first.q_table_)
     loaded.learn(5_000)
-    np.testing.assert_array_equal(loaded.q_table, straight.q_table)
-    assert loaded.history == straight.history
+    np.testing.assert_array_equal(loaded.q_table_, straight.q_table_)
+    assert loaded.history_ == straight.history_
 
 
 def test_saved_files_hold_the_settings_and_load_by_class(tmp_path):
@@ -162,10 +162,27 @@ def test_saved_files_hold_the_settings_and_load_by_class(tmp_path):
     assert info["algo"] == "q-learning" and info["env_id"] == "FrozenLake-v1"
     assert info["settings"]["lr"] == 0.2 and info["settings"]["env_kwargs"] == {"map_name": "8x8"}
     again = load(tmp_path / "agent")
-    assert again.settings == agent.settings and again.q_table.shape == (64, 4)
+    assert again.get_params() == agent.get_params() and again.q_table_.shape == (64, 4)
     assert QLearning.load(tmp_path / "agent").seed == 4
     with pytest.raises(ValueError, match="holds a q-learning agent, not a sarsa one"):
         SARSA.load(tmp_path / "agent")
+
+
+def test_the_constructor_stores_its_arguments_as_given_and_learn_resolves_the_default_lr(tmp_path):
+    from learnable.rl.tabular import DEFAULT_LR, DEFAULT_LRS
+
+    agent = QLearning("FrozenLake-v1", seed=np.int64(2))
+    assert agent.get_params() == {"env_id": "FrozenLake-v1", "lr": None, "discount": 0.99, "epsilon_start": 1.0,
+                                  "epsilon_end": 0.05, "exploration_steps": 50_000, "seed": 2, "env_kwargs": None}
+    assert type(agent.seed) is np.int64 and not hasattr(agent, "lr_")  # as given; lr_ is learn's
+    assert agent.learn(2_000).lr_ == DEFAULT_LRS["FrozenLake"] == 0.05 and SARSA("Taxi-v4").learn(10).lr_ == DEFAULT_LR
+    explicit = QLearning("FrozenLake-v1", lr=0.05, seed=2).learn(2_000)
+    np.testing.assert_array_equal(agent.q_table_, explicit.q_table_)  # None trains as the measured default
+    loaded = load(agent.save(tmp_path / "agent"))
+    assert loaded.lr is None and loaded.lr_ == 0.05 and loaded.get_params() == agent.get_params()
+    assert QLearning(**agent.get_params()).get_params() == agent.get_params()  # scikit-learn's clone
+    learned = {name for name in vars(agent) if not name.startswith("_")} - set(agent.param_names())
+    assert learned == {"history_", "steps_done_", "n_states_", "n_actions_", "q_table_", "lr_"}
 
 
 def test_agents_are_found_by_their_algo_and_saved_under_the_kind_model_file_knows(tmp_path):
@@ -207,7 +224,7 @@ def test_evaluate_records_a_gif(tmp_path):
 def test_evaluation_is_greedy_and_reproducible():
     agent = QLearning("Taxi-v4", seed=0).learn(3_000)
     assert agent.evaluate(episodes=20, seed=5) == agent.evaluate(episodes=20, seed=5)
-    assert agent.act(0) == int(np.argmax(agent.q_table[0]))
+    assert agent.act(0) == int(np.argmax(agent.q_table_[0]))
 
 
 # ---- user mistakes -----------------------------------------------------------------------------------
@@ -219,11 +236,12 @@ def test_refuses_environments_without_numbered_states(env_id):
 
 @pytest.mark.parametrize(
     ("setting", "message"),
-    [({"lr": 0.0}, r"lr must be a number in \(0.0, 1.0\]"),
-     ({"discount": 1.5}, r"discount must be a number in \[0.0, 1.0\]"),
-     ({"epsilon_end": -0.1}, "epsilon_end must be"), ({"epsilon_start": "high"}, "epsilon_start must be"),
-     ({"exploration_steps": 0.5}, "exploration_steps must be a whole number"),
-     ({"seed": 1.5}, "seed must be a whole number")],
+    [({"lr": 0.0}, r"SARSA lr=0.0 must be a number > 0 and <= 1, for example 0.1"),
+     ({"discount": 1.5}, r"SARSA discount=1.5 must be a number >= 0 and <= 1"),
+     ({"epsilon_end": -0.1}, "epsilon_end=-0.1 must be"), ({"epsilon_start": "high"}, "epsilon_start='high' must be"),
+     ({"exploration_steps": 0.5}, "exploration_steps=0.5 must be a whole number >= 0"),
+     ({"seed": 1.5}, r"SARSA seed=1.5 must be a whole number in \[0, 2\*\*64\)"),
+     ({"seed": -1}, r"SARSA seed=-1 must be a whole number in \[0, 2\*\*64\)")],
 )
 def test_bad_settings_are_refused(setting, message):
     with pytest.raises(ValueError, match=message):
@@ -232,7 +250,7 @@ def test_bad_settings_are_refused(setting, message):
 
 @pytest.mark.parametrize("steps", [0, -5, 2.5, "100"])
 def test_bad_step_counts_are_refused(steps):
-    with pytest.raises(ValueError, match="total_steps must be a whole number of at least 1"):
+    with pytest.raises(ValueError, match="total_steps=.* must be a whole number >= 1"):
         QLearning("FrozenLake-v1").learn(steps)
 
 
@@ -240,7 +258,7 @@ def test_bad_observation_and_unknown_files(tmp_path):
     agent = QLearning("FrozenLake-v1")
     with pytest.raises(ValueError, match="observation 16 is no state of FrozenLake-v1"):
         agent.act(16)
-    with pytest.raises(ValueError, match="evaluate|episodes must be a whole number"):
+    with pytest.raises(ValueError, match="episodes=0 must be a whole number >= 1"):
         agent.evaluate(episodes=0)
     with pytest.raises(FileNotFoundError, match="no model directory"):
         Agent.load(tmp_path / "missing")

@@ -5,11 +5,12 @@ that `learnable runs` lists, `learnable report` draws and `learnable doctor` dia
     learnable rl FrozenLake-v1 --steps 200000          # tabular Q-learning (discrete observations)
     learnable rl CartPole-v1 --record cartpole.gif     # DQN (continuous observations), a GIF of an episode
     learnable rl --resume last                         # continue an interrupted run, as `train --resume` does
-    learnable rl evaluate last --episodes 1000         # the saved agent's greedy policy: mean return
+    learnable rl --evaluate last --episodes 1000       # the saved agent's greedy policy: mean return
 
-One command takes both first arguments (ENV_ID, or the word `evaluate` and a RUN): Typer cannot give a
-command group an ENV_ID argument and an `evaluate` subcommand at once. Everything a user can get wrong is
-checked before a run is recorded; Gymnasium is needed only here (`pip install 'learnable[rl]'`).
+One command, three uses: ENV_ID trains; ``--resume RUN`` and ``--evaluate RUN`` act on a recorded run and take
+no ENV_ID (a RUN is named by an option, as in `learnable train --resume RUN`, never by a positional argument).
+Everything a user can get wrong is checked before a run is recorded; Gymnasium is needed only here
+(`pip install 'learnable[rl]'`).
 """
 
 from __future__ import annotations
@@ -25,38 +26,30 @@ import typer
 
 from learnable.cli.app import RUNS_DIR, app, end_recorded_run, ending_recorded, open_store, user_errors
 from learnable.utils.terminal import say
+from learnable.utils.validation import check_count, check_output_file
 
 ALGOS = ("auto", "dqn", "q-learning", "sarsa")
 TABULAR = ("q-learning", "sarsa")
-EVALUATE = "evaluate"
 DEFAULTS = {"steps": 100_000, "seed": 0, "num_envs": 1, "eval_episodes": 100, "checkpoint_every": 0}
 PROGRESS_LINES = 10  # progress lines printed over a training run
 
 
 # ---- checking the options -------------------------------------------------------------------------------
 def _check_counts(options: dict[str, Any]) -> None:
-    """--steps, --num-envs, --eval-episodes >= 1 and --checkpoint-every >= 0, as whole numbers."""
-    for key, low in (("steps", 1), ("num_envs", 1), ("eval_episodes", 1), ("checkpoint_every", 0)):
-        if options[key] < low:
-            flag = "--" + key.replace("_", "-")
-            raise ValueError(f"{flag} {options[key]}: pass a whole number >= {low}, for example {flag} "
-                             f"{max(low, DEFAULTS[key])}.")
+    """--steps, --num-envs, --eval-episodes >= 1 and --checkpoint-every >= 0 (Typer has made them whole numbers)."""
+    for key in ("steps", "num_envs", "eval_episodes"):
+        check_count("--" + key.replace("_", "-"), options[key], DEFAULTS[key])
+    check_count("--checkpoint-every", options["checkpoint_every"], 10_000, least=0)
 
 
 def check_record(record: Path | None) -> None:
-    """--record: a .gif file in a folder that exists."""
+    """--record: a .gif file (the episode is written as an animated GIF) in a folder that exists."""
     if record is None:
         return
     # pygame draws the frames off screen; without a display its default video driver prints a stray
     # "error: XDG_RUNTIME_DIR ..." line that reads like learnable's own. The dummy driver renders the same.
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    if record.suffix.lower() != ".gif":
-        raise ValueError(f"--record '{record}' must end in .gif: the episode is written as an animated GIF; "
-                         f"pass for example --record {record.with_suffix('.gif')}.")
-    if record.is_dir():
-        raise ValueError(f"--record '{record}' is a directory; give a file name such as {record / 'episode.gif'}.")
-    if not record.parent.is_dir():
-        raise ValueError(f"--record '{record}': the folder '{record.parent}' does not exist; create it first.")
+    check_output_file(record, flag="--record", suffixes=(".gif",))
 
 
 def space_kinds(env_id: str, record: bool) -> tuple[str, str]:
@@ -156,7 +149,7 @@ def train_agent(agent: Any, options: dict[str, Any], checkpoints: Path) -> float
     if options["checkpoint_every"]:
         extra = {"checkpoint_every": options["checkpoint_every"], "checkpoint_dir": checkpoints}
     start = time.perf_counter()
-    agent.learn(options["steps"], callbacks=[Progress(options["steps"], agent.steps_done)], **extra)
+    agent.learn(options["steps"], callbacks=[Progress(options["steps"], agent.steps_done_)], **extra)
     return time.perf_counter() - start
 
 
@@ -167,8 +160,8 @@ def rl_summary(agent: Any, evaluation: dict[str, Any], seconds: float) -> dict[s
     if evaluation.get("success_rate") is not None:
         metrics["success_rate"] = evaluation["success_rate"]
     return {"task": "rl", "metrics": metrics, "evaluation": evaluation, "env_id": agent.env_id, "algo": agent.algo,
-            "steps": int(agent.steps_done), "episodes_trained": len(agent.history),
-            "steps_per_second": agent.steps_done / max(seconds, 1e-9), "seconds": seconds,
+            "steps": int(agent.steps_done_), "episodes_trained": len(agent.history_),
+            "steps_per_second": agent.steps_done_ / max(seconds, 1e-9), "seconds": seconds,
             "reward_threshold": _reward_threshold(agent.env_id), **_kept(agent)}
 
 
@@ -206,7 +199,7 @@ def train_run(env_id: str, options: dict[str, Any]) -> None:
     _check_checkpoints(agent, options["checkpoint_every"])
     recorded = {k: str(v) if isinstance(v, Path) else v for k, v in options.items() if k != "runs_dir"}
     settings = {"task": "rl", "env_id": env_id, **recorded, "algo": algo,
-                **{k: v for k, v in agent.settings.items() if k not in options}}
+                **{k: v for k, v in agent.get_params().items() if k not in options}}
     store = open_store(options["runs_dir"])
     run_id = store.create(options["name"] or f"{env_id}-{algo}", config=settings, seed=options["seed"])
     say(f"run {run_id}: {algo} on {env_id} ({observation[1]} observations), {options['steps']:,} steps")
@@ -223,7 +216,7 @@ def _train_and_finish(store: Any, run_id: str, agent: Any, options: dict[str, An
         try:
             seconds = train_agent(agent, options, folder / "checkpoints")
         finally:  # an interrupted or failed run keeps the episodes it played
-            store.writer(run_id).set_detail("history", agent.history)
+            store.writer(run_id).set_detail("history", agent.history_)
         evaluation = agent.evaluate(options["eval_episodes"], record=options["record"])
         artifacts = {"model": agent.save(options["out"] or folder / "agent")}
     _finish_run(store, run_id, rl_summary(agent, evaluation, seconds), artifacts, options)
@@ -273,8 +266,8 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
         store.release(found["id"])
         raise
     store.reopen(found["id"])
-    options["steps"] -= agent.steps_done
-    say(f"resuming run {found['id']} ({agent.algo} on {agent.env_id}) at step {agent.steps_done:,}: "
+    options["steps"] -= agent.steps_done_
+    say(f"resuming run {found['id']} ({agent.algo} on {agent.env_id}) at step {agent.steps_done_:,}: "
         f"{options['steps']:,} steps to go, with its recorded settings")
     _train_and_finish(store, found["id"], agent, options)
 
@@ -306,8 +299,7 @@ def evaluate_run(run: str, episodes: int, record: Path | None, runs_dir: Path | 
     """Load the agent a run saved and print its greedy evaluation."""
     from learnable.rl import load
 
-    if episodes < 1:
-        raise ValueError(f"--episodes {episodes}: pass a whole number >= 1, for example --episodes 100.")
+    check_count("--episodes", episodes, DEFAULTS["eval_episodes"])
     check_record(record)
     found = _rl_run(open_store(runs_dir), run)
     path = (found.get("artifacts") or {}).get("model")
@@ -315,7 +307,7 @@ def evaluate_run(run: str, episodes: int, record: Path | None, runs_dir: Path | 
         raise ValueError(f"run {found['id']} saved no agent that can be found (status {found['status']}, "
                          f"agent folder {path or 'not recorded'}); train it again with `learnable rl`.")
     agent = load(path)
-    say(f"run {found['id']}: {agent.algo} on {agent.env_id}, trained {agent.steps_done:,} steps")
+    say(f"run {found['id']}: {agent.algo} on {agent.env_id}, trained {agent.steps_done_:,} steps")
     print_evaluation(agent.evaluate(episodes, record=record))
     if record is not None:
         say(f"episode recorded to {record}")
@@ -327,72 +319,86 @@ def _refuse_training_options(given: dict[str, Any], usage: str, what: str) -> No
         raise ValueError(f"{', '.join(flags)} set(s) up training, but `learnable rl {usage}` {what}; drop them.")
 
 
+def _run_option(env_id: str | None, resume: str | None, evaluate: str | None) -> tuple[str, str] | None:
+    """The one of --resume RUN and --evaluate RUN given, as (flag, RUN); None when neither is (training)."""
+    given = [(flag, run) for flag, run in (("--resume", resume), ("--evaluate", evaluate)) if run is not None]
+    for flag, run in given:
+        if run.startswith("-"):  # `--resume --runs-dir x`: the next option taken for the RUN
+            raise ValueError(f"{flag} needs a RUN (an id, a name or `last`), not the option '{run}'; for example "
+                             f"`learnable rl {flag} last`.")
+    if len(given) == 2:
+        raise ValueError(f"--resume {resume} continues an interrupted run and --evaluate {evaluate} evaluates a saved "
+                         "agent; pass one of them.")
+    if given and env_id is not None:  # the run's recorded environment is used
+        flag, run = given[0]
+        raise ValueError(f"{flag} {run} acts on the environment the run recorded, so it takes no ENV_ID (got "
+                         f"'{env_id}'); run `learnable rl {flag} {run}` alone.")
+    return given[0] if given else None
+
+
 # ---- the command ----------------------------------------------------------------------------------------
 @app.command("rl")
 @user_errors
 def rl(
-    env_id: str = typer.Argument(None, metavar="[ENV_ID | evaluate]",
-                                 help="A Gymnasium id (FrozenLake-v1, Taxi-v4, CartPole-v1, ...), or `evaluate`. "
-                                 "Left out with --resume."),
-    run: str = typer.Argument(None, metavar="[RUN]", help="After `evaluate`: a run id, prefix, name or `last`."),
+    env_id: str = typer.Argument(None, metavar="ENV_ID",
+                                 help="A Gymnasium id (FrozenLake-v1, Taxi-v4, CartPole-v1, ...) to train on. Left "
+                                 "out with --resume or --evaluate."),
     algo: str = typer.Option("auto", help="auto (Discrete observations: q-learning; Box: dqn), dqn, q-learning, "
                              "sarsa."),
     steps: int = typer.Option(None, help="Environment steps to train, counting every env (default 100000)."),
     seed: int = typer.Option(None, help="One seed for the environment, exploration and weights (default 0)."),
     num_envs: int = typer.Option(None, help="Environments stepped together (vectorised; DQN) (default 1)."),
     eval_episodes: int = typer.Option(None, help="Greedy evaluation episodes after training (default 100)."),
-    episodes: int = typer.Option(None, help="With `evaluate`: greedy evaluation episodes (default 100)."),
+    episodes: int = typer.Option(None, help="With --evaluate: greedy evaluation episodes (default 100)."),
     record: Path = typer.Option(None, help="Write the first evaluation episode as an animated .gif."),
     checkpoint_every: int = typer.Option(None, help="Checkpoint every N steps to RUNS_DIR/RUN/checkpoints (DQN)."),
     name: str = typer.Option(None, help="A name for the run (default: ENV_ID-ALGO)."),
     out: Path = typer.Option(None, help="Save the trained agent to this directory (default: RUNS_DIR/RUN/agent)."),
     resume: str = typer.Option(None, metavar="RUN", help="Continue an interrupted run (id, name or `last`) from its "
                                "newest checkpoint, with the settings it was started with."),
+    evaluate: str = typer.Option(None, metavar="RUN", help="Evaluate the agent a run (id, name or `last`) saved: "
+                                 "print its greedy policy's mean return. Records no run."),
     runs_dir: Path = RUNS_DIR,
 ) -> None:
-    """Train an agent on a Gymnasium environment, or evaluate a trained one.
+    """Train an agent on a Gymnasium environment, continue an interrupted run, or evaluate a trained agent.
 
     `learnable rl ENV_ID` trains (tabular Q-learning/SARSA for Discrete observations, DQN for Box ones),
     evaluates the greedy policy, saves the agent and records the run (`learnable runs`, `report`, `doctor`).
 
-    `learnable rl evaluate RUN` (RUN: an id, a name or `last`) loads the agent a run saved and prints
-    `mean return X` (and `success rate X` where the environment has a goal).
-
     `learnable rl --resume RUN` continues an interrupted run from its newest checkpoint (written with
     --checkpoint-every), exactly as if it had never stopped, as `learnable train --resume RUN` does.
+
+    `learnable rl --evaluate RUN` (RUN: an id, a name or `last`) loads the agent a run saved and prints
+    `mean return X` (and `success rate X` where the environment has a goal).
     """
     training = {"algo": algo, "steps": steps, "seed": seed, "num_envs": num_envs, "eval_episodes": eval_episodes,
                 "checkpoint_every": checkpoint_every, "name": name, "out": out}
-    if resume is not None:
-        if resume.startswith("-"):  # `--resume --runs-dir x`: the next option taken for the RUN
-            raise ValueError(f"--resume needs a RUN (an id, a name or `last`), not the option '{resume}'; for example "
-                             "`learnable rl --resume last`.")
-        if env_id is not None:  # the run's recorded environment is used
-            raise ValueError(f"--resume {resume} continues a run on the environment it recorded, so it takes no ENV_ID "
-                             f"or `evaluate` (got '{env_id}'); run `learnable rl --resume {resume}` alone.")
+    chosen = _run_option(env_id, resume, evaluate)
+    if chosen is not None and chosen[0] == "--resume":
         _refuse_training_options({**training, "episodes": episodes, "record": record}, "--resume RUN",
                                  "continues the run with its recorded settings (only --runs-dir applies)")
         resume_run(resume, runs_dir)
-        return
+    elif chosen is not None:
+        _refuse_training_options(training, "--evaluate RUN",
+                                 "only evaluates a saved agent (with --episodes, --record, --runs-dir)")
+        evaluate_run(evaluate, DEFAULTS["eval_episodes"] if episodes is None else episodes, record, runs_dir)
+    else:
+        train_run(_training_env(env_id, episodes), _training_options(training, record, runs_dir))
+
+
+def _training_env(env_id: str | None, episodes: int | None) -> str:
+    """ENV_ID, checked for training: given, and without --evaluate's --episodes."""
     if env_id is None:
         raise ValueError("`learnable rl` needs an environment id to train on (for example `learnable rl "
-                         "CartPole-v1`), `evaluate RUN` to evaluate a saved agent, or --resume RUN to continue a run.")
-    if env_id == EVALUATE:
-        if run is None:
-            raise ValueError("`learnable rl evaluate` needs a RUN: an id, a name or `last`; for example "
-                             "`learnable rl evaluate last`.")
-        _refuse_training_options(training, "evaluate RUN",
-                                 "only evaluates a saved agent (with --episodes, --record, --runs-dir)")
-        evaluate_run(run, DEFAULTS["eval_episodes"] if episodes is None else episodes, record, runs_dir)
-        return
-    if run is not None:
-        raise ValueError(f"unexpected argument '{run}' after {env_id}: a RUN goes only after `evaluate` "
-                         f"(`learnable rl evaluate {run}`), or after --resume (`learnable rl --resume {run}`).")
+                         "CartPole-v1`), --evaluate RUN to evaluate a saved agent, or --resume RUN to continue a run.")
     if episodes is not None:
-        raise ValueError("--episodes is for `learnable rl evaluate`; when training, --eval-episodes sets the "
+        raise ValueError("--episodes is for `learnable rl --evaluate RUN`; when training, --eval-episodes sets the "
                          "evaluation after training.")
-    given = {"steps": steps, "seed": seed, "num_envs": num_envs, "eval_episodes": eval_episodes,
-             "checkpoint_every": checkpoint_every}
-    options = {**{k: DEFAULTS[k] if v is None else v for k, v in given.items()}, "algo": algo, "record": record,
-               "name": name, "out": out, "runs_dir": runs_dir}
-    train_run(env_id, options)
+    return env_id
+
+
+def _training_options(training: dict[str, Any], record: Path | None, runs_dir: Path) -> dict[str, Any]:
+    """The options of a training run, with DEFAULTS for the counts left out."""
+    counts = {k: DEFAULTS[k] if training[k] is None else training[k] for k in DEFAULTS}
+    return {**counts, "algo": training["algo"], "record": record, "name": training["name"], "out": training["out"],
+            "runs_dir": runs_dir}

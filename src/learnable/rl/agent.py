@@ -2,19 +2,21 @@
 saving and loading.
 
 An :class:`Agent` trains for a number of environment steps (``learn``), keeps one record per finished
-training episode (``history``), plays its greedy policy on a fresh environment (``evaluate``) and
-saves to a folder (safetensors + JSON, nothing pickled). Subclasses (``QLearning``, ``SARSA``,
-``DQN``) supply the algorithm: ``_train``, ``act``, ``settings`` and their learned state. What the
-agents share besides lives in its own module: :mod:`~learnable.rl.snapshots` (environment and RNG
-state for exact resumes), :mod:`~learnable.rl.recording` (GIFs), :mod:`~learnable.rl.update_stats`.
+training episode (``history_``), plays its greedy policy on a fresh environment (``evaluate``) and
+saves to a folder (safetensors + JSON, nothing pickled). It follows scikit-learn's contract: the
+constructor stores its arguments as given (``get_params`` reads them from its signature), learned state
+ends in ``_``. Subclasses (``QLearning``, ``SARSA``, ``DQN``) supply the algorithm: ``_train``, ``act``
+and their learned state. What the agents share besides lives in its own module:
+:mod:`~learnable.rl.snapshots` (environment and RNG state for exact resumes), :mod:`~learnable.rl.recording`
+(GIFs), :mod:`~learnable.rl.update_stats`.
 
 Example:
     >>> from learnable.rl import QLearning, Agent
     >>> agent = QLearning("FrozenLake-v1", seed=0).learn(2_000)
-    >>> agent.history[0]["episode"]
+    >>> agent.history_[0]["episode"]
     1
     >>> path = agent.save("/tmp/example-agent")
-    >>> Agent.load(path).steps_done
+    >>> Agent.load(path).steps_done_
     2000
 """
 
@@ -31,22 +33,22 @@ from learnable.model_file import load_tensors, save_tensors
 from learnable.rl.envs import is_success, make_env
 from learnable.rl.recording import record_gif, render_frame
 from learnable.rl.update_stats import UpdateStats
-from learnable.utils.validation import is_whole, quote, whole
+from learnable.utils.params import Params
+from learnable.utils.validation import check_count, check_seed, quote, whole
 
 Callback = Callable[[dict], None]
 
 
-class Agent:
+class Agent(Params):
     """The base of every agent: history, ``learn``, ``evaluate``, ``save`` and ``load``.
 
-    Subclasses set ``algo`` and implement ``settings`` (their constructor arguments but ``env_id``,
-    JSON-ready), ``act``, ``_train(total_steps)`` (calling :meth:`_record_episode` at each episode end)
-    and ``_tensors`` / ``_state`` / ``_restore`` for saving. Nothing registers them: :meth:`algorithms`
-    finds every subclass that sets ``algo``.
+    Subclasses set ``algo``, store each constructor argument under its own name (``get_params`` reads
+    them, and saving records them), and implement ``act``, ``_train(total_steps)`` (calling
+    :meth:`_record_episode` at each episode end) and ``_tensors`` / ``_state`` / ``_restore`` for saving.
+    Nothing registers them: :meth:`algorithms` finds every subclass that sets ``algo``.
 
-    Attributes: ``env_id``, ``seed``, ``steps_done`` (environment steps trained, all envs),
-    ``history`` (one dict per finished training episode: episode, step, return, length, epsilon,
-    td_loss, q_mean, q_max).
+    Attributes: ``steps_done_`` (environment steps trained, all envs), ``history_`` (one dict per
+    finished training episode: episode, step, return, length, epsilon, td_loss, q_mean, q_max).
     """
 
     kind: ClassVar[str] = "rl_agent"  # the model.json entry an agent saves under (model_file.KINDS)
@@ -76,21 +78,19 @@ class Agent:
     def __init__(self, env_id: str, *, seed: int = 0, env_kwargs: dict[str, Any] | None = None) -> None:
         if not isinstance(env_id, str):
             raise TypeError(f"env_id must be a Gymnasium id such as 'CartPole-v1'; got {type(env_id).__name__}.")
-        if not is_whole(seed):
-            raise ValueError(f"seed must be a whole number; got {seed!r}.")
+        check_seed("seed", seed, owner=type(self).__name__)
         if env_kwargs is not None and not isinstance(env_kwargs, dict):
             raise TypeError(f"env_kwargs must be a dict of keyword arguments; got {type(env_kwargs).__name__}.")
-        self.env_id, self.seed, self.env_kwargs = env_id, int(seed), dict(env_kwargs or {})
-        self.history: list[dict[str, Any]] = []
-        self.steps_done = 0
+        self.env_id, self.seed, self.env_kwargs = env_id, seed, env_kwargs
+        self.history_: list[dict[str, Any]] = []
+        self.steps_done_ = 0
         self._update_stats = UpdateStats()
         self._callbacks: tuple[Callback, ...] = ()
 
     # ---- for subclasses ---------------------------------------------------------------------------
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The constructor's arguments except ``env_id`` (JSON-ready): ``type(agent)(env_id, **settings)``."""
-        return {"seed": self.seed, "env_kwargs": self.env_kwargs}
+    def _make_env(self, **options: Any) -> Any:
+        """A fresh environment of ``env_id`` made with ``env_kwargs`` (and ``options`` for :func:`make_env`)."""
+        return make_env(self.env_id, **options, **(self.env_kwargs or {}))
 
     def act(self, observation: Any) -> int:
         """The greedy action for one observation."""
@@ -114,10 +114,10 @@ class Agent:
         self._update_stats.add(td_loss, q_mean, q_max)
 
     def _record_episode(self, episode_return: float, length: int, epsilon: float) -> dict[str, Any]:
-        """Append the record of a finished training episode to ``history`` and pass it to the callbacks."""
-        record = {"episode": len(self.history) + 1, "step": int(self.steps_done), "return": float(episode_return),
+        """Append the record of a finished training episode to ``history_`` and pass it to the callbacks."""
+        record = {"episode": len(self.history_) + 1, "step": int(self.steps_done_), "return": float(episode_return),
                   "length": int(length), "epsilon": float(epsilon), **self._update_stats.flush()}
-        self.history.append(record)
+        self.history_.append(record)
         for callback in self._callbacks:
             callback(record)
         return record
@@ -127,10 +127,9 @@ class Agent:
         """Train for ``total_steps`` more environment steps (every env of a vector env counts); returns self.
 
         Calling ``learn`` again continues where the last call stopped: ``learn(a); learn(b)`` gives the
-        same agent as ``learn(a + b)``. Each callback is called with each new ``history`` record.
+        same agent as ``learn(a + b)``. Each callback is called with each new ``history_`` record.
         """
-        if not is_whole(total_steps) or total_steps < 1:
-            raise ValueError(f"total_steps must be a whole number of at least 1; got {total_steps!r}.")
+        check_count("total_steps", total_steps, 10_000)
         callbacks = tuple(callbacks)
         for callback in callbacks:
             if not callable(callback):
@@ -149,9 +148,8 @@ class Agent:
         Returns {"episodes", "mean_return", "std_return", "mean_length", "success_rate"}; success_rate is
         None for environments without a goal. With ``record``, the first episode is written as a GIF.
         """
-        if not is_whole(episodes) or episodes < 1:
-            raise ValueError(f"episodes must be a whole number of at least 1; got {episodes!r}.")
-        env = make_env(self.env_id, render_mode="rgb_array" if record is not None else None, **self.env_kwargs)
+        check_count("episodes", episodes, 100)
+        env = self._make_env(render_mode="rgb_array" if record is not None else None)
         try:
             returns, lengths, successes, frames = self._play(env, int(episodes), seed, record is not None)
         finally:
@@ -183,8 +181,9 @@ class Agent:
     # ---- saving -------------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """Save the agent to ``directory`` (model.safetensors + model.json); returns the path."""
-        info = {"algo": self.algo, "env_id": self.env_id, "settings": self.settings, "history": self.history,
-                "steps_done": int(self.steps_done), "state": self._state()}
+        settings = {name: value for name, value in self.get_params().items() if name != "env_id"}
+        info = {"algo": self.algo, "env_id": self.env_id, "settings": settings, "history": self.history_,
+                "steps_done": int(self.steps_done_), "state": self._state()}
         return save_tensors(directory, self._tensors(), {self.kind: info})
 
     @classmethod
@@ -205,15 +204,30 @@ class Agent:
                              f"load it with {klass.__name__}.load or Agent.load.")
         try:
             agent = klass(entry["env_id"], **entry["settings"])
-            agent.history = list(entry.get("history", []))
-            agent.steps_done = whole(entry.get("steps_done", 0), "steps_done")
+            agent.history_ = list(entry.get("history", []))
+            agent.steps_done_ = whole(entry.get("steps_done", 0), "steps_done")
             agent._restore(tensors, entry.get("state") or {})
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise ValueError(f"'{directory}' holds a damaged {entry['algo']} agent: {quote(str(error))}") from None
         return agent
 
+    # ---- the record -----------------------------------------------------------------------------------
+    def record(self) -> dict[str, Any]:
+        """This agent's training as the doctor and the report read an RL run: its settings and history.
+
+        ``learnable.insight.diagnose(agent)`` reads it, as it reads ``learnable.fit``'s model.
+
+        Example:
+            >>> from learnable.rl import QLearning
+            >>> record = QLearning("FrozenLake-v1", discount=0.9).learn(100).record()
+            >>> record["config"]["algo"], record["config"]["discount"], len(record["details"]["history"]) > 0
+            ('q-learning', 0.9, True)
+        """
+        return {"config": {"task": "rl", "env_id": self.env_id, "algo": self.algo, **self.get_params()},
+                "details": {"history": list(self.history_)}, "status": "finished", "summary": {}}
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.env_id!r}, steps_done={self.steps_done})"
+        return f"{type(self).__name__}({self.env_id!r}, steps_done_={self.steps_done_})"
 
 
 def load(directory: str | Path) -> Agent:

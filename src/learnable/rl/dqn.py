@@ -16,7 +16,7 @@ resumes exactly: ``learn(a)``, save, load, ``learn(b)`` gives the same network a
 
 Example:
     >>> agent = DQN("CartPole-v1", learning_starts=100, seed=0).learn(500)
-    >>> agent.steps_done, agent.act([0.0, 0.0, 0.0, 0.0]) in (0, 1)
+    >>> agent.steps_done_, agent.act([0.0, 0.0, 0.0, 0.0]) in (0, 1)
     (500, True)
 """
 
@@ -38,11 +38,13 @@ from learnable.rl.q_network import build_q_network, check_q_network, td_step, up
 from learnable.rl.replay import ReplayBuffer
 from learnable.rl.snapshots import env_state, generator_state, set_env_state, set_generator_state
 from learnable.train.inputs import resolve_device
-from learnable.utils.validation import check_number, is_whole, quote
+from learnable.utils.validation import check_count, check_flag, check_number, is_whole, quote
 
-WHOLE_SETTINGS = {"buffer_size": 1, "batch_size": 1, "learning_starts": 0, "train_frequency": 1, "gradient_steps": 1,
-                  "target_update_interval": 1, "exploration_steps": 0, "num_envs": 1, "eval_every": 0,
-                  "eval_episodes": 1}
+# The count settings: name -> (the least value, an example for the message).
+WHOLE_SETTINGS = {"buffer_size": (1, 100_000), "batch_size": (1, 64), "learning_starts": (0, 1_000),
+                  "train_frequency": (1, 256), "gradient_steps": (1, 128), "target_update_interval": (1, 10),
+                  "exploration_steps": (0, 8_000), "num_envs": (1, 4), "eval_every": (0, 10_000),
+                  "eval_episodes": (1, 10)}
 
 
 class DQN(Agent):
@@ -77,9 +79,12 @@ class DQN(Agent):
             this keeps the solved one, as Stable-Baselines3's EvalCallback keeps its best model. Training
             itself always continues from the latest network, so resuming stays exact.
 
-    Attributes: ``evaluations_`` (one {"step", "mean_return"} per evaluation during training),
-    ``best_score_`` and ``best_step_`` (of the network ``act`` uses with ``keep_best``), plus those of
-    :class:`Agent`.
+    Attributes (built by the first ``learn``, or by ``load``): ``network_`` (the online Q-network, the MLP
+    that learns), ``target_network_`` (the copy the TD targets read), ``best_network_`` (a copy of the best
+    evaluated network, with ``keep_best``; else None), ``optimizer_``, ``buffer_`` (the replay buffer),
+    ``env_``, ``observation_shape_`` and ``n_actions_``; ``evaluations_`` (one {"step", "mean_return"} per
+    evaluation during training), ``best_score_`` and ``best_step_`` (of the network ``act`` uses with
+    ``keep_best``), plus those of :class:`Agent`.
 
     The defaults are RL Zoo's tuned CartPole-v1 settings (``target_update_interval`` 10 and rounds of
     128 updates every 256 steps: the target network is the online one as it was before each round).
@@ -105,8 +110,7 @@ class DQN(Agent):
                  device: str = "auto", env_kwargs: dict[str, Any] | None = None, eval_every: int = 10_000,
                  eval_episodes: int = 10, keep_best: bool = True) -> None:
         super().__init__(env_id, seed=seed, env_kwargs=env_kwargs)
-        self.hidden_sizes = tuple(hidden_sizes) if isinstance(hidden_sizes, (list, tuple)) else hidden_sizes
-        self.lr, self.buffer_size = lr, buffer_size
+        self.hidden_sizes, self.lr, self.buffer_size = hidden_sizes, lr, buffer_size
         self.batch_size, self.discount, self.learning_starts = batch_size, discount, learning_starts
         self.train_frequency, self.gradient_steps = train_frequency, gradient_steps
         self.target_update_interval, self.tau, self.double_dqn = target_update_interval, tau, double_dqn
@@ -118,21 +122,12 @@ class DQN(Agent):
         self.best_score_, self.best_step_, self.best_network_ = -math.inf, 0, None
         self._acting_network: torch.nn.Module | None = None  # set while the online network is evaluated
         self._device = resolve_device(device)
-        self.env_ = self.q_network_ = None  # built by the first learn (or load)
+        self.env_ = self.network_ = None  # built by the first learn (or load)
         self._checkpoint_every, self._checkpoint_dir = 0, None
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        names = ("lr", "buffer_size", "batch_size", "discount", "learning_starts", "train_frequency",
-                 "gradient_steps", "target_update_interval", "tau", "double_dqn", "max_grad_norm",
-                 "exploration_steps", "epsilon_start", "epsilon_end", "num_envs", "device", "eval_every",
-                 "eval_episodes", "keep_best")
-        return {"hidden_sizes": list(self.hidden_sizes), **{name: getattr(self, name) for name in names},
-                **super().settings}
 
     def epsilon(self, step: int | None = None) -> float:
         """The exploration rate after ``step`` environment steps (default: the steps done so far)."""
-        step = self.steps_done if step is None else step
+        step = self.steps_done_ if step is None else step
         if self.exploration_steps == 0:
             return float(self.epsilon_end)
         progress = min(1.0, step / self.exploration_steps)
@@ -141,21 +136,21 @@ class DQN(Agent):
     # ---- building -------------------------------------------------------------------------------------
     def _build(self) -> None:
         """Make the environments, the networks, the optimizer, the RNG and the replay buffer (once)."""
-        self.env_ = _vector_env(self.env_id, self.num_envs, self.env_kwargs)
+        self.env_ = _vector_env(self.env_id, self.num_envs, self.env_kwargs or {})
         space, actions = self.env_.single_observation_space, self.env_.single_action_space
         if not hasattr(actions, "n") or getattr(space, "shape", None) in (None, ()):
             raise ValueError(f"DQN needs a Box observation space and Discrete actions; {self.env_id} has "
                              f"{space} observations and {actions} actions. Use QLearning or SARSA for "
                              "discrete observations.")
         self.observation_shape_, self.n_actions_ = tuple(space.shape), int(actions.n)
-        q_network = build_q_network(math.prod(space.shape), self.n_actions_, self.hidden_sizes, self.seed)
-        self.q_network_ = q_network.to(self._device)
-        self.target_network_ = copy.deepcopy(self.q_network_).requires_grad_(False)
+        network = build_q_network(math.prod(space.shape), self.n_actions_, tuple(self.hidden_sizes), self.seed)
+        self.network_ = network.to(self._device)
+        self.target_network_ = copy.deepcopy(self.network_).requires_grad_(False)
         fused = self._device.type in ("cpu", "cuda")  # one kernel for all parameters: several times faster
-        self.optimizer_ = torch.optim.Adam(self.q_network_.parameters(), lr=self.lr, fused=fused)
+        self.optimizer_ = torch.optim.Adam(self.network_.parameters(), lr=self.lr, fused=fused)
         self.buffer_ = ReplayBuffer(self.buffer_size, self.observation_shape_, device=self._device, seed=self.seed)
         self._rng = np.random.default_rng(self.seed)
-        observations, _ = self.env_.reset(seed=self.seed)
+        observations, _ = self.env_.reset(seed=int(self.seed))
         self._observations = observations  # (N, *shape): the current observation of each env
         self._returns, self._lengths = np.zeros(self.num_envs), np.zeros(self.num_envs, dtype=np.int64)
         self._resetting = np.zeros(self.num_envs, dtype=bool)  # envs whose next step is Gymnasium's autoreset
@@ -163,7 +158,7 @@ class DQN(Agent):
     # ---- acting ---------------------------------------------------------------------------------------
     def act(self, observation: Any) -> int:
         """The greedy action (argmax Q) for one observation."""
-        if self.q_network_ is None:
+        if self.network_ is None:
             raise ValueError("this DQN has not learned yet; call learn(total_steps) first, or DQN.load(directory).")
         return int(self._greedy(np.asarray(observation, dtype=np.float32)[None], self._policy())[0])
 
@@ -171,7 +166,7 @@ class DQN(Agent):
         """The network that acts: the one under evaluation, else the best evaluated (keep_best), else the latest."""
         if self._acting_network is not None:
             return self._acting_network
-        return self.best_network_ if self.keep_best and self.best_network_ is not None else self.q_network_
+        return self.best_network_ if self.keep_best and self.best_network_ is not None else self.network_
 
     def _greedy(self, observations: np.ndarray, network: torch.nn.Module) -> np.ndarray:
         with torch.no_grad():
@@ -184,7 +179,7 @@ class DQN(Agent):
         random_actions = self._rng.integers(self.n_actions_, size=self.num_envs)
         if explore.all():
             return random_actions
-        return np.where(explore, random_actions, self._greedy(observations, self.q_network_))
+        return np.where(explore, random_actions, self._greedy(observations, self.network_))
 
     # ---- training -------------------------------------------------------------------------------------
     def learn(self, total_steps: int, *, callbacks: Sequence[Callback] = (), checkpoint_every: int = 0,
@@ -194,9 +189,7 @@ class DQN(Agent):
         With ``checkpoint_every`` > 0, the whole agent is saved to ``checkpoint_dir`` (replacing the
         previous checkpoint) every that many steps; :meth:`resume` continues from it exactly.
         """
-        if not is_whole(checkpoint_every) or checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every={checkpoint_every!r} must be a whole number of steps >= 0 "
-                             "(0: no checkpoints), for example 10_000.")
+        check_count("checkpoint_every", checkpoint_every, "10000 (0: no checkpoints)", least=0)
         if checkpoint_every and checkpoint_dir is None:
             raise ValueError(f"checkpoint_every={checkpoint_every} needs a checkpoint_dir to write to; pass "
                              "checkpoint_dir='checkpoints/dqn', or checkpoint_every=0.")
@@ -212,11 +205,11 @@ class DQN(Agent):
         return cls.load(checkpoint_dir)
 
     def _train(self, total_steps: int) -> None:
-        if self.q_network_ is None:
+        if self.network_ is None:
             self._build()
-        end = self.steps_done + total_steps
-        while self.steps_done < end:
-            before = self.steps_done
+        end = self.steps_done_ + total_steps
+        while self.steps_done_ < end:
+            before = self.steps_done_
             self._step()
             self._after_step(before)
 
@@ -228,7 +221,7 @@ class DQN(Agent):
         if real.any():
             self.buffer_.add(self._observations[real], actions[real], rewards[real], next_observations[real],
                              terminated[real])
-        self.steps_done += int(real.sum())
+        self.steps_done_ += int(real.sum())
         self._returns[real] += rewards[real]
         self._lengths[real] += 1
         done = (terminated | truncated) & real
@@ -240,45 +233,45 @@ class DQN(Agent):
 
     def _after_step(self, before: int) -> None:
         """Target updates, rounds of updates and checkpoints whose step counts were crossed."""
-        if _crossed(before, self.steps_done, self.target_update_interval):
+        if _crossed(before, self.steps_done_, self.target_update_interval):
             self._update_target()
-        if self.steps_done >= self.learning_starts:
-            rounds = self.steps_done // self.train_frequency - before // self.train_frequency
+        if self.steps_done_ >= self.learning_starts:
+            rounds = self.steps_done_ // self.train_frequency - before // self.train_frequency
             for _ in range(rounds * self.gradient_steps):
                 self._update()
-        if self.eval_every and _crossed(before, self.steps_done, self.eval_every):
+        if self.eval_every and _crossed(before, self.steps_done_, self.eval_every):
             self._evaluate_online()
-        if self._checkpoint_every and _crossed(before, self.steps_done, self._checkpoint_every):
+        if self._checkpoint_every and _crossed(before, self.steps_done_, self._checkpoint_every):
             self.save(self._checkpoint_dir)
 
     def _evaluate_online(self) -> None:
         """Evaluate the latest network greedily; keep a copy of it when it scores at least the best so far."""
-        self._acting_network = self.q_network_
+        self._acting_network = self.network_
         try:
             score = self.evaluate(self.eval_episodes)["mean_return"]
         finally:
             self._acting_network = None
-        self.evaluations_.append({"step": self.steps_done, "mean_return": score})
+        self.evaluations_.append({"step": self.steps_done_, "mean_return": score})
         if score >= self.best_score_:  # ties: the later network, trained on more
-            self.best_score_, self.best_step_ = score, self.steps_done
+            self.best_score_, self.best_step_ = score, self.steps_done_
             if self.best_network_ is None:
-                self.best_network_ = copy.deepcopy(self.q_network_).requires_grad_(False)
+                self.best_network_ = copy.deepcopy(self.network_).requires_grad_(False)
             else:  # copy into the kept module: no new network each time CartPole sits at 500
-                self.best_network_.load_state_dict(self.q_network_.state_dict())
+                self.best_network_.load_state_dict(self.network_.state_dict())
 
     def _update(self) -> None:
         """One gradient step on the Huber TD loss of a replay batch."""
-        loss, q = td_step(self.q_network_, self.target_network_, self.optimizer_, self.buffer_.sample(self.batch_size),
+        loss, q = td_step(self.network_, self.target_network_, self.optimizer_, self.buffer_.sample(self.batch_size),
                           discount=self.discount, double_dqn=self.double_dqn, max_grad_norm=self.max_grad_norm)
         self._record_update(loss, q.mean(), q.max())  # summed on the device, read once an episode
 
     def _update_target(self) -> None:
-        update_target(self.target_network_, self.q_network_, self.tau)
+        update_target(self.target_network_, self.network_, self.tau)
 
     # ---- saving ---------------------------------------------------------------------------------------
     def _tensors(self) -> dict[str, torch.Tensor]:
         self._check_learned()
-        tensors = {f"q_network.{k}": v for k, v in self.q_network_.state_dict().items()}
+        tensors = {f"network.{k}": v for k, v in self.network_.state_dict().items()}
         tensors.update({f"target_network.{k}": v for k, v in self.target_network_.state_dict().items()})
         tensors.update({f"replay.{k}": v for k, v in self.buffer_.state_dict().items()})
         for index, slots in self.optimizer_.state_dict()["state"].items():
@@ -289,7 +282,7 @@ class DQN(Agent):
         return tensors
 
     def _check_learned(self) -> None:
-        if self.q_network_ is None:
+        if self.network_ is None:
             raise ValueError("this DQN has not learned yet, so there is nothing to save; call learn first.")
 
     def _state(self) -> dict[str, Any]:
@@ -304,7 +297,7 @@ class DQN(Agent):
         try:
             self._check_saved(tensors)  # before _build allocates the networks, the buffer and the envs
             self._build()
-            self.q_network_.load_state_dict(_part(tensors, "q_network."))
+            self.network_.load_state_dict(_part(tensors, "network."))
             self.target_network_.load_state_dict(_part(tensors, "target_network."))
             self.buffer_.load_state_dict(_part(tensors, "replay."))
             self._restore_optimizer(tensors, state["param_groups"])
@@ -318,7 +311,7 @@ class DQN(Agent):
             self.evaluations_ = list(state.get("evaluations", []))
             self.best_score_, self.best_step_ = state.get("best", [-math.inf, 0])
             if any(name.startswith("best_network.") for name in tensors):
-                self.best_network_ = copy.deepcopy(self.q_network_).requires_grad_(False)
+                self.best_network_ = copy.deepcopy(self.network_).requires_grad_(False)
                 self.best_network_.load_state_dict(_part(tensors, "best_network."))
         except (KeyError, RuntimeError, TypeError, ValueError, IndexError) as error:
             raise ValueError(f"the saved DQN is damaged or does not match its settings: {quote(str(error))}") from None
@@ -327,7 +320,7 @@ class DQN(Agent):
         """Raise unless the saved tensors fit the settings, before anything is built from them: the
         Q-network against ``hidden_sizes``, the saved observations against ``num_envs``, and the replay
         buffer against the memory it would take."""
-        check_q_network(_part(tensors, "q_network."), self.hidden_sizes)
+        check_q_network(_part(tensors, "network."), tuple(self.hidden_sizes))
         observations = tuple(tensors["env.observations"].shape)  # (num_envs, *observation_shape)
         if observations[:1] != (self.num_envs,):
             raise ValueError(f"num_envs={self.num_envs}, but the file holds the observations of "
@@ -347,12 +340,10 @@ class DQN(Agent):
 
     # ---- checks ---------------------------------------------------------------------------------------
     def _check_settings(self) -> None:
-        for name, least in WHOLE_SETTINGS.items():
-            value = getattr(self, name)
-            if not is_whole(value) or value < least:
-                raise ValueError(f"DQN {name}={value!r} must be a whole number >= {least}.")
+        for name, (least, example) in WHOLE_SETTINGS.items():
+            check_count(name, getattr(self, name), example, least=least, owner="DQN")
         sizes = self.hidden_sizes
-        if not isinstance(sizes, tuple) or not sizes or not all(is_whole(size) and size >= 1 for size in sizes):
+        if not isinstance(sizes, (list, tuple)) or not sizes or not all(is_whole(size) and size >= 1 for size in sizes):
             raise ValueError(f"DQN hidden_sizes={self.hidden_sizes!r} must list layer widths >= 1, e.g. (256, 256).")
         check_number("lr", self.lr, 0, math.inf, "2.3e-3", low_open=True, owner="DQN")
         check_number("discount", self.discount, 0, 1, "0.99", owner="DQN")
@@ -360,9 +351,8 @@ class DQN(Agent):
         check_number("max_grad_norm", self.max_grad_norm, 0, math.inf, "10", low_open=True, owner="DQN")
         check_number("epsilon_start", self.epsilon_start, 0, 1, "1.0", owner="DQN")
         check_number("epsilon_end", self.epsilon_end, 0, 1, "0.04", owner="DQN")
-        for flag in ("double_dqn", "keep_best"):
-            if not isinstance(getattr(self, flag), bool):
-                raise ValueError(f"DQN {flag}={getattr(self, flag)!r} must be True or False.")
+        check_flag("double_dqn", self.double_dqn, owner="DQN")
+        check_flag("keep_best", self.keep_best, owner="DQN")
         if self.batch_size > self.buffer_size:
             raise ValueError(f"DQN batch_size={self.batch_size} is larger than buffer_size={self.buffer_size}; "
                              "use a batch no larger than the replay buffer.")

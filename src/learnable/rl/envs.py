@@ -20,6 +20,8 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
+from learnable.utils.validation import check_count
+
 try:
     import gymnasium
 except ImportError as error:  # pragma: no cover - exercised only without the extra
@@ -106,8 +108,7 @@ def make_env(env_id: str, *, seed: int | None = None, num_envs: int = 1, render_
         4
     """
     check_env_id(env_id)
-    if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
-        raise ValueError(f"num_envs must be a whole number of at least 1; got {num_envs!r}.")
+    check_count("num_envs", num_envs, 4)
     _check_render_mode(env_id, render_mode)
     try:
         if num_envs == 1:

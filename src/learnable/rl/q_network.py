@@ -78,7 +78,7 @@ def check_q_network(saved: dict[str, torch.Tensor], hidden_sizes: tuple[int, ...
     layers = sorted((int(key.split(".")[1]), shape) for key, (_, shape) in header.items()
                     if key.endswith(".weight") and key.split(".")[1].isdigit())
     if not layers:
-        raise ValueError("the file holds no Q-network (no q_network.layers.*.weight tensors)")
+        raise ValueError("the file holds no Q-network (no network.layers.*.weight tensors)")
     config = {"in_features": layers[0][1][-1], "out_features": layers[-1][1][0], "hidden_sizes": list(hidden_sizes)}
     network = build_on_meta("mlp", config, len(header))
     check_tensors(header, expected_tensors(network), f"the Q-network has no hidden_sizes={brief(hidden_sizes, 60)}")

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import torch
 
 from learnable.train.inputs import resolve_device
-from learnable.utils.validation import is_whole
+from learnable.utils.validation import check_count, check_seed, is_whole
 
 FIELDS = ("observations", "actions", "rewards", "next_observations", "terminated")
 
@@ -93,8 +93,7 @@ class ReplayBuffer:
         """``batch_size`` transitions drawn uniformly, with replacement, from those stored."""
         if self.size == 0:
             raise ValueError("the replay buffer is empty, so there is nothing to sample; add transitions first.")
-        if not is_whole(batch_size) or batch_size < 1:
-            raise ValueError(f"batch_size={batch_size!r} must be a whole number >= 1, for example 64.")
+        check_count("batch_size", batch_size, 64)
         picked = torch.randint(self.size, (batch_size,), generator=self.generator, device=self.device)  # (B,)
         return Batch(*(getattr(self, field)[picked] for field in FIELDS))
 
@@ -150,9 +149,7 @@ class ReplayBuffer:
 
 
 def _check_settings(capacity: Any, observation_shape: Any, seed: Any) -> None:
-    if not is_whole(capacity) or capacity < 1:
-        raise ValueError(f"capacity={capacity!r} must be a whole number >= 1, for example 100_000.")
+    check_count("capacity", capacity, 100_000)
     if not isinstance(observation_shape, (tuple, list)) or not all(is_whole(s) and s >= 1 for s in observation_shape):
         raise ValueError(f"observation_shape={observation_shape!r} must be a tuple of sizes >= 1, for example (4,).")
-    if not is_whole(seed):
-        raise ValueError(f"seed={seed!r} must be a whole number, for example 0.")
+    check_seed("seed", seed)

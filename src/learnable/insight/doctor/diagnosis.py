@@ -26,9 +26,8 @@ def diagnose(run: Any) -> list[Finding]:
     Args:
         run: a run record: a dict from :meth:`learnable.runs.RunStore.load_record` (``epochs``, ``steps``, ``data``,
             ``status``, ``error``, ``summary``, ...), or an object whose ``record()`` method returns one
-            (``learnable.fit``'s model). For a :class:`~learnable.Learner` after ``fit`` pass
-            ``learnable.runs.recorder.record_of(learner)``; for an RL agent,
-            ``learnable.insight.doctor.rl.record_of_agent(agent)``.
+            (``learnable.fit``'s model, a ``learnable.rl`` agent). For a :class:`~learnable.Learner` after
+            ``fit`` pass ``learnable.runs.recorder.record_of(learner)``.
 
     Raises:
         TypeError: ``run`` is neither a dict nor has a ``record()`` method.
@@ -52,6 +51,6 @@ def record_from(run: Any) -> dict[str, Any]:
         return run.record()
     raise TypeError(
         f"diagnose() reads a run record (a dict, or an object with a record() method such as learnable.fit's "
-        f"model); got a {type(run).__name__}. For a Learner pass learnable.runs.recorder.record_of(learner), for "
-        "an RL agent learnable.insight.doctor.rl.record_of_agent(agent), for a recorded run "
+        f"model or a learnable.rl agent); got a {type(run).__name__}. For a Learner pass "
+        "learnable.runs.recorder.record_of(learner), for a recorded run "
         "RunStore(runs_dir).load_record(run).")

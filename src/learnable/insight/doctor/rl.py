@@ -31,7 +31,7 @@ DEFAULT_DISCOUNT = 0.99
 REWARD_BOUNDS = {"CartPole": 1.0, "Acrobot": 1.0, "MountainCar": 1.0, "FrozenLake": 1.0, "FrozenLake8x8": 1.0,
                  "Taxi": 20.0, "CliffWalking": 100.0, "CliffWalkingSlippery": 100.0, "Blackjack": 1.5}
 
-__all__ = ["RL_EXPLAINS", "RL_RULES", "diagnose_rl", "record_of_agent"]
+__all__ = ["RL_EXPLAINS", "RL_RULES", "diagnose_rl"]
 
 
 # ---- reading an RL record ------------------------------------------------------------------------------
@@ -238,12 +238,3 @@ def diagnose_rl(record: dict[str, Any]) -> list[Finding]:
     """Every finding for an RL run's record (see :func:`learnable.insight.record.rl_history`), most severe first."""
     return apply_rules(record, RL_RULES, RL_EXPLAINS, "Record RL runs with `learnable rl` so the record is complete.")
 
-
-def record_of_agent(agent: Any) -> dict[str, Any]:
-    """The doctor's view of a trained agent (``learnable.rl``): its settings and history, as an RL run record.
-
-    It reads only the agent's attributes (``env_id``, ``algo``, ``settings``, ``history``), so the doctor needs
-    nothing of ``learnable.rl``: ``diagnose(record_of_agent(agent))``.
-    """
-    return {"config": {"task": "rl", "env_id": agent.env_id, "algo": agent.algo, **dict(agent.settings)},
-            "details": {"history": list(agent.history)}, "status": "finished", "summary": {}}
