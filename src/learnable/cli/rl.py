@@ -25,11 +25,10 @@ from typing import Any
 import typer
 
 from learnable.cli.app import RUNS_DIR, app, end_recorded_run, ending_recorded, open_store, user_errors
+from learnable.cli.rl_choice import build_agent, choose_algo, space_types
 from learnable.utils.terminal import say
 from learnable.utils.validation import check_count, check_output_file
 
-ALGOS = ("auto", "dqn", "q-learning", "sarsa")
-TABULAR = ("q-learning", "sarsa")
 DEFAULTS = {"steps": 100_000, "seed": 0, "num_envs": 1, "eval_episodes": 100, "checkpoint_every": 0}
 PROGRESS_LINES = 10  # progress lines printed over a training run
 
@@ -50,62 +49,6 @@ def check_record(record: Path | None) -> None:
     # "error: XDG_RUNTIME_DIR ..." line that reads like learnable's own. The dummy driver renders the same.
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     check_output_file(record, flag="--record", suffixes=(".gif",))
-
-
-def space_kinds(env_id: str, record: bool) -> tuple[str, str]:
-    """The kind of the environment's observations ("discrete", "box" or another space's class name) and their
-    short description; refuses continuous actions. Makes the environment once (checking that it renders
-    rgb_array frames when an episode is to be recorded)."""
-    import gymnasium
-
-    from learnable.rl import make_env
-
-    env = make_env(env_id, render_mode="rgb_array" if record else None)
-    try:
-        spaces = env.observation_space, env.action_space
-    finally:
-        env.close()
-    kinds = {gymnasium.spaces.Discrete: "discrete", gymnasium.spaces.Box: "box"}
-    observation, action = (kinds.get(type(space), type(space).__name__) for space in spaces)
-    if action != "discrete":
-        raise ValueError(f"{env_id} has a continuous action space ({spaces[1]}); learnable's agents (Q-learning, "
-                         "SARSA, DQN) choose among discrete actions. Pick an environment with Discrete actions, "
-                         "such as CartPole-v1, Acrobot-v1, MountainCar-v0, FrozenLake-v1 or Taxi-v4.")
-    shape = getattr(spaces[0], "shape", None)
-    return observation, f"Box{shape}" if observation == "box" else str(spaces[0])
-
-
-def choose_algo(algo: str, env_id: str, observation: tuple[str, str]) -> str:
-    """--algo as given, or for auto: Q-learning for Discrete observations, DQN for Box; refuse a mismatch."""
-    kind, space = observation
-    if algo not in ALGOS:
-        raise ValueError(f"--algo '{algo}' is not one of {', '.join(ALGOS)}; pass for example --algo auto.")
-    if algo == "auto":
-        if kind not in ("discrete", "box"):
-            raise ValueError(f"{env_id} observes {space}; learnable's agents read Discrete (Q-learning, SARSA) or "
-                             "Box (DQN) observations. Pick another environment.")
-        return "q-learning" if kind == "discrete" else "dqn"
-    if algo in TABULAR and kind != "discrete":
-        raise ValueError(f"--algo {algo} keeps a table with one row per observation, but {env_id} observes {space}, "
-                         "which is continuous; use --algo dqn (or auto).")
-    if algo == "dqn" and kind != "box":
-        raise ValueError(f"--algo dqn reads vector observations, but {env_id} observes {space}; use --algo q-learning "
-                         "or sarsa (or auto).")
-    return algo
-
-
-def build_agent(algo: str, env_id: str, seed: int, num_envs: int) -> Any:
-    """The agent of ``algo`` on ``env_id`` (its constructor checks its own settings)."""
-    from learnable.rl import Agent
-
-    klass = Agent.algorithms()[algo]
-    options: dict[str, Any] = {"seed": seed}
-    if num_envs > 1:
-        if "num_envs" not in inspect.signature(klass).parameters:
-            raise ValueError(f"--num-envs {num_envs}: {algo} steps one environment at a time; leave out --num-envs, "
-                             "or use --algo dqn for vectorised environments.")
-        options["num_envs"] = num_envs
-    return klass(env_id, **options)
 
 
 def _check_checkpoints(agent: Any, every: int) -> None:
@@ -193,7 +136,7 @@ def train_run(env_id: str, options: dict[str, Any]) -> None:
     check_distinct_outputs({"--record": options["record"], "--out": options["out"]})
     if options["out"] is not None:
         check_replaceable(options["out"])  # fail now, not after training
-    observation = space_kinds(env_id, options["record"] is not None)
+    observation = space_types(env_id, options["record"] is not None)
     algo = choose_algo(options["algo"], env_id, observation)
     agent = build_agent(algo, env_id, options["seed"], options["num_envs"])
     _check_checkpoints(agent, options["checkpoint_every"])
