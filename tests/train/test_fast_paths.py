@@ -567,7 +567,7 @@ def test_step_losses_round_trip_through_state_dict():
 
 
 class Crash(Callback):
-    """Simulates the process dying right after a given step (as in test_checkpoint.py)."""
+    """Simulates the process dying right after a given step (as in tests/callbacks/test_checkpoint.py)."""
 
     order = 95  # after the checkpoint callback
 

@@ -65,7 +65,7 @@ RECIPES = {
     "mlp": FitRecipe(lr=1e-3, num_epochs=200, patience=15, weight_decay=1e-4),
     "cnn": FitRecipe(lr=1e-2, num_epochs=8, patience=4, weight_decay=1e-4, schedule="one_cycle"),
     # Text models sit at chance for several epochs before they find word order: small batches (more steps
-    # per epoch) and patience get them there (measured on the generated reviews, tests/test_fit_text.py).
+    # per epoch) and patience get them there (measured on the generated reviews, tests/tasks/test_fitting_text.py).
     "gru": FitRecipe(lr=3e-3, num_epochs=30, patience=8, weight_decay=1e-4, max_batch_size=32),
     "transformer": FitRecipe(lr=1e-3, num_epochs=30, patience=10, weight_decay=1e-2, max_batch_size=32),
 }
