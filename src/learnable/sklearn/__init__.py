@@ -9,7 +9,7 @@
 
 Every class constructs with no arguments, only stores its parameters in ``__init__``, checks its input
 with scikit-learn's ``validate_data`` and passes scikit-learn's ``check_estimator`` (the checks it cannot
-pass are listed, with why, in tests/sklearn/test_sklearn.py). ``random_state`` as a whole number makes a fit
+pass are listed, with why, in tests/test_sklearn.py). ``random_state`` as a whole number makes a fit
 repeatable.
 
 Example:
