@@ -14,7 +14,7 @@ from learnable.cli import app
 from learnable.runs import RunStore
 
 pytest.importorskip("gymnasium")
-from learnable.rl import load  # noqa: E402 - after the skip: needs Gymnasium
+from learnable.rl import Agent  # noqa: E402 - after the skip: needs Gymnasium
 
 runner = CliRunner()
 STEPS = 3_000
@@ -56,7 +56,7 @@ def test_a_run_is_recorded_with_its_history_and_summary(frozen_lake):
 
 def test_the_printed_evaluation_is_the_saved_agents(frozen_lake):
     run, output = frozen_lake["run"], frozen_lake["output"]
-    agent = load(run["artifacts"]["model"])
+    agent = Agent.load(run["artifacts"]["model"])
     assert agent.steps_done_ == STEPS and agent.algo == "q-learning"
     expected = agent.evaluate(50)
     assert _number(output, "mean return") == pytest.approx(expected["mean_return"], abs=5e-5)
@@ -67,7 +67,7 @@ def test_the_printed_evaluation_is_the_saved_agents(frozen_lake):
 
 def test_evaluate_last_prints_the_agents_own_evaluation(frozen_lake):
     output = _ok(["rl", "--evaluate", "last", "--episodes", 30, "--runs-dir", frozen_lake["runs"]])
-    expected = load(frozen_lake["run"]["artifacts"]["model"]).evaluate(30)
+    expected = Agent.load(frozen_lake["run"]["artifacts"]["model"]).evaluate(30)
     assert _number(output, "mean return") == pytest.approx(expected["mean_return"], abs=5e-5)
     assert _number(output, "success rate") == pytest.approx(expected["success_rate"], abs=5e-5)
     assert "evaluation over 30 episodes" in output
@@ -103,7 +103,7 @@ def test_dqn_on_cartpole_with_checkpoints(tmp_path):
     run = RunStore(runs).get("last")
     assert run["config"]["algo"] == "dqn" and "success rate" not in output  # CartPole has no goal
     assert (tmp_path / "agent" / "model.json").is_file() and run["artifacts"]["checkpoints"].endswith("checkpoints")
-    assert load(run["artifacts"]["checkpoints"]).steps_done_ == 1_000
+    assert Agent.load(run["artifacts"]["checkpoints"]).steps_done_ == 1_000
 
 
 # ---- user mistakes: one error line, no run -------------------------------------------------------------
@@ -201,7 +201,7 @@ def test_resume_finishes_an_interrupted_dqn_run_exactly_as_an_unbroken_one(tmp_p
     assert "at step 600: 700 steps to go" in output
     straight, resumed = (RunStore(tmp_path / kind).get("last") for kind in ("straight", "broken"))
     assert resumed["status"] == "finished" and resumed["summary"]["evaluation"] == straight["summary"]["evaluation"]
-    a, b = load(straight["artifacts"]["model"]), load(resumed["artifacts"]["model"])
+    a, b = Agent.load(straight["artifacts"]["model"]), Agent.load(resumed["artifacts"]["model"])
     assert a.steps_done_ == b.steps_done_ == 1_300 and a.history_ == b.history_
     for x, y in zip(a.network_.parameters(), b.network_.parameters(), strict=True):
         assert torch.equal(x, y)

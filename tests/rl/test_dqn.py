@@ -10,7 +10,8 @@ import torch
 
 pytest.importorskip("gymnasium")
 
-from learnable.rl import DQN, load  # noqa: E402
+from learnable import load  # noqa: E402 - every saved agent comes back through learnable.load
+from learnable.rl import DQN  # noqa: E402
 from learnable.rl.q_network import double_dqn_targets  # noqa: E402
 
 SMALL = {"hidden_sizes": (16,), "learning_starts": 200, "train_frequency": 8, "gradient_steps": 2,

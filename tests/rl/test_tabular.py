@@ -8,7 +8,8 @@ import pytest
 
 gymnasium = pytest.importorskip("gymnasium")
 
-from learnable.rl import SARSA, Agent, QLearning, load  # noqa: E402
+from learnable import load  # noqa: E402 - every saved agent comes back through learnable.load
+from learnable.rl import SARSA, Agent, QLearning  # noqa: E402
 
 DETERMINISTIC = {"is_slippery": False}
 

@@ -188,7 +188,7 @@ def _finish_run(store: Any, run_id: str, summary: dict[str, Any], artifacts: dic
 def resume_run(run: str, runs_dir: Path | None) -> None:
     """Continue an interrupted or failed run from its newest checkpoint, with its recorded settings, up to
     its recorded --steps: the result equals the run that never stopped."""
-    from learnable.rl import load
+    from learnable.rl import Agent
 
     store = open_store(runs_dir)
     found = _rl_run(store, run)
@@ -204,7 +204,7 @@ def resume_run(run: str, runs_dir: Path | None) -> None:
     options.update({key: None if config.get(key) is None else Path(config[key]) for key in ("record", "out")})
     store.claim(found["id"])  # first: refused while another process runs it (its checkpoint may be mid-write)
     try:
-        agent = load(checkpoints)  # a damaged checkpoint leaves the run as it was: its status and its error
+        agent = Agent.load(checkpoints)  # a damaged checkpoint leaves the run as it was: its status and its error
     except BaseException:
         store.release(found["id"])
         raise
@@ -240,7 +240,7 @@ def _rl_run(store: Any, run: str) -> dict[str, Any]:
 # ---- evaluating a recorded run ------------------------------------------------------------------------
 def evaluate_run(run: str, episodes: int, record: Path | None, runs_dir: Path | None) -> None:
     """Load the agent a run saved and print its greedy evaluation."""
-    from learnable.rl import load
+    from learnable.rl import Agent
 
     check_count("--episodes", episodes, DEFAULTS["eval_episodes"])
     check_record(record)
@@ -249,7 +249,7 @@ def evaluate_run(run: str, episodes: int, record: Path | None, runs_dir: Path | 
     if path is None or not Path(path).is_dir():
         raise ValueError(f"run {found['id']} saved no agent that can be found (status {found['status']}, "
                          f"agent folder {path or 'not recorded'}); train it again with `learnable rl`.")
-    agent = load(path)
+    agent = Agent.load(path)
     say(f"run {found['id']}: {agent.algo} on {agent.env_id}, trained {agent.steps_done_:,} steps")
     print_evaluation(agent.evaluate(episodes, record=record))
     if record is not None:

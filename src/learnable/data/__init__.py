@@ -2,7 +2,6 @@
 streamed from disk) and datasets."""
 
 from learnable.data import datasets
-from learnable.data.files import read_frame, read_table
 from learnable.data.fingerprint import fingerprint
 from learnable.data.images import as_images, read_image_folder
 from learnable.data.loader import TensorLoader
@@ -10,6 +9,7 @@ from learnable.data.prepare import Prepared, prepare
 from learnable.data.schema import Schema
 from learnable.data.split import Split, split_indices
 from learnable.data.stream import StreamLoader, stream
+from learnable.data.table_files import read_frame, read_table
 from learnable.data.task import infer_task
 from learnable.data.validate import as_features, as_target, check_pair
 

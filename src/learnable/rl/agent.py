@@ -228,8 +228,3 @@ class Agent(Params):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.env_id!r}, steps_done_={self.steps_done_})"
-
-
-def load(directory: str | Path) -> Agent:
-    """Load any saved agent (Q-learning, SARSA or DQN): the same as ``Agent.load(directory)``."""
-    return Agent.load(directory)

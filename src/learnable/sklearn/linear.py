@@ -24,12 +24,12 @@ REGRESSION_LEARNED = ("coef_", "intercept_", "n_iter_")
 CLASSIFIER_LEARNED = ("coef_", "intercept_", "classes_", "n_iter_")
 
 
-class LinearRegressor(MultiOutputMixin, RegressorMixin, ClassicWrapper):
+class LinearRegressorWrapper(MultiOutputMixin, RegressorMixin, ClassicWrapper):
     """What the three regressions share: fit on (n_samples,) or (n_samples, n_targets) y, predict."""
 
     learned = REGRESSION_LEARNED
 
-    def fit(self, X: Any, y: Any) -> LinearRegressor:
+    def fit(self, X: Any, y: Any) -> LinearRegressorWrapper:
         """Learn ``coef_`` and ``intercept_`` from X (n_samples, n_features) and y; returns self."""
         return self._fit_classic(X, y, y_numeric=True, multi_output=True)
 
@@ -38,7 +38,7 @@ class LinearRegressor(MultiOutputMixin, RegressorMixin, ClassicWrapper):
         return self._call("predict", X)
 
 
-class LinearRegression(LinearRegressor):
+class LinearRegression(LinearRegressorWrapper):
     """Ordinary least squares, in closed form (:class:`learnable.classic.LinearRegression` with ``alpha=0``)."""
 
     classic_class = linear.LinearRegression
@@ -47,7 +47,7 @@ class LinearRegression(LinearRegressor):
         self.fit_intercept, self.device = fit_intercept, device
 
 
-class Ridge(LinearRegressor):
+class Ridge(LinearRegressorWrapper):
     """Least squares with an L2 penalty ``alpha ||w||^2`` (scikit-learn's Ridge objective), by
     :class:`learnable.classic.Ridge`: "auto"/"closed-form", or "gradient-descent" (``max_iter``, ``tol``)."""
 
@@ -60,7 +60,7 @@ class Ridge(LinearRegressor):
         self.max_iter, self.tol, self.device = max_iter, tol, device
 
 
-class Lasso(LinearRegressor):
+class Lasso(LinearRegressorWrapper):
     """Least squares with an L1 penalty (scikit-learn's Lasso objective), by FISTA in
     :class:`learnable.classic.Lasso`."""
 
@@ -72,12 +72,12 @@ class Lasso(LinearRegressor):
         self.max_iter, self.tol, self.device = max_iter, tol, device
 
 
-class LinearClassifier(ClassicClassifier):
+class LinearClassifierWrapper(ClassicClassifier):
     """What the two linear classifiers share: fit on labels, ``decision_function``."""
 
     learned = CLASSIFIER_LEARNED
 
-    def fit(self, X: Any, y: Any) -> LinearClassifier:
+    def fit(self, X: Any, y: Any) -> LinearClassifierWrapper:
         """Learn ``coef_``, ``intercept_`` and ``classes_`` from X (n_samples, n_features) and labels y."""
         return self._fit_classic(X, y)
 
@@ -86,7 +86,7 @@ class LinearClassifier(ClassicClassifier):
         return self._call("decision_function", X)
 
 
-class LogisticRegression(LinearClassifier):
+class LogisticRegression(LinearClassifierWrapper):
     """Logistic regression (binary or multinomial) with scikit-learn's objective, by L-BFGS in
     :class:`learnable.classic.LogisticRegression`."""
 
@@ -106,7 +106,7 @@ class LogisticRegression(LinearClassifier):
         return self._call("predict_log_proba", X)
 
 
-class LinearSVC(LinearClassifier):
+class LinearSVC(LinearClassifierWrapper):
     """A linear support vector classifier (one-vs-rest), by L-BFGS in :class:`learnable.classic.LinearSVC`;
     ``penalize_intercept=True`` solves liblinear's exact problem."""
 

@@ -28,10 +28,10 @@ from torch import nn
 from learnable.callbacks.augment import Augment
 from learnable.callbacks.basic import EarlyStopping, LRSchedule
 from learnable.callbacks.events import Callback
-from learnable.data.files import read_table
 from learnable.data.loader import check_batch_size
 from learnable.data.prepare import prepare
 from learnable.data.schema import Schema
+from learnable.data.table_files import read_table
 from learnable.data.task import check_task_name
 from learnable.insight.data_summary import summarize_data
 from learnable.models import CNN, MLP, LinearRegressionNet, LinearSVM, LogisticRegressionNet, TextClassifier

@@ -1,4 +1,4 @@
-"""Tests for learnable.data.files: reading CSV, TSV and Parquet tables, with clear errors."""
+"""Tests for learnable.data.table_files: reading CSV, TSV and Parquet tables, with clear errors."""
 
 import pandas as pd
 import pytest
