@@ -38,7 +38,4 @@ def stats_epochs(record: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
 
 def rl_history(record: dict[str, Any]) -> list[dict[str, Any]]:
     """The per-episode training history of an RL run's record (``details["history"]``), or []."""
-    history = (record.get("details") or {}).get("history")
-    if history is None:
-        history = record.get("history")
-    return list(history or [])
+    return list((record.get("details") or {}).get("history") or [])
