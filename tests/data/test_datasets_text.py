@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from learnable.data import Schema
+from learnable.data.columns import find_text_column, is_free_text
 from learnable.data.datasets import load
 from learnable.data.datasets.text import NEGATIONS, NEGATIVE, OPENERS, POSITIVE, make_reviews
-from learnable.data.schema import MAX_TEXT_TOKENS, RARE_WORD_ROWS, find_text_column, is_free_text
+from learnable.data.schema import MAX_TEXT_TOKENS, RARE_WORD_ROWS
 from learnable.data.tokenizer import Tokenizer
 
 # ---- the generated reviews ----------------------------------------------------------------------------

@@ -132,4 +132,16 @@ def test_bad_data_is_refused_before_splitting(iris_xy):
     broken = X.copy()
     broken.iloc[[3, 8], 2] = np.nan
     with pytest.raises(ValueError, match=r"column 'petal length \(cm\)' has 2 missing .*\(rows 3, 8\)"):
-        prepare(broken, y)
+        prepare(broken, y, missing="error")
+
+
+def test_missing_cells_are_filled_in_every_split_by_the_training_schema(iris_xy):
+    X, y = iris_xy
+    gappy = X.copy()
+    gappy.iloc[::10, 2] = np.nan  # 15 gaps, in every split
+    data = prepare(gappy, y, seed=0)
+    schema = data.schema
+    assert schema.missing_flags == ["petal length (cm)"]
+    assert data.train[0].shape[1] == 5  # 4 numbers + 1 "is missing" input
+    for part in (data.train, data.validation, data.test):
+        assert np.isfinite(part[0]).all()

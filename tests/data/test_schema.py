@@ -9,7 +9,7 @@ import pytest
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from learnable.data import Schema, as_features
-from learnable.data.schema import MAX_CATEGORIES
+from learnable.data.columns import MAX_CATEGORIES
 
 
 @pytest.fixture
@@ -118,13 +118,51 @@ def test_plain_array_with_the_right_width_maps_by_position():
         schema.transform(np.ones((2, 3)))
 
 
-def test_missing_value_at_predict_time_is_refused(table):
+def test_missing_value_at_predict_time_is_refused_when_asked(table):
     X, y = table
-    schema = _learn(X, y)
+    schema = _learn(X, y, missing="error")
     rows = X.copy()
     rows.loc[2, "size"] = np.nan
-    with pytest.raises(ValueError, match=r"column 'size' has 1 missing or infinite values \(rows 2\)"):
+    with pytest.raises(ValueError, match=r"column 'size' has 1 missing values \(rows 2\)"):
         schema.transform(rows)
+    with pytest.raises(ValueError, match=r"missing='skip' is not known; choose one of \['impute', 'error'\]"):
+        _learn(X, y, missing="skip")
+
+
+# ---- missing cells are data --------------------------------------------------------------------
+def test_a_missing_number_takes_its_training_median_and_is_marked_where_training_had_gaps():
+    X = pd.DataFrame({"a": [1.0, np.nan, 3.0, 10.0], "b": [5.0, 6.0, 7.0, 8.0]})
+    schema = Schema.learn(X, pd.Series([0, 1, 0, 1]), "binary")
+    assert schema.fill == [3.0, 6.5] and schema.missing_flags == ["a"]
+    assert schema.encoded_names() == ["a", "b", "a is missing"]
+    filled = pd.DataFrame({"a": [1.0, 3.0, 3.0, 10.0], "b": [5.0, 6.0, 7.0, 8.0]})
+    expected = StandardScaler().fit_transform(filled)  # the oracle: median imputation, then scaling
+    encoded = schema.transform(X)
+    np.testing.assert_allclose(encoded[:, :2], expected, rtol=1e-6)
+    np.testing.assert_array_equal(encoded[:, 2], [0, 1, 0, 0])
+    later = schema.transform(pd.DataFrame({"a": [np.nan], "b": [None]}))  # b had no gap: filled, not marked
+    np.testing.assert_allclose(later[0], [expected[1, 0], (6.5 - 6.5) / np.std([5, 6, 7, 8]), 1.0], atol=1e-6)
+
+
+def test_a_missing_category_is_a_category_of_its_own():
+    X = pd.DataFrame({"color": ["red", None, "blue", np.nan, "red"], "n": pd.array([1, None, 3, 4, 5], dtype="Int64")})
+    schema = Schema.learn(X, pd.Series([0, 1, 0, 1, 0]), "binary")
+    assert schema.categories == {"color": ["(missing)", "blue", "red"]} and schema.missing_flags == ["n"]
+    encoded = schema.transform(X)
+    np.testing.assert_array_equal(encoded[:, -3:], [[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 1]])
+    assert np.isfinite(encoded).all()
+
+
+def test_the_missing_treatment_survives_json_and_a_damaged_one_is_refused():
+    X = pd.DataFrame({"a": [1.0, np.nan, 3.0], "t": ["x", None, "y"]})
+    schema = Schema.learn(X, pd.Series([0.5, 1.0, 2.0]), "regression")
+    again = Schema.from_dict(json.loads(json.dumps(schema.to_dict())))
+    np.testing.assert_array_equal(again.transform(X), schema.transform(X))
+    damaged = {**schema.to_dict(), "fill": [1.0, 2.0]}
+    with pytest.raises(ValueError, match=r"schema field 'fill' is \[1.0, 2.0\]; expected one value per numeric column"):
+        Schema.from_dict(damaged)
+    with pytest.raises(ValueError, match=r"schema field 'missing_flags' \['t'\] names columns that are not numeric"):
+        Schema.from_dict({**schema.to_dict(), "missing_flags": ["t"]})
 
 
 def test_text_in_a_numeric_column_at_predict_time_names_the_column(table):

@@ -1,12 +1,14 @@
 """Tests for learnable.data.validate: what X and y may be, and the messages for bad data."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from learnable.data import as_features, as_target, check_pair
-from learnable.data.validate import check_target
+from learnable.data.validate import check_features, check_target
 
 
 def _valid_pair(X, y):
@@ -158,13 +160,33 @@ def test_nan_and_inf_in_features_name_the_column_and_rows():
     X = np.ones((8, 3))
     X[2, 1] = np.nan
     X[5, 1] = np.inf
-    with pytest.raises(ValueError, match=r"column 'x1' has 2 missing or infinite values \(rows 2, 5\)"):
+    with pytest.raises(ValueError, match=r"column 'x1' has 1 infinite values \(rows 5\).*replace\(\[np.inf"):
         _valid_pair(X, np.zeros(8))
+    X[5, 1] = 1.0
+    with pytest.raises(ValueError, match=r"column 'x1' has 1 missing values \(rows 2\).*X\['x1'\].fillna\(X\['x1'\]"):
+        _valid_pair(X, np.zeros(8))
+
+
+def test_missing_cells_pass_when_they_are_to_be_imputed_but_infinity_never_does():
+    frame = pd.DataFrame({"n": [1.0, np.nan, 3.0], "t": ["a", None, "b"]})
+    check_features(frame, missing="impute")
+    frame.loc[2, "n"] = -np.inf
+    with pytest.raises(ValueError, match=r"column 'n' has 1 infinite values \(rows 2\)"):
+        check_features(frame, missing="impute")
+
+
+def test_the_numeric_fill_advice_runs_on_a_frame_with_text_columns():
+    frame = pd.DataFrame({"n": [1.0, np.nan, 3.0], "t": ["a", "b", "c"]})
+    with pytest.raises(ValueError, match=r"for example (X\['n'\]\.fillna\(X\['n'\]\.median\(\)\))") as raised:
+        check_features(frame)
+    X = frame  # the advice, run on the user's frame as it is
+    X["n"] = eval(re.search(r"for example (.*)\) or drop", str(raised.value)).group(1))
+    check_features(X)
 
 
 def test_negative_inf_in_a_named_column_is_reported_with_positional_rows():
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "price": [1.0, -np.inf, 2.0]}, index=[7, 8, 9])
-    with pytest.raises(ValueError, match=r"column 'price' has 1 missing or infinite values \(rows 1\)"):
+    with pytest.raises(ValueError, match=r"column 'price' has 1 infinite values \(rows 1\)"):
         _valid_pair(frame, [0, 1, 0])
 
 
@@ -204,5 +226,5 @@ def test_finite_data_passes_without_error():
 
 def test_missing_value_in_a_nullable_integer_column_is_reported():
     frame = pd.DataFrame({"count": pd.array([1, None, 3], dtype="Int64")})
-    with pytest.raises(ValueError, match=r"column 'count' has 1 missing or infinite values \(rows 1\)"):
+    with pytest.raises(ValueError, match=r"column 'count' has 1 missing values \(rows 1\)"):
         _valid_pair(frame, [0, 1, 0])

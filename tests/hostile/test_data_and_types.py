@@ -231,12 +231,15 @@ def test_numbers_held_in_an_object_column_are_numbers():
     assert model.predict(frame).dtype == np.float64
 
 
-def test_a_missing_category_is_met_with_a_hint_for_text():
+def test_a_missing_category_is_a_category_or_with_missing_error_met_with_a_hint_for_text():
     X, codes = _table()
     frame = pd.DataFrame({"size": X[:, 0], "city": np.array(["Oslo", "Rome", "Paris"])[codes].astype(object)})
     frame.loc[7, "city"] = None
     with pytest.raises(ValueError, match=r"column 'city' has 1 missing values \(rows 7\).*fillna\('missing'\)"):
-        learnable.fit(frame, codes)
+        learnable.fit(frame, codes, missing="error")
+    model = learnable.fit(frame, codes, num_epochs=2)
+    assert "(missing)" in model.schema_.categories["city"]
+    assert len(model.predict(frame.iloc[[7]])) == 1
 
 
 def test_a_feature_too_large_to_scale_is_not_called_a_target():

@@ -196,7 +196,7 @@ def _drop_first_feature(d):
     first = schema["feature_names"][0]
     schema["feature_names"].remove(first)
     schema["numeric"].remove(first)
-    schema["mean"], schema["std"] = schema["mean"][1:], schema["std"][1:]
+    schema["mean"], schema["std"], schema["fill"] = schema["mean"][1:], schema["std"][1:], schema["fill"][1:]
 
 
 SCHEMA_CASES = {
@@ -226,6 +226,13 @@ SCHEMA_CASES = {
     "entry a list": (lambda d: d.update(fitted_model=[1, 2]), r"'fitted_model' is \[1, 2\]; expected an object"),
     "one column fewer than the network reads": (_drop_first_feature,
                                                 r"encodes each row as 3 columns, which the MLP network cannot read"),
+    "a fill value too few": (_schema_edit(lambda s: s.update(fill=s["fill"][1:])),
+                             r"field 'fill' is .*; expected one value per numeric column"),
+    "a fill value not finite": (_schema_edit(lambda s: s["fill"].__setitem__(0, "NaN")),
+                                r"schema fill\[0\]='NaN' is not a finite number"),
+    "a marked column that is no number": (_schema_edit(lambda s: s.update(missing_flags=["species"])),
+                                          r"field 'missing_flags' \['species'\] names columns that are not numeric"),
+    "an unknown missing policy": (_schema_edit(lambda s: s.update(missing="drop")), r"field 'missing' is 'drop'"),
     "image shape of other rows": (_schema({"image_shape": [3, 3]}), r"field 'image_shape' is \[3, 3\]"),
     "labels dtype too big": (_schema({"classes_dtype": "<U999999999"}), r"field 'classes_dtype'"),
     "history a string": (lambda d: d.update(history="long"), r"'history' is 'long'"),

@@ -271,3 +271,55 @@ def test_summary_reports_the_test_metrics(iris_model):
     summary = iris_model.summary()
     assert "task: multiclass (3 classes)" in summary
     assert f"test: accuracy {iris_model.metrics_['accuracy']:.4f}" in summary
+
+
+# ---- missing cells are data ------------------------------------------------------------------------
+def _gappy(name, fraction=0.15, seed=0):
+    """A built-in table with a fraction of its cells missing, and a text column (with gaps) made from the first."""
+    X, y, _ = learnable.data.datasets.load(name)
+    rng = np.random.default_rng(seed)
+    X = X.mask(rng.random(X.shape) < fraction)
+    X["grade"] = pd.cut(X[X.columns[0]], 3, labels=["low", "mid", "high"]).astype(object)
+    X.loc[rng.random(len(X)) < fraction, "grade"] = None
+    return X, y
+
+
+@pytest.mark.parametrize("name", ["breast-cancer", "diabetes"])
+def test_a_table_with_gaps_trains_as_it_is_and_scores_with_scikit_learns_pipelines(name):
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from learnable.data.split import split_indices
+
+    X, y = _gappy(name)
+    regression = name == "diabetes"
+    model = learnable.fit(X, y, seed=0)
+    parts = split_indices(len(y), validation=0.1, test=0.1, labels=None if regression else y.astype(str).to_numpy(),
+                          seed=0)  # fit's own split: the same test rows for every contestant
+    train, test = np.concatenate([parts.train, parts.validation]), parts.test
+    numbers = [c for c in X.columns if c != "grade"]
+    encode = make_column_transformer(
+        (make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), numbers),
+        (make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"), OneHotEncoder()), ["grade"]))
+    trees = X.assign(grade=X["grade"].astype("category"))
+    if regression:
+        score = r2_score
+        boosted = HistGradientBoostingRegressor(random_state=0, categorical_features="from_dtype")
+        linear = make_pipeline(encode, Ridge())
+    else:
+        score = accuracy_score
+        boosted = HistGradientBoostingClassifier(random_state=0, categorical_features="from_dtype")
+        linear = make_pipeline(encode, LogisticRegression(max_iter=2000))
+    boosted.fit(trees.iloc[train], y.iloc[train])
+    linear.fit(X.iloc[train], y.iloc[train])
+    best = max(score(y.iloc[test], boosted.predict(trees.iloc[test])),
+               score(y.iloc[test], linear.predict(X.iloc[test])))
+    ours = score(y.iloc[test], model.predict(X.iloc[test]))
+    assert ours == pytest.approx(model.metrics_["r2" if regression else "accuracy"])
+    # measured: breast-cancer 0.930 (boosted 0.947, 1 of 57 test rows), diabetes R2 0.231 (boosted 0.238)
+    assert ours >= best - (0.05 if regression else 2 / len(test))
+    assert model.schema_.missing_flags and "(missing)" in model.schema_.categories["grade"]

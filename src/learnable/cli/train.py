@@ -66,6 +66,8 @@ def train(
     deterministic: bool = typer.Option(False, help="Use only deterministic PyTorch algorithms."),
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="Images: shift, rotate and scale each training batch a little (CNN only)."),
+    missing: str = typer.Option("impute", help="A missing cell: impute (a number takes its column's training median "
+                                "and is marked; a category becomes '(missing)') or error (refuse the table)."),
     resume: str = typer.Option(None, metavar="RUN", help="Continue a run (id, name or `last`) from its newest "
                                "checkpoint, with the settings it was started with."),
     runs_dir: Path = RUNS_DIR,
@@ -94,11 +96,13 @@ def train(
         return
     if model == "lstm":
         raise ValueError("--model lstm is a language model: add --task language-model (with --data a text file).")
-    check_settings(model=model, task=task, num_epochs=epochs, lr=lr, batch_size=batch_size)  # before a run is recorded
+    check_settings(model=model, task=task, num_epochs=epochs, lr=lr, batch_size=batch_size,  # before a run is recorded
+                   missing=missing)
     store = RunStore(runs_dir)
     options = {"data": data, "target": target, "model": model, "task": task, "epochs": epochs, "lr": lr,
                "batch_size": batch_size, "seed": seed, "out": str(out) if out else None, "name": name,
-               "checkpoint_every": checkpoint_every, "deterministic": deterministic, "augment": augment}
+               "checkpoint_every": checkpoint_every, "deterministic": deterministic, "augment": augment,
+               "missing": missing}
     if resume is None:
         _train(store, options, None, quiet)
         return
@@ -111,7 +115,8 @@ def train(
 # The type of each setting a `train` run records; a resume trusts none it cannot check (the store may be anyone's).
 RECORDED = {"data": (str,), "target": (str, type(None)), "model": (str,), "task": (str,), "epochs": (int, type(None)),
             "lr": (int, float, type(None)), "batch_size": (int, type(None)), "seed": (int,), "out": (str, type(None)),
-            "name": (str, type(None)), "checkpoint_every": (int,), "deterministic": (bool,), "augment": (bool,)}
+            "name": (str, type(None)), "checkpoint_every": (int,), "deterministic": (bool,), "augment": (bool,),
+            "missing": (str,)}
 
 
 def _check_resumable(run: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +150,7 @@ def _recorded_settings(run: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"{'missing ' + ', '.join(missing) if missing else ''}{'; ' if missing and wrong else ''}"
                              f"{'of the wrong type: ' + ', '.join(wrong) if wrong else ''}")
         check_settings(model=settings["model"], task=settings["task"], num_epochs=settings["epochs"],
-                       lr=settings["lr"], batch_size=settings["batch_size"])
+                       lr=settings["lr"], batch_size=settings["batch_size"], missing=settings["missing"])
     except ValueError as error:
         raise ValueError(f"run {run['id']} cannot be resumed: its recorded settings are damaged "
                          f"({quote(str(error), 300)}). Start a new run without --resume.") from None
@@ -186,7 +191,7 @@ def _train(store: Any, settings: dict[str, Any], run: dict[str, Any] | None, qui
         fitted = learnable.fit(X, y, model=settings["model"], task=settings["task"], num_epochs=settings["epochs"],
                                lr=settings["lr"], batch_size=settings["batch_size"], seed=settings["seed"],
                                progress=not quiet, callbacks=callbacks, resume=resume_from,
-                               augment=settings["augment"])
+                               augment=settings["augment"], missing=settings["missing"])
         path = fitted.save(out)
     except KeyboardInterrupt:
         store.writer(run_id).finish("interrupted", error="interrupted (SIGINT/SIGTERM)")

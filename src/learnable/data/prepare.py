@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from learnable.data.schema import Schema, check_texts
+from learnable.data.columns import check_texts
+from learnable.data.schema import Schema
 from learnable.data.split import split_indices
 from learnable.data.task import resolve_task
-from learnable.data.validate import as_features, as_target, check_pair, is_text_sequence
+from learnable.data.validate import as_features, as_target, check_features, check_pair, is_text_sequence
 
 
 @dataclass
@@ -45,24 +46,29 @@ def prepare(
     test: float = 0.1,
     seed: int = 0,
     text: bool | None = None,
+    missing: str = "impute",
 ) -> Prepared:
     """Validate ``X`` and ``y``, split them and encode every split with the training schema.
 
     ``text``: None finds out whether X is text (a list of strings, or one column of free text),
     True requires text (for a text model), False reads X as a table; see :meth:`Schema.learn`.
+    ``missing``: "impute" (missing cells are filled and marked by the schema) or "error" (refused).
     """
     if text is None and is_text_sequence(X):
         text = True  # a plain list of strings can only be texts
     shape = np.shape(X) if isinstance(X, np.ndarray) or hasattr(X, "dim") else ()
     image_shape = tuple(shape[1:]) if len(shape) > 2 else None
     features, target = as_features(X), as_target(y)
-    check_pair(features, target)
+    check_pair(features, target, missing)
     task = resolve_task(target, task)
     labels = None if task == "regression" else target.astype(str).to_numpy()
     parts = split_indices(len(target), validation=validation, test=test, labels=labels, seed=seed)
-    schema = Schema.learn(features.iloc[parts.train], target.iloc[parts.train], task, image_shape, text=text)
+    schema = Schema.learn(features.iloc[parts.train], target.iloc[parts.train], task, image_shape, text=text,
+                          missing=missing)
+    if schema.missing == "error":  # asked for, or images and texts: every split, so an error names the row as given
+        check_features(features, "error")
     if schema.text is not None:
-        check_texts(features[schema.text])  # every split, so an error names the row as given
+        check_texts(features[schema.text])
 
     def encode(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if len(rows) == 0:

@@ -2,8 +2,11 @@
 
 The schema records feature names and order, which columns are numbers and which are categories
 (one-hot encoded), the standardisation of the numbers, the task, and the class names or the target's
-scale. It is learned on the training split only, saved as JSON next to the weights, and turns raw
-rows into the model's input at predict time: columns are matched by name, so their order may differ.
+scale. Missing cells are data (``missing="impute"``, the default): a number is filled with its
+column's training median and, where the column had gaps in training, marked in a 0/1 "is missing"
+input; a category gets its own category, ``(missing)``. ``missing="error"`` refuses them instead.
+It is learned on the training split only, saved as JSON next to the weights, and turns raw rows into
+the model's input at predict time: columns are matched by name, so their order may differ.
 
 Text is the one other kind of input: X that is a single column of free text (or a plain list of
 strings) gets a word-level :class:`~learnable.data.tokenizer.Tokenizer` and a length in tokens,
@@ -23,21 +26,30 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from learnable.data.columns import (
+    check_scale,
+    check_texts,
+    find_text_column,
+    is_number_column,
+    learn_categories,
+    number_values,
+    one_hot,
+    standardise,
+)
 from learnable.data.labels import labels_array, labels_dtype
 from learnable.data.schema_check import check_schema
 from learnable.data.tokenizer import Tokenizer
-from learnable.data.validate import as_features, as_target, check_cells, check_features, plain
+from learnable.data.validate import MISSING, as_features, as_target, check_features, plain
 
-MAX_CATEGORIES = 100
 MAX_TEXT_TOKENS = 256  # longest text a text model reads, in words and punctuation marks; longer ones are cut
 MAX_VOCABULARY = 20_000
-MIN_TEXT_WORDS = 3  # a string column is free text when its values are mostly unique and this long (median)
 RARE_WORD_ROWS = 1000  # from this many training texts on, words seen once map to <unk>, so the model learns it
 
 
@@ -60,6 +72,9 @@ class Schema:
     text: str | None = None  # the free-text column of a text model (then the only column)
     tokenizer: dict[str, Any] | None = None  # Tokenizer.to_dict(), learned on the training texts
     max_length: int = 0  # tokens per text the model reads (padded with 0, longer texts cut)
+    missing: str = "impute"  # "impute": a missing cell is filled (and marked); "error": it is refused
+    fill: list[float] = field(default_factory=list)  # per numeric column: the training median a gap takes
+    missing_flags: list[str] = field(default_factory=list)  # numeric columns with gaps in training: a 0/1 input each
 
     def __post_init__(self) -> None:
         self._tokens = Tokenizer.from_dict(self.tokenizer) if self.tokenizer is not None else None
@@ -67,7 +82,7 @@ class Schema:
     # ---- learning ---------------------------------------------------------------------------
     @classmethod
     def learn(cls, X: pd.DataFrame, y: pd.Series, task: str, image_shape: Any = None,
-              text: bool | None = None) -> Schema:
+              text: bool | None = None, missing: str = "impute") -> Schema:
         """Learn the encoding of ``X`` and ``y`` (the training split only) for ``task``.
 
         For images (``image_shape`` given, X holding the flattened pixels) every pixel shares one
@@ -75,15 +90,27 @@ class Schema:
 
         ``text`` says whether X is text: None finds out (one column of free text is), True
         requires it (a text model was asked for), False never treats it so (a table model).
+
+        ``missing``: "impute" fills a missing number with its column's training median (and adds a
+        0/1 input marking it, for columns with gaps in training) and gives a missing category its own
+        category; "error" refuses missing cells. Images and texts are always strict.
         """
+        if missing not in MISSING:
+            raise ValueError(f"missing={missing!r} is not known; choose one of {list(MISSING)}.")
         column = find_text_column(X, text)
-        schema = cls._learn_text(X[column], task) if column is not None else cls._learn_table(X, task, image_shape)
+        if column is not None:
+            check_features(X, "error")  # a text model reads a text in every row
+            schema = cls._learn_text(X[column], task)
+        else:
+            strict = "error" if image_shape is not None else missing
+            check_features(X, strict)
+            schema = cls._learn_table(X, task, image_shape, strict)
         schema.target_name = str(y.name)
         if task == "regression":
             target = y.to_numpy(dtype=np.float64)
             with np.errstate(over="ignore", invalid="ignore"):
                 mean, std = target.mean(), target.std()
-            _check_scale([f"target '{schema.target_name}'"], np.array([mean]), np.array([std]),
+            check_scale([f"target '{schema.target_name}'"], np.array([mean]), np.array([std]),
                          "rescale it (e.g. to other units, or take the log of a positive target)")
             schema.target_mean, schema.target_std = float(mean), float(std) or 1.0
         else:
@@ -92,21 +119,26 @@ class Schema:
         return schema
 
     @classmethod
-    def _learn_table(cls, X: pd.DataFrame, task: str, image_shape: Any) -> Schema:
+    def _learn_table(cls, X: pd.DataFrame, task: str, image_shape: Any, missing: str) -> Schema:
         numeric, categories = [], {}
         for name in X.columns:
             column = X[name]
-            if _is_number(column):
+            if is_number_column(column):
                 numeric.append(name)
             else:
-                categories[name] = _categories(column)
-        values = X[numeric].to_numpy(dtype=np.float64)
+                categories[name] = learn_categories(column)
+        values = number_values(X, numeric)  # (N, numeric) float64, NaN where a cell is missing
+        gaps = np.isnan(values)
+        with warnings.catch_warnings():  # a column with no value at all: its median is NaN, filled with 0 below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fill = np.nan_to_num(np.nanmedian(values, axis=0)) if len(values) else np.zeros(len(numeric))
+        values = np.where(gaps, fill, values)
         if image_shape is not None:
             values = values.reshape(-1, 1)  # one scale shared by all pixels
         with np.errstate(over="ignore", invalid="ignore"):
             std = values.std(axis=0) if len(values) else np.ones(len(numeric))
             mean = values.mean(axis=0) if len(values) else np.zeros(len(numeric))
-        _check_scale([f"column '{name}'" for name in (numeric if image_shape is None else ["(all pixels)"])], mean, std)
+        check_scale([f"column '{name}'" for name in (numeric if image_shape is None else ["(all pixels)"])], mean, std)
         if image_shape is not None:
             mean, std = mean.repeat(len(numeric)), std.repeat(len(numeric))
         return cls(
@@ -117,6 +149,9 @@ class Schema:
             mean=mean.tolist(),
             std=np.where(std > 0, std, 1.0).tolist(),
             image_shape=list(image_shape) if image_shape is not None else None,
+            missing=missing,
+            fill=fill.tolist(),
+            missing_flags=[name for name, gap in zip(numeric, gaps.any(axis=0), strict=True) if gap],
         )
 
     @classmethod
@@ -132,7 +167,7 @@ class Schema:
                 "a text model needs words to learn from. Check that the right column was read."
             ) from None
         longest = max(len(tokenizer.split(text)) for text in texts)
-        return cls(feature_names=[str(column.name)], task=task, text=str(column.name),
+        return cls(feature_names=[str(column.name)], task=task, text=str(column.name), missing="error",
                    tokenizer=tokenizer.to_dict(), max_length=int(np.clip(longest, 1, MAX_TEXT_TOKENS)))
 
     # ---- features ---------------------------------------------------------------------------
@@ -141,7 +176,7 @@ class Schema:
         """Width of the encoded input: numbers plus one column per category (tokens per text for text)."""
         if self.text is not None:
             return self.max_length
-        return len(self.numeric) + sum(len(c) for c in self.categories.values())
+        return len(self.numeric) + len(self.missing_flags) + sum(len(c) for c in self.categories.values())
 
     @property
     def vocab_size(self) -> int:
@@ -149,12 +184,14 @@ class Schema:
         return len(self._tokens) if self._tokens is not None else 0
 
     def encoded_names(self) -> list[str]:
-        """A name for each column of the encoded input: the numbers, then ``column=category`` per category."""
+        """A name for each column of the encoded input: the numbers, ``column is missing`` per marked
+        column, then ``column=category`` per category."""
         if self.text is not None:
             return [f"token{i}" for i in range(self.max_length)]
         if self.image_shape is not None:
             return [f"pixel{i}" for i in range(self.num_features)]
-        return list(self.numeric) + [f"{name}={c}" for name, cats in self.categories.items() for c in cats]
+        return (list(self.numeric) + [f"{name} is missing" for name in self.missing_flags]
+                + [f"{name}={c}" for name, cats in self.categories.items() for c in cats])
 
     @property
     def num_outputs(self) -> int:
@@ -192,12 +229,14 @@ class Schema:
         """Encode raw rows into the model's input: float32 (rows, num_features) for tables, or int64
         token ids (rows, max_length), padded with 0, for text."""
         frame = self.align(X)
-        check_features(frame)
+        check_features(frame, self.missing)
         if self.text is not None:
             return self._tokens.encode_batch(check_texts(frame[self.text]), self.max_length)
-        parts = [_standardise(frame, self.numeric, self.mean, self.std)]
+        parts = [standardise(frame, self.numeric, self.mean, self.std, self.fill)]
+        if self.missing_flags:
+            parts.append(frame[self.missing_flags].isna().to_numpy(dtype=np.float32))  # (N, flags): 1 where missing
         for name, categories in self.categories.items():
-            parts.append(_one_hot(frame[name], categories))
+            parts.append(one_hot(frame[name], categories))
         return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
     # ---- target -----------------------------------------------------------------------------
@@ -234,137 +273,6 @@ class Schema:
         """Rebuild a schema from :meth:`to_dict` output, checked field by field (a ValueError names a damaged one)."""
         check_schema(data, [f.name for f in fields(cls)])
         return cls(**data)
-
-
-def find_text_column(X: pd.DataFrame, text: bool | None = None) -> str | None:
-    """The column a text model reads, or None for a table of numbers and categories.
-
-    With ``text=None`` X is text when its only column is free text (:func:`is_free_text`); free text
-    next to other columns is refused. ``text=True`` requires one column of strings; False: None.
-    """
-    if text is False:
-        return None
-    found = [name for name in X.columns if is_free_text(X[name])]
-    if found and X.shape[1] > 1:
-        others = [name for name in X.columns if name != found[0]]
-        raise ValueError(
-            f"column '{found[0]}' holds free text, and X has {len(others)} other column(s) {others[:5]}; "
-            "learnable's text models read one text column alone. Train on the text alone "
-            f"(X[['{found[0]}']]), or drop '{found[0]}' to train on the other columns."
-        )
-    if text is None or found:
-        return found[0] if found else None
-    if X.shape[1] != 1 or pd.api.types.is_numeric_dtype(X.iloc[:, 0]):
-        kinds = sorted({str(X[name].dtype) for name in X.columns})
-        raise ValueError(
-            f"a text model needs X to be one column of texts, but X has {X.shape[1]} column(s) "
-            f"{list(X.columns)[:5]} of type {', '.join(kinds)}; pass a list of strings or a one-column "
-            "DataFrame of text, or use a table model (model='auto' or 'mlp')."
-        )
-    check_texts(X.iloc[:, 0])  # every value a string, or a clear error
-    return X.columns[0]
-
-
-def is_free_text(column: pd.Series) -> bool:
-    """Strings, mostly unique, with a median of at least ``MIN_TEXT_WORDS`` words: sentences, not categories."""
-    if not (pd.api.types.is_object_dtype(column) or isinstance(column.dtype, pd.StringDtype)):
-        return False
-    values = column.dropna()
-    if len(values) == 0 or not all(isinstance(v, str) for v in values):
-        return False
-    words = values.str.split().str.len()
-    return bool(values.nunique() >= 0.5 * len(values) and words.median() >= MIN_TEXT_WORDS)
-
-
-def check_texts(column: pd.Series) -> list[str]:
-    """The column's values, every one a string, or a TypeError naming the first that is not."""
-    odd = column.map(lambda v: not isinstance(v, str)).to_numpy()
-    if odd.any():
-        position = int(np.flatnonzero(odd)[0])
-        value, row = plain(column.iloc[position]), column.index[position]  # the row in the data as given
-        raise TypeError(
-            f"column '{column.name}' holds text, but row {row} is {type(value).__name__} {value!r:.40}; "
-            f"a text model needs a string in every row. Convert it (X['{column.name}'].astype(str)) or drop it."
-        )
-    return column.tolist()
-
-
-def _is_number(column: pd.Series) -> bool:
-    if pd.api.types.is_bool_dtype(column):
-        return True
-    if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
-        raise ValueError(
-            f"column '{column.name}' holds dates or durations ({column.dtype}); learnable needs "
-            "numbers or categories. Convert it, for example to days since a reference date, or drop it."
-        )
-    if pd.api.types.is_complex_dtype(column):
-        raise ValueError(f"column '{column.name}' holds complex numbers; split it into real columns.")
-    return pd.api.types.is_numeric_dtype(column)
-
-
-def _categories(column: pd.Series) -> list[str]:
-    check_cells(column)  # lists or arrays in a cell
-    bad = column.map(lambda v: isinstance(v, bytes))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(
-            f"column '{column.name}' holds bytes values (row {row}), for example {column.iloc[row]!r:.40}; "
-            "learnable needs numbers or text categories. Decode them to str first: "
-            f"X['{column.name}'].str.decode('utf-8')."
-        )
-    categories = sorted(column.astype(str).unique().tolist())
-    if len(categories) > MAX_CATEGORIES:
-        raise ValueError(
-            f"column '{column.name}' has {len(categories)} distinct text values "
-            f"(for example {categories[:3]}); learnable one-hot encodes text columns with at most "
-            f"{MAX_CATEGORIES} categories. It looks like an identifier or free text: drop it, or "
-            "convert it to numbers if it is one (free text of a few words per row can be trained on alone, "
-            f"as X[['{column.name}']] or a list of strings)."
-        )
-    return categories
-
-
-def _check_scale(names: list[str], mean: np.ndarray, std: np.ndarray,
-                 fix: str = "rescale that column (e.g. to other units)") -> None:
-    """Raise when a mean or standard deviation overflowed: standardising those values is impossible.
-
-    ``names`` are what the message calls each value (e.g. "column 'price'"), ``fix`` how to mend it.
-    """
-    bad = ~(np.isfinite(mean) & np.isfinite(std))
-    if bad.any():
-        name = names[int(np.flatnonzero(bad)[0])]
-        raise ValueError(
-            f"{name} has values too large to use: its mean or spread overflows float64; {fix} before training."
-        )
-
-
-def _standardise(frame: pd.DataFrame, names: list[str], mean: list[float], std: list[float]):
-    dtypes = frame.dtypes
-    plain = all(isinstance(d, np.dtype) and d.kind in "biuf" for d in (dtypes[name] for name in names))
-    for name in [] if plain else names:  # plain numpy number columns (e.g. image pixels) need no check
-        if not _is_number(frame[name]):
-            text = frame[name][pd.to_numeric(frame[name], errors="coerce").isna()]
-            raise ValueError(
-                f"column '{name}' held numbers in training but now holds {text.iloc[0]!r} "
-                f"(row {text.index[0]}); pass numbers in that column."
-            )
-    values = (frame[names].to_numpy(dtype=np.float64) - mean) / std  # (N, numeric), centred in float64
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, column = np.argwhere(bad)[0]
-        raise ValueError(
-            f"column '{names[column]}' has a value too large to use after scaling "
-            f"({frame[names[column]].iloc[row]!r}, row {row}); rescale that column (e.g. to other units)."
-        )
-    return values.astype(np.float32)
-
-
-def _one_hot(column: pd.Series, categories: list[str]) -> np.ndarray:
-    codes = pd.Index(categories).get_indexer(column.astype(str))  # -1 for unseen categories
-    encoded = np.zeros((len(column), len(categories)), dtype=np.float32)
-    known = codes >= 0
-    encoded[np.flatnonzero(known), codes[known]] = 1.0
-    return encoded
 
 
 def _is_positional(frame: pd.DataFrame) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 
 from learnable.data.labels import classes_dtype
 from learnable.data.tokenizer import Tokenizer
+from learnable.data.validate import MISSING
 from learnable.utils.validation import brief, finite, is_whole
 
 TASKS = ("regression", "binary", "multiclass")
@@ -105,7 +106,24 @@ def _check_table(data: dict[str, Any], names: list[str]) -> None:
             finite(value, f"schema {field}[{index}]")
     if any(not value > 0 for value in data.get("std", [])):
         raise ValueError("schema field 'std' holds a value <= 0; every column's spread must be a number > 0")
+    _check_missing(data, numeric)
     _check_image_shape(data.get("image_shape"), len(numeric), categories)
+
+
+def _check_missing(data: dict[str, Any], numeric: list[str]) -> None:
+    """How missing cells are treated: the policy, one fill value per numeric column, marked columns among them."""
+    if data.get("missing", "impute") not in MISSING:
+        raise ValueError(f"schema field 'missing' is {brief(data.get('missing'), 60)}; expected one of {list(MISSING)}")
+    fill = data.get("fill", [])
+    if not isinstance(fill, list) or len(fill) not in (0, len(numeric)):
+        raise ValueError(f"schema field 'fill' is {brief(fill, 80)}; expected one value per numeric column "
+                         f"({len(numeric)})")
+    for index, value in enumerate(fill):
+        finite(value, f"schema fill[{index}]")
+    flags = _strings(data, "missing_flags", distinct=True)
+    if not set(flags) <= set(numeric) or (flags and not fill):
+        raise ValueError(f"schema field 'missing_flags' {brief(flags, 80)} names columns that are not numeric columns "
+                         "with a fill value")
 
 
 def _check_image_shape(shape: Any, pixels: int, categories: dict[str, Any]) -> None:

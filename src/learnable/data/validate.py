@@ -154,26 +154,45 @@ def as_target(y: Any) -> pd.Series:
     return numbers_typed(target)
 
 
-def check_features(X: pd.DataFrame) -> None:
-    """Raise if the features are empty or hold NaN or infinite values (naming columns and rows)."""
+MISSING = ("impute", "error")  # what fit does with a missing cell: learn to fill it, or refuse the table
+
+
+def check_features(X: pd.DataFrame, missing: str = "error") -> None:
+    """Raise if the features are empty or hold infinite values, or (with ``missing="error"``) missing ones;
+    columns are named, rows by the labels of X's index.
+
+    ``missing="impute"``: a NaN, None or NA cell is data (the schema fills it and marks it); infinity
+    is still refused, since no value stands in for it.
+
+    Example:
+        >>> check_features(pd.DataFrame({"a": [1.0, None]}), missing="impute")
+    """
     if X.shape[0] == 0:
         raise ValueError("X has no rows; learnable needs at least one sample to learn from.")
     if X.shape[1] == 0:
         raise ValueError(f"X has {X.shape[0]} rows but no columns; give it at least one feature.")
     numeric = X.select_dtypes(include=["number", "bool"])
-    bad = numeric.isna() | np.isinf(numeric.to_numpy(dtype=float, na_value=np.nan))
-    missing_elsewhere = X.drop(columns=numeric.columns).isna()
-    for frame, numbers in ((bad, True), (missing_elsewhere, False)):
-        columns = frame.columns[frame.any(axis=0).to_numpy()]
-        if len(columns):
-            column = columns[0]
-            rows = np.flatnonzero(frame[column].to_numpy())
-            what, value, fill = ("missing or infinite", "a finite value", "X.fillna(X.median())") if numbers else \
-                ("missing", "a value", f"X['{column}'].fillna('missing')")
-            raise ValueError(
-                f"column '{column}' has {len(rows)} {what} values (rows {rows_text(rows)}){_others(columns)}; "
-                f"learnable needs {value} in every cell. Fill them (for example {fill}) or drop those rows."
-            )
+    values = numeric.to_numpy(dtype=float, na_value=np.nan)
+    infinite = pd.DataFrame(np.isinf(values), index=X.index, columns=numeric.columns)
+    _refuse(infinite, "infinite", "a finite value", lambda column: f"X['{column}'].replace([np.inf, -np.inf], np.nan)")
+    if missing == "impute":
+        return
+    _refuse(numeric.isna(), "missing", "a value", lambda column: f"X['{column}'].fillna(X['{column}'].median())")
+    text = X.drop(columns=numeric.columns).isna()
+    _refuse(text, "missing", "a value", lambda column: f"X['{column}'].fillna('missing')")
+
+
+def _refuse(bad: pd.DataFrame, what: str, value: str, fill: Any) -> None:
+    """Raise for the first column of ``bad`` (a boolean frame) with a True cell, naming rows by index label."""
+    columns = bad.columns[bad.any(axis=0).to_numpy()]
+    if not len(columns):
+        return
+    column = columns[0]
+    rows = bad.index[bad[column].to_numpy()]
+    raise ValueError(
+        f"column '{column}' has {len(rows)} {what} values (rows {rows_text(rows)}){_others(columns)}; "
+        f"learnable needs {value} in every cell. Fill them (for example {fill(column)}) or drop those rows."
+    )
 
 
 def check_target(y: pd.Series) -> None:
@@ -191,14 +210,15 @@ def check_target(y: pd.Series) -> None:
         )
 
 
-def check_pair(X: pd.DataFrame, y: pd.Series) -> None:
-    """Check features and target together: both valid, and one target per row."""
+def check_pair(X: pd.DataFrame, y: pd.Series, missing: str = "error") -> None:
+    """Check features and target together: both valid (``missing``: see :func:`check_features`), and one
+    target per row."""
     if len(X) != len(y):
         raise ValueError(
             f"X has {len(X)} rows but y has {len(y)} values; expected one target per row. "
             "Check that X and y come from the same table and were filtered the same way."
         )
-    check_features(X)
+    check_features(X, missing)
     check_target(y)
 
 
@@ -207,9 +227,10 @@ def plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def rows_text(rows: np.ndarray) -> str:
-    """Row numbers for an error message: the first few, then "...". ``rows_text(np.arange(3))`` is '0, 1, 2'."""
-    shown = ", ".join(str(int(r)) for r in rows[:_MAX_ROWS_SHOWN])
+def rows_text(rows: Any) -> str:
+    """Rows for an error message (positions, or the labels of the user's index): the first few, then "...".
+    ``rows_text(np.arange(3))`` is '0, 1, 2'."""
+    shown = ", ".join(str(plain(r)) for r in list(rows[:_MAX_ROWS_SHOWN]))
     return shown + (", ..." if len(rows) > _MAX_ROWS_SHOWN else "")
 
 

@@ -33,6 +33,7 @@ from learnable.data.prepare import prepare
 from learnable.data.schema import Schema
 from learnable.data.table_files import read_table
 from learnable.data.task import check_task_name
+from learnable.data.validate import MISSING
 from learnable.insight.data_summary import summarize_data
 from learnable.models import CNN, MLP, LinearRegressionNet, LinearSVM, LogisticRegressionNet, TextClassifier
 from learnable.optim.optimizers import OptimizerConfig
@@ -41,6 +42,7 @@ from learnable.tasks.evaluation import evaluate_examples
 from learnable.tasks.fitted_model import FittedModel, metrics_for
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
+from learnable.utils.validation import check_choice
 
 MODEL_NAMES = ("auto", "linear", "logistic", "svm", "mlp", "cnn", "gru", "transformer")
 TEXT_MODELS = ("gru", "transformer")  # TextClassifier encoders: they read token ids, not a table
@@ -88,6 +90,7 @@ def fit(
     callbacks: Sequence[Callback] = (),
     resume: str | Path | None = None,
     augment: bool = True,
+    missing: str = "impute",
 ) -> FittedModel:
     """Train a model on ``X`` (features) and ``y`` (target) and return it fitted.
 
@@ -111,12 +114,15 @@ def fit(
             training continues exactly where it stopped.
         augment: for a CNN, shift, rotate and scale each training batch a little (an
             :class:`~learnable.callbacks.augment.Augment` with its defaults); ignored by other models.
+        missing: what a missing cell (NaN, None, NA) of a table is: "impute" (data: a number takes
+            its column's training median and a 0/1 "is missing" input marks it, a category becomes
+            "(missing)"; predict does the same) or "error" (refused, naming the column and rows).
     """
     start = time.perf_counter()
     if num_epochs is not None:
         check_num_epochs(num_epochs)  # the other settings are checked by _setup, before the data is read
     setup = _setup(X, y, model=model, task=task, lr=lr, batch_size=batch_size, validation=validation, test=test,
-                   seed=seed, progress=progress, device=device, callbacks=callbacks, augment=augment)
+                   seed=seed, progress=progress, device=device, callbacks=callbacks, augment=augment, missing=missing)
     learner, data, stopper = setup.learner, setup.data, setup.stopper
     learner.data_summary = _data_summary(data)
     learner.fit(setup.recipe.num_epochs if num_epochs is None else num_epochs, resume=resume)
@@ -149,7 +155,7 @@ def _data_summary(data: Any) -> dict[str, Any]:
 
 
 def lr_find(X: Any, y: Any, *, model: str = "auto", task: str = "auto", batch_size: int | None = None,
-            seed: int = 0, device: str = "auto", num_steps: int = 100):
+            seed: int = 0, device: str = "auto", num_steps: int = 100, missing: str = "impute"):
     """Sweep the learning rate for the model ``fit`` would train on this data; suggest a rate.
 
     Example:
@@ -157,7 +163,7 @@ def lr_find(X: Any, y: Any, *, model: str = "auto", task: str = "auto", batch_si
         >>> learnable.lr_find(X, y).suggestion                  # doctest: +SKIP
     """
     setup = _setup(X, y, model=model, task=task, lr=None, batch_size=batch_size, validation=0.1, test=0.1,
-                   seed=seed, progress=False, device=device, callbacks=(), augment=False)
+                   seed=seed, progress=False, device=device, callbacks=(), augment=False, missing=missing)
     return setup.learner.lr_find(num_steps=num_steps)
 
 
@@ -173,9 +179,9 @@ class _Setup:
 
 def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_size: int | None, validation: float,
            test: float, seed: int, progress: bool, device: str, callbacks: Sequence[Callback],
-           augment: bool) -> _Setup:
+           augment: bool, missing: str) -> _Setup:
     """Validate and split the data, build the model and the Learner that ``fit`` trains."""
-    check_settings(model=model, task=task, lr=lr, batch_size=batch_size)
+    check_settings(model=model, task=task, lr=lr, batch_size=batch_size, missing=missing)
     if not isinstance(augment, bool):
         raise TypeError(f"augment={augment!r} must be True or False.")
     if isinstance(X, (str, Path)):
@@ -184,7 +190,7 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
         X, y = read_table(X, target=y)
     seed_everything(seed)
     text = True if model in TEXT_MODELS else None if model == "auto" else False
-    data = prepare(X, y, task=task, validation=validation, test=test, seed=seed, text=text)
+    data = prepare(X, y, task=task, validation=validation, test=test, seed=seed, text=text, missing=missing)
     name = _auto_model(data.schema) if model == "auto" else model
     network = _build(name, data.schema)
     recipe = RECIPES[name]
@@ -209,8 +215,9 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
 
 
 def check_settings(*, model: str = "auto", task: str = "auto", num_epochs: int | None = None,
-                   lr: float | None = None, batch_size: int | None = None) -> None:
+                   lr: float | None = None, batch_size: int | None = None, missing: str = "impute") -> None:
     """Raise on a setting ``fit`` would refuse, before any data is read or a run recorded."""
+    check_choice("missing", missing, MISSING)
     check_model_name(model)
     check_task_name(task)
     if num_epochs is not None:
