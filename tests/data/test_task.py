@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from learnable.data import infer_task
-from learnable.data.task import MAX_CLASSES, resolve_task
+from learnable.data.task import CLASS_CODES, resolve_task, task_note
 
 
 @pytest.mark.parametrize(
@@ -17,9 +17,10 @@ from learnable.data.task import MAX_CLASSES, resolve_task
         (["a", "b", "c", "a"], "multiclass"),
         ([True, False, True], "binary"),
         ([0, 1, 1, 0], "binary"),
-        ([3, 1, 2, 3], "multiclass"),
+        ([3, 1, 2, 3] * 3, "multiclass"),
         ([0.0, 1.0, 0.0], "binary"),
-        ([0.0, 1.0, 2.0, 1.0], "multiclass"),
+        ([0.0, 1.0, 2.0, 1.0] * 3, "multiclass"),
+        ([3, 1, 2, 3], "regression"),  # a value in one row: no class to learn, a quantity
     ],
 )
 def test_infer_task(values, expected):
@@ -31,14 +32,32 @@ def test_categorical_target_is_classes():
     assert infer_task(y) == "multiclass"
 
 
-def test_whole_numbers_are_classes_up_to_max_classes():
-    assert infer_task(pd.Series(np.arange(MAX_CLASSES).repeat(2), name="y")) == "multiclass"
+def test_few_common_whole_numbers_are_class_codes():
+    assert infer_task(pd.Series(np.arange(CLASS_CODES).repeat(3), name="digit")) == "multiclass"
 
 
-def test_whole_numbers_with_more_than_max_classes_values_are_regression():
-    assert infer_task(pd.Series(np.arange(MAX_CLASSES + 1), name="y")) == "regression"
-    integral_floats = np.arange(MAX_CLASSES + 1, dtype=np.float64) * 10
+def test_many_whole_numbers_are_a_quantity():
+    ages = pd.Series(np.random.default_rng(0).integers(18, 61, size=500), name="age")  # 43 values, as in the issue
+    assert infer_task(ages) == "regression"
+    assert infer_task(pd.Series(np.arange(CLASS_CODES + 1).repeat(3), name="y")) == "regression"
+    integral_floats = np.arange(CLASS_CODES + 1, dtype=np.float64).repeat(3) * 10
     assert infer_task(pd.Series(integral_floats, name="y")) == "regression"
+
+
+def test_whole_numbers_with_a_value_too_rare_to_learn_are_a_quantity():
+    counts = pd.Series([1] * 20 + [2] * 20 + [3] * 2, name="rooms")
+    assert infer_task(counts) == "regression"
+
+
+def test_the_note_says_how_a_whole_number_target_was_read_and_how_to_read_it_otherwise():
+    stars = pd.Series([1, 2, 3, 4, 5] * 4, name="stars")
+    assert task_note(stars, "multiclass") == ("target 'stars' holds 5 whole numbers, read as 5 classes; if it is a "
+                                              "quantity (a count, a score, an age), pass task='regression'.")
+    assert task_note(stars, "regression").endswith("read as a quantity (regression); if they are class codes, pass "
+                                                   "task='multiclass'.")
+    assert task_note(pd.Series([0, 1, 1]), "binary") is None  # two values: no doubt
+    assert task_note(pd.Series(["a", "b", "c"]), "multiclass") is None
+    assert task_note(pd.Series([0.5, 1.5, 2.0]), "regression") is None
 
 
 def test_single_class_is_refused():
@@ -61,7 +80,7 @@ def test_resolve_auto_infers():
 
 
 def test_resolve_explicit_task_overrides_inference():
-    few_whole_numbers = pd.Series([1, 2, 3, 1], name="y")
+    few_whole_numbers = pd.Series([1, 2, 3, 1] * 3, name="y")
     assert infer_task(few_whole_numbers) == "multiclass"
     assert resolve_task(few_whole_numbers, "regression") == "regression"
     assert resolve_task(pd.Series([0, 1, 0], name="y"), "binary") == "binary"

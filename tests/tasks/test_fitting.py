@@ -323,3 +323,15 @@ def test_a_table_with_gaps_trains_as_it_is_and_scores_with_scikit_learns_pipelin
     # measured: breast-cancer 0.930 (boosted 0.947, 1 of 57 test rows), diabetes R2 0.231 (boosted 0.238)
     assert ours >= best - (0.05 if regression else 2 / len(test))
     assert model.schema_.missing_flags and "(missing)" in model.schema_.categories["grade"]
+
+
+def test_a_whole_number_target_with_many_values_is_a_quantity_and_the_summary_says_how_it_was_read():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"years_worked": rng.integers(0, 40, size=600).astype(float), "noise": rng.normal(size=600)})
+    age = (X["years_worked"] + 18 + rng.integers(0, 5, size=600)).astype(int).rename("age")  # ~45 whole numbers
+    model = learnable.fit(X, age, seed=0, num_epochs=30)
+    assert model.task_ == "regression" and model.metrics_["r2"] > 0.9
+    assert "target 'age' holds" in model.summary() and "read as a quantity (regression)" in model.summary()
+    stars = pd.Series(np.tile([1, 2, 3], 200), name="stars")
+    assert learnable.fit(X, stars, seed=0, num_epochs=1).task_ == "multiclass"
+    assert learnable.fit(X, stars, seed=0, num_epochs=1, task="regression").training_["task_note"] is None

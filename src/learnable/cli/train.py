@@ -230,6 +230,9 @@ def _print_summary(fitted: Any, seconds: float, path: Path) -> None:
     t, best = fitted.training_, fitted.best_epoch_metrics()
     classes = f" ({len(fitted.classes_)} classes)" if fitted.classes_ else ""
     say(f"task: {fitted.task_}{classes}; model: {t['model']}")
+    if t.get("task_note"):  # a whole-number target: say how it was read, and the flag that reads it otherwise
+        say(t["task_note"].replace("pass task='regression'", "add --task regression")
+            .replace("pass task='multiclass'", "add --task multiclass"))
     stop = f" (stopped early: {t['stop_reason']})" if t["stop_reason"] else ""
     say(f"epochs run: {t['epochs']}{stop}")
     say(f"kept the weights of epoch {best['epoch']}: train loss {best['train_loss']:.4f}, "

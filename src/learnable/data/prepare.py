@@ -21,7 +21,7 @@ import pandas as pd
 from learnable.data.columns import check_texts
 from learnable.data.schema import Schema
 from learnable.data.split import split_indices
-from learnable.data.task import resolve_task
+from learnable.data.task import resolve_task, task_note
 from learnable.data.validate import as_features, as_target, check_features, check_pair, is_text_sequence
 
 
@@ -35,6 +35,7 @@ class Prepared:
     validation: tuple[np.ndarray, np.ndarray] | None
     test: tuple[np.ndarray, np.ndarray] | None
     raw_test: tuple[pd.DataFrame, pd.Series] | None
+    task_note: str | None = None  # how an inferred task could be read otherwise (see learnable.data.task)
 
 
 def prepare(
@@ -58,9 +59,11 @@ def prepare(
         text = True  # a plain list of strings can only be texts
     shape = np.shape(X) if isinstance(X, np.ndarray) or hasattr(X, "dim") else ()
     image_shape = tuple(shape[1:]) if len(shape) > 2 else None
-    features, target = as_features(X), as_target(y)
+    features, target, task_given = as_features(X), as_target(y), task
     check_pair(features, target, missing)
     task = resolve_task(target, task)
+    # images' whole-number labels are classes beyond doubt; a table's or a text's could be a quantity
+    note = task_note(target, task) if task_given == "auto" and image_shape is None else None
     labels = None if task == "regression" else target.astype(str).to_numpy()
     parts = split_indices(len(target), validation=validation, test=test, labels=labels, seed=seed)
     schema = Schema.learn(features.iloc[parts.train], target.iloc[parts.train], task, image_shape, text=text,
@@ -76,4 +79,4 @@ def prepare(
         return schema.transform(features.iloc[rows]), schema.encode_target(target.iloc[rows])
 
     raw_test = (features.iloc[parts.test], target.iloc[parts.test]) if len(parts.test) else None
-    return Prepared(schema, encode(parts.train), encode(parts.validation), encode(parts.test), raw_test)
+    return Prepared(schema, encode(parts.train), encode(parts.validation), encode(parts.test), raw_test, note)

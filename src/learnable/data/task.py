@@ -1,8 +1,10 @@
 """Infer the learning task from the target: regression, binary or multiclass classification.
 
 Rules, in order: text, booleans and categoricals are classes; floats with fractional values are a
-regression target; whole numbers are classes when there are few distinct values (at most
-``MAX_CLASSES``), otherwise a regression target. Pass ``task=`` to override.
+regression target; whole numbers are class codes when they are few (at most ``CLASS_CODES`` distinct
+values) and each is common (``MIN_CLASS_ROWS`` rows or more), otherwise a quantity (an age, a count):
+regression. A whole-number target could be read either way, so :func:`task_note` says which reading
+was taken and how to pick the other. Pass ``task=`` to override.
 
 Example:
     >>> import pandas as pd
@@ -20,7 +22,9 @@ import pandas as pd
 from learnable.data.validate import plain
 
 TASKS = ("regression", "binary", "multiclass")
-MAX_CLASSES = 50
+MAX_CLASSES = 50  # the Learner stratifies its split of integer targets with at most this many values
+CLASS_CODES = 10  # whole numbers with more distinct values are a quantity: an age, a count, a price in cents
+MIN_CLASS_ROWS = 3  # ... and so are whole numbers one of whose values is rarer: a class of 2 rows cannot be learned
 
 
 def infer_task(y: pd.Series) -> str:
@@ -69,10 +73,34 @@ def resolve_task(y: pd.Series, task: str = "auto") -> str:
     return task
 
 
-def _is_regression(y: pd.Series) -> bool:
+def task_note(y: pd.Series, task: str) -> str | None:
+    """For a target of whole numbers that could be classes or a quantity, which reading ``task`` is and how
+    to take the other; None where the target leaves no doubt (labels, fractions, two values).
+
+    Example:
+        >>> print(task_note(pd.Series([1, 2, 3, 4] * 10, name="stars"), "multiclass"))
+        target 'stars' holds 4 whole numbers, read as 4 classes; if it is a quantity ... pass task='regression'.
+    """
+    if not _is_whole_numbers(y) or y.nunique() <= 2:
+        return None
+    values = f"target '{y.name}' holds {y.nunique()} whole numbers"
+    if task == "regression":
+        return f"{values}, read as a quantity (regression); if they are class codes, pass task='multiclass'."
+    return (f"{values}, read as {y.nunique()} classes; if it is a quantity (a count, a score, an age), pass "
+            "task='regression'.")
+
+
+def _is_whole_numbers(y: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
         return False
     values = y.to_numpy(dtype=float)
-    if (values != np.round(values)).any():
-        return True
-    return y.nunique() > MAX_CLASSES
+    return bool((values == np.round(values)).all())
+
+
+def _is_regression(y: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
+        return False
+    if not _is_whole_numbers(y):
+        return True  # fractions: a quantity
+    counts = y.value_counts()
+    return len(counts) > CLASS_CODES or (len(counts) > 2 and int(counts.min()) < MIN_CLASS_ROWS)

@@ -189,6 +189,8 @@ class FittedModel:
     def summary(self) -> str:
         """A few lines on what was trained and how well it does on the test split."""
         lines = [f"task: {self.task_}" + (f" ({len(self.classes_)} classes)" if self.classes_ else "")]
+        if self.training_.get("task_note"):
+            lines.append(self.training_["task_note"])
         if self.training_:
             t = self.training_
             lines.append(f"model: {t['model']}, {t['epochs']} epochs, {t['seconds']:.1f}s")

@@ -131,7 +131,8 @@ def fit(
     augmented = any(isinstance(c, Augment) for c in learner.callbacks)
     fitted.training_ = {"model": setup.name, "epochs": learner.epoch, "best_epoch": stopper.best_epoch if stopper
                         else learner.epoch, "batch_size": setup.batch_size, "seed": seed, "augment": augmented,
-                        "stop_reason": learner.stop_reason, "seconds": time.perf_counter() - start}
+                        "stop_reason": learner.stop_reason, "seconds": time.perf_counter() - start,
+                        "task_note": data.task_note}
     if data.raw_test is not None:
         fitted.metrics_ = fitted.evaluate(*data.raw_test)
         try:
