@@ -177,10 +177,46 @@ def test_text_in_a_numeric_column_at_predict_time_names_the_column(table):
 # ---- columns that cannot be encoded ----------------------------------------------------------
 
 
-def test_datetime_column_is_refused():
-    X = pd.DataFrame({"when": pd.to_datetime(["2020-01-01", "2021-06-01"]), "a": [1.0, 2.0]})
-    with pytest.raises(ValueError, match=r"column 'when' holds dates or durations.*days since"):
+# ---- dates ------------------------------------------------------------------------------------------
+def test_a_date_column_becomes_its_parts_learned_like_numbers():
+    when = pd.to_datetime(["2020-01-01", "2021-06-15", "2022-12-31", "2020-03-03"])
+    X = pd.DataFrame({"when": when, "a": [1.0, 2.0, 3.0, 4.0]})
+    schema = _learn(X, pd.Series([0, 1, 0, 1]))
+    assert schema.dates == {"when": ["year", "month", "day", "day of week", "time"]}  # no hour: all at midnight
+    assert schema.encoded_names()[:5] == ["when (year)", "when (month)", "when (day)", "when (day of week)",
+                                          "when (time)"]
+    encoded = schema.transform(X)
+    years = np.array([2020, 2021, 2022, 2020], dtype=float)
+    np.testing.assert_allclose(encoded[:, 0], (years - years.mean()) / years.std(), rtol=1e-5)
+    days = (when - pd.Timestamp("1970-01-01")).days.to_numpy(dtype=float)
+    np.testing.assert_allclose(encoded[:, 4], (days - days.mean()) / days.std(), rtol=1e-5)
+
+
+def test_dates_read_from_a_csv_as_text_are_dates_and_a_missing_one_is_a_gap(tmp_path):
+    frame = pd.DataFrame({"signup": ["2024-01-05", "2024-02-11 08:30", None, "2024-03-01", "2024-04-20"],
+                          "n": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    X = pd.read_csv(tmp_path / "t.csv")  # the dates arrive as text
+    schema = _learn(X, pd.Series([0, 1, 0, 1, 0]))
+    assert "signup" in schema.dates and "hour" in schema.dates["signup"]
+    assert "signup (year)" not in schema.numeric  # every date of 2024: the year tells nothing
+    assert set(schema.missing_flags) == {f"signup ({part})" for part in schema.dates["signup"]}
+    again = Schema.from_dict(json.loads(json.dumps(schema.to_dict())))
+    np.testing.assert_array_equal(again.transform(X), schema.transform(X))
+    assert np.isfinite(schema.transform(X)).all()
+
+
+def test_text_that_only_sometimes_reads_as_dates_stays_a_category():
+    X = pd.DataFrame({"code": ["2024-01-05", "A-12", "B-7", "2024-01-05", "A-12", "B-7"]})
+    assert _learn(X, pd.Series([0, 1, 0, 1, 0, 1])).categories == {"code": ["2024-01-05", "A-12", "B-7"]}
+
+
+def test_durations_are_refused_with_a_conversion_that_runs():
+    X = pd.DataFrame({"took": pd.to_timedelta(["1 day", "2 days"]), "a": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"column 'took' holds durations.*dt.total_seconds\(\) / 86400"):
         _learn(X, pd.Series([0, 1]))
+    X["took"] = X["took"].dt.total_seconds() / 86400
+    _learn(X, pd.Series([0, 1]))
 
 
 def test_list_valued_cells_are_refused():

@@ -80,11 +80,13 @@ def check_texts(column: pd.Series) -> list[str]:
 def is_number_column(column: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(column):
         return True
-    if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
+    if pd.api.types.is_timedelta64_dtype(column):
         raise ValueError(
-            f"column '{column.name}' holds dates or durations ({column.dtype}); learnable needs "
-            "numbers or categories. Convert it, for example to days since a reference date, or drop it."
+            f"column '{column.name}' holds durations ({column.dtype}); learnable reads numbers, categories and "
+            f"dates. Convert it to a number, for example days: X['{column.name}'].dt.total_seconds() / 86400."
         )
+    if pd.api.types.is_datetime64_any_dtype(column):  # dates of an image table (the schema expands a table's)
+        raise ValueError(f"column '{column.name}' holds dates ({column.dtype}) among image pixels; drop it.")
     if pd.api.types.is_complex_dtype(column):
         raise ValueError(f"column '{column.name}' holds complex numbers; split it into real columns.")
     return pd.api.types.is_numeric_dtype(column)

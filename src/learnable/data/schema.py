@@ -5,6 +5,8 @@ The schema records feature names and order, which columns are numbers and which 
 scale. Missing cells are data (``missing="impute"``, the default): a number is filled with its
 column's training median and, where the column had gaps in training, marked in a 0/1 "is missing"
 input; a category gets its own category, ``(missing)``. ``missing="error"`` refuses them instead.
+A date column (datetimes, or text that reads as dates, as a CSV gives them) becomes its year, month,
+day, day of week, hour and a continuous time (:mod:`learnable.data.dates`), numbers like any other.
 It is learned on the training split only, saved as JSON next to the weights, and turns raw rows into
 the model's input at predict time: columns are matched by name, so their order may differ.
 
@@ -43,6 +45,7 @@ from learnable.data.columns import (
     one_hot,
     standardise,
 )
+from learnable.data.dates import expand_dates, is_date_column, varying_parts
 from learnable.data.labels import labels_array, labels_dtype
 from learnable.data.schema_check import check_schema
 from learnable.data.tokenizer import Tokenizer
@@ -75,6 +78,7 @@ class Schema:
     missing: str = "impute"  # "impute": a missing cell is filled (and marked); "error": it is refused
     fill: list[float] = field(default_factory=list)  # per numeric column: the training median a gap takes
     missing_flags: list[str] = field(default_factory=list)  # numeric columns with gaps in training: a 0/1 input each
+    dates: dict[str, list[str]] = field(default_factory=dict)  # date column -> its parts, numeric columns "c (part)"
 
     def __post_init__(self) -> None:
         self._tokens = Tokenizer.from_dict(self.tokenizer) if self.tokenizer is not None else None
@@ -120,14 +124,16 @@ class Schema:
 
     @classmethod
     def _learn_table(cls, X: pd.DataFrame, task: str, image_shape: Any, missing: str) -> Schema:
+        dates = {name: varying_parts(X[name]) for name in X.columns if image_shape is None and is_date_column(X[name])}
+        columns = expand_dates(X, dates)  # each date column as its parts: numbers like any other
         numeric, categories = [], {}
-        for name in X.columns:
-            column = X[name]
+        for name in columns.columns:
+            column = columns[name]
             if is_number_column(column):
                 numeric.append(name)
             else:
                 categories[name] = learn_categories(column)
-        values = number_values(X, numeric)  # (N, numeric) float64, NaN where a cell is missing
+        values = number_values(columns, numeric)  # (N, numeric) float64, NaN where a cell is missing
         gaps = np.isnan(values)
         with warnings.catch_warnings():  # a column with no value at all: its median is NaN, filled with 0 below
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -152,6 +158,7 @@ class Schema:
             missing=missing,
             fill=fill.tolist(),
             missing_flags=[name for name, gap in zip(numeric, gaps.any(axis=0), strict=True) if gap],
+            dates=dates,
         )
 
     @classmethod
@@ -232,6 +239,7 @@ class Schema:
         check_features(frame, self.missing)
         if self.text is not None:
             return self._tokens.encode_batch(check_texts(frame[self.text]), self.max_length)
+        frame = expand_dates(frame, self.dates)
         parts = [standardise(frame, self.numeric, self.mean, self.std, self.fill)]
         if self.missing_flags:
             parts.append(frame[self.missing_flags].isna().to_numpy(dtype=np.float32))  # (N, flags): 1 where missing

@@ -21,6 +21,7 @@ import math
 from collections.abc import Collection
 from typing import Any
 
+from learnable.data.dates import DATE_PARTS, part_names
 from learnable.data.labels import classes_dtype
 from learnable.data.tokenizer import Tokenizer
 from learnable.data.validate import MISSING
@@ -93,9 +94,18 @@ def _check_table(data: dict[str, Any], names: list[str]) -> None:
             for values in categories.values()):
         raise ValueError(f"schema field 'categories' is {brief(categories, 80)}; expected an object mapping each "
                          "text column to its list of distinct categories")
-    if sorted(numeric + list(categories)) != sorted(names):
-        raise ValueError(f"schema fields 'numeric' {brief(numeric, 60)} and 'categories' {brief(list(categories), 60)} "
-                         f"do not split 'feature_names' {brief(names, 60)} between them")
+    dates = data.get("dates", {})
+    if not isinstance(dates, dict) or not all(
+            isinstance(parts, list) and set(parts) <= set(DATE_PARTS) and len(set(parts)) == len(parts)
+            for parts in dates.values()):
+        raise ValueError(f"schema field 'dates' is {brief(dates, 80)}; expected an object mapping each date column to "
+                         f"its parts, some of {list(DATE_PARTS)}")
+    derived = part_names(dates)
+    plain = [name for name in numeric if name not in derived]
+    if not set(derived) <= set(numeric) or sorted(plain + list(categories) + list(dates)) != sorted(names):
+        raise ValueError(f"schema fields 'numeric' {brief(numeric, 60)}, 'categories' {brief(list(categories), 60)} "
+                         f"and 'dates' {brief(list(dates), 60)} do not split 'feature_names' {brief(names, 60)} "
+                         "between them")
     for field in ("mean", "std"):
         values = data.get(field, [])
         if not isinstance(values, list) or len(values) != len(numeric):
