@@ -284,3 +284,21 @@ def test_forecast_refuses_a_text_column_before_recording_a_run(tmp_path):
                                  "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 1 and result.stderr.startswith("error: ")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_raw_orders_table_trains_as_it_is_and_warnings_are_one_line(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = 400
+    table = pd.DataFrame({"order_id": [f"ord-{i:05d}" for i in range(rows)], "amount": rng.normal(50, 10, rows),
+                          "day": pd.date_range("2023-01-01", periods=rows, freq="D").astype(str)})
+    table.loc[::17, "amount"] = np.nan
+    table["big"] = np.where(table["amount"].fillna(50) > 50, "yes", "no")
+    table.to_csv(tmp_path / "orders.csv", index=False)  # an id, dates as text, gaps: a table as users have it
+    result = subprocess.run(  # a fresh process, as a user runs it: Python's warnings as they print there
+        [sys.executable, "-m", "learnable.cli", "train", "--data", str(tmp_path / "orders.csv"), "--target", "big",
+         "--quiet", "--out", str(tmp_path / "m"), "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("warning: left out column(s) ['order_id']: a different value in nearly every row")
+    assert len(result.stderr.strip().splitlines()) == 1  # one line, without the file and line of learnable's code
+    assert float(result.stdout.split("test accuracy: ")[1].split()[0]) >= 0.9

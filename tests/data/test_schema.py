@@ -225,13 +225,28 @@ def test_list_valued_cells_are_refused():
         _learn(X, pd.Series([0, 1, 0]))
 
 
-def test_text_column_with_too_many_distinct_values_is_refused():
+def test_an_identifier_column_is_left_out_with_a_warning_naming_it():
     ids = [f"id{i}" for i in range(MAX_CATEGORIES + 1)]
     y = pd.Series(np.arange(len(ids)) % 2)
-    with pytest.raises(ValueError, match=rf"column 'user' has {MAX_CATEGORIES + 1} distinct text values.*identifier"):
-        _learn(pd.DataFrame({"user": ids}), y)
+    with pytest.warns(UserWarning, match=r"left out column\(s\) \['user'\]: a different value in nearly every row"):
+        schema = _learn(pd.DataFrame({"user": ids, "n": np.arange(len(ids), dtype=float)}), y)
+    assert schema.dropped == ["user"] and schema.feature_names == ["n"]
+    assert schema.transform(pd.DataFrame({"n": [1.0]})).shape == (1, 1)  # predict needs no identifier
     at_limit = _learn(pd.DataFrame({"user": ids[:MAX_CATEGORIES]}), y[:MAX_CATEGORIES])
     assert at_limit.num_features == MAX_CATEGORIES
+
+
+def test_a_category_of_many_values_keeps_the_frequent_ones_and_pools_the_rest():
+    rng = np.random.default_rng(0)
+    cities = pd.Series([f"city{i}" for i in rng.zipf(1.5, size=3000) % 1000], name="city")  # ~300 values, skewed
+    assert cities.nunique() > MAX_CATEGORIES
+    schema = _learn(pd.DataFrame({"city": cities}), pd.Series(np.arange(3000) % 2))
+    kept = schema.categories["city"]
+    assert len(kept) == MAX_CATEGORIES and kept[-1] == "(other)"
+    top = cities.value_counts().index[:10]
+    assert set(top) <= set(kept)
+    encoded = schema.transform(pd.DataFrame({"city": [top[0], "never seen"]}))
+    assert encoded[0, kept.index(top[0])] == 1 and encoded[1, -1] == 1 and encoded.sum() == 2
 
 
 # ---- persistence ------------------------------------------------------------------------------

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import importlib
 import signal
+import warnings
 from typing import Any
 
 from learnable.cli.app import app
-from learnable.utils.terminal import say
+from learnable.utils.terminal import printable, say
 
 # Imported in this order, which is the order of `learnable --help`: each registers its commands on the app.
 COMMAND_GROUPS = ("train", "predict", "runs", "classic", "language", "forecast", "rl")
@@ -44,7 +45,12 @@ def main() -> None:
     the run it records ends 'interrupted' and resumable, never left 'running' by a default kill.
     """
     signal.signal(signal.SIGTERM, _interrupt)
+    warnings.formatwarning = _one_line  # "warning: ...", not the file and line of learnable's code
     app()
+
+
+def _one_line(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> str:
+    return f"warning: {printable(str(message))}\n"
 
 
 def _interrupt(number: int, frame: Any) -> None:

@@ -22,6 +22,8 @@ from learnable.data.validate import check_cells, plain
 MAX_CATEGORIES = 100
 MIN_TEXT_WORDS = 3  # a string column is free text when its values are mostly unique and this long (median)
 MISSING_CATEGORY = "(missing)"  # the category of a missing cell in a text column
+OTHER_CATEGORY = "(other)"  # the rarer values of a column of more than MAX_CATEGORIES, and unseen ones later
+IDENTIFIER_SHARE = 0.9  # a text column of more than MAX_CATEGORIES values, different in this share of rows: an id
 
 
 def find_text_column(X: pd.DataFrame, text: bool | None = None) -> str | None:
@@ -102,16 +104,27 @@ def learn_categories(column: pd.Series) -> list[str]:
             "learnable needs numbers or text categories. Decode them to str first: "
             f"X['{column.name}'].str.decode('utf-8')."
         )
-    categories = sorted(category_text(column).unique().tolist())
-    if len(categories) > MAX_CATEGORIES:
-        raise ValueError(
-            f"column '{column.name}' has {len(categories)} distinct text values "
-            f"(for example {categories[:3]}); learnable one-hot encodes text columns with at most "
-            f"{MAX_CATEGORIES} categories. It looks like an identifier or free text: drop it, or "
-            "convert it to numbers if it is one (free text of a few words per row can be trained on alone, "
-            f"as X[['{column.name}']] or a list of strings)."
-        )
-    return categories
+    counts = category_text(column).value_counts()
+    if len(counts) <= MAX_CATEGORIES:
+        return sorted(counts.index.tolist())
+    # many values: the most frequent keep their own input, the rest share "(other)" (ties: the first in order)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return sorted(value for value, _ in ranked[:MAX_CATEGORIES - 1]) + [OTHER_CATEGORY]
+
+
+def is_identifier(column: pd.Series) -> bool:
+    """Text with more than ``MAX_CATEGORIES`` values, different in nearly every row: a name, a tail number,
+    an order id. No model learns from it; it would only memorise the training rows.
+
+    Example:
+        >>> is_identifier(pd.Series([f"order-{i}" for i in range(500)])), is_identifier(pd.Series(["a", "b"] * 250))
+        (True, False)
+    """
+    if not (pd.api.types.is_object_dtype(column) or isinstance(column.dtype, (pd.StringDtype, pd.CategoricalDtype))):
+        return False  # numbers, dates, durations
+    values = column.dropna()
+    distinct = values.astype(str).nunique()
+    return distinct > MAX_CATEGORIES and distinct >= IDENTIFIER_SHARE * len(values)
 
 
 def check_scale(names: list[str], mean: np.ndarray, std: np.ndarray,
@@ -170,6 +183,8 @@ def category_text(column: pd.Series) -> pd.Series:
 
 def one_hot(column: pd.Series, categories: list[str]) -> np.ndarray:
     codes = pd.Index(categories).get_indexer(category_text(column))  # -1 for unseen categories
+    if categories and categories[-1] == OTHER_CATEGORY:
+        codes = np.where(codes < 0, len(categories) - 1, codes)  # a rare or unseen value of a large column
     encoded = np.zeros((len(column), len(categories)), dtype=np.float32)
     known = codes >= 0
     encoded[np.flatnonzero(known), codes[known]] = 1.0

@@ -39,6 +39,7 @@ from learnable.data.columns import (
     check_scale,
     check_texts,
     find_text_column,
+    is_identifier,
     is_number_column,
     learn_categories,
     number_values,
@@ -79,6 +80,7 @@ class Schema:
     fill: list[float] = field(default_factory=list)  # per numeric column: the training median a gap takes
     missing_flags: list[str] = field(default_factory=list)  # numeric columns with gaps in training: a 0/1 input each
     dates: dict[str, list[str]] = field(default_factory=dict)  # date column -> its parts, numeric columns "c (part)"
+    dropped: list[str] = field(default_factory=list)  # identifiers left out (a different value in nearly every row)
 
     def __post_init__(self) -> None:
         self._tokens = Tokenizer.from_dict(self.tokenizer) if self.tokenizer is not None else None
@@ -124,6 +126,13 @@ class Schema:
 
     @classmethod
     def _learn_table(cls, X: pd.DataFrame, task: str, image_shape: Any, missing: str) -> Schema:
+        dropped = [name for name in X.columns if image_shape is None and is_identifier(X[name])
+                   and not is_date_column(X[name])]
+        if dropped:
+            warnings.warn(f"left out column(s) {dropped[:5]}: a different value in nearly every row, as an identifier "
+                          "has (a name, an id); no model learns from that. Drop them yourself to silence this.",
+                          UserWarning, stacklevel=4)
+            X = X.drop(columns=dropped)
         dates = {name: varying_parts(X[name]) for name in X.columns if image_shape is None and is_date_column(X[name])}
         columns = expand_dates(X, dates)  # each date column as its parts: numbers like any other
         numeric, categories = [], {}
@@ -159,6 +168,7 @@ class Schema:
             fill=fill.tolist(),
             missing_flags=[name for name, gap in zip(numeric, gaps.any(axis=0), strict=True) if gap],
             dates=dates,
+            dropped=[str(name) for name in dropped],
         )
 
     @classmethod

@@ -102,6 +102,9 @@ def _check_table(data: dict[str, Any], names: list[str]) -> None:
                          f"its parts, some of {list(DATE_PARTS)}")
     derived = part_names(dates)
     plain = [name for name in numeric if name not in derived]
+    dropped = _strings(data, "dropped", distinct=True)
+    if set(dropped) & set(names):
+        raise ValueError(f"schema field 'dropped' {brief(dropped, 60)} names columns the model reads")
     if not set(derived) <= set(numeric) or sorted(plain + list(categories) + list(dates)) != sorted(names):
         raise ValueError(f"schema fields 'numeric' {brief(numeric, 60)}, 'categories' {brief(list(categories), 60)} "
                          f"and 'dates' {brief(list(dates), 60)} do not split 'feature_names' {brief(names, 60)} "
