@@ -350,3 +350,13 @@ def test_a_table_with_dates_learns_from_their_season_and_trend_and_reads_them_fr
     X.assign(price=y).to_csv(tmp_path / "sales.csv", index=False)
     text = pd.read_csv(tmp_path / "sales.csv").drop(columns="price")  # the dates as text, as a CSV gives them
     np.testing.assert_allclose(model.predict(text.head(20)), model.predict(X.head(20)), rtol=1e-5)
+
+
+def test_test_scores_from_a_tiny_test_split_come_with_a_caveat():
+    X, y, _ = learnable.data.datasets.load("iris")  # 150 rows: 15 test rows
+    model = learnable.fit(X, y, seed=0, num_epochs=3)
+    assert model.training_["test_note"].startswith("the test split has only 15 rows: one row more or less right "
+                                                   "moves accuracy by 6.7 points")
+    assert model.training_["test_note"] in model.summary()
+    X, y, _ = learnable.data.datasets.load("breast-cancer")  # 57 test rows: no caveat
+    assert learnable.fit(X, y, seed=0, num_epochs=1).training_["test_note"] is None

@@ -239,6 +239,8 @@ def _print_summary(fitted: Any, seconds: float, path: Path) -> None:
         f"validation loss {best.get('val_loss', float('nan')):.4f}")
     for key, value in fitted.metrics_.items():
         say(f"test {key.replace('_', ' ')}: {value:.4f}")
+    if t.get("test_note"):
+        say(t["test_note"].replace("(or test=0.2)", "(a larger file)"))
     say(f"time: {seconds:.1f}s")
     say(f"model saved to {path}")
 

@@ -200,6 +200,8 @@ class FittedModel:
                 f"{k} {v:.4f}" for k, v in best.items() if k in ("train_loss", "val_loss")))
         if self.metrics_:
             lines.append("test: " + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics_.items()))
+        if self.training_.get("test_note"):
+            lines.append(self.training_["test_note"])
         return "\n".join(lines)
 
 

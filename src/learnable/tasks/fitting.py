@@ -45,6 +45,7 @@ from learnable.train.seed import seed_everything
 from learnable.utils.validation import check_choice
 
 MODEL_NAMES = ("auto", "linear", "logistic", "svm", "mlp", "cnn", "gru", "transformer")
+SMALL_TEST = 30  # test rows below which fit says its test scores are rough
 TEXT_MODELS = ("gru", "transformer")  # TextClassifier encoders: they read token ids, not a table
 
 
@@ -135,11 +136,29 @@ def fit(
                         "task_note": data.task_note}
     if data.raw_test is not None:
         fitted.metrics_ = fitted.evaluate(*data.raw_test)
+        fitted.training_["test_note"] = small_test_note(len(data.raw_test[1]), data.schema.task)
         try:
             fitted.evaluation_ = evaluate_examples(fitted, *data.raw_test)
         except (ValueError, TypeError, RuntimeError, IndexError) as error:  # the report's extras never cost the model
             warnings.warn(f"no test-split examples for the report: {error}", RuntimeWarning, stacklevel=2)
     return fitted
+
+
+def small_test_note(rows: int, task: str = "binary") -> str | None:
+    """A caveat for test metrics measured on fewer than ``SMALL_TEST`` rows, where one row moves them a lot.
+
+    Example:
+        >>> print(small_test_note(15, "multiclass"))
+        the test split has only 15 rows: one row more or less right moves accuracy by 6.7 points; ...
+        >>> small_test_note(300) is None
+        True
+    """
+    if rows >= SMALL_TEST:
+        return None
+    moves = ("one badly predicted row can move R2 and the errors a lot" if task == "regression" else
+             f"one row more or less right moves accuracy by {100 / rows:.1f} points")
+    return f"the test split has only {rows} rows: {moves}; read the test scores as rough, or give fit more rows " \
+           "(or test=0.2)."
 
 
 def _data_summary(data: Any) -> dict[str, Any]:
