@@ -360,3 +360,25 @@ def test_test_scores_from_a_tiny_test_split_come_with_a_caveat():
     assert model.training_["test_note"] in model.summary()
     X, y, _ = learnable.data.datasets.load("breast-cancer")  # 57 test rows: no caveat
     assert learnable.fit(X, y, seed=0, num_epochs=1).training_["test_note"] is None
+
+
+def test_the_mlp_and_its_training_can_be_tuned_without_leaving_fit(tmp_path):
+    X, y, _ = learnable.data.datasets.load("wine")
+    model = learnable.fit(X, y, seed=0, num_epochs=3, hidden_sizes=[32], dropout=0.0, weight_decay=0.0, patience=1)
+    widths = [layer.out_features for layer in model.network_.modules() if isinstance(layer, torch.nn.Linear)]
+    assert widths == [32, 3]
+    assert not any(isinstance(layer, torch.nn.Dropout) and layer.p > 0 for layer in model.network_.modules())
+    assert learnable.load(model.save(tmp_path / "tuned")).predict(X.head(3)).tolist() == model.predict(X.head(3)).tolist()
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"hidden_sizes": 64}, r"hidden_sizes=64 must be a list of layer widths, for example \(128, 64\)"),
+    ({"hidden_sizes": [64, 0]}, r"hidden_sizes=0 must be a whole number >= 1"),
+    ({"dropout": 1.0}, r"dropout=1.0 must be a number >= 0 and < 1"),
+    ({"weight_decay": -1}, r"weight_decay=-1 must be a finite number >= 0"),
+    ({"patience": 0}, r"patience=0 must be a whole number >= 1"),
+    ({"hidden_sizes": [8], "model": "logistic"}, r"hidden_sizes and dropout shape the MLP, but model='logistic'"),
+])
+def test_bad_tuning_is_refused_before_the_data_is_read(settings, message):
+    with pytest.raises(ValueError, match=message):
+        learnable.fit("no-such-file.csv", "y", **settings)

@@ -36,13 +36,14 @@ from learnable.data.task import check_task_name
 from learnable.data.validate import MISSING
 from learnable.insight.data_summary import summarize_data
 from learnable.models import CNN, MLP, LinearRegressionNet, LinearSVM, LogisticRegressionNet, TextClassifier
+from learnable.models.base import check_dropout
 from learnable.optim.optimizers import OptimizerConfig
 from learnable.runs.recorder import learner_data_summary
 from learnable.tasks.evaluation import evaluate_examples
 from learnable.tasks.fitted_model import FittedModel, metrics_for
 from learnable.train.learner import Learner, check_num_epochs
 from learnable.train.seed import seed_everything
-from learnable.utils.validation import check_choice
+from learnable.utils.validation import check_choice, check_count, check_positive
 
 MODEL_NAMES = ("auto", "linear", "logistic", "svm", "mlp", "cnn", "gru", "transformer")
 SMALL_TEST = 30  # test rows below which fit says its test scores are rough
@@ -92,6 +93,10 @@ def fit(
     resume: str | Path | None = None,
     augment: bool = True,
     missing: str = "impute",
+    hidden_sizes: Sequence[int] | None = None,
+    dropout: float | None = None,
+    weight_decay: float | None = None,
+    patience: int | None = None,
 ) -> FittedModel:
     """Train a model on ``X`` (features) and ``y`` (target) and return it fitted.
 
@@ -118,12 +123,18 @@ def fit(
         missing: what a missing cell (NaN, None, NA) of a table is: "impute" (data: a number takes
             its column's training median and a 0/1 "is missing" input marks it, a category becomes
             "(missing)"; predict does the same) or "error" (refused, naming the column and rows).
+        hidden_sizes, dropout: the MLP's hidden layer widths and dropout (model "mlp", or "auto" on a table);
+            by default (128, 64), or (256, 128) from 100 inputs on, and 0.1.
+        weight_decay, patience: AdamW's weight decay and early stopping's patience in epochs; by default
+            the model's recipe (:data:`RECIPES`).
     """
     start = time.perf_counter()
     if num_epochs is not None:
         check_num_epochs(num_epochs)  # the other settings are checked by _setup, before the data is read
+    tuning = {"hidden_sizes": hidden_sizes, "dropout": dropout, "weight_decay": weight_decay, "patience": patience}
     setup = _setup(X, y, model=model, task=task, lr=lr, batch_size=batch_size, validation=validation, test=test,
-                   seed=seed, progress=progress, device=device, callbacks=callbacks, augment=augment, missing=missing)
+                   seed=seed, progress=progress, device=device, callbacks=callbacks, augment=augment, missing=missing,
+                   tuning=tuning)
     learner, data, stopper = setup.learner, setup.data, setup.stopper
     learner.data_summary = _data_summary(data)
     learner.fit(setup.recipe.num_epochs if num_epochs is None else num_epochs, resume=resume)
@@ -183,7 +194,7 @@ def lr_find(X: Any, y: Any, *, model: str = "auto", task: str = "auto", batch_si
         >>> learnable.lr_find(X, y).suggestion                  # doctest: +SKIP
     """
     setup = _setup(X, y, model=model, task=task, lr=None, batch_size=batch_size, validation=0.1, test=0.1,
-                   seed=seed, progress=False, device=device, callbacks=(), augment=False, missing=missing)
+                   seed=seed, progress=False, device=device, callbacks=(), augment=False, missing=missing, tuning={})
     return setup.learner.lr_find(num_steps=num_steps)
 
 
@@ -199,9 +210,11 @@ class _Setup:
 
 def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_size: int | None, validation: float,
            test: float, seed: int, progress: bool, device: str, callbacks: Sequence[Callback],
-           augment: bool, missing: str) -> _Setup:
-    """Validate and split the data, build the model and the Learner that ``fit`` trains."""
-    check_settings(model=model, task=task, lr=lr, batch_size=batch_size, missing=missing)
+           augment: bool, missing: str, tuning: dict[str, Any]) -> _Setup:
+    """Validate and split the data, build the model and the Learner that ``fit`` trains (``tuning``: fit's
+    hidden_sizes, dropout, weight_decay and patience, None where not given)."""
+    tuning = {key: value for key, value in tuning.items() if value is not None}
+    check_settings(model=model, task=task, lr=lr, batch_size=batch_size, missing=missing, **tuning)
     if not isinstance(augment, bool):
         raise TypeError(f"augment={augment!r} must be True or False.")
     if isinstance(X, (str, Path)):
@@ -212,17 +225,18 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
     text = True if model in TEXT_MODELS else None if model == "auto" else False
     data = prepare(X, y, task=task, validation=validation, test=test, seed=seed, text=text, missing=missing)
     name = _auto_model(data.schema) if model == "auto" else model
-    network = _build(name, data.schema)
+    network = _build(name, data.schema, tuning)
     recipe = RECIPES[name]
     size = int(np.clip(len(data.train[1]) // 10, 16, recipe.max_batch_size)) if batch_size is None else batch_size
-    stopper = EarlyStopping(patience=recipe.patience) if data.validation else None
+    stopper = EarlyStopping(patience=tuning.get("patience", recipe.patience)) if data.validation else None
     schedule = [LRSchedule(recipe.schedule)] if recipe.schedule != "constant" else []
     augmentation = [Augment()] if augment and name == "cnn" else []  # image shape from the CNN's config
     learner = Learner(
         network,
         data.train,
         loss=_loss_for(name, data.schema.task),
-        optimizer=OptimizerConfig("adamw", lr=recipe.lr if lr is None else lr, weight_decay=recipe.weight_decay),
+        optimizer=OptimizerConfig("adamw", lr=recipe.lr if lr is None else lr,
+                                  weight_decay=tuning.get("weight_decay", recipe.weight_decay)),
         batch_size=size,
         validation=data.validation,
         metrics=metrics_for(name, data.schema.task),
@@ -235,9 +249,25 @@ def _setup(X: Any, y: Any, *, model: str, task: str, lr: float | None, batch_siz
 
 
 def check_settings(*, model: str = "auto", task: str = "auto", num_epochs: int | None = None,
-                   lr: float | None = None, batch_size: int | None = None, missing: str = "impute") -> None:
+                   lr: float | None = None, batch_size: int | None = None, missing: str = "impute",
+                   hidden_sizes: Sequence[int] | None = None, dropout: float | None = None,
+                   weight_decay: float | None = None, patience: int | None = None) -> None:
     """Raise on a setting ``fit`` would refuse, before any data is read or a run recorded."""
     check_choice("missing", missing, MISSING)
+    if (hidden_sizes is not None or dropout is not None) and model not in ("auto", "mlp"):
+        raise ValueError(f"hidden_sizes and dropout shape the MLP, but model={model!r}; use model='mlp' (or 'auto' "
+                         "on a table), or leave them out.")
+    if hidden_sizes is not None:
+        if not isinstance(hidden_sizes, (list, tuple)) or not hidden_sizes:
+            raise ValueError(f"hidden_sizes={hidden_sizes!r} must be a list of layer widths, for example (128, 64).")
+        for width in hidden_sizes:
+            check_count("hidden_sizes", width, 64)
+    if dropout is not None:
+        check_dropout("fit", dropout)
+    if weight_decay is not None:
+        check_positive("weight_decay", weight_decay, "1e-4", allow_zero=True)
+    if patience is not None:
+        check_count("patience", patience, 10)
     check_model_name(model)
     check_task_name(task)
     if num_epochs is not None:
@@ -262,7 +292,7 @@ def _auto_model(schema: Schema) -> str:
     return "cnn" if shape is not None and len(shape) in (2, 3) and min(shape[-2:]) >= 8 else "mlp"
 
 
-def _build(name: str, schema: Schema) -> nn.Module:
+def _build(name: str, schema: Schema, tuning: dict[str, Any]) -> nn.Module:
     inputs, outputs, task = schema.num_features, schema.num_outputs, schema.task
     if name in TEXT_MODELS:  # prepare(text=True) made sure the schema is a text one
         deep = {"num_layers": 2, "hidden_size": 128} if name == "transformer" else {}  # one block learns too little
@@ -285,8 +315,11 @@ def _build(name: str, schema: Schema) -> nn.Module:
             )
         channels = 1 if len(shape) == 2 else shape[0]
         return CNN(in_channels=channels, image_size=tuple(shape[-2:]), out_features=outputs, residual=True)
-    hidden = (256, 128) if inputs >= 100 else (128, 64)
-    return MLP(in_features=inputs, out_features=outputs, hidden_sizes=hidden, dropout=0.1)
+    if name != "mlp" and ("hidden_sizes" in tuning or "dropout" in tuning):
+        raise ValueError(f"hidden_sizes and dropout shape the MLP, but model='auto' chose a {name} for this data; "
+                         "leave them out, or pass model='mlp'.")
+    hidden = tuple(tuning.get("hidden_sizes") or ((256, 128) if inputs >= 100 else (128, 64)))
+    return MLP(in_features=inputs, out_features=outputs, hidden_sizes=hidden, dropout=tuning.get("dropout", 0.1))
 
 
 def _loss_for(name: str, task: str) -> str:
