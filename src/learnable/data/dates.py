@@ -58,10 +58,20 @@ def date_parts(column: pd.Series, parts: tuple[str, ...] | list[str] = DATE_PART
     return pd.DataFrame({f"{name} ({part})": found[part].astype("float64") for part in parts}, index=column.index)
 
 
-def varying_parts(column: pd.Series) -> list[str]:
-    """The parts of a date column that vary on these rows (a date without times has no hour worth reading)."""
-    table = date_parts(column)
-    return [part for part in DATE_PARTS if table[f"{column.name} ({part})"].nunique(dropna=True) > 1]
+def learn_dates(frame: pd.DataFrame) -> tuple[dict[str, list[str]], pd.DataFrame]:
+    """The date columns of ``frame`` with the parts that vary on these rows (a date without times has no
+    hour worth reading), and ``frame`` with each date column replaced by those parts: each date is parsed
+    once."""
+    dates, pieces = {}, []
+    for name in frame.columns:
+        if not is_date_column(frame[name]):
+            pieces.append(frame[[name]])
+            continue
+        table = date_parts(frame[name])
+        kept = [part for part in DATE_PARTS if table[f"{name} ({part})"].nunique(dropna=True) > 1]
+        dates[name] = kept
+        pieces.append(table[[f"{name} ({part})" for part in kept]])
+    return dates, (pd.concat(pieces, axis=1) if dates else frame)
 
 
 def _parse(column: pd.Series) -> pd.Series:

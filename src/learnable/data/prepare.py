@@ -59,16 +59,17 @@ def prepare(
         text = True  # a plain list of strings can only be texts
     shape = np.shape(X) if isinstance(X, np.ndarray) or hasattr(X, "dim") else ()
     image_shape = tuple(shape[1:]) if len(shape) > 2 else None
-    features, target, task_given = as_features(X), as_target(y), task
+    features, target = as_features(X), as_target(y)
     check_pair(features, target, missing)
+    inferred = task == "auto"
     task = resolve_task(target, task)
     # images' whole-number labels are classes beyond doubt; a table's or a text's could be a quantity
-    note = task_note(target, task) if task_given == "auto" and image_shape is None else None
+    note = task_note(target, task) if inferred and image_shape is None else None
     labels = None if task == "regression" else target.astype(str).to_numpy()
     parts = split_indices(len(target), validation=validation, test=test, labels=labels, seed=seed)
     schema = Schema.learn(features.iloc[parts.train], target.iloc[parts.train], task, image_shape, text=text,
                           missing=missing)
-    if schema.missing == "error":  # asked for, or images and texts: every split, so an error names the row as given
+    if schema.missing != missing:  # images and texts are strict: every split, so an error names the row as given
         check_features(features, "error")
     if schema.text is not None:
         check_texts(features[schema.text])

@@ -46,7 +46,7 @@ from learnable.data.columns import (
     one_hot,
     standardise,
 )
-from learnable.data.dates import expand_dates, is_date_column, varying_parts
+from learnable.data.dates import expand_dates, learn_dates
 from learnable.data.labels import labels_array, labels_dtype
 from learnable.data.schema_check import check_schema
 from learnable.data.tokenizer import Tokenizer
@@ -126,15 +126,13 @@ class Schema:
 
     @classmethod
     def _learn_table(cls, X: pd.DataFrame, task: str, image_shape: Any, missing: str) -> Schema:
-        dropped = [name for name in X.columns if image_shape is None and is_identifier(X[name])
-                   and not is_date_column(X[name])]
+        dates, columns = learn_dates(X) if image_shape is None else ({}, X)  # dates as their parts: numbers
+        dropped = [name for name in X.columns if name not in dates and image_shape is None and is_identifier(X[name])]
         if dropped:
             warnings.warn(f"left out column(s) {dropped[:5]}: a different value in nearly every row, as an identifier "
                           "has (a name, an id); no model learns from that. Drop them yourself to silence this.",
                           UserWarning, stacklevel=4)
-            X = X.drop(columns=dropped)
-        dates = {name: varying_parts(X[name]) for name in X.columns if image_shape is None and is_date_column(X[name])}
-        columns = expand_dates(X, dates)  # each date column as its parts: numbers like any other
+            X, columns = X.drop(columns=dropped), columns.drop(columns=dropped)
         numeric, categories = [], {}
         for name in columns.columns:
             column = columns[name]
