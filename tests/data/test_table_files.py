@@ -87,3 +87,12 @@ def test_corrupt_parquet_is_a_value_error_naming_the_file(tmp_path):
     path.write_text("this is not parquet")
     with pytest.raises(ValueError, match=r"broken\.parquet"):
         read_frame(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_file_with_a_header_and_no_rows_is_refused_when_read(tmp_path, frame, suffix):
+    path = tmp_path / f"empty{suffix}"
+    empty = frame.iloc[:0]
+    empty.to_csv(path, index=False) if suffix == ".csv" else empty.to_parquet(path)
+    with pytest.raises(ValueError, match=r"empty\.(csv|parquet)' has a header \(\d+ columns\) but no rows"):
+        read_table(path, frame.columns[0])

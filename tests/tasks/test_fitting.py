@@ -368,7 +368,8 @@ def test_the_mlp_and_its_training_can_be_tuned_without_leaving_fit(tmp_path):
     widths = [layer.out_features for layer in model.network_.modules() if isinstance(layer, torch.nn.Linear)]
     assert widths == [32, 3]
     assert not any(isinstance(layer, torch.nn.Dropout) and layer.p > 0 for layer in model.network_.modules())
-    assert learnable.load(model.save(tmp_path / "tuned")).predict(X.head(3)).tolist() == model.predict(X.head(3)).tolist()
+    loaded = learnable.load(model.save(tmp_path / "tuned"))
+    assert loaded.predict(X.head(3)).tolist() == model.predict(X.head(3)).tolist()
 
 
 @pytest.mark.parametrize("settings, message", [

@@ -28,16 +28,21 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         )
     try:
         if kind == "parquet":
-            return pd.read_parquet(path)
-        separator = "\t" if path.suffix.lower() == ".tsv" else ","
-        _check_header(path, separator)
-        return pd.read_csv(path, sep=separator)
+            frame = pd.read_parquet(path)
+        else:
+            separator = "\t" if path.suffix.lower() == ".tsv" else ","
+            _check_header(path, separator)
+            frame = pd.read_csv(path, sep=separator)
     except ImportError as error:
         raise ValueError(
             f"reading Parquet needs pyarrow: pip install 'learnable[parquet]' ({error})"
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
         raise ValueError(f"cannot read '{path}' as {kind}: {error}") from None
+    if frame.empty and len(frame.columns):
+        raise ValueError(f"'{path}' has a header ({len(frame.columns)} columns) but no rows; check that it was "
+                         "written whole, or that a filter did not drop every row.")
+    return frame
 
 
 def _check_header(path: Path, separator: str) -> None:
